@@ -1,0 +1,48 @@
+using CallMesh.Gateway.Proxy;
+using CallMesh.Identity;
+using Yarp.ReverseProxy;
+using Yarp.ReverseProxy.Model;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.Configuration.AddEnvironmentVariables("CALLMESH_");
+var port = builder.Configuration.GetValue("GATEWAY_PORT", 8080);
+builder.WebHost.ConfigureKestrel(k =>
+{
+    k.ListenAnyIP(port);
+    k.Limits.MaxRequestBodySize = 1024 * 1024;
+    k.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
+});
+
+builder.Services.AddCallMeshJwt(builder.Configuration);
+builder.Services.AddAuthorization(o => o.AddPolicy(ProxyConfig.UserApiPolicy, p => p.RequireAuthenticatedUser()));
+builder.Services.AddProblemDetails();
+var proxy = builder.Services.AddReverseProxy()
+    .LoadFromMemory(ProxyConfig.Routes, [ProxyConfig.SiloClusterFrom(builder.Configuration)]);
+if (builder.Configuration.GetValue<bool>("SILOS_DNS"))
+    proxy.AddDnsDestinationResolver(o => o.RefreshPeriod = TimeSpan.FromSeconds(5));
+
+var app = builder.Build();
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.UseAuthentication();
+app.UseAuthorization();
+
+app.MapGet("/health/live", () => Results.Ok(new { status = "Healthy" }));
+// Ready while at least one silo passes its readiness probe.
+app.MapGet("/health/ready", (IProxyStateLookup state) =>
+{
+    var healthy = state.TryGetCluster(ProxyConfig.SiloCluster, out var cluster)
+        ? cluster.Destinations.Values.Count(d => d.Health.Active == DestinationHealth.Healthy)
+        : 0;
+    return healthy > 0
+        ? Results.Ok(new { status = "Healthy", healthySilos = healthy })
+        : Results.Json(new { status = "Unhealthy", healthySilos = 0 }, statusCode: StatusCodes.Status503ServiceUnavailable);
+});
+
+app.MapReverseProxy(pipeline =>
+{
+    pipeline.Use(RetryOnConnectFailure.Invoke);
+    pipeline.UseLoadBalancing();
+    pipeline.UsePassiveHealthChecks();
+});
+app.Run();

@@ -1,0 +1,66 @@
+using CallMesh.Common;
+
+namespace CallMesh.Locations;
+
+/// <summary>
+/// One physical location of a brand: its NAP data, where its calls ring, its hours.
+/// Key: "{tenant}/{location}" (see <see cref="LocationKey"/>).
+/// </summary>
+public interface ILocationGrain : IGrainWithStringKey
+{
+    Task<LocationSnapshot?> Get();
+
+    Task<SaveResult> Put(LocationConfig config);
+}
+
+public static class LocationKey
+{
+    public static string For(string tenantId, string locationId) => $"{tenantId}/{locationId}";
+
+    public static (string TenantId, string LocationId) Parse(string key)
+    {
+        var slash = key.IndexOf('/');
+        return (key[..slash], key[(slash + 1)..]);
+    }
+}
+
+[GenerateSerializer, Alias("callmesh.LocationConfig")]
+public sealed record LocationConfig(
+    [property: Id(0)] string? Name,
+    [property: Id(1)] PostalAddress? Address,
+    [property: Id(2)] string? NapPhone,
+    [property: Id(3)] string? ForwardTo,
+    [property: Id(4)] string? TimeZone,
+    [property: Id(5)] List<OpeningHours>? BusinessHours,
+    [property: Id(6)] string? AfterHoursForwardTo,
+    [property: Id(7)] GeoPoint? Geo,
+    [property: Id(8)] double? ServiceRadiusMiles,
+    [property: Id(9)] string? Market,
+    [property: Id(10)] List<string>? PagePatterns);
+
+[GenerateSerializer, Alias("callmesh.PostalAddress")]
+public sealed record PostalAddress(
+    [property: Id(0)] string? Line1,
+    [property: Id(1)] string? City,
+    [property: Id(2)] string? Region,
+    [property: Id(3)] string? PostalCode,
+    [property: Id(4)] string? Country);
+
+/// <summary>One opening interval on a weekday, in the location's local time ("08:00" to "17:30").</summary>
+[GenerateSerializer, Alias("callmesh.OpeningHours")]
+public sealed record OpeningHours(
+    [property: Id(0)] string? Day,
+    [property: Id(1)] string? Open,
+    [property: Id(2)] string? Close);
+
+[GenerateSerializer, Alias("callmesh.GeoPoint")]
+public sealed record GeoPoint(
+    [property: Id(0)] double? Lat,
+    [property: Id(1)] double? Lon);
+
+[GenerateSerializer, Alias("callmesh.LocationSnapshot")]
+public sealed record LocationSnapshot(
+    [property: Id(0)] string TenantId,
+    [property: Id(1)] string Id,
+    [property: Id(2)] LocationConfig Config,
+    [property: Id(3)] DateTime UpdatedAt);

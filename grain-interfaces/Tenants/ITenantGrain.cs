@@ -1,0 +1,49 @@
+using CallMesh.Common;
+
+namespace CallMesh.Tenants;
+
+/// <summary>
+/// A brand (tenant): its settings and the directory of its locations. Key: the tenant id.
+/// </summary>
+public interface ITenantGrain : IGrainWithStringKey
+{
+    Task<TenantSnapshot?> Get();
+
+    Task<SaveResult> Put(TenantConfig config);
+
+    /// <summary>Adds or moves a location in the tenant's directory (called by the location itself).</summary>
+    Task IndexLocation(string locationId, string? market);
+
+    /// <summary>Every location of the tenant with its market, ordered by id.</summary>
+    Task<IReadOnlyList<LocationIndexEntry>> ListLocations();
+}
+
+[GenerateSerializer, Alias("callmesh.TenantConfig")]
+public sealed record TenantConfig(
+    [property: Id(0)] string? Name,
+    [property: Id(1)] string? TimeZone,
+    [property: Id(2)] string? Currency,
+    [property: Id(3)] ConversionRules? DefaultConversionRules);
+
+/// <summary>
+/// When a call counts as a qualified call. Every condition that is set must hold.
+/// </summary>
+[GenerateSerializer, Alias("callmesh.ConversionRules")]
+public sealed record ConversionRules(
+    [property: Id(0)] bool RequireAnswered = false,
+    [property: Id(1)] int? MinDurationSeconds = null,
+    [property: Id(2)] bool FirstTimeCallerOnly = false,
+    [property: Id(3)] int? UniqueCallerWithinDays = null,
+    [property: Id(4)] bool WithinBusinessHours = false,
+    [property: Id(5)] List<string>? Outcomes = null);
+
+[GenerateSerializer, Alias("callmesh.TenantSnapshot")]
+public sealed record TenantSnapshot(
+    [property: Id(0)] string Id,
+    [property: Id(1)] TenantConfig Config,
+    [property: Id(2)] DateTime UpdatedAt);
+
+[GenerateSerializer, Alias("callmesh.LocationIndexEntry")]
+public sealed record LocationIndexEntry(
+    [property: Id(0)] string LocationId,
+    [property: Id(1)] string? Market);

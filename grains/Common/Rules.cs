@@ -1,0 +1,71 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using PhoneNumbers;
+
+namespace CallMesh.Common;
+
+/// <summary>Field rules shared by every configuration grain.</summary>
+public static partial class Rules
+{
+    private static readonly PhoneNumberUtil Phones = PhoneNumberUtil.GetInstance();
+
+    private static readonly HashSet<string> Currencies = CultureInfo.GetCultures(CultureTypes.SpecificCultures)
+        .Select(c => { try { return new RegionInfo(c.Name).ISOCurrencySymbol; } catch (ArgumentException) { return null; } })
+        .OfType<string>()
+        .ToHashSet(StringComparer.Ordinal);
+
+    /// <summary>Ids are URL-safe slugs: lower-case letters, digits and dashes, 1 to 64 characters.</summary>
+    public static bool IsValidId(string? id) => id is not null && IdPattern().IsMatch(id);
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,63}$")]
+    private static partial Regex IdPattern();
+
+    /// <summary>
+    /// A phone number must be written in E.164 (+15125550100) and be a valid number for the region
+    /// it belongs to. Returns the error message, or null when valid.
+    /// </summary>
+    public static string? PhoneNumberError(string number)
+    {
+        if (!E164Pattern().IsMatch(number))
+            return "must be an E.164 number such as +15125550100.";
+        try
+        {
+            var parsed = Phones.Parse(number, null);
+            if (!Phones.IsValidNumber(parsed))
+                return "is not a valid phone number for its region.";
+            return Phones.Format(parsed, PhoneNumberFormat.E164) == number ? null : "must be an E.164 number such as +15125550100.";
+        }
+        catch (NumberParseException)
+        {
+            return "is not a phone number.";
+        }
+    }
+
+    [GeneratedRegex(@"^\+[1-9][0-9]{6,14}$")]
+    private static partial Regex E164Pattern();
+
+    public static void PhoneNumber(ValidationErrors errors, string field, string? value, bool required)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            if (required) errors.Add(field, "is required.");
+            return;
+        }
+        if (PhoneNumberError(value) is { } error) errors.Add(field, error);
+    }
+
+    /// <summary>IANA time zone ids only ("America/Chicago"): Windows ids are not portable.</summary>
+    public static void TimeZone(ValidationErrors errors, string field, string? value)
+    {
+        if (errors.Required(field, value) is not { } id) return;
+        if (!TimeZoneInfo.TryFindSystemTimeZoneById(id, out var zone) || !zone.HasIanaId || zone.Id != id)
+            errors.Add(field, $"'{id}' is not an IANA time zone id such as America/Chicago.");
+    }
+
+    public static void Currency(ValidationErrors errors, string field, string? value)
+    {
+        if (errors.Required(field, value) is not { } code) return;
+        if (!Currencies.Contains(code))
+            errors.Add(field, $"'{code}' is not an ISO 4217 currency code such as USD.");
+    }
+}

@@ -1,0 +1,84 @@
+using CallMesh.Common;
+using CallMesh.Identity;
+using CallMesh.Locations;
+using CallMesh.Silo.Database;
+using CallMesh.Tenants;
+
+namespace CallMesh.Silo.Api;
+
+public static class LocationsApi
+{
+    public static RouteGroupBuilder MapLocationsApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/v1/tenants/{tenant}/locations").WithTags("Locations").RequireAuthorization();
+
+        group.MapPut("/{location}", async (string tenant, string location, LocationConfig body, HttpContext http,
+            IGrainFactory grains, AuditLog audit) =>
+        {
+            var caller = Caller.From(http.User);
+            if (!caller.SeesTenant(tenant)) return Problems.NotFound("tenant");
+            var grain = grains.GetGrain<ILocationGrain>(LocationKey.For(tenant, location));
+            if (!caller.ConfiguresTenant(tenant))
+            {
+                // Reveal only what the caller may already see: 403 on its own location, 404 elsewhere.
+                var existing = await grain.Get();
+                return existing is not null && caller.SeesLocation(tenant, location, existing.Config.Market)
+                    ? Problems.Forbidden("change locations")
+                    : Problems.NotFound("location");
+            }
+            if (!Rules.IsValidId(location))
+                return Problems.Invalid("location", "must be lower-case letters, digits and dashes (at most 64).");
+
+            var result = await grain.Put(body);
+            switch (result.Outcome)
+            {
+                case SaveOutcome.Invalid: return Problems.Invalid(result.Errors);
+                case SaveOutcome.NotFound: return Problems.NotFound("tenant");
+            }
+            await audit.RecordAsync(tenant, "location", location, caller.Subject, body);
+            var resource = ToResource((await grain.Get())!);
+            return result.Outcome == SaveOutcome.Created
+                ? Results.Created($"/v1/tenants/{tenant}/locations/{location}", resource)
+                : Results.Ok(resource);
+        }).WithSummary("Create or replace a location (brand-admin).");
+
+        group.MapGet("/{location}", async (string tenant, string location, HttpContext http, IGrainFactory grains) =>
+        {
+            var caller = Caller.From(http.User);
+            if (!caller.SeesTenant(tenant) || !Rules.IsValidId(location)) return Problems.NotFound("location");
+            var snapshot = await grains.GetGrain<ILocationGrain>(LocationKey.For(tenant, location)).Get();
+            return snapshot is not null && caller.SeesLocation(tenant, location, snapshot.Config.Market)
+                ? Results.Ok(ToResource(snapshot))
+                : Problems.NotFound("location");
+        }).WithSummary("One location, if it is in the caller's scope.");
+
+        group.MapGet("", async (string tenant, string? market, HttpContext http, IGrainFactory grains) =>
+        {
+            var caller = Caller.From(http.User);
+            if (!caller.SeesTenant(tenant)) return Problems.NotFound("tenant");
+            var index = await grains.GetGrain<ITenantGrain>(tenant).ListLocations();
+            var visible = index.Where(l => caller.SeesLocation(tenant, l.LocationId, l.Market)
+                                           && (market is null || l.Market == market));
+            // Each location answers for itself, in parallel across the silos that host them.
+            var snapshots = await Task.WhenAll(visible.Select(l =>
+                grains.GetGrain<ILocationGrain>(LocationKey.For(tenant, l.LocationId)).Get()));
+            var items = snapshots.OfType<LocationSnapshot>().Select(ToResource).ToList();
+            return Results.Ok(new LocationList(items, items.Count));
+        }).WithSummary("The locations in the caller's scope, optionally of one market.");
+
+        return group;
+    }
+
+    public sealed record LocationResource(string Id, string Tenant, string? Name, PostalAddress? Address, string? NapPhone,
+        string? ForwardTo, string? TimeZone, List<OpeningHours>? BusinessHours, string? AfterHoursForwardTo, GeoPoint? Geo,
+        double? ServiceRadiusMiles, string? Market, List<string>? PagePatterns, DateTime UpdatedAt);
+
+    public sealed record LocationList(List<LocationResource> Items, int Count);
+
+    private static LocationResource ToResource(LocationSnapshot s)
+    {
+        var c = s.Config;
+        return new(s.Id, s.TenantId, c.Name, c.Address, c.NapPhone, c.ForwardTo, c.TimeZone, c.BusinessHours,
+            c.AfterHoursForwardTo, c.Geo, c.ServiceRadiusMiles, c.Market, c.PagePatterns, s.UpdatedAt);
+    }
+}

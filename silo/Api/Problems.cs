@@ -1,0 +1,23 @@
+namespace CallMesh.Silo.Api;
+
+/// <summary>RFC 7807 answers with a stable `type` and `code` that clients can switch on.</summary>
+public static class Problems
+{
+    private const string TypeBase = "https://callmesh.dev/problems/";
+
+    public static IResult NotFound(string what) =>
+        Problem(StatusCodes.Status404NotFound, "not-found", $"No such {what}.");
+
+    public static IResult Forbidden(string action) =>
+        Problem(StatusCodes.Status403Forbidden, "forbidden", $"This token may not {action}.");
+
+    public static IResult Invalid(IDictionary<string, string[]> errors) =>
+        Results.ValidationProblem(errors, title: "The request has invalid fields.", type: TypeBase + "validation",
+            extensions: new Dictionary<string, object?> { ["code"] = "validation" });
+
+    public static IResult Invalid(string field, string message) => Invalid(new Dictionary<string, string[]> { [field] = [message] });
+
+    public static IResult Problem(int status, string code, string title, string? detail = null) =>
+        Results.Problem(statusCode: status, title: title, detail: detail, type: TypeBase + code,
+            extensions: new Dictionary<string, object?> { ["code"] = code });
+}

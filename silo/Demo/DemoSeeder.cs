@@ -1,0 +1,54 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using CallMesh.Identity;
+
+namespace CallMesh.Silo.Demo;
+
+/// <summary>
+/// Seeds the demo brand (Demo/demo-brand.json) through the public API of a running gateway,
+/// exactly as a platform admin and a brand admin would: `seed-demo --gateway URL --key HEX`.
+/// </summary>
+public static class DemoSeeder
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var options = args.Chunk(2).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1]);
+        if (!options.TryGetValue("--gateway", out var gateway) || !options.TryGetValue("--key", out var key))
+        {
+            Console.Error.WriteLine("usage: seed-demo --gateway URL --key HEX [--file demo-brand.json]");
+            return 2;
+        }
+        var file = options.GetValueOrDefault("--file") ?? Path.Combine(AppContext.BaseDirectory, "Demo", "demo-brand.json");
+        using var http = new HttpClient { BaseAddress = new Uri(gateway) };
+        var (tenant, locations) = await SeedAsync(http, key, file);
+        Console.WriteLine($"demo brand '{tenant}' seeded with {locations} locations");
+        return 0;
+    }
+
+    public static async Task<(string Tenant, int Locations)> SeedAsync(HttpClient http, string signingKeyHex, string file)
+    {
+        var demo = JsonNode.Parse(await File.ReadAllTextAsync(file))!;
+        var tenant = demo["tenant"]!.AsObject();
+        var tenantId = (string)tenant["id"]!;
+
+        var platformAdmin = DevTokens.Mint(signingKeyHex, null, Roles.PlatformAdmin, subject: "demo-seeder");
+        await PutAsync(http, platformAdmin, $"/v1/tenants/{tenantId}", tenant);
+
+        var brandAdmin = DevTokens.Mint(signingKeyHex, tenantId, Roles.BrandAdmin, subject: "demo-seeder");
+        var locations = demo["locations"]!.AsArray();
+        foreach (var location in locations)
+            await PutAsync(http, brandAdmin, $"/v1/tenants/{tenantId}/locations/{(string)location!["id"]!}", location);
+        return (tenantId, locations.Count);
+    }
+
+    private static async Task PutAsync(HttpClient http, string token, string path, JsonNode body)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Put, path) { Content = JsonContent.Create(body) };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var response = await http.SendAsync(request);
+        if (!response.IsSuccessStatusCode)
+            throw new InvalidOperationException($"PUT {path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+    }
+}

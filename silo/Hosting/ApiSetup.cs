@@ -1,0 +1,55 @@
+using CallMesh.Identity;
+using CallMesh.Silo.Api;
+using CallMesh.Silo.Database;
+using Npgsql;
+
+namespace CallMesh.Silo.Hosting;
+
+public static class ApiSetup
+{
+    public static IServiceCollection AddCallMeshApi(this IServiceCollection services, SiloSettings settings, IConfiguration configuration)
+    {
+        services.AddSingleton(_ => NpgsqlDataSource.Create(settings.Postgres));
+        services.AddSingleton<AuditLog>();
+        services.AddCallMeshJwt(configuration);
+        services.AddAuthorization();
+        // Unreadable bodies (malformed JSON, wrong types) throw, so they get a problem with the reason.
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
+        {
+            if (context.Exception is not BadHttpRequestException bad) return;
+            context.ProblemDetails.Status = context.HttpContext.Response.StatusCode = bad.StatusCode;
+            context.ProblemDetails.Type = "https://callmesh.dev/problems/malformed-request";
+            context.ProblemDetails.Title = "The request could not be read.";
+            context.ProblemDetails.Detail = bad.InnerException is System.Text.Json.JsonException json ? $"{bad.Message} {json.Message}" : bad.Message;
+            context.ProblemDetails.Extensions["code"] = "malformed-request";
+        });
+        // Clients reach the API through the gateway: do not advertise a silo's own address.
+        services.AddOpenApi("v1", o => o.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Servers = [];
+            return Task.CompletedTask;
+        }));
+        services.AddHealthChecks()
+            .AddCheck<ClusterMembershipCheck>("cluster", tags: [HealthApi.ReadyTag])
+            .AddCheck<DatabaseCheck>("database", tags: [HealthApi.ReadyTag]);
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
+        return services;
+    }
+
+    public static WebApplication UseCallMeshApi(this WebApplication app)
+    {
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            StatusCodeSelector = e => e is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
+        });
+        app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapOpenApi("/openapi/{documentName}.json");
+        app.MapHealthApi();
+        app.MapTenantsApi();
+        app.MapLocationsApi();
+        return app;
+    }
+}

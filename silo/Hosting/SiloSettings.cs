@@ -1,0 +1,47 @@
+using Npgsql;
+
+namespace CallMesh.Silo.Hosting;
+
+/// <summary>
+/// Where this silo lives and what it talks to. Read from appsettings.json and from
+/// environment variables prefixed CALLMESH_ (CALLMESH_POSTGRES, CALLMESH_CLUSTER_ID, ...).
+/// </summary>
+public sealed record SiloSettings
+{
+    public required string Postgres { get; init; }
+    public string ClusterId { get; init; } = "callmesh-local";
+    // Grain state is keyed by ServiceId: it must stay the same for the life of a deployment.
+    public string ServiceId { get; init; } = "callmesh";
+    public int SiloPort { get; init; } = 11111;
+    public int OrleansGatewayPort { get; init; } = 30000;
+    public int HttpPort { get; init; } = 5100;
+    public string AdvertisedIp { get; init; } = "127.0.0.1";
+    public string? SiloName { get; init; }
+    public bool MigrateOnStart { get; init; } = true;
+
+    public static SiloSettings From(IConfiguration configuration)
+    {
+        var postgres = configuration["POSTGRES"];
+        if (string.IsNullOrWhiteSpace(postgres))
+            throw new InvalidOperationException("Set CALLMESH_POSTGRES (or \"Postgres\" in appsettings.json) to a PostgreSQL connection string.");
+        var defaults = new SiloSettings { Postgres = postgres };
+        return new SiloSettings
+        {
+            Postgres = postgres,
+            ClusterId = configuration["CLUSTER_ID"] ?? defaults.ClusterId,
+            ServiceId = configuration["SERVICE_ID"] ?? defaults.ServiceId,
+            SiloPort = configuration.GetValue("SILO_PORT", defaults.SiloPort),
+            OrleansGatewayPort = configuration.GetValue("ORLEANS_GATEWAY_PORT", defaults.OrleansGatewayPort),
+            HttpPort = configuration.GetValue("HTTP_PORT", defaults.HttpPort),
+            AdvertisedIp = configuration["ADVERTISED_IP"] ?? defaults.AdvertisedIp,
+            SiloName = configuration["SILO_NAME"],
+            MigrateOnStart = configuration.GetValue("MIGRATE_ON_START", defaults.MigrateOnStart),
+        };
+    }
+
+    /// <summary>The Orleans providers find their query table through search_path (contract §1.1).</summary>
+    public string OrleansConnectionString => WithSearchPath(Postgres, "orleans");
+
+    public static string WithSearchPath(string connectionString, string schema) =>
+        new NpgsqlConnectionStringBuilder(connectionString) { SearchPath = schema }.ConnectionString;
+}

@@ -1,0 +1,73 @@
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.IdentityModel.Tokens;
+
+namespace CallMesh.Identity;
+
+/// <summary>
+/// How CallMesh validates user tokens; compiled into both the gateway and the silo so the
+/// two can never disagree. Production: an OIDC issuer (Auth:Authority + Auth:Audience).
+/// Local: HS256 tokens signed with Auth:DevSigningKeyHex, minted by `./callmesh token`.
+/// </summary>
+public static class JwtSetup
+{
+    public const string SubjectClaim = "sub";
+    public const string TenantClaim = "tenant";
+    public const string RoleClaim = "role";
+    public const string LocationsClaim = "locations";
+    public const string MarketsClaim = "markets";
+
+    public static AuthenticationBuilder AddCallMeshJwt(this IServiceCollection services, IConfiguration configuration)
+    {
+        var auth = configuration.GetSection("Auth");
+        var authority = auth["Authority"];
+        var devKey = auth["DevSigningKeyHex"];
+        if (string.IsNullOrEmpty(authority) && string.IsNullOrEmpty(devKey))
+            throw new InvalidOperationException(
+                "Configure Auth:Authority (an OIDC issuer) or, for a local deployment, Auth:DevSigningKeyHex (CALLMESH_AUTH__DEVSIGNINGKEYHEX).");
+
+        return services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer(options =>
+        {
+            // Keep claim names as issued ("role", "tenant"), not mapped to WS-* URIs.
+            options.MapInboundClaims = false;
+            options.TokenValidationParameters = new TokenValidationParameters
+            {
+                NameClaimType = SubjectClaim,
+                RoleClaimType = RoleClaim,
+                ValidAudience = auth["Audience"] ?? "callmesh",
+                ClockSkew = TimeSpan.FromSeconds(30),
+            };
+            if (!string.IsNullOrEmpty(authority))
+            {
+                options.Authority = authority;
+                options.RequireHttpsMetadata = authority.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
+            }
+            else
+            {
+                options.TokenValidationParameters.ValidIssuer = auth["Issuer"] ?? "callmesh-local";
+                options.TokenValidationParameters.IssuerSigningKey = new SymmetricSecurityKey(Convert.FromHexString(devKey!));
+            }
+            options.Events = new JwtBearerEvents
+            {
+                OnChallenge = async context =>
+                {
+                    context.HandleResponse();
+                    await WriteProblem(context.HttpContext, StatusCodes.Status401Unauthorized, "unauthorized",
+                        "A valid bearer token is required.");
+                },
+                OnForbidden = context => WriteProblem(context.HttpContext, StatusCodes.Status403Forbidden, "forbidden",
+                    "This token may not do that."),
+            };
+        });
+    }
+
+    private static Task WriteProblem(HttpContext http, int status, string code, string title)
+    {
+        http.Response.StatusCode = status;
+        return Results.Problem(statusCode: status, title: title, type: $"https://callmesh.dev/problems/{code}",
+            extensions: new Dictionary<string, object?> { ["code"] = code }).ExecuteAsync(http);
+    }
+}

@@ -1,0 +1,41 @@
+using CallMesh.Identity;
+using CallMesh.Silo.Database;
+using CallMesh.Silo.Demo;
+using CallMesh.Silo.Hosting;
+
+// `CallMesh.Silo migrate` and `CallMesh.Silo seed-demo ...` are tools of ./callmesh; no argument runs the silo.
+switch (args.FirstOrDefault())
+{
+    case "migrate":
+        await Migrator.ApplyAsync(SiloSettings.From(Configuration()).Postgres, Console.WriteLine);
+        return 0;
+    case "token":
+        return DevTokens.RunCommand(args[1..]);
+    case "seed-demo":
+        return await DemoSeeder.RunAsync(args[1..]);
+}
+
+var builder = WebApplication.CreateBuilder(args);
+builder.Configuration.AddEnvironmentVariables("CALLMESH_");
+var settings = SiloSettings.From(builder.Configuration);
+if (settings.MigrateOnStart) await Migrator.ApplyAsync(settings.Postgres);
+
+builder.WebHost.ConfigureKestrel(k =>
+{
+    k.ListenAnyIP(settings.HttpPort);
+    k.Limits.MaxRequestBodySize = 1024 * 1024;
+});
+builder.Host.ConfigureHostOptions(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+builder.UseOrleans(silo => silo.UseCallMeshCluster(settings, builder.Configuration));
+builder.Services.AddCallMeshApi(settings, builder.Configuration);
+
+var app = builder.Build();
+app.UseCallMeshApi();
+await app.RunAsync();
+return 0;
+
+static IConfiguration Configuration() => new ConfigurationBuilder()
+    .SetBasePath(AppContext.BaseDirectory)
+    .AddJsonFile("appsettings.json", optional: true)
+    .AddEnvironmentVariables("CALLMESH_")
+    .Build();
