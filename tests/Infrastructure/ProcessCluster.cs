@@ -1,0 +1,138 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json;
+using CallMesh.Identity;
+
+namespace CallMesh.Tests.Infrastructure;
+
+/// <summary>
+/// Real silo processes and a real gateway process, as `./callmesh up` starts them, on a test
+/// database. Used where a test is about HTTP through the gateway or about crashes (SIGKILL).
+/// </summary>
+public sealed class ProcessCluster : IAsyncDisposable
+{
+    private readonly List<Process> _processes = [];
+    private readonly string _logs = Directory.CreateTempSubdirectory("callmesh-test-").FullName;
+
+    public string SigningKeyHex { get; } = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
+    public Uri Gateway { get; private set; } = null!;
+    public List<Uri> SiloUrls { get; } = [];
+    public List<Process> Silos { get; } = [];
+    public HttpClient Http { get; private set; } = null!;
+
+    public static async Task<ProcessCluster> StartAsync(string postgres, int silos)
+    {
+        var cluster = new ProcessCluster();
+        try
+        {
+            await cluster.StartProcessesAsync(postgres, silos);
+            return cluster;
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task StartProcessesAsync(string postgres, int silos)
+    {
+        var clusterId = $"test-{Guid.NewGuid():N}"[..16];
+        for (var i = 1; i <= silos; i++)
+        {
+            var http = Ports.Free();
+            SiloUrls.Add(new Uri($"http://127.0.0.1:{http}"));
+            Silos.Add(Start($"silo-{i}", Repo.SiloDll, new()
+            {
+                ["CALLMESH_POSTGRES"] = postgres,
+                ["CALLMESH_CLUSTER_ID"] = clusterId,
+                ["CALLMESH_HTTP_PORT"] = http.ToString(),
+                ["CALLMESH_SILO_PORT"] = Ports.Free().ToString(),
+                ["CALLMESH_ORLEANS_GATEWAY_PORT"] = Ports.Free().ToString(),
+                ["CALLMESH_SILO_NAME"] = $"silo-{i}",
+                ["CALLMESH_AUTH__DEVSIGNINGKEYHEX"] = SigningKeyHex,
+                // Notice a killed silo in a few seconds instead of the production ~15 s.
+                ["CALLMESH_MEMBERSHIP__PROBETIMEOUT"] = "00:00:01",
+                ["CALLMESH_MEMBERSHIP__NUMMISSEDPROBESLIMIT"] = "2",
+            }));
+        }
+        var gatewayPort = Ports.Free();
+        Gateway = new Uri($"http://127.0.0.1:{gatewayPort}");
+        Start("gateway", Repo.GatewayDll, new()
+        {
+            ["CALLMESH_GATEWAY_PORT"] = gatewayPort.ToString(),
+            ["CALLMESH_SILOS"] = string.Join(",", SiloUrls.Select(u => u.ToString().TrimEnd('/'))),
+            ["CALLMESH_AUTH__DEVSIGNINGKEYHEX"] = SigningKeyHex,
+        });
+        Http = new HttpClient { BaseAddress = Gateway, Timeout = TimeSpan.FromSeconds(30) };
+
+        using var probe = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        foreach (var silo in SiloUrls) await WaitUntil(probe, new Uri(silo, "/health/ready"), _ => true);
+        await WaitUntil(probe, new Uri(Gateway, "/health/ready"),
+            body => JsonDocument.Parse(body).RootElement.GetProperty("healthySilos").GetInt32() == silos);
+    }
+
+    private async Task WaitUntil(HttpClient probe, Uri url, Func<string, bool> ready)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(120);
+        while (true)
+        {
+            try
+            {
+                using var response = await probe.GetAsync(url);
+                if (response.IsSuccessStatusCode && ready(await response.Content.ReadAsStringAsync())) return;
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { }
+            if (_processes.FirstOrDefault(p => p.HasExited) is { } dead)
+                throw new InvalidOperationException($"a process exited during start-up:\n{Logs()}");
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"{url} was not ready within 120 s:\n{Logs()}");
+            await Task.Delay(250);
+        }
+    }
+
+    private Process Start(string name, string dll, Dictionary<string, string> environment)
+    {
+        // exec: the PID we hold is dotnet itself, so a SIGKILL kills the silo, not a shell.
+        var info = new ProcessStartInfo("/bin/sh", ["-c", $"exec dotnet \"{dll}\" >\"{_logs}/{name}.log\" 2>&1"])
+        {
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetDirectoryName(dll)!,
+        };
+        foreach (var (key, value) in environment) info.Environment[key] = value;
+        var process = Process.Start(info)!;
+        _processes.Add(process);
+        return process;
+    }
+
+    /// <summary>SIGKILL: no shutdown, no goodbye to the cluster.</summary>
+    public void Kill(Process process) => process.Kill(entireProcessTree: false);
+
+    public string Logs() => string.Join("\n", Directory.GetFiles(_logs).Select(f =>
+        $"--- {Path.GetFileName(f)}\n{string.Join("\n", File.ReadLines(f).TakeLast(30))}"));
+
+    public string Token(string? tenant, string role, string[]? locations = null, string[]? markets = null) =>
+        DevTokens.Mint(SigningKeyHex, tenant, role, locations, markets, subject: $"test-{role}");
+
+    public async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string? token, object? body = null)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (token is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        if (body is not null) request.Content = body as HttpContent ?? JsonContent.Create(body);
+        return await Http.SendAsync(request);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var process in _processes)
+        {
+            try { if (!process.HasExited) process.Kill(); } catch (InvalidOperationException) { }
+            await process.WaitForExitAsync();
+            process.Dispose();
+        }
+        Http?.Dispose();
+        try { Directory.Delete(_logs, recursive: true); } catch (IOException) { }
+    }
+}
