@@ -41,7 +41,7 @@ app.MapGet("/health/ready", (IProxyStateLookup state) =>
 
 app.MapReverseProxy(pipeline =>
 {
-    pipeline.Use(RetryOnConnectFailure.Invoke);
+    pipeline.Use(RetryOnSiloFailure.Invoke);
     pipeline.UseLoadBalancing();
     pipeline.UsePassiveHealthChecks();
 });

@@ -1,3 +1,4 @@
+using Orleans.Runtime;
 using CallMesh.Identity;
 using CallMesh.Silo.Api;
 using CallMesh.Silo.Database;
@@ -17,6 +18,14 @@ public static class ApiSetup
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
         {
+            if (IsClusterChange(context.Exception))
+            {
+                context.ProblemDetails.Type = "https://callmesh.dev/problems/temporarily-unavailable";
+                context.ProblemDetails.Title = "A silo left the cluster; retry in a moment.";
+                context.ProblemDetails.Extensions["code"] = "temporarily-unavailable";
+                context.HttpContext.Response.Headers.RetryAfter = "1";
+                return;
+            }
             if (context.Exception is not BadHttpRequestException bad) return;
             context.ProblemDetails.Status = context.HttpContext.Response.StatusCode = bad.StatusCode;
             context.ProblemDetails.Type = "https://callmesh.dev/problems/malformed-request";
@@ -37,11 +46,23 @@ public static class ApiSetup
         return services;
     }
 
+    /// <summary>
+    /// A grain call that was in flight to a silo that just died: transient, the grain is
+    /// re-activated elsewhere once the cluster declares the silo dead (seconds).
+    /// </summary>
+    private static bool IsClusterChange(Exception? e) =>
+        e is SiloUnavailableException or OrleansMessageRejectionException or TimeoutException;
+
     public static WebApplication UseCallMeshApi(this WebApplication app)
     {
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
-            StatusCodeSelector = e => e is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
+            StatusCodeSelector = e => e switch
+            {
+                BadHttpRequestException bad => bad.StatusCode,
+                _ when IsClusterChange(e) => StatusCodes.Status503ServiceUnavailable,
+                _ => StatusCodes.Status500InternalServerError,
+            },
         });
         app.UseStatusCodePages();
         app.UseAuthentication();

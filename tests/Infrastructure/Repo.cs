@@ -5,7 +5,8 @@ public static class Repo
 {
     public static string Root { get; } = FindRoot();
 
-    private static string Configuration => new DirectoryInfo(AppContext.BaseDirectory).Parent!.Parent!.Name; // bin/<Config>/net10.0
+    // The tests run from tests/bin/<Configuration>/net10.0.
+    private static string Configuration => new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name;
 
     public static string SiloDll => Path.Combine(Root, "silo", "bin", Configuration, "net10.0", "CallMesh.Silo.dll");
 

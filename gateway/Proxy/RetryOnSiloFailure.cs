@@ -6,11 +6,13 @@ namespace CallMesh.Gateway.Proxy;
 
 /// <summary>
 /// A silo that was killed refuses connections until the health checks notice. Such a request
-/// never reached any silo, so it is safe to send it to another one, whatever its method.
+/// never reached any silo, so it is safe to send it to another one, whatever its method. An
+/// idempotent request (GET, HEAD, PUT, DELETE: our PUTs replace whole resources) is also
+/// retried when the silo died after receiving it but before answering.
 /// Runs in the proxy pipeline before load balancing, so each attempt picks again from the
 /// destinations that have not failed.
 /// </summary>
-public static class RetryOnConnectFailure
+public static class RetryOnSiloFailure
 {
     private const int MaxAttempts = 3;
 
@@ -26,7 +28,7 @@ public static class RetryOnConnectFailure
             await next();
 
             var error = context.Features.Get<IForwarderErrorFeature>();
-            if (error is null || attempt == MaxAttempts || context.Response.HasStarted || !NeverReachedSilo(error)) return;
+            if (error is null || attempt == MaxAttempts || context.Response.HasStarted || !SafeToRetry(context.Request, error)) return;
             var remaining = candidates.Where(d => d != proxy.ProxiedDestination).ToList();
             if (remaining.Count == 0) return;
 
@@ -38,7 +40,9 @@ public static class RetryOnConnectFailure
         }
     }
 
-    private static bool NeverReachedSilo(IForwarderErrorFeature error) =>
+    private static bool SafeToRetry(HttpRequest request, IForwarderErrorFeature error) =>
         error.Error == ForwarderError.Request
-        && error.Exception is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError };
+        && (error.Exception is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError }
+            || HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)
+            || HttpMethods.IsPut(request.Method) || HttpMethods.IsDelete(request.Method));
 }

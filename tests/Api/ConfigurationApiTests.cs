@@ -1,0 +1,119 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using CallMesh.Identity;
+using CallMesh.Tests.Infrastructure;
+
+namespace CallMesh.Tests.Api;
+
+/// <summary>Creating and changing tenants and locations through the gateway; bad input changes nothing.</summary>
+[Collection(ProcessTests.Name)]
+public sealed class ConfigurationApiTests(ApiFixture fixture) : IClassFixture<ApiFixture>
+{
+    private ProcessCluster Cluster => fixture.Cluster;
+
+    private static object NewLocation(string napPhone = "+13125550101", string timeZone = "America/Chicago") => new
+    {
+        name = "Lakeview",
+        address = new { line1 = "3100 N Clark St", city = "Chicago", region = "IL", postalCode = "60657", country = "US" },
+        napPhone,
+        forwardTo = "+13125550102",
+        timeZone,
+        businessHours = new[] { new { day = "mon", open = "08:00", close = "17:00" } },
+        geo = new { lat = 41.9397, lon = -87.6447 },
+        serviceRadiusMiles = 10,
+        market = "chicago",
+        pagePatterns = new[] { "/locations/lakeview/*" },
+    };
+
+    private async Task<string> NewTenant()
+    {
+        var id = $"brand-{Guid.NewGuid():N}"[..14];
+        using var created = await Cluster.SendAsync(HttpMethod.Put, $"/v1/tenants/{id}", Cluster.Token(null, Roles.PlatformAdmin),
+            new { name = "Windy City Dental", timeZone = "America/Chicago", currency = "USD", defaultConversionRules = new { minDurationSeconds = 90 } });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        Assert.Equal($"/v1/tenants/{id}", created.Headers.Location?.ToString());
+        return id;
+    }
+
+    [Fact]
+    public async Task A_platform_admin_creates_a_tenant_and_its_brand_admin_adds_a_location()
+    {
+        var tenant = await NewTenant();
+        var admin = Cluster.Token(tenant, Roles.BrandAdmin);
+
+        using var read = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{tenant}", admin);
+        var body = await read.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(90, body.GetProperty("defaultConversionRules").GetProperty("minDurationSeconds").GetInt32());
+
+        using var created = await Cluster.SendAsync(HttpMethod.Put, $"/v1/tenants/{tenant}/locations/lakeview", admin, NewLocation());
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        using var replaced = await Cluster.SendAsync(HttpMethod.Put, $"/v1/tenants/{tenant}/locations/lakeview", admin, NewLocation(napPhone: "+13125550109"));
+        Assert.Equal(HttpStatusCode.OK, replaced.StatusCode);
+
+        using var location = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{tenant}/locations/lakeview", admin);
+        var stored = await location.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("+13125550109", stored.GetProperty("napPhone").GetString());
+        Assert.Equal("chicago", stored.GetProperty("market").GetString());
+
+        using var audit = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{tenant}/audit", admin);
+        var entries = (await audit.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("items");
+        Assert.Equal(["location", "location", "tenant"], entries.EnumerateArray().Select(e => e.GetProperty("entity").GetString()));
+        Assert.Equal("test-brand-admin", entries[0].GetProperty("actor").GetString());
+    }
+
+    [Fact]
+    public async Task Invalid_fields_are_named_in_a_400_and_nothing_is_stored()
+    {
+        var tenant = await NewTenant();
+        var admin = Cluster.Token(tenant, Roles.BrandAdmin);
+
+        using var response = await Cluster.SendAsync(HttpMethod.Put, $"/v1/tenants/{tenant}/locations/lakeview", admin,
+            NewLocation(napPhone: "312-555-0101", timeZone: "Chicago"));
+
+        var problem = await ProblemAssert.Is(response, HttpStatusCode.BadRequest, "validation");
+        Assert.Equal(["napPhone", "timeZone"], problem.GetProperty("errors").EnumerateObject().Select(p => p.Name).Order());
+        using var missing = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{tenant}/locations/lakeview", admin);
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Equal(1, await fixture.Database.Scalar<long>("SELECT count(*) FROM callmesh.config_audit WHERE tenant_id = $1", tenant));
+    }
+
+    [Fact]
+    public async Task Malformed_bodies_and_bad_ids_are_400_problems()
+    {
+        var tenant = await NewTenant();
+        var admin = Cluster.Token(tenant, Roles.BrandAdmin);
+
+        using var notJson = await Cluster.SendAsync(HttpMethod.Put, $"/v1/tenants/{tenant}/locations/lakeview", admin,
+            new StringContent("{\"name\": ", Encoding.UTF8, "application/json"));
+        await ProblemAssert.Is(notJson, HttpStatusCode.BadRequest, "malformed-request");
+        using var badId = await Cluster.SendAsync(HttpMethod.Put, $"/v1/tenants/{tenant}/locations/Lake%20View", admin, NewLocation());
+        var problem = await ProblemAssert.Is(badId, HttpStatusCode.BadRequest, "validation");
+        Assert.True(problem.GetProperty("errors").TryGetProperty("location", out _));
+        using var noTenant = await Cluster.SendAsync(HttpMethod.Put, "/v1/tenants/no-such-brand/locations/x", Cluster.Token(null, Roles.PlatformAdmin), NewLocation());
+        await ProblemAssert.Is(noTenant, HttpStatusCode.NotFound, "not-found");
+    }
+
+    [Fact]
+    public async Task Oversized_bodies_are_refused_at_the_gateway()
+    {
+        var tenant = await NewTenant();
+        var huge = new StringContent($"{{\"name\": \"{new string('x', 2 * 1024 * 1024)}\"}}", Encoding.UTF8, "application/json");
+
+        using var response = await Cluster.SendAsync(HttpMethod.Put, $"/v1/tenants/{tenant}/locations/big", Cluster.Token(tenant, Roles.BrandAdmin), huge);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task The_gateway_serves_readiness_and_the_OpenAPI_document()
+    {
+        using var ready = await Cluster.Http.GetAsync("/health/ready");
+        Assert.Equal(2, (await ready.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("healthySilos").GetInt32());
+
+        using var openApi = await Cluster.Http.GetAsync("/openapi/v1.json");
+        var document = await openApi.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(document.GetProperty("paths").TryGetProperty("/v1/tenants/{tenant}/locations/{location}", out _));
+    }
+}
