@@ -32,20 +32,28 @@ CREATE TABLE orleans.membership_member (
     PRIMARY KEY (deployment_id, address, port, generation)
 );
 
--- Insert a member and bump the version, only if the version still equals p_version.
--- A function because the version row lock must be taken before the member row is
--- looked at: later statements in a READ COMMITTED function see what committed meanwhile.
-CREATE FUNCTION orleans.membership_insert(
-    p_deployment_id text, p_address text, p_port integer, p_generation integer,
-    p_silo_name text, p_host_name text, p_status integer, p_proxy_port integer,
-    p_start_time timestamptz, p_i_am_alive_time timestamptz, p_version integer)
+-- Locks the cluster's version row and tells whether it still holds p_version. The functions
+-- below take this lock before they look at a member row: later statements in a READ COMMITTED
+-- function see what other silos committed meanwhile, so a check and its write cannot interleave.
+CREATE FUNCTION orleans.membership_lock_version(p_deployment_id text, p_version integer)
 RETURNS boolean LANGUAGE plpgsql AS $fn$
 DECLARE
     current_version integer;
 BEGIN
     SELECT version INTO current_version FROM orleans.membership_version
      WHERE deployment_id = p_deployment_id FOR UPDATE;
-    IF current_version IS DISTINCT FROM p_version THEN
+    RETURN coalesce(current_version = p_version, false);   -- no version row: false
+END
+$fn$;
+
+-- Insert a member and bump the version, only if the version still equals p_version.
+CREATE FUNCTION orleans.membership_insert(
+    p_deployment_id text, p_address text, p_port integer, p_generation integer,
+    p_silo_name text, p_host_name text, p_status integer, p_proxy_port integer,
+    p_start_time timestamptz, p_i_am_alive_time timestamptz, p_version integer)
+RETURNS boolean LANGUAGE plpgsql AS $fn$
+BEGIN
+    IF NOT orleans.membership_lock_version(p_deployment_id, p_version) THEN
         RETURN false;
     END IF;
     INSERT INTO orleans.membership_member
@@ -69,12 +77,8 @@ CREATE FUNCTION orleans.membership_update(
     p_deployment_id text, p_address text, p_port integer, p_generation integer,
     p_status integer, p_suspect_times text, p_i_am_alive_time timestamptz, p_version integer)
 RETURNS boolean LANGUAGE plpgsql AS $fn$
-DECLARE
-    current_version integer;
 BEGIN
-    SELECT version INTO current_version FROM orleans.membership_version
-     WHERE deployment_id = p_deployment_id FOR UPDATE;
-    IF current_version IS DISTINCT FROM p_version THEN
+    IF NOT orleans.membership_lock_version(p_deployment_id, p_version) THEN
         RETURN false;
     END IF;
     UPDATE orleans.membership_member
