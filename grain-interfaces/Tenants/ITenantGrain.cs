@@ -11,11 +11,23 @@ public interface ITenantGrain : IGrainWithStringKey
 
     Task<SaveResult> Put(TenantConfig config);
 
-    /// <summary>Adds or moves a location in the tenant's directory (called by the location itself).</summary>
-    Task IndexLocation(string locationId, string? market);
+    /// <summary>Adds or updates a location in the tenant's directory (called by the location itself).</summary>
+    Task IndexLocation(LocationIndexEntry entry);
+
+    /// <summary>Adds or updates a pool in the tenant's directory (called by the pool itself).</summary>
+    Task IndexPool(string poolId, string? locationId);
 
     /// <summary>Every location of the tenant with its market, ordered by id.</summary>
+    [Orleans.Concurrency.ReadOnly]
     Task<IReadOnlyList<LocationIndexEntry>> ListLocations();
+
+    /// <summary>
+    /// Which pool answers for each number found on a page: a location's own NAP number is
+    /// swapped from that location's pool; any other number from the site's default location's
+    /// pool, else the brand-wide pool. Targets no pool answers for are left out.
+    /// </summary>
+    [Orleans.Concurrency.ReadOnly]
+    Task<List<Visitors.PlannedSwap>> PlanSwaps(List<string> targets, string? defaultLocation);
 }
 
 [GenerateSerializer, Alias("callmesh.TenantConfig")]
@@ -46,4 +58,5 @@ public sealed record TenantSnapshot(
 [GenerateSerializer, Alias("callmesh.LocationIndexEntry")]
 public sealed record LocationIndexEntry(
     [property: Id(0)] string LocationId,
-    [property: Id(1)] string? Market);
+    [property: Id(1)] string? Market,
+    [property: Id(2)] string? NapPhone = null);

@@ -41,6 +41,19 @@ public static partial class Rules
         }
     }
 
+    /// <summary>How a number is shown to people in its own country: +15125550100 → (512) 555-0100.</summary>
+    public static string Display(string e164)
+    {
+        try
+        {
+            return Phones.Format(Phones.Parse(e164, null), PhoneNumberFormat.NATIONAL);
+        }
+        catch (NumberParseException)
+        {
+            return e164;
+        }
+    }
+
     [GeneratedRegex(@"^\+[1-9][0-9]{6,14}$")]
     private static partial Regex E164Pattern();
 

@@ -23,7 +23,7 @@ public sealed class LocationGrain(
         stored.State = new State { Config = config, UpdatedAt = DateTime.UtcNow };
         await stored.WriteStateAsync();
         // After our own write: a crash in between leaves a location that the next PUT (idempotent) indexes.
-        await tenant.IndexLocation(Key.LocationId, config.Market);
+        await tenant.IndexLocation(new LocationIndexEntry(Key.LocationId, config.Market, config.NapPhone));
         return created ? SaveResult.Created : SaveResult.Updated;
     }
 

@@ -1,4 +1,5 @@
 using CallMesh.Common;
+using CallMesh.Visitors;
 
 namespace CallMesh.Tenants;
 
@@ -19,23 +20,50 @@ public sealed class TenantGrain(
         return created ? SaveResult.Created : SaveResult.Updated;
     }
 
-    public async Task IndexLocation(string locationId, string? market)
+    public async Task IndexLocation(LocationIndexEntry entry)
     {
-        if (stored.State.Locations.TryGetValue(locationId, out var known) && known == market) return;
-        stored.State.Locations[locationId] = market;
+        if (stored.State.Locations.TryGetValue(entry.LocationId, out var known) && known == entry) return;
+        stored.State.Locations[entry.LocationId] = entry;
+        await stored.WriteStateAsync();
+    }
+
+    public async Task IndexPool(string poolId, string? locationId)
+    {
+        if (stored.State.Pools.TryGetValue(poolId, out var known) && known == locationId) return;
+        stored.State.Pools[poolId] = locationId;
         await stored.WriteStateAsync();
     }
 
     public Task<IReadOnlyList<LocationIndexEntry>> ListLocations() => Task.FromResult<IReadOnlyList<LocationIndexEntry>>(
-        stored.State.Locations.OrderBy(l => l.Key, StringComparer.Ordinal)
-            .Select(l => new LocationIndexEntry(l.Key, l.Value)).ToList());
+        stored.State.Locations.Values.OrderBy(l => l.LocationId, StringComparer.Ordinal).ToList());
+
+    public Task<List<PlannedSwap>> PlanSwaps(List<string> targets, string? defaultLocation)
+    {
+        var pools = stored.State.Pools.OrderBy(p => p.Key, StringComparer.Ordinal).ToList();
+        string? PoolOf(string? location) => pools.FirstOrDefault(p => p.Value == location).Key;
+        var brandPool = PoolOf(null);
+        var plan = new List<PlannedSwap>();
+        foreach (var target in targets.Distinct())
+        {
+            var owner = stored.State.Locations.Values.FirstOrDefault(l => l.NapPhone == target)?.LocationId;
+            if (owner is not null && PoolOf(owner) is { } ownPool)
+                plan.Add(new PlannedSwap(target, ownPool, owner, "nap-phone"));
+            else if (defaultLocation is not null && PoolOf(defaultLocation) is { } defaultPool)
+                plan.Add(new PlannedSwap(target, defaultPool, defaultLocation, "site-default"));
+            else if (brandPool is not null)
+                plan.Add(new PlannedSwap(target, brandPool, null, "brand-pool"));
+        }
+        return Task.FromResult(plan);
+    }
 
     [GenerateSerializer, Alias("callmesh.TenantGrain.State")]
     public sealed record State
     {
         [Id(0)] public TenantConfig? Config { get; init; }
         [Id(1)] public DateTime UpdatedAt { get; init; }
-        /// <summary>Location id → market id: enough to answer "which locations may this caller see".</summary>
-        [Id(2)] public Dictionary<string, string?> Locations { get; init; } = new(StringComparer.Ordinal);
+        /// <summary>Location id → what scope checks and swap planning need without asking every location.</summary>
+        [Id(2)] public Dictionary<string, LocationIndexEntry> Locations { get; init; } = new(StringComparer.Ordinal);
+        /// <summary>Pool id → its location (null: brand-wide).</summary>
+        [Id(3)] public Dictionary<string, string?> Pools { get; init; } = new(StringComparer.Ordinal);
     }
 }

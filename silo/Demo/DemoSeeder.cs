@@ -7,7 +7,7 @@ using CallMesh.Identity;
 namespace CallMesh.Silo.Demo;
 
 /// <summary>
-/// Seeds the demo brand (Demo/demo-brand.json) through the public API of a running gateway,
+/// Seeds the demo brand (Demo/demo-brand.json: tenant, locations, tracking numbers, pools, site) through the public API of a running gateway,
 /// exactly as a platform admin and a brand admin would: `seed-demo --gateway URL --key HEX`.
 /// </summary>
 public static class DemoSeeder
@@ -34,21 +34,26 @@ public static class DemoSeeder
         var tenantId = (string)tenant["id"]!;
 
         var platformAdmin = DevTokens.Mint(signingKeyHex, null, Roles.PlatformAdmin, subject: "demo-seeder");
-        await PutAsync(http, platformAdmin, $"/v1/tenants/{tenantId}", tenant);
+        await SendAsync(http, HttpMethod.Put, platformAdmin, $"/v1/tenants/{tenantId}", tenant);
 
         var brandAdmin = DevTokens.Mint(signingKeyHex, tenantId, Roles.BrandAdmin, subject: "demo-seeder");
         var locations = demo["locations"]!.AsArray();
         foreach (var location in locations)
-            await PutAsync(http, brandAdmin, $"/v1/tenants/{tenantId}/locations/{(string)location!["id"]!}", location);
+            await SendAsync(http, HttpMethod.Put, brandAdmin, $"/v1/tenants/{tenantId}/locations/{(string)location!["id"]!}", location);
+        await SendAsync(http, HttpMethod.Post, brandAdmin, $"/v1/tenants/{tenantId}/numbers", demo["numbers"]!);
+        foreach (var pool in demo["pools"]!.AsArray())
+            await SendAsync(http, HttpMethod.Put, brandAdmin, $"/v1/tenants/{tenantId}/pools/{(string)pool!["id"]!}", pool);
+        foreach (var site in demo["sites"]!.AsArray())
+            await SendAsync(http, HttpMethod.Put, brandAdmin, $"/v1/tenants/{tenantId}/sites/{(string)site!["key"]!}", site);
         return (tenantId, locations.Count);
     }
 
-    private static async Task PutAsync(HttpClient http, string token, string path, JsonNode body)
+    private static async Task SendAsync(HttpClient http, HttpMethod method, string token, string path, JsonNode body)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Put, path) { Content = JsonContent.Create(body) };
+        using var request = new HttpRequestMessage(method, path) { Content = JsonContent.Create(body) };
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         using var response = await http.SendAsync(request);
         if (!response.IsSuccessStatusCode)
-            throw new InvalidOperationException($"PUT {path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            throw new InvalidOperationException($"{method} {path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
     }
 }

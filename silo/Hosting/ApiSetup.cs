@@ -1,3 +1,6 @@
+using CallMesh.Dni;
+using CallMesh.Numbers;
+using CallMesh.Pools;
 using Orleans.Runtime;
 using CallMesh.Identity;
 using CallMesh.Silo.Api;
@@ -10,7 +13,7 @@ public static class ApiSetup
 {
     public static IServiceCollection AddCallMeshApi(this IServiceCollection services, SiloSettings settings, IConfiguration configuration)
     {
-        services.AddSingleton(_ => NpgsqlDataSource.Create(settings.Postgres));
+        services.AddCallMeshData(settings.Postgres);
         services.AddSingleton<AuditLog>();
         services.AddCallMeshJwt(configuration);
         services.AddAuthorization();
@@ -53,6 +56,18 @@ public static class ApiSetup
     private static bool IsClusterChange(Exception? e) =>
         e is SiloUnavailableException or OrleansMessageRejectionException or TimeoutException;
 
+    /// <summary>The database services grains use (the silo's and the tests' in-process silos alike).</summary>
+    public static IServiceCollection AddCallMeshData(this IServiceCollection services, string postgres)
+    {
+        services.AddSingleton(_ => NpgsqlDataSource.Create(postgres));
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<NumberDirectory>();
+        services.AddSingleton<PoolHealthQuery>();
+        services.AddSingleton<DniStore>();
+        services.AddHostedService(sp => sp.GetRequiredService<DniStore>());
+        return services;
+    }
+
     public static WebApplication UseCallMeshApi(this WebApplication app)
     {
         app.UseExceptionHandler(new ExceptionHandlerOptions
@@ -71,6 +86,10 @@ public static class ApiSetup
         app.MapHealthApi();
         app.MapTenantsApi();
         app.MapLocationsApi();
+        app.MapNumbersApi();
+        app.MapPoolsApi();
+        app.MapSitesApi();
+        app.MapDniApi();
         return app;
     }
 }

@@ -50,7 +50,7 @@ public sealed class ClusterTests : IAsyncLifetime
         {
             await first.DeployAsync();
             await first.Client.GetGrain<ITenantGrain>("acme").Put(Tenant("Acme Plumbing"));
-            await first.Client.GetGrain<ITenantGrain>("acme").IndexLocation("austin", "central-tx");
+            await first.Client.GetGrain<ITenantGrain>("acme").IndexLocation(new LocationIndexEntry("austin", "central-tx", "+15125550101"));
             await first.StopAllSilosAsync();
         }
 
@@ -59,6 +59,6 @@ public sealed class ClusterTests : IAsyncLifetime
         var tenant = second.Client.GetGrain<ITenantGrain>("acme");
 
         Assert.Equal("Acme Plumbing", (await tenant.Get())!.Config.Name);
-        Assert.Equal([new LocationIndexEntry("austin", "central-tx")], await tenant.ListLocations());
+        Assert.Equal([new LocationIndexEntry("austin", "central-tx", "+15125550101")], await tenant.ListLocations());
     }
 }

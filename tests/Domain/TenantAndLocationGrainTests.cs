@@ -35,7 +35,7 @@ public sealed class TenantAndLocationGrainTests(GrainClusterFixture fixture) : I
         var stored = await grain.Get();
         Assert.Equal("+15125550101", stored!.Config.NapPhone);
         Assert.Equal(3, stored.Config.BusinessHours!.Count);
-        Assert.Equal([new LocationIndexEntry("austin", "texas")],
+        Assert.Equal([new LocationIndexEntry("austin", "texas", "+15125550101")],
             await fixture.Grains.GetGrain<ITenantGrain>(tenant).ListLocations());
     }
 

@@ -16,7 +16,11 @@ public static class OrleansCluster
     public static InProcessTestCluster InProcess(string postgres, int silos = 1)
     {
         var builder = new InProcessTestClusterBuilder((short)silos);
-        builder.ConfigureSilo((_, silo) => silo.AddCallMeshStorage(postgres));
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.AddCallMeshStorage(postgres);
+            silo.Services.AddCallMeshData(postgres);
+        });
         return builder.Build();
     }
 
@@ -40,6 +44,7 @@ public static class OrleansCluster
         {
             var postgres = silo.Configuration[PostgresKey]!;
             silo.AddCallMeshStorage(postgres);
+            silo.Services.AddCallMeshData(postgres);
             silo.UseAdoNetClustering(o => { o.Invariant = "Npgsql"; o.ConnectionString = SiloSettings.WithSearchPath(postgres, "orleans"); });
             silo.Configure<ClusterMembershipOptions>(o =>
             {

@@ -1,0 +1,237 @@
+using System.Threading.Channels;
+using CallMesh.Visitors;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace CallMesh.Dni;
+
+/// <summary>A new hold of a pool number (kind "lease") or an answer with the overflow number (kind "overflow").</summary>
+public sealed record LeaseRow(string TenantId, string PoolId, string Number, string Kind, Guid VisitorId, Guid SessionId, string? LocationId, DateTime LeasedAt);
+
+public sealed record ReleaseRow(string TenantId, string Number, Guid VisitorId, DateTime ReleasedAt);
+
+public sealed record SessionRow(Guid SessionId, string TenantId, Guid VisitorId, string SiteKey, DateTime StartedAt, string LandingUrl, string? Referrer, bool IsTest);
+
+public sealed record TouchRow(string TenantId, Guid VisitorId, Touchpoint Touch);
+
+/// <summary>What one caller asked to be written together.</summary>
+public sealed record JournalEntry(
+    IReadOnlyList<SessionRow> Sessions,
+    IReadOnlyList<TouchRow> Touches,
+    IReadOnlyList<LeaseRow> Leases,
+    IReadOnlyList<ReleaseRow> Releases);
+
+public sealed record LiveLease(string PoolId, string Number, Guid VisitorId, Guid SessionId, DateTime LeasedAt);
+
+/// <summary>
+/// The DNI tables. Writes are batched: every caller's entry waits until the transaction that
+/// holds it commits, so nothing is acknowledged before it is durable, while one round trip
+/// serves many sessions. A lease that the database refuses (another live hold of the same
+/// number, see the exclusion constraint) comes back in the result so the caller can re-lease.
+/// </summary>
+public sealed class DniStore(NpgsqlDataSource database, ILogger<DniStore> logger) : BackgroundService
+{
+    private const int MaxBatch = 512;
+
+    private readonly Channel<(JournalEntry Entry, TaskCompletionSource<IReadOnlySet<string>> Done)> _queue =
+        Channel.CreateUnbounded<(JournalEntry, TaskCompletionSource<IReadOnlySet<string>>)>(new UnboundedChannelOptions { SingleReader = true });
+
+    /// <summary>Durably writes the entry; returns the numbers of its "lease" rows that were refused.</summary>
+    public Task<IReadOnlySet<string>> WriteAsync(JournalEntry entry)
+    {
+        var done = new TaskCompletionSource<IReadOnlySet<string>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_queue.Writer.TryWrite((entry, done))) done.SetException(new InvalidOperationException("The DNI journal is shut down."));
+        return done.Task;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var batch = new List<(JournalEntry Entry, TaskCompletionSource<IReadOnlySet<string>> Done)>(MaxBatch);
+        while (await _queue.Reader.WaitToReadAsync(CancellationToken.None))
+        {
+            while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var item)) batch.Add(item);
+            try
+            {
+                var refused = await WriteBatchAsync(batch.Select(b => b.Entry).ToList());
+                foreach (var (entry, done) in batch)
+                    done.SetResult(entry.Leases.Where(l => l.Kind == "lease" && refused.Contains((l.Number, l.VisitorId)))
+                        .Select(l => l.Number).ToHashSet());
+            }
+            catch (Exception e)
+            {
+                logger.LogError(e, "Writing {Count} DNI journal entries failed", batch.Count);
+                foreach (var (_, done) in batch) done.SetException(e);
+            }
+            batch.Clear();
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _queue.Writer.TryComplete();   // drain what was accepted, then stop
+        await base.StopAsync(cancellationToken);
+    }
+
+    private async Task<HashSet<(string, Guid)>> WriteBatchAsync(List<JournalEntry> entries)
+    {
+        var releases = entries.SelectMany(e => e.Releases).ToList();
+        var sessions = entries.SelectMany(e => e.Sessions).ToList();
+        var touches = entries.SelectMany(e => e.Touches).ToList();
+        var leases = entries.SelectMany(e => e.Leases).ToList();
+
+        await using var connection = await database.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        // Releases first: a number released and re-leased in one batch must not overlap itself.
+        if (releases.Count > 0)
+            batch.BatchCommands.Add(Command(
+                """
+                UPDATE callmesh.number_leases l SET released_at = r.released_at
+                  FROM unnest($1::text[], $2::text[], $3::uuid[], $4::timestamptz[]) AS r(tenant_id, number, visitor_id, released_at)
+                 WHERE l.number = r.number AND l.tenant_id = r.tenant_id AND l.visitor_id = r.visitor_id
+                   AND l.kind = 'lease' AND l.released_at IS NULL
+                """,
+                releases.Select(r => r.TenantId).ToArray(), releases.Select(r => r.Number).ToArray(),
+                releases.Select(r => r.VisitorId).ToArray(), releases.Select(r => r.ReleasedAt).ToArray()));
+        if (sessions.Count > 0)
+            batch.BatchCommands.Add(Command(
+                """
+                INSERT INTO callmesh.dni_sessions (session_id, tenant_id, visitor_id, site_key, started_at, landing_url, referrer, is_test)
+                SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::timestamptz[], $6::text[], $7::text[], $8::boolean[])
+                ON CONFLICT (session_id) DO NOTHING
+                """,
+                sessions.Select(s => s.SessionId).ToArray(), sessions.Select(s => s.TenantId).ToArray(),
+                sessions.Select(s => s.VisitorId).ToArray(), sessions.Select(s => s.SiteKey).ToArray(),
+                sessions.Select(s => s.StartedAt).ToArray(), sessions.Select(s => s.LandingUrl).ToArray(),
+                sessions.Select(s => s.Referrer).ToArray(), sessions.Select(s => s.IsTest).ToArray()));
+        if (touches.Count > 0)
+            batch.BatchCommands.Add(Command(
+                """
+                INSERT INTO callmesh.touchpoints (tenant_id, visitor_id, session_id, at, source, medium, campaign, keyword,
+                                                  gclid, gbraid, wbraid, msclkid, fbclid, landing_page, referrer, decided_by)
+                SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[],
+                                     $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[])
+                """,
+                touches.Select(t => t.TenantId).ToArray(), touches.Select(t => t.VisitorId).ToArray(),
+                touches.Select(t => t.Touch.SessionId).ToArray(), touches.Select(t => t.Touch.At).ToArray(),
+                touches.Select(t => t.Touch.Source).ToArray(), touches.Select(t => t.Touch.Medium).ToArray(),
+                touches.Select(t => t.Touch.Campaign).ToArray(), touches.Select(t => t.Touch.Keyword).ToArray(),
+                touches.Select(t => t.Touch.ClickIds.Gclid).ToArray(), touches.Select(t => t.Touch.ClickIds.Gbraid).ToArray(),
+                touches.Select(t => t.Touch.ClickIds.Wbraid).ToArray(), touches.Select(t => t.Touch.ClickIds.Msclkid).ToArray(),
+                touches.Select(t => t.Touch.ClickIds.Fbclid).ToArray(), touches.Select(t => t.Touch.LandingPage).ToArray(),
+                touches.Select(t => t.Touch.Referrer).ToArray(), touches.Select(t => t.Touch.DecidedBy).ToArray()));
+        var leaseCommand = leases.Count > 0
+            ? Command(
+                """
+                INSERT INTO callmesh.number_leases (tenant_id, pool_id, number, kind, visitor_id, session_id, location_id, leased_at, released_at)
+                SELECT t.*, CASE WHEN t.kind = 'overflow' THEN t.leased_at END
+                  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::uuid[], $6::uuid[], $7::text[], $8::timestamptz[])
+                       AS t(tenant_id, pool_id, number, kind, visitor_id, session_id, location_id, leased_at)
+                ON CONFLICT DO NOTHING
+                RETURNING number, visitor_id
+                """,
+                leases.Select(l => l.TenantId).ToArray(), leases.Select(l => l.PoolId).ToArray(),
+                leases.Select(l => l.Number).ToArray(), leases.Select(l => l.Kind).ToArray(),
+                leases.Select(l => l.VisitorId).ToArray(), leases.Select(l => l.SessionId).ToArray(),
+                leases.Select(l => l.LocationId).ToArray(), leases.Select(l => l.LeasedAt).ToArray())
+            : null;
+        if (leaseCommand is not null) batch.BatchCommands.Add(leaseCommand);
+
+        var refused = leases.Where(l => l.Kind == "lease").Select(l => (l.Number, l.VisitorId)).ToHashSet();
+        if (batch.BatchCommands.Count > 0)
+        {
+            await using var reader = await batch.ExecuteReaderAsync();
+            // Only the lease insert returns rows; earlier commands' (empty) result sets come first.
+            do
+            {
+                while (await reader.ReadAsync())
+                    refused.Remove((reader.GetString(0), reader.GetGuid(1)));
+            } while (await reader.NextResultAsync());
+        }
+        await transaction.CommitAsync();
+        return refused;
+    }
+
+    private static NpgsqlBatchCommand Command(string sql, params object[] parameters)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        foreach (var p in parameters) command.Parameters.Add(new NpgsqlParameter { Value = p });
+        return command;
+    }
+
+    public async Task<(List<VisitorSession> Sessions, List<Touchpoint> Touches, List<LiveLease> Leases)> LoadVisitorAsync(string tenantId, Guid visitorId)
+    {
+        await using var batch = database.CreateBatch();
+        batch.BatchCommands.Add(Command(
+            "SELECT session_id, started_at, landing_url, is_test FROM callmesh.dni_sessions WHERE tenant_id = $1 AND visitor_id = $2 ORDER BY started_at",
+            tenantId, visitorId));
+        batch.BatchCommands.Add(Command(
+            """
+            SELECT session_id, at, source, medium, campaign, keyword, gclid, gbraid, wbraid, msclkid, fbclid, landing_page, referrer, decided_by
+              FROM callmesh.touchpoints WHERE tenant_id = $1 AND visitor_id = $2 ORDER BY at, id
+            """, tenantId, visitorId));
+        batch.BatchCommands.Add(Command(
+            """
+            SELECT pool_id, number, visitor_id, session_id, leased_at FROM callmesh.number_leases
+             WHERE tenant_id = $1 AND visitor_id = $2 AND kind = 'lease' AND released_at IS NULL
+            """, tenantId, visitorId));
+        await using var reader = await batch.ExecuteReaderAsync();
+        var sessions = new List<VisitorSession>();
+        while (await reader.ReadAsync())
+            sessions.Add(new VisitorSession(reader.GetGuid(0), reader.GetDateTime(1), reader.GetString(2), reader.GetBoolean(3)));
+        await reader.NextResultAsync();
+        var touches = new List<Touchpoint>();
+        while (await reader.ReadAsync())
+        {
+            string? S(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
+            touches.Add(new Touchpoint(reader.GetGuid(0), reader.GetDateTime(1), reader.GetString(2), reader.GetString(3), S(4), S(5),
+                new ClickIds(S(6), S(7), S(8), S(9), S(10)), reader.GetString(11), S(12), reader.GetString(13)));
+        }
+        await reader.NextResultAsync();
+        return (sessions, touches, await ReadLeases(reader));
+    }
+
+    /// <summary>A pool's live holds, and when each of its numbers was last released (for least-recently-released order).</summary>
+    public async Task<(List<LiveLease> Live, Dictionary<string, DateTime> LastReleased)> LoadPoolAsync(string tenantId, string poolId)
+    {
+        await using var batch = database.CreateBatch();
+        batch.BatchCommands.Add(Command(
+            """
+            SELECT pool_id, number, visitor_id, session_id, leased_at FROM callmesh.number_leases
+             WHERE tenant_id = $1 AND pool_id = $2 AND kind = 'lease' AND released_at IS NULL
+            """, tenantId, poolId));
+        batch.BatchCommands.Add(Command(
+            """
+            SELECT number, max(released_at) FROM callmesh.number_leases
+             WHERE tenant_id = $1 AND pool_id = $2 AND kind = 'lease' AND released_at IS NOT NULL GROUP BY number
+            """, tenantId, poolId));
+        await using var reader = await batch.ExecuteReaderAsync();
+        var live = await ReadLeases(reader);
+        await reader.NextResultAsync();
+        var released = new Dictionary<string, DateTime>();
+        while (await reader.ReadAsync()) released[reader.GetString(0)] = reader.GetDateTime(1);
+        return (live, released);
+    }
+
+    /// <summary>Who holds <paramref name="number"/> now according to the database, if anyone.</summary>
+    public async Task<LiveLease?> LoadHolderAsync(string tenantId, string number)
+    {
+        await using var batch = database.CreateBatch();
+        batch.BatchCommands.Add(Command(
+            """
+            SELECT pool_id, number, visitor_id, session_id, leased_at FROM callmesh.number_leases
+             WHERE tenant_id = $1 AND number = $2 AND kind = 'lease' AND released_at IS NULL
+            """, tenantId, number));
+        await using var reader = await batch.ExecuteReaderAsync();
+        return (await ReadLeases(reader)).FirstOrDefault();
+    }
+
+    private static async Task<List<LiveLease>> ReadLeases(NpgsqlDataReader reader)
+    {
+        var leases = new List<LiveLease>();
+        while (await reader.ReadAsync())
+            leases.Add(new LiveLease(reader.GetString(0), reader.GetString(1), reader.GetGuid(2), reader.GetGuid(3), reader.GetDateTime(4)));
+        return leases;
+    }
+}

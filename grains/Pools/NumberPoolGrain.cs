@@ -1,0 +1,212 @@
+using CallMesh.Common;
+using CallMesh.Dni;
+using CallMesh.Locations;
+using CallMesh.Numbers;
+using CallMesh.Tenants;
+
+namespace CallMesh.Pools;
+
+/// <summary>
+/// Leases a pool's numbers to visitors. Rules:
+/// - a hold lasts at least LeaseSeconds, and until IdleGraceSeconds after the visitor's last sign of life;
+/// - a visitor with a live hold gets the same number again;
+/// - a number is never held by two visitors (and the database refuses it too);
+/// - a released number goes to the back of the line: the least recently released is leased first,
+///   so a late call to a released number is least likely to reach a new visitor;
+/// - when every number is held, the answer is the overflow number, counted; a lease never fails.
+/// Holds live in memory and in callmesh.number_leases, from which an activation restores them.
+/// </summary>
+public sealed class NumberPoolGrain(
+    [PersistentState("pool", "callmesh")] IPersistentState<NumberPoolGrain.State> stored,
+    DniStore store, NumberDirectory directory, TimeProvider clock) : Grain, INumberPoolGrain
+{
+    private static readonly TimeSpan OverflowRetryAfter = TimeSpan.FromMinutes(2);
+
+    private sealed class Hold(Guid visitorId, Guid sessionId, DateTime leasedAt, DateTime expiresAt)
+    {
+        public Guid VisitorId { get; } = visitorId;
+        public Guid SessionId { get; } = sessionId;
+        public DateTime LeasedAt { get; } = leasedAt;
+        public DateTime ExpiresAt { get; set; } = expiresAt;
+    }
+
+    private readonly Dictionary<string, Hold> _holds = new(StringComparer.Ordinal);
+    private readonly Dictionary<Guid, string> _byVisitor = [];
+    private readonly LinkedList<string> _free = new();                 // first = released longest ago
+    private readonly Dictionary<string, LinkedListNode<string>> _freeNodes = new(StringComparer.Ordinal);
+    // Expiry candidates; an entry is stale when its hold was extended or released since.
+    private readonly PriorityQueue<string, DateTime> _expiries = new();
+
+    private string TenantId => LocationKey.Parse(this.GetPrimaryKeyString()).TenantId;
+    private string PoolId => LocationKey.Parse(this.GetPrimaryKeyString()).LocationId;
+    private PoolConfig? Config => stored.State.Config;
+    private TimeSpan LeaseTime => TimeSpan.FromSeconds(Config?.LeaseSeconds ?? PoolConfig.DefaultLeaseSeconds);
+    private TimeSpan IdleGrace => TimeSpan.FromSeconds(Config?.IdleGraceSeconds ?? PoolConfig.DefaultIdleGraceSeconds);
+    private DateTime Now => clock.GetUtcNow().UtcDateTime;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (Config is not null) await RestoreAsync();
+        // Releases are journaled on time even when no visitor arrives; the pool stays active meanwhile.
+        this.RegisterGrainTimer(SweepAsync, new GrainTimerCreationOptions(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5)) { KeepAlive = true });
+    }
+
+    public Task<PoolSnapshot?> Get() => Task.FromResult(
+        Config is { } config ? new PoolSnapshot(TenantId, PoolId, config, stored.State.UpdatedAt) : null);
+
+    public Task<PoolLoad> Load() => Task.FromResult(new PoolLoad(Config?.Numbers?.Count ?? 0, _holds.Count, _free.Count));
+
+    public async Task<SaveResult> Put(PoolConfig config)
+    {
+        var errors = PoolRules.Validate(config);
+        if (config.Location is { } location && !errors.Any
+            && await GrainFactory.GetGrain<ILocationGrain>(LocationKey.For(TenantId, location)).Get() is null)
+            errors.Add("location", $"no location '{location}' in this tenant.");
+        if (errors.Any) return SaveResult.Invalid(errors.ToDictionary());
+        if (await GrainFactory.GetGrain<ITenantGrain>(TenantId).Get() is null) return SaveResult.NotFound;
+
+        var conflicts = await directory.AssignPoolAsync(TenantId, PoolId, config.Location, config.Numbers!, config.OverflowNumber);
+        if (conflicts.Count > 0)
+        {
+            foreach (var (number, message) in conflicts)
+                errors.Add(number == config.OverflowNumber ? "overflowNumber" : $"numbers[{config.Numbers!.IndexOf(number)}]", message);
+            return SaveResult.Invalid(errors.ToDictionary());
+        }
+
+        var created = Config is null;
+        stored.State = new State { Config = config, UpdatedAt = DateTime.UtcNow };
+        await stored.WriteStateAsync();
+        ApplyNumbers(config.Numbers!);
+        await GrainFactory.GetGrain<ITenantGrain>(TenantId).IndexPool(PoolId, config.Location);
+        return created ? SaveResult.Created : SaveResult.Updated;
+    }
+
+    public async Task<LeaseGrant> Lease(Guid visitorId, Guid sessionId)
+    {
+        if (Config is null) throw new InvalidOperationException($"Pool {PoolId} of {TenantId} is not configured.");
+        var now = Now;
+        await ReleaseExpiredAsync(now);
+
+        if (_byVisitor.TryGetValue(visitorId, out var held))
+        {
+            var hold = _holds[held];
+            Extend(held, hold, now);
+            return Grant(held, hold, isNew: false);
+        }
+        if (_free.First is { } next)
+        {
+            TakeFree(next.Value);
+            var hold = new Hold(visitorId, sessionId, now, now + Max(LeaseTime, IdleGrace));
+            AddHold(next.Value, hold);
+            return Grant(next.Value, hold, isNew: true);
+        }
+        return new LeaseGrant(PoolId, Config.OverflowNumber, Overflow: true, IsNew: true, now, now + OverflowRetryAfter, Config.Location);
+    }
+
+    public Task<DateTime?> Extend(Guid visitorId)
+    {
+        if (!_byVisitor.TryGetValue(visitorId, out var number)) return Task.FromResult<DateTime?>(null);
+        var hold = _holds[number];
+        Extend(number, hold, Now);
+        return Task.FromResult<DateTime?>(hold.ExpiresAt);
+    }
+
+    public async Task<LeaseGrant> Conflicted(Guid visitorId, Guid sessionId, string number)
+    {
+        // We believed the number free, the database knows a live holder (e.g. a lease journaled by
+        // a previous activation after we restored). Adopt the database's view, then lease again.
+        if (_holds.TryGetValue(number, out var ours) && ours.VisitorId == visitorId) RemoveHold(number);
+        if (await store.LoadHolderAsync(TenantId, number) is { } holder && !_holds.ContainsKey(number))
+        {
+            TakeFree(number);
+            AddHold(number, new Hold(holder.VisitorId, holder.SessionId, holder.LeasedAt, Max(holder.LeasedAt + LeaseTime, Now + IdleGrace)));
+        }
+        else if (!_holds.ContainsKey(number) && !_freeNodes.ContainsKey(number) && Config!.Numbers!.Contains(number))
+        {
+            _freeNodes[number] = _free.AddLast(number);
+        }
+        return await Lease(visitorId, sessionId);
+    }
+
+    private Task SweepAsync(CancellationToken _) => ReleaseExpiredAsync(Now);
+
+    private async Task ReleaseExpiredAsync(DateTime now)
+    {
+        List<ReleaseRow>? released = null;
+        while (_expiries.TryPeek(out var number, out var at) && at <= now)
+        {
+            _expiries.Dequeue();
+            if (!_holds.TryGetValue(number, out var hold) || hold.ExpiresAt > now || hold.ExpiresAt != at) continue;
+            (released ??= []).Add(new ReleaseRow(TenantId, number, hold.VisitorId, hold.ExpiresAt));
+        }
+        if (released is null) return;
+        // Durable before the number can be leased again: the next hold must not overlap this one.
+        await store.WriteAsync(new JournalEntry([], [], [], released));
+        foreach (var release in released)
+        {
+            RemoveHold(release.Number);
+            if (Config!.Numbers!.Contains(release.Number)) _freeNodes[release.Number] = _free.AddLast(release.Number);
+        }
+    }
+
+    private async Task RestoreAsync()
+    {
+        var (live, lastReleased) = await store.LoadPoolAsync(TenantId, PoolId);
+        var now = Now;
+        // We cannot know when these visitors were last seen: assume now, so a restored hold never ends early.
+        foreach (var lease in live)
+            AddHold(lease.Number, new Hold(lease.VisitorId, lease.SessionId, lease.LeasedAt, Max(lease.LeasedAt + LeaseTime, now + IdleGrace)));
+        var order = Config!.Numbers!.Where(n => !_holds.ContainsKey(n))
+            .OrderBy(n => lastReleased.TryGetValue(n, out var at) ? at : DateTime.MinValue).ThenBy(n => n, StringComparer.Ordinal);
+        foreach (var number in order) _freeNodes[number] = _free.AddLast(number);
+    }
+
+    private void ApplyNumbers(List<string> numbers)
+    {
+        var wanted = numbers.ToHashSet(StringComparer.Ordinal);
+        foreach (var gone in _freeNodes.Keys.Where(n => !wanted.Contains(n)).ToList()) TakeFree(gone);
+        // New numbers were never leased: they go first. Held numbers that left the pool finish their hold.
+        foreach (var number in numbers.Where(n => !_holds.ContainsKey(n) && !_freeNodes.ContainsKey(n)).Reverse())
+            _freeNodes[number] = _free.AddFirst(number);
+    }
+
+    private void Extend(string number, Hold hold, DateTime now)
+    {
+        var until = Max(hold.ExpiresAt, now + IdleGrace);
+        if (until == hold.ExpiresAt) return;
+        hold.ExpiresAt = until;
+        _expiries.Enqueue(number, until);
+    }
+
+    private void AddHold(string number, Hold hold)
+    {
+        _holds[number] = hold;
+        _byVisitor[hold.VisitorId] = number;
+        _expiries.Enqueue(number, hold.ExpiresAt);
+    }
+
+    private void RemoveHold(string number)
+    {
+        if (_holds.Remove(number, out var hold) && _byVisitor.TryGetValue(hold.VisitorId, out var n) && n == number)
+            _byVisitor.Remove(hold.VisitorId);
+    }
+
+    private void TakeFree(string number)
+    {
+        if (_freeNodes.Remove(number, out var node)) _free.Remove(node);
+    }
+
+    private LeaseGrant Grant(string number, Hold hold, bool isNew) =>
+        new(PoolId, number, Overflow: false, isNew, hold.LeasedAt, hold.ExpiresAt, Config!.Location);
+
+    private static DateTime Max(DateTime a, DateTime b) => a > b ? a : b;
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    [GenerateSerializer, Alias("callmesh.NumberPoolGrain.State")]
+    public sealed record State
+    {
+        [Id(0)] public PoolConfig? Config { get; init; }
+        [Id(1)] public DateTime UpdatedAt { get; init; }
+    }
+}

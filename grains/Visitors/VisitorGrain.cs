@@ -1,0 +1,117 @@
+using System.Web;
+using CallMesh.Dni;
+using CallMesh.Locations;
+using CallMesh.Pools;
+
+namespace CallMesh.Visitors;
+
+/// <summary>
+/// A visitor's sessions and marketing touches, and the numbers it holds. Nothing is answered
+/// before the new session, touch and lease rows are durable (one batched write).
+/// A touch is recorded for a new session from any source but direct (a visitor's very first
+/// session counts even when direct) and, within a session, for a new paid click.
+/// </summary>
+public sealed class VisitorGrain(DniStore store, TimeProvider clock) : Grain, IVisitorGrain
+{
+    private const string TestParameter = "callmesh_test";
+    private const int MaxConflictRetries = 3;
+
+    private readonly Dictionary<Guid, VisitorSession> _sessions = [];
+    private readonly List<Touchpoint> _touches = [];
+    private readonly HashSet<string> _pools = new(StringComparer.Ordinal);
+
+    private string TenantId => LocationKey.Parse(this.GetPrimaryKeyString()).TenantId;
+    private Guid VisitorId => Guid.Parse(LocationKey.Parse(this.GetPrimaryKeyString()).LocationId);
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var (sessions, touches, leases) = await store.LoadVisitorAsync(TenantId, VisitorId);
+        foreach (var session in sessions) _sessions[session.SessionId] = session;
+        _touches.AddRange(touches);
+        foreach (var lease in leases) _pools.Add(lease.PoolId);
+    }
+
+    public async Task<SessionAnswer> StartOrResume(SessionStart request)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        var sessions = new List<SessionRow>();
+        var touches = new List<TouchRow>();
+
+        if (request.SessionId is not { } sessionId || !_sessions.TryGetValue(sessionId, out var session))
+        {
+            var isTest = HttpUtility.ParseQueryString(request.Url.Query)[TestParameter] is "1" or "true";
+            session = new VisitorSession(Guid.NewGuid(), now, request.Url.ToString(), isTest);
+            sessions.Add(new SessionRow(session.SessionId, TenantId, VisitorId, request.SiteKey, now, session.LandingUrl,
+                request.Referrer?.ToString(), isTest));
+        }
+
+        var source = SourceClassifier.Classify(request.Url, request.Referrer, request.SourceRules);
+        if (IsNewTouch(source, session, isNewSession: sessions.Count > 0))
+            touches.Add(new TouchRow(TenantId, VisitorId, new Touchpoint(session.SessionId, now, source.Source, source.Medium,
+                source.Campaign, source.Keyword, source.ClickIds, request.Url.GetLeftPart(UriPartial.Path), request.Referrer?.ToString(),
+                source.DecidedBy)));
+
+        var grants = await LeaseAsync(request.Plan.Select(p => p.PoolId).Distinct().ToList(), session.SessionId, sessions, touches);
+
+        // Only now, with everything durable, does this grain's memory move on.
+        foreach (var row in sessions) _sessions[row.SessionId] = new VisitorSession(row.SessionId, row.StartedAt, row.LandingUrl, row.IsTest);
+        _touches.AddRange(touches.Select(t => t.Touch));
+        _pools.UnionWith(grants.Values.Where(g => !g.Overflow).Select(g => g.PoolId));
+
+        var swaps = request.Plan.Select(p => (Plan: p, Grant: grants[p.PoolId]))
+            .Select(x => new Swap(x.Plan.Target, x.Grant.Number ?? x.Plan.Target, x.Grant.LocationId ?? x.Plan.LocationId,
+                x.Grant.Overflow, x.Plan.ResolvedBy))
+            .ToList();
+        var expiresAt = grants.Count > 0 ? grants.Values.Min(g => g.ExpiresAt) : now;
+        return new SessionAnswer(VisitorId, session.SessionId, expiresAt, swaps, session.IsTest);
+    }
+
+    public async Task<DateTime?> Heartbeat(Guid sessionId)
+    {
+        if (!_sessions.ContainsKey(sessionId)) return null;
+        var expiries = await Task.WhenAll(_pools.Select(pool =>
+            GrainFactory.GetGrain<INumberPoolGrain>(LocationKey.For(TenantId, pool)).Extend(VisitorId)));
+        var live = expiries.OfType<DateTime>().ToList();
+        return live.Count > 0 ? live.Min() : clock.GetUtcNow().UtcDateTime;
+    }
+
+    public Task<VisitorHistory> History() => Task.FromResult(new VisitorHistory(
+        _sessions.Values.OrderBy(s => s.StartedAt).ToList(), _touches.ToList()));
+
+    private bool IsNewTouch(SourceClassifier.Classification source, VisitorSession session, bool isNewSession)
+    {
+        if (isNewSession) return !source.IsDirect || _touches.Count == 0;
+        if (!source.IsPaidClick) return false;
+        // Within a session only a different paid click is a new touch (a reload of the same ad URL is not).
+        var last = _touches.LastOrDefault(t => t.SessionId == session.SessionId);
+        return last is null || last.ClickIds != source.ClickIds || last.Campaign != source.Campaign || last.Source != source.Source;
+    }
+
+    /// <summary>Leases from every pool the page needs, journals the new holds with the session rows, re-leases refused ones.</summary>
+    private async Task<Dictionary<string, LeaseGrant>> LeaseAsync(List<string> poolIds, Guid sessionId,
+        List<SessionRow> sessions, List<TouchRow> touches)
+    {
+        var pools = poolIds.ToDictionary(id => id, id => GrainFactory.GetGrain<INumberPoolGrain>(LocationKey.For(TenantId, id)));
+        var grants = (await Task.WhenAll(pools.Values.Select(p => p.Lease(VisitorId, sessionId)))).ToDictionary(g => g.PoolId);
+        var unwritten = grants.Values.Where(g => g.IsNew && g.Number is not null).ToList();
+        for (var attempt = 0; ; attempt++)
+        {
+            var rows = unwritten.Select(g => new LeaseRow(TenantId, g.PoolId, g.Number!, g.Overflow ? "overflow" : "lease",
+                VisitorId, sessionId, g.LocationId, g.LeasedAt)).ToList();
+            if (rows.Count + sessions.Count + touches.Count == 0) return grants;
+            var refused = await store.WriteAsync(new JournalEntry(sessions, touches, rows, []));
+            if (refused.Count == 0) return grants;
+            if (attempt == MaxConflictRetries)
+                throw new InvalidOperationException($"Numbers {string.Join(", ", refused)} stayed refused by the lease journal.");
+
+            // Everything else in that entry is committed; only the refused holds are leased and written again.
+            (sessions, touches, unwritten) = ([], [], []);
+            foreach (var grant in rows.Where(r => refused.Contains(r.Number)).Select(r => grants[r.PoolId]))
+            {
+                var again = await pools[grant.PoolId].Conflicted(VisitorId, sessionId, grant.Number!);
+                grants[grant.PoolId] = again;
+                if (again.IsNew && again.Number is not null) unwritten.Add(again);
+            }
+        }
+    }
+}

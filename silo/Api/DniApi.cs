@@ -1,0 +1,191 @@
+using System.Text.Json;
+using CallMesh.Common;
+using CallMesh.Dni;
+using CallMesh.Locations;
+using CallMesh.Sites;
+using CallMesh.Tenants;
+using CallMesh.Visitors;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace CallMesh.Silo.Api;
+
+/// <summary>
+/// The anonymous endpoints the swap script calls. Bodies are JSON whatever their content type:
+/// the script sends text/plain so that browsers skip the CORS preflight round trip.
+/// </summary>
+public static class DniApi
+{
+    public const int MaxBodyBytes = 16 * 1024;
+    public const int MaxTargets = 20;
+
+    public sealed record SessionRequest(string? SiteKey, string? VisitorId, string? SessionId, string? Url, string? Referrer,
+        List<string>? Targets, GeoHint? Geo);
+
+    public sealed record GeoHint(string? PostalCode, double? Lat, double? Lon);
+
+    public sealed record HeartbeatRequest(string? SiteKey, string? VisitorId);
+
+    public sealed record SwapResource(string Target, string Number, string Display, string? Location, bool Overflow, string ResolvedBy);
+
+    public sealed record SessionResponse(Guid VisitorId, Guid? SessionId, DateTime ExpiresAt, List<SwapResource> Swaps, bool Test);
+
+    public static RouteGroupBuilder MapDniApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/v1/dni").WithTags("DNI");
+
+        group.MapPost("/sessions", StartSession)
+            .WithSummary("Leases tracking numbers for the numbers found on a page (anonymous; CORS for the site's domains).");
+        group.MapPost("/sessions/{sessionId}/heartbeat", Heartbeat)
+            .WithSummary("Keeps the session's leases while the page is open. Body: {siteKey, visitorId}.");
+        group.MapGet("/amp", Amp)
+            .WithSummary("amp-call-tracking: {phoneNumber, formattedPhoneNumber} for ?siteKey=&target=.");
+        // The real check is on the request itself (the site's domains); a preflight carries no site key.
+        group.MapMethods("/{**rest}", [HttpMethods.Options], (HttpContext http) =>
+        {
+            http.Response.Headers.AccessControlAllowOrigin = http.Request.Headers.Origin.ToString() is { Length: > 0 } o ? o : "*";
+            http.Response.Headers.AccessControlAllowMethods = "GET, POST";
+            http.Response.Headers.AccessControlAllowHeaders = "content-type";
+            http.Response.Headers.AccessControlMaxAge = "600";
+            http.Response.Headers.Vary = "Origin";
+            return Results.NoContent();
+        }).ExcludeFromDescription();
+        return group;
+    }
+
+    private static async Task<IResult> StartSession(HttpContext http, IGrainFactory grains)
+    {
+        if (await ReadBody<SessionRequest>(http) is not { } body) return Malformed();
+        var errors = new ValidationErrors();
+        var siteKey = errors.Required("siteKey", body.SiteKey);
+        var url = AbsoluteHttpUrl(errors, "url", body.Url, required: true);
+        var referrer = AbsoluteHttpUrl(errors, "referrer", body.Referrer, required: false);
+        var visitorId = OptionalGuid(errors, "visitorId", body.VisitorId);
+        var sessionId = OptionalGuid(errors, "sessionId", body.SessionId);
+        var targets = body.Targets ?? [];
+        if (targets.Count > MaxTargets) errors.Add("targets", $"at most {MaxTargets} numbers per page.");
+        for (var i = 0; i < targets.Count; i++) Rules.PhoneNumber(errors, $"targets[{i}]", targets[i], required: true);
+        if (errors.Any) return Problems.Invalid(errors.ToDictionary());
+
+        var site = await FindSite(grains, siteKey!);
+        if (site is null) return UnknownSite();
+        if (OriginProblem(http, site, url!) is { } denied) return denied;
+        AllowOrigin(http);
+
+        var visitor = visitorId ?? Guid.NewGuid();
+        if (Crawlers.IsCrawler(http.Request.Headers.UserAgent))
+            return Results.Ok(new SessionResponse(visitor, null, DateTime.UtcNow, [], false));
+
+        var plan = await grains.GetGrain<ITenantGrain>(site.TenantId).PlanSwaps(targets, site.Config.DefaultLocation);
+        var answer = await grains.GetGrain<IVisitorGrain>(LocationKey.For(site.TenantId, visitor.ToString()))
+            .StartOrResume(new SessionStart(site.SiteKey, sessionId, url!, referrer, site.Config.SourceRules ?? [], plan));
+        http.Response.Headers.CacheControl = "no-store";
+        return Results.Ok(new SessionResponse(answer.VisitorId, answer.SessionId, answer.ExpiresAt,
+            answer.Swaps.Select(s => new SwapResource(s.Target, s.Number, Rules.Display(s.Number), s.Location, s.Overflow, s.ResolvedBy)).ToList(),
+            answer.IsTest));
+    }
+
+    private static async Task<IResult> Heartbeat(string sessionId, HttpContext http, IGrainFactory grains)
+    {
+        if (await ReadBody<HeartbeatRequest>(http) is not { } body) return Malformed();
+        var errors = new ValidationErrors();
+        var siteKey = errors.Required("siteKey", body.SiteKey);
+        var visitorId = OptionalGuid(errors, "visitorId", body.VisitorId);
+        if (visitorId is null) errors.Add("visitorId", "is required.");
+        if (!Guid.TryParse(sessionId, out var session)) errors.Add("sessionId", "must be a session id from POST /v1/dni/sessions.");
+        if (errors.Any) return Problems.Invalid(errors.ToDictionary());
+
+        var site = await FindSite(grains, siteKey!);
+        if (site is null) return UnknownSite();
+        AllowOrigin(http);
+        var expiresAt = await grains.GetGrain<IVisitorGrain>(LocationKey.For(site.TenantId, visitorId!.Value.ToString())).Heartbeat(session);
+        return expiresAt is { } at
+            ? Results.Ok(new { expiresAt = at })
+            : Problems.Problem(StatusCodes.Status404NotFound, "unknown-session", "No such session for this visitor; start a new one.");
+    }
+
+    private static async Task<IResult> Amp(string? siteKey, string? target, string? visitorId, HttpContext http, IGrainFactory grains)
+    {
+        var errors = new ValidationErrors();
+        errors.Required("siteKey", siteKey);
+        Rules.PhoneNumber(errors, "target", target, required: true);
+        var visitor = OptionalGuid(errors, "visitorId", visitorId);
+        if (errors.Any) return Problems.Invalid(errors.ToDictionary());
+        var site = await FindSite(grains, siteKey!);
+        if (site is null) return UnknownSite();
+
+        // AMP pages are served from the AMP cache; __amp_source_origin names the publisher's origin.
+        var sourceOrigin = http.Request.Query["__amp_source_origin"].ToString();
+        var page = Uri.TryCreate(sourceOrigin, UriKind.Absolute, out var origin) ? origin : new Uri($"https://{site.Config.Domains![0]}/");
+        if (!AllowedHost(site, page.Host)) return Problems.Problem(StatusCodes.Status403Forbidden, "origin-not-allowed", "This page is not on the site's domains.");
+        if (sourceOrigin.Length > 0) http.Response.Headers["AMP-Access-Control-Allow-Source-Origin"] = sourceOrigin;
+        AllowOrigin(http);
+
+        var plan = await grains.GetGrain<ITenantGrain>(site.TenantId).PlanSwaps([target!], site.Config.DefaultLocation);
+        var answer = await grains.GetGrain<IVisitorGrain>(LocationKey.For(site.TenantId, (visitor ?? Guid.NewGuid()).ToString()))
+            .StartOrResume(new SessionStart(site.SiteKey, null, page, null, site.Config.SourceRules ?? [], plan));
+        var number = answer.Swaps.FirstOrDefault()?.Number ?? target!;
+        return Results.Ok(new { phoneNumber = number, formattedPhoneNumber = Rules.Display(number) });
+    }
+
+    private static async Task<T?> ReadBody<T>(HttpContext http) where T : class
+    {
+        if (http.Request.ContentLength > MaxBodyBytes) throw new BadHttpRequestException("The body is too large.", StatusCodes.Status413PayloadTooLarge);
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = MaxBodyBytes;
+        try
+        {
+            return await JsonSerializer.DeserializeAsync<T>(http.Request.Body, JsonSerializerOptions.Web);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static async Task<SiteSnapshot?> FindSite(IGrainFactory grains, string siteKey) =>
+        Rules.IsValidId(siteKey) ? await grains.GetGrain<ISiteGrain>(siteKey).Get() : null;
+
+    /// <summary>The page must be on one of the site's domains, and so must the browser's Origin when it sends one.</summary>
+    private static IResult? OriginProblem(HttpContext http, SiteSnapshot site, Uri url)
+    {
+        var origin = http.Request.Headers.Origin.ToString();
+        var originHost = Uri.TryCreate(origin, UriKind.Absolute, out var o) ? o.Host : null;
+        if (!AllowedHost(site, url.Host) || (origin.Length > 0 && (originHost is null || !AllowedHost(site, originHost))))
+            return Problems.Problem(StatusCodes.Status403Forbidden, "origin-not-allowed", "This page is not on the site's domains.");
+        return null;
+    }
+
+    private static bool AllowedHost(SiteSnapshot site, string host) =>
+        site.Config.Domains!.Any(domain => SourceClassifier.HostMatches(host, domain));
+
+    private static void AllowOrigin(HttpContext http)
+    {
+        if (http.Request.Headers.Origin.ToString() is { Length: > 0 } origin) http.Response.Headers.AccessControlAllowOrigin = origin;
+        http.Response.Headers.Vary = "Origin";
+    }
+
+    private static Uri? AbsoluteHttpUrl(ValidationErrors errors, string field, string? value, bool required)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            if (required) errors.Add(field, "is required.");
+            return null;
+        }
+        if (value.Length <= 2048 && Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https") return uri;
+        errors.Add(field, "must be an absolute http(s) URL of at most 2048 characters.");
+        return null;
+    }
+
+    private static Guid? OptionalGuid(ValidationErrors errors, string field, string? value)
+    {
+        if (string.IsNullOrEmpty(value)) return null;
+        if (Guid.TryParse(value, out var id)) return id;
+        errors.Add(field, "must be an id this API gave out.");
+        return null;
+    }
+
+    private static IResult Malformed() =>
+        Problems.Problem(StatusCodes.Status400BadRequest, "malformed-request", "The body must be a JSON object.");
+
+    private static IResult UnknownSite() =>
+        Problems.Problem(StatusCodes.Status404NotFound, "unknown-site-key", "No site has this key.");
+}

@@ -1,0 +1,56 @@
+using CallMesh.Common;
+using CallMesh.Identity;
+using CallMesh.Silo.Database;
+using CallMesh.Numbers;
+using CallMesh.Tenants;
+
+namespace CallMesh.Silo.Api;
+
+public static class NumbersApi
+{
+    private static readonly string[] Carriers = ["twilio", "signalwire"];
+
+    public sealed record NumberImportItem(string? Number, string? Carrier, string? AccountSid);
+
+    public static RouteGroupBuilder MapNumbersApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/v1/tenants/{tenant}/numbers").WithTags("Numbers").RequireAuthorization();
+
+        group.MapPost("", async (string tenant, List<NumberImportItem> body, HttpContext http, IGrainFactory grains,
+            NumberDirectory directory, AuditLog audit) =>
+        {
+            var caller = Caller.From(http.User);
+            if (Access.DenyConfigure(caller, tenant, "numbers") is { } denied) return denied;
+            if (await grains.GetGrain<ITenantGrain>(tenant).Get() is null) return Problems.NotFound("tenant");
+
+            var errors = new ValidationErrors();
+            if (body.Count is 0 or > 1000) errors.Add("", "send 1 to 1000 numbers.");
+            var seen = new HashSet<string>();
+            for (var i = 0; i < body.Count; i++)
+            {
+                Rules.PhoneNumber(errors, $"[{i}].number", body[i].Number, required: true);
+                if (body[i].Number is { } n && !seen.Add(n)) errors.Add($"[{i}].number", "is listed twice.");
+                if (body[i].Carrier is not { } carrier || !Carriers.Contains(carrier))
+                    errors.Add($"[{i}].carrier", $"must be one of {string.Join(", ", Carriers)}.");
+            }
+            if (errors.Any) return Problems.Invalid(errors.ToDictionary());
+
+            var (imported, elsewhere) = await directory.ImportAsync(tenant,
+                body.Select(b => new NumberImport(b.Number!, b.Carrier!, b.AccountSid)).ToList());
+            if (elsewhere.Count > 0)
+                return Problems.Problem(StatusCodes.Status409Conflict, "number-taken",
+                    "Some numbers belong to another tenant; nothing was imported.", string.Join(", ", elsewhere));
+            await audit.RecordAsync(tenant, "numbers", "import", caller.Subject, body);
+            return Results.Ok(new { imported, alreadyOwned = body.Count - imported });
+        }).WithSummary("Import tracking numbers bought from the carrier (brand-admin); all or nothing.");
+
+        group.MapGet("", async (string tenant, HttpContext http, NumberDirectory directory) =>
+        {
+            if (Access.DenyTenantWideRead(Caller.From(http.User), tenant, "numbers") is { } denied) return denied;
+            var numbers = await directory.ListAsync(tenant);
+            return Results.Ok(new { items = numbers.Select(n => new { n.Number, n.Carrier, n.AccountSid, n.Use, pool = n.PoolId, location = n.LocationId }), count = numbers.Count });
+        }).WithSummary("The tenant's tracking numbers and what each is used for.");
+
+        return group;
+    }
+}

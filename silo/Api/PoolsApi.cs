@@ -1,0 +1,70 @@
+using CallMesh.Common;
+using CallMesh.Identity;
+using CallMesh.Silo.Database;
+using CallMesh.Locations;
+using CallMesh.Pools;
+
+namespace CallMesh.Silo.Api;
+
+public static class PoolsApi
+{
+    public static RouteGroupBuilder MapPoolsApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/v1/tenants/{tenant}/pools/{pool}").WithTags("Number pools").RequireAuthorization();
+
+        group.MapPut("", async (string tenant, string pool, PoolConfig body, HttpContext http, IGrainFactory grains, AuditLog audit) =>
+        {
+            var caller = Caller.From(http.User);
+            if (Access.DenyConfigure(caller, tenant, "pools") is { } denied) return denied;
+            if (!Rules.IsValidId(pool)) return Problems.Invalid("pool", "must be lower-case letters, digits and dashes (at most 64).");
+
+            var grain = grains.GetGrain<INumberPoolGrain>(LocationKey.For(tenant, pool));
+            var result = await grain.Put(body);
+            switch (result.Outcome)
+            {
+                case SaveOutcome.Invalid: return Problems.Invalid(result.Errors);
+                case SaveOutcome.NotFound: return Problems.NotFound("tenant");
+            }
+            await audit.RecordAsync(tenant, "pool", pool, caller.Subject, body);
+            var snapshot = (await grain.Get())!;
+            return result.Outcome == SaveOutcome.Created
+                ? Results.Created($"/v1/tenants/{tenant}/pools/{pool}", ToResource(snapshot))
+                : Results.Ok(ToResource(snapshot));
+        }).WithSummary("Create or replace a number pool (brand-admin). Numbers must be imported first and free of other uses.");
+
+        group.MapGet("", async (string tenant, string pool, HttpContext http, IGrainFactory grains) =>
+        {
+            if (await VisiblePool(Caller.From(http.User), tenant, pool, grains) is not { } snapshot) return Problems.NotFound("pool");
+            return Results.Ok(ToResource(snapshot));
+        }).WithSummary("A pool's configuration.");
+
+        group.MapGet("/health", async (string tenant, string pool, int? days, HttpContext http, IGrainFactory grains, PoolHealthQuery health) =>
+        {
+            if (await VisiblePool(Caller.From(http.User), tenant, pool, grains) is not { } snapshot) return Problems.NotFound("pool");
+            var load = await grains.GetGrain<INumberPoolGrain>(LocationKey.For(tenant, pool)).Load();
+            var window = DateTime.UtcNow.AddDays(-Math.Clamp(days ?? 7, 1, 90));
+            return Results.Ok(await health.ComputeAsync(tenant, pool, load.Size, load.ActiveLeases, window));
+        }).WithSummary("Size, active leases, peak concurrent leases per hour, overflow count and rate, recommended size (default window 7 days).");
+
+        return group;
+    }
+
+    /// <summary>A pool is visible to whole-tenant readers, and a location pool to whoever sees its location.</summary>
+    private static async Task<PoolSnapshot?> VisiblePool(Caller caller, string tenant, string pool, IGrainFactory grains)
+    {
+        if (!caller.SeesTenant(tenant) || !Rules.IsValidId(pool)) return null;
+        var snapshot = await grains.GetGrain<INumberPoolGrain>(LocationKey.For(tenant, pool)).Get();
+        if (snapshot is null || caller.SeesWholeTenant(tenant)) return snapshot;
+        if (snapshot.Config.Location is not { } location) return null;
+        var owner = await grains.GetGrain<ILocationGrain>(LocationKey.For(tenant, location)).Get();
+        return owner is not null && caller.SeesLocation(tenant, location, owner.Config.Market) ? snapshot : null;
+    }
+
+    private static object ToResource(PoolSnapshot p) => new
+    {
+        id = p.Id, tenant = p.TenantId, location = p.Config.Location, numbers = p.Config.Numbers,
+        leaseSeconds = p.Config.LeaseSeconds ?? PoolConfig.DefaultLeaseSeconds,
+        idleGraceSeconds = p.Config.IdleGraceSeconds ?? PoolConfig.DefaultIdleGraceSeconds,
+        overflowNumber = p.Config.OverflowNumber, updatedAt = p.UpdatedAt,
+    };
+}
