@@ -1,3 +1,4 @@
+using CallMesh.Gateway.Dni;
 using CallMesh.Gateway.Proxy;
 using CallMesh.Identity;
 using Yarp.ReverseProxy;
@@ -16,17 +17,22 @@ builder.WebHost.ConfigureKestrel(k =>
 builder.Services.AddCallMeshJwt(builder.Configuration);
 builder.Services.AddAuthorization(o => o.AddPolicy(ProxyConfig.UserApiPolicy, p => p.RequireAuthenticatedUser()));
 builder.Services.AddProblemDetails();
+builder.Services.AddEdgeProtection(builder.Configuration);
+builder.Services.AddResponseCompression(o => o.EnableForHttps = true);
 var proxy = builder.Services.AddReverseProxy()
     .LoadFromMemory(ProxyConfig.Routes, [ProxyConfig.SiloClusterFrom(builder.Configuration)]);
 if (builder.Configuration.GetValue<bool>("SILOS_DNS"))
     proxy.AddDnsDestinationResolver(o => o.RefreshPeriod = TimeSpan.FromSeconds(5));
 
 var app = builder.Build();
+app.UseEdgeProtection();
+app.UseResponseCompression();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseAuthentication();
 app.UseAuthorization();
 
+app.MapSwapScript();
 app.MapGet("/health/live", () => Results.Ok(new { status = "Healthy" }));
 // Ready while at least one silo passes its readiness probe.
 app.MapGet("/health/ready", (IProxyStateLookup state) =>

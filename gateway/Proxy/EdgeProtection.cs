@@ -1,0 +1,74 @@
+using System.Net;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.AspNetCore.RateLimiting;
+
+namespace CallMesh.Gateway.Proxy;
+
+/// <summary>
+/// What the gateway does before anything reaches a silo: trust X-Forwarded-For only from the
+/// configured proxy networks (CALLMESH_TRUSTED_PROXIES, CIDRs), and rate-limit the anonymous DNI
+/// endpoints per client address and per site key (429 problem with Retry-After).
+/// </summary>
+public static class EdgeProtection
+{
+    public static IServiceCollection AddEdgeProtection(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.Configure<ForwardedHeadersOptions>(o =>
+        {
+            o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto | ForwardedHeaders.XForwardedHost;
+            o.KnownProxies.Clear();
+            o.KnownIPNetworks.Clear();
+            o.ForwardLimit = 1;
+            foreach (var cidr in TrustedProxies(configuration)) o.KnownIPNetworks.Add(cidr);
+        });
+
+        var perIpPerMinute = configuration.GetValue("RATELIMIT:DNIPERIPPERMINUTE", 120);
+        var perSitePerSecond = configuration.GetValue("RATELIMIT:DNIPERSITEPERSECOND", 200);
+        services.AddRateLimiter(o =>
+        {
+            o.GlobalLimiter = PartitionedRateLimiter.CreateChained(
+                PartitionedRateLimiter.Create<HttpContext, string>(http =>
+                    IsDni(http) && perIpPerMinute > 0
+                        ? RateLimitPartition.GetTokenBucketLimiter("ip:" + http.Connection.RemoteIpAddress, _ => Bucket(perIpPerMinute, TimeSpan.FromMinutes(1)))
+                        : RateLimitPartition.GetNoLimiter("")),
+                PartitionedRateLimiter.Create<HttpContext, string>(http =>
+                    IsDni(http) && perSitePerSecond > 0
+                        ? RateLimitPartition.GetTokenBucketLimiter("site:" + http.Request.Query["siteKey"], _ => Bucket(perSitePerSecond, TimeSpan.FromSeconds(1)))
+                        : RateLimitPartition.GetNoLimiter("")));
+            o.OnRejected = async (context, token) =>
+            {
+                var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)) : 1;
+                context.HttpContext.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+                context.HttpContext.Response.Headers.RetryAfter = retryAfter.ToString();
+                await Results.Problem(statusCode: 429, title: "Too many requests; slow down.", type: "https://callmesh.dev/problems/rate-limited",
+                    extensions: new Dictionary<string, object?> { ["code"] = "rate-limited" }).ExecuteAsync(context.HttpContext);
+            };
+        });
+        return services;
+    }
+
+    public static WebApplication UseEdgeProtection(this WebApplication app)
+    {
+        app.UseForwardedHeaders();
+        app.UseRateLimiter();
+        return app;
+    }
+
+    /// <summary>The CIDRs whose X-Forwarded-* headers are believed (a CDN or load balancer in front).</summary>
+    public static IEnumerable<System.Net.IPNetwork> TrustedProxies(IConfiguration configuration) =>
+        (configuration["TRUSTED_PROXIES"] ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(System.Net.IPNetwork.Parse);
+
+    private static bool IsDni(HttpContext http) => http.Request.Path.StartsWithSegments("/v1/dni") && !HttpMethods.IsOptions(http.Request.Method);
+
+    // Allows the whole per-period budget as a burst, refilled evenly across the period.
+    private static TokenBucketRateLimiterOptions Bucket(int perPeriod, TimeSpan period) => new()
+    {
+        TokenLimit = perPeriod,
+        TokensPerPeriod = Math.Max(1, perPeriod / 10),
+        ReplenishmentPeriod = period / 10,
+        QueueLimit = 0,
+        AutoReplenishment = true,
+    };
+}
