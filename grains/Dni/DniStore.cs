@@ -22,6 +22,8 @@ public sealed record JournalEntry(
     IReadOnlyList<LeaseRow> Leases,
     IReadOnlyList<ReleaseRow> Releases);
 
+public sealed record HeldLease(string TenantId, string PoolId, Guid VisitorId, Guid SessionId, string? LocationId, DateTime LeasedAt, DateTime? ReleasedAt);
+
 public sealed record LiveLease(string PoolId, string Number, Guid VisitorId, Guid SessionId, DateTime LeasedAt);
 
 /// <summary>
@@ -225,6 +227,26 @@ public sealed class DniStore(NpgsqlDataSource database, ILogger<DniStore> logger
             """, tenantId, number));
         await using var reader = await batch.ExecuteReaderAsync();
         return (await ReadLeases(reader)).FirstOrDefault();
+    }
+
+    /// <summary>
+    /// Which visitor held <paramref name="number"/> at <paramref name="at"/> (the call-attribution question),
+    /// or null when nobody did: the number was free then, or it is not a pool number.
+    /// </summary>
+    public async Task<HeldLease?> FindHolderAtAsync(string number, DateTime at)
+    {
+        await using var command = database.CreateCommand(
+            """
+            SELECT tenant_id, pool_id, visitor_id, session_id, location_id, leased_at, released_at FROM callmesh.number_leases
+             WHERE number = $1 AND kind = 'lease' AND leased_at <= $2 AND (released_at IS NULL OR released_at > $2)
+             ORDER BY leased_at DESC LIMIT 1
+            """);
+        command.Parameters.Add(new() { Value = number });
+        command.Parameters.Add(new() { Value = at });
+        await using var reader = await command.ExecuteReaderAsync();
+        if (!await reader.ReadAsync()) return null;
+        return new HeldLease(reader.GetString(0), reader.GetString(1), reader.GetGuid(2), reader.GetGuid(3),
+            reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetDateTime(5), reader.IsDBNull(6) ? null : reader.GetDateTime(6));
     }
 
     private static async Task<List<LiveLease>> ReadLeases(NpgsqlDataReader reader)

@@ -1,0 +1,130 @@
+using CallMesh.Common;
+using CallMesh.Dni;
+using CallMesh.Locations;
+using CallMesh.Pools;
+using CallMesh.Tests.Infrastructure;
+
+namespace CallMesh.Tests.Domain;
+
+/// <summary>The lease rules of number pools, on a real silo with the real journal and PostgreSQL.</summary>
+public sealed class NumberPoolTests(GrainClusterFixture fixture) : IClassFixture<GrainClusterFixture>
+{
+    private readonly DniSetup _dni = new(fixture);
+
+    [Fact]
+    public async Task A_thousand_concurrent_sessions_on_fifty_numbers_never_share_one_and_overflow_is_counted()
+    {
+        var (tenant, pool, numbers, overflow) = await _dni.PoolAsync(size: 50);
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 1000).Select(_ => Task.Run(() => _dni.Visit(tenant, pool, Guid.NewGuid()))));
+
+        var swaps = answers.Select(a => Assert.Single(a.Swaps)).ToList();
+        var leased = swaps.Where(s => !s.Overflow).Select(s => s.Number).ToList();
+        Assert.Equal(50, leased.Count);
+        Assert.Equal(numbers.Order(), leased.Distinct().Order());
+        Assert.All(swaps.Where(s => s.Overflow), s => Assert.Equal(overflow, s.Number));
+        Assert.Equal(950, swaps.Count(s => s.Overflow));
+
+        Assert.Equal(50, await fixture.Database.Scalar<long>(
+            "SELECT count(DISTINCT number) FROM callmesh.number_leases WHERE tenant_id = $1 AND kind = 'lease' AND released_at IS NULL", tenant));
+        var health = await _dni.Service<PoolHealthQuery>().ComputeAsync(tenant, pool, 50, 50, DateTime.UtcNow.AddHours(-1));
+        Assert.Equal((950L, 1000L, 50), (health.OverflowCount, health.Allocations, health.PeakConcurrentLeases));
+        Assert.Equal(0.95, health.OverflowRate);
+        Assert.Equal(64, health.RecommendedSize);   // ceil(50 × 1.25) + 1
+    }
+
+    [Fact]
+    public async Task A_returning_visitor_gets_its_own_number_back_in_any_session()
+    {
+        var (tenant, pool, _, _) = await _dni.PoolAsync(size: 5);
+        var visitor = Guid.NewGuid();
+
+        var first = await _dni.Visit(tenant, pool, visitor);
+        var sameSession = await _dni.Visit(tenant, pool, visitor, first.SessionId);
+        var newSession = await _dni.Visit(tenant, pool, visitor);
+        var someoneElse = await _dni.Visit(tenant, pool, Guid.NewGuid());
+
+        Assert.Equal(first.SessionId, sameSession.SessionId);
+        Assert.NotEqual(first.SessionId, newSession.SessionId);
+        Assert.Equal(first.Swaps[0].Number, sameSession.Swaps[0].Number);
+        Assert.Equal(first.Swaps[0].Number, newSession.Swaps[0].Number);
+        Assert.NotEqual(first.Swaps[0].Number, someoneElse.Swaps[0].Number);
+        Assert.Equal(1, await fixture.Database.Scalar<long>(
+            "SELECT count(*) FROM callmesh.number_leases WHERE tenant_id = $1 AND visitor_id = $2", tenant, visitor));
+    }
+
+    [Fact]
+    public async Task A_released_number_goes_to_the_back_of_the_line_and_the_history_knows_who_held_it()
+    {
+        var (tenant, pool, numbers, _) = await _dni.PoolAsync(size: 3, leaseSeconds: 1, idleGraceSeconds: 1);
+        var first = Guid.NewGuid();
+        var a = await _dni.Visit(tenant, pool, first);
+        var whileHeld = DateTime.UtcNow;
+        await Task.Delay(TimeSpan.FromSeconds(2.2));   // past both the minimum hold and the idle grace
+
+        var b = await _dni.Visit(tenant, pool, Guid.NewGuid());
+        var c = await _dni.Visit(tenant, pool, Guid.NewGuid());
+        var last = Guid.NewGuid();
+        var d = await _dni.Visit(tenant, pool, last);
+
+        Assert.Equal([numbers[0], numbers[1], numbers[2], numbers[0]], new[] { a, b, c, d }.Select(x => x.Swaps[0].Number));
+        var store = _dni.Service<DniStore>();
+        Assert.Equal(first, (await store.FindHolderAtAsync(numbers[0], whileHeld))!.VisitorId);
+        Assert.Equal(last, (await store.FindHolderAtAsync(numbers[0], DateTime.UtcNow))!.VisitorId);
+        Assert.Null(await store.FindHolderAtAsync(numbers[0], whileHeld.AddSeconds(1.5)));   // free between the two holds
+    }
+
+    [Fact]
+    public async Task Heartbeats_keep_a_lease_beyond_its_idle_grace()
+    {
+        var (tenant, pool, numbers, overflow) = await _dni.PoolAsync(size: 1, leaseSeconds: 1, idleGraceSeconds: 2);
+        var holder = Guid.NewGuid();
+        var held = await _dni.Visit(tenant, pool, holder);
+        await Task.Delay(TimeSpan.FromSeconds(1.2));
+        Assert.NotNull(await _dni.Grains.GetGrain<Visitors.IVisitorGrain>(LocationKey.For(tenant, holder.ToString())).Heartbeat(held.SessionId));
+
+        await Task.Delay(TimeSpan.FromSeconds(1.3));   // 2.5 s: without the heartbeat the hold ended at 2 s
+        var whileExtended = await _dni.Visit(tenant, pool, Guid.NewGuid());
+        await Task.Delay(TimeSpan.FromSeconds(1.2));   // 3.7 s: the heartbeat's grace (1.2 + 2) is over
+        var afterwards = await _dni.Visit(tenant, pool, Guid.NewGuid());
+
+        Assert.Equal((overflow, true), (whileExtended.Swaps[0].Number, whileExtended.Swaps[0].Overflow));
+        Assert.Equal((numbers[0], false), (afterwards.Swaps[0].Number, afterwards.Swaps[0].Overflow));
+    }
+
+    [Fact]
+    public async Task A_new_paid_click_is_a_new_touch_a_reload_is_not_and_test_sessions_are_marked()
+    {
+        var (tenant, pool, _, _) = await _dni.PoolAsync(size: 2);
+        var visitor = Guid.NewGuid();
+
+        var organic = await _dni.Visit(tenant, pool, visitor, referrer: "https://www.google.com/");
+        await _dni.Visit(tenant, pool, visitor, organic.SessionId, url: "https://acme.example/?gclid=AD1&utm_campaign=spring");
+        await _dni.Visit(tenant, pool, visitor, organic.SessionId, url: "https://acme.example/?gclid=AD1&utm_campaign=spring");
+        await _dni.Visit(tenant, pool, visitor);   // a later direct session: not a touch
+        var test = await _dni.Visit(tenant, pool, Guid.NewGuid(), url: "https://acme.example/?callmesh_test=1");
+
+        var history = await _dni.Grains.GetGrain<Visitors.IVisitorGrain>(LocationKey.For(tenant, visitor.ToString())).History();
+        Assert.Equal([("google", "organic", (string?)null), ("google", "cpc", "AD1")],
+            history.Touches.Select(t => (t.Source, t.Medium, t.ClickIds.Gclid)));
+        Assert.Equal(2, history.Sessions.Count);
+        Assert.True(test.IsTest);
+        Assert.True(await fixture.Database.Scalar<bool>("SELECT is_test FROM callmesh.dni_sessions WHERE session_id = $1", test.SessionId));
+    }
+
+    [Fact]
+    public async Task Pool_numbers_must_be_this_tenants_and_free_of_other_uses()
+    {
+        var (tenant, pool, numbers, _) = await _dni.PoolAsync(size: 2);
+        var second = _dni.Grains.GetGrain<INumberPoolGrain>(LocationKey.For(tenant, "other"));
+
+        var taken = await second.Put(new PoolConfig(null, [numbers[0]], null, null, null));
+        var notImported = await second.Put(new PoolConfig(null, DniSetup.NewNumbers(1), null, null, null));
+
+        Assert.Equal(SaveOutcome.Invalid, taken.Outcome);
+        Assert.Contains("used by pool 'web'", Assert.Single(taken.Errors["numbers[0]"]));
+        Assert.Contains("import it first", Assert.Single(notImported.Errors["numbers[0]"]));
+        Assert.Null(await second.Get());
+        Assert.Equal(pool, await fixture.Database.Scalar<string>("SELECT pool_id FROM callmesh.tracking_numbers WHERE number = $1", numbers[0]));
+    }
+}
