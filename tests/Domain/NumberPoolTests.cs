@@ -127,4 +127,24 @@ public sealed class NumberPoolTests(GrainClusterFixture fixture) : IClassFixture
         Assert.Null(await second.Get());
         Assert.Equal(pool, await fixture.Database.Scalar<string>("SELECT pool_id FROM callmesh.tracking_numbers WHERE number = $1", numbers[0]));
     }
+
+    [Fact]
+    public async Task A_hold_the_database_knows_but_the_pool_does_not_is_never_leased_twice()
+    {
+        var (tenant, pool, numbers, _) = await _dni.PoolAsync(size: 2);
+        // As if a previous activation of this pool journaled a lease after this activation restored.
+        var stranger = Guid.NewGuid();
+        await fixture.Database.Scalar<int>(
+            """
+            INSERT INTO callmesh.number_leases (tenant_id, pool_id, number, kind, visitor_id, session_id, leased_at)
+            VALUES ($1, $2, $3, 'lease', $4, gen_random_uuid(), now() - interval '1 minute')
+            """, tenant, pool, numbers[0], stranger);
+
+        var answer = await _dni.Visit(tenant, pool, Guid.NewGuid());
+        var next = await _dni.Visit(tenant, pool, Guid.NewGuid());
+
+        Assert.Equal(numbers[1], answer.Swaps[0].Number);       // the pool offered numbers[0]; the journal refused it
+        Assert.True(next.Swaps[0].Overflow);                       // and the pool now knows the stranger holds it
+        Assert.Equal(stranger, (await _dni.Service<DniStore>().FindHolderAtAsync(numbers[0], DateTime.UtcNow))!.VisitorId);
+    }
 }
