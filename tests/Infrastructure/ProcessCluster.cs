@@ -22,6 +22,16 @@ public sealed class ProcessCluster : IAsyncDisposable
     public List<Process> Silos { get; } = [];
     public HttpClient Http { get; private set; } = null!;
 
+    private readonly List<Dictionary<string, string>> _siloEnvironments = [];
+
+    /// <summary>Gateway settings for every test cluster: the loopback is a trusted proxy, so tests can act as many clients.</summary>
+    public static readonly Dictionary<string, string> TestGatewaySettings = new()
+    {
+        ["CALLMESH_TRUSTED_PROXIES"] = "127.0.0.0/8",
+        ["CALLMESH_RATELIMIT__DNIPERIPPERMINUTE"] = "120",
+        ["CALLMESH_RATELIMIT__DNIPERSITEPERSECOND"] = "100",
+    };
+
     public static async Task<ProcessCluster> StartAsync(string postgres, int silos)
     {
         var cluster = new ProcessCluster();
@@ -44,7 +54,7 @@ public sealed class ProcessCluster : IAsyncDisposable
         {
             var http = Ports.Free();
             SiloUrls.Add(new Uri($"http://127.0.0.1:{http}"));
-            Silos.Add(Start($"silo-{i}", Repo.SiloDll, new()
+            _siloEnvironments.Add(new()
             {
                 ["CALLMESH_POSTGRES"] = postgres,
                 ["CALLMESH_CLUSTER_ID"] = clusterId,
@@ -56,11 +66,12 @@ public sealed class ProcessCluster : IAsyncDisposable
                 // Notice a killed silo in a few seconds instead of the production ~15 s.
                 ["CALLMESH_MEMBERSHIP__PROBETIMEOUT"] = "00:00:01",
                 ["CALLMESH_MEMBERSHIP__NUMMISSEDPROBESLIMIT"] = "2",
-            }));
+            });
+            Silos.Add(Start($"silo-{i}", Repo.SiloDll, _siloEnvironments[^1]));
         }
         var gatewayPort = Ports.Free();
         Gateway = new Uri($"http://127.0.0.1:{gatewayPort}");
-        Start("gateway", Repo.GatewayDll, new()
+        Start("gateway", Repo.GatewayDll, new(TestGatewaySettings)
         {
             ["CALLMESH_GATEWAY_PORT"] = gatewayPort.ToString(),
             ["CALLMESH_SILOS"] = string.Join(",", SiloUrls.Select(u => u.ToString().TrimEnd('/'))),
@@ -68,10 +79,23 @@ public sealed class ProcessCluster : IAsyncDisposable
         });
         Http = new HttpClient { BaseAddress = Gateway, Timeout = TimeSpan.FromSeconds(30) };
 
+        await WaitReadyAsync();
+    }
+
+    /// <summary>Until every silo is ready and the gateway routes to all of them.</summary>
+    public async Task WaitReadyAsync()
+    {
         using var probe = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         foreach (var silo in SiloUrls) await WaitUntil(probe, new Uri(silo, "/health/ready"), _ => true);
         await WaitUntil(probe, new Uri(Gateway, "/health/ready"),
-            body => JsonDocument.Parse(body).RootElement.GetProperty("healthySilos").GetInt32() == silos);
+            body => JsonDocument.Parse(body).RootElement.GetProperty("healthySilos").GetInt32() == SiloUrls.Count);
+    }
+
+    /// <summary>Starts silo <paramref name="index"/> again with the same ports and settings (after a kill).</summary>
+    public void Restart(int index)
+    {
+        var name = $"silo-{index + 1}";
+        Silos[index] = Start($"{name}-restart-{Guid.NewGuid():N}"[..24], Repo.SiloDll, _siloEnvironments[index]);
     }
 
     private async Task WaitUntil(HttpClient probe, Uri url, Func<string, bool> ready)
@@ -85,7 +109,7 @@ public sealed class ProcessCluster : IAsyncDisposable
                 if (response.IsSuccessStatusCode && ready(await response.Content.ReadAsStringAsync())) return;
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { }
-            if (_processes.FirstOrDefault(p => p.HasExited) is { } dead)
+            if (Silos.Any(p => p.HasExited))
                 throw new InvalidOperationException($"a process exited during start-up:\n{Logs()}");
             if (DateTime.UtcNow > deadline)
                 throw new TimeoutException($"{url} was not ready within 120 s:\n{Logs()}");
@@ -116,10 +140,12 @@ public sealed class ProcessCluster : IAsyncDisposable
     public string Token(string? tenant, string role, string[]? locations = null, string[]? markets = null) =>
         DevTokens.Mint(SigningKeyHex, tenant, role, locations, markets, subject: $"test-{role}");
 
-    public async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string? token, object? body = null)
+    public async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string? token, object? body = null,
+        Action<HttpRequestMessage>? configure = null)
     {
         using var request = new HttpRequestMessage(method, path);
         if (token is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        configure?.Invoke(request);
         if (body is not null) request.Content = body as HttpContent ?? JsonContent.Create(body);
         return await Http.SendAsync(request);
     }

@@ -1,0 +1,180 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using CallMesh.Tests.Infrastructure;
+
+namespace CallMesh.Tests.Api;
+
+/// <summary>The anonymous DNI endpoints through the real gateway, as a browser on a brand's site calls them.</summary>
+[Collection(ProcessTests.Name)]
+public sealed class DniApiTests(ApiFixture fixture) : IClassFixture<ApiFixture>
+{
+    private const string Site = "bluebonnet-web";
+    private const string AustinNap = "+15125550101";
+    private ProcessCluster Cluster => fixture.Cluster;
+
+    private static int _client;
+
+    /// <summary>Each call looks like its own browser (X-Forwarded-For from the trusted loopback proxy).</summary>
+    private static string NewClientIp() => $"203.0.113.{Interlocked.Increment(ref _client) % 250 + 1}";
+
+    private Task<HttpResponseMessage> PostSession(object body, string? origin = "http://127.0.0.1:9999", string? clientIp = null, string siteKey = Site)
+    {
+        var content = new StringContent(body as string ?? JsonSerializer.Serialize(body), Encoding.UTF8, "text/plain");
+        return Cluster.SendAsync(HttpMethod.Post, $"/v1/dni/sessions?siteKey={siteKey}", null, content, request =>
+        {
+            if (origin is not null) request.Headers.Add("Origin", origin);
+            request.Headers.Add("X-Forwarded-For", clientIp ?? NewClientIp());
+        });
+    }
+
+    private Task<long> LeaseRows() => fixture.Database.Scalar<long>("SELECT count(*) FROM callmesh.number_leases");
+
+    [Fact]
+    public async Task A_page_on_the_sites_domain_gets_tracking_numbers_with_CORS_for_its_origin()
+    {
+        using var response = await PostSession(new { siteKey = Site, url = "http://127.0.0.1:9999/locations/austin-downtown?gclid=T1", targets = new[] { AustinNap, "+18005550100" } });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("http://127.0.0.1:9999", response.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        var swaps = body.GetProperty("swaps").EnumerateArray().ToDictionary(s => s.GetProperty("target").GetString()!);
+        Assert.Equal("austin-downtown", swaps[AustinNap].GetProperty("location").GetString());
+        Assert.StartsWith("+1512555011", swaps[AustinNap].GetProperty("number").GetString());
+        Assert.Matches(@"^\(512\) 555-011\d$", swaps[AustinNap].GetProperty("display").GetString());
+        Assert.Equal("brand-pool", swaps["+18005550100"].GetProperty("resolvedBy").GetString());
+
+        using var preflight = await Cluster.SendAsync(HttpMethod.Options, "/v1/dni/sessions", null, configure: r =>
+        {
+            r.Headers.Add("Origin", "http://127.0.0.1:9999");
+            r.Headers.Add("Access-Control-Request-Method", "POST");
+        });
+        Assert.Equal(HttpStatusCode.NoContent, preflight.StatusCode);
+        Assert.Contains("POST", preflight.Headers.GetValues("Access-Control-Allow-Methods").Single());
+    }
+
+    [Fact]
+    public async Task Crawlers_get_no_lease_and_the_page_keeps_its_numbers()
+    {
+        var before = await LeaseRows();
+        using var response = await Cluster.SendAsync(HttpMethod.Post, $"/v1/dni/sessions?siteKey={Site}", null,
+            JsonContent.Create(new { siteKey = Site, url = "http://127.0.0.1:9999/", targets = new[] { AustinNap } }),
+            r => r.Headers.Add("User-Agent", "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Empty((await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("swaps").EnumerateArray());
+        Assert.Equal(before, await LeaseRows());
+    }
+
+    public static TheoryData<string, object, HttpStatusCode, string, string?> BadRequests => new()
+    {
+        { "unknown site key", new { siteKey = "no-such-site", url = "http://127.0.0.1:9999/", targets = new[] { AustinNap } }, HttpStatusCode.NotFound, "unknown-site-key", null },
+        { "page off the site", new { siteKey = Site, url = "https://evil.example/", targets = new[] { AustinNap } }, HttpStatusCode.Forbidden, "origin-not-allowed", null },
+        { "not E.164", new { siteKey = Site, url = "http://127.0.0.1:9999/", targets = new[] { "512-555-0101" } }, HttpStatusCode.BadRequest, "validation", "targets[0]" },
+        { "no such number", new { siteKey = Site, url = "http://127.0.0.1:9999/", targets = new[] { "+15121230101" } }, HttpStatusCode.BadRequest, "validation", "targets[0]" },
+        { "script URL", new { siteKey = Site, url = "javascript:alert(1)", targets = new[] { AustinNap } }, HttpStatusCode.BadRequest, "validation", "url" },
+        { "bad visitor id", new { siteKey = Site, visitorId = "me", url = "http://127.0.0.1:9999/", targets = new[] { AustinNap } }, HttpStatusCode.BadRequest, "validation", "visitorId" },
+        { "too many targets", new { siteKey = Site, url = "http://127.0.0.1:9999/", targets = Enumerable.Repeat(AustinNap, 21).ToArray() }, HttpStatusCode.BadRequest, "validation", "targets" },
+        { "not JSON", "{\"siteKey\": ", HttpStatusCode.BadRequest, "malformed-request", null },
+        { "oversized", new { siteKey = Site, url = "http://127.0.0.1:9999/", targets = new[] { AustinNap }, pad = new string('x', 20_000) }, HttpStatusCode.RequestEntityTooLarge, "malformed-request", null },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadRequests))]
+    public async Task Bad_requests_get_a_problem_and_lease_nothing(string because, object body, HttpStatusCode status, string code, string? field)
+    {
+        var before = await LeaseRows();
+
+        using var response = await PostSession(body);
+
+        var problem = await ProblemAssert.Is(response, status, code);
+        if (field is not null) Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), $"{because}: {problem}");
+        Assert.Equal(before, await LeaseRows());
+    }
+
+    [Fact]
+    public async Task A_browser_on_another_origin_is_refused()
+    {
+        var before = await LeaseRows();
+        using var response = await PostSession(new { siteKey = Site, url = "http://127.0.0.1:9999/", targets = new[] { AustinNap } }, origin: "https://evil.example");
+
+        await ProblemAssert.Is(response, HttpStatusCode.Forbidden, "origin-not-allowed");
+        Assert.False(response.Headers.Contains("Access-Control-Allow-Origin"));
+        Assert.Equal(before, await LeaseRows());
+    }
+
+    [Fact]
+    public async Task Allocation_is_rate_limited_per_client_address_and_per_site_key()
+    {
+        var body = new { siteKey = "rate-probe", url = "http://127.0.0.1:9999/", targets = new[] { AustinNap } };
+        var oneClient = NewClientIp();
+        var fromOneClient = new List<HttpStatusCode>();
+        for (var i = 0; i < 125; i++)
+        {
+            using var r = await PostSession(body, clientIp: oneClient, siteKey: $"probe-{i}");
+            fromOneClient.Add(r.StatusCode);
+        }
+        // Unknown site keys are 404 at the silo, but the gateway counts them before that.
+        Assert.Equal(120, fromOneClient.Count(s => s == HttpStatusCode.NotFound));
+        Assert.Equal(5, fromOneClient.Count(s => s == HttpStatusCode.TooManyRequests));
+
+        var bySite = await Task.WhenAll(Enumerable.Range(0, 110).Select(_ => PostSession(body, siteKey: "rate-probe")));
+        Assert.InRange(bySite.Count(r => r.StatusCode == HttpStatusCode.TooManyRequests), 1, 10);
+        var limited = bySite.First(r => r.StatusCode == HttpStatusCode.TooManyRequests);
+        await ProblemAssert.Is(limited, HttpStatusCode.TooManyRequests, "rate-limited");
+        Assert.True(limited.Headers.RetryAfter is not null);
+        foreach (var r in bySite) r.Dispose();
+    }
+
+    [Fact]
+    public async Task The_heartbeat_keeps_the_session_and_an_unknown_session_is_404()
+    {
+        using var start = await PostSession(new { siteKey = Site, url = "http://127.0.0.1:9999/", targets = new[] { AustinNap } });
+        var session = await start.Content.ReadFromJsonAsync<JsonElement>();
+        var visitor = session.GetProperty("visitorId").GetString();
+
+        using var beat = await Cluster.SendAsync(HttpMethod.Post, $"/v1/dni/sessions/{session.GetProperty("sessionId").GetString()}/heartbeat?siteKey={Site}", null,
+            new StringContent(JsonSerializer.Serialize(new { siteKey = Site, visitorId = visitor }), Encoding.UTF8, "text/plain"));
+        Assert.Equal(HttpStatusCode.OK, beat.StatusCode);
+        Assert.True((await beat.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("expiresAt").GetDateTime() > DateTime.UtcNow.AddMinutes(4));
+
+        using var unknown = await Cluster.SendAsync(HttpMethod.Post, $"/v1/dni/sessions/{Guid.NewGuid()}/heartbeat?siteKey={Site}", null,
+            new StringContent(JsonSerializer.Serialize(new { siteKey = Site, visitorId = visitor }), Encoding.UTF8, "text/plain"));
+        await ProblemAssert.Is(unknown, HttpStatusCode.NotFound, "unknown-session");
+    }
+
+    [Fact]
+    public async Task Amp_pages_get_a_number_in_amp_call_tracking_form()
+    {
+        using var response = await Cluster.Http.GetAsync($"/v1/dni/amp?siteKey={Site}&target=%2B15125550102&__amp_source_origin=http%3A%2F%2Flocalhost");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.StartsWith("+1512555", body.GetProperty("phoneNumber").GetString());
+        Assert.Matches(@"^\(512\) 555-\d{4}$", body.GetProperty("formattedPhoneNumber").GetString());
+        Assert.Equal("http://localhost", response.Headers.GetValues("AMP-Access-Control-Allow-Source-Origin").Single());
+    }
+
+    [Fact]
+    public async Task The_script_is_served_small_cacheable_and_pinned_by_its_published_hash()
+    {
+        using var latest = await Cluster.Http.GetAsync("/dni.js");
+        using var pinned = await Cluster.Http.GetAsync("/dni/v1.js");
+        var versions = await Cluster.Http.GetFromJsonAsync<JsonElement>("/dni/versions.json");
+
+        var body = await pinned.Content.ReadAsByteArrayAsync();
+        Assert.Equal(body, await latest.Content.ReadAsByteArrayAsync());
+        Assert.Equal("text/javascript", pinned.Content.Headers.ContentType!.MediaType);
+        Assert.True(pinned.Headers.CacheControl!.MaxAge >= TimeSpan.FromDays(365));
+        Assert.Contains("immutable", pinned.Headers.CacheControl.ToString());
+        Assert.True(latest.Headers.CacheControl!.MaxAge <= TimeSpan.FromMinutes(5));
+        Assert.Equal("sha384-" + Convert.ToBase64String(SHA384.HashData(body)),
+            versions.GetProperty("versions").GetProperty("v1").GetProperty("integrity").GetString());
+
+        using var gzipped = new MemoryStream();
+        using (var gzip = new System.IO.Compression.GZipStream(gzipped, System.IO.Compression.CompressionLevel.SmallestSize)) gzip.Write(body);
+        Assert.True(gzipped.ToArray().Length <= 4096, $"dni.js is {gzipped.ToArray().Length} bytes gzipped");
+    }
+}
