@@ -15,11 +15,16 @@ public interface ISiteGrain : IGrainWithStringKey
     Task<SaveResult> Put(string tenantId, SiteConfig config);
 }
 
+/// <summary>
+/// <c>Targets</c>: numbers on the site's pages that are swapped besides the locations' own NAP
+/// numbers (the brand's main line, say). Any other number on a page is never touched.
+/// </summary>
 [GenerateSerializer, Alias("callmesh.SiteConfig")]
 public sealed record SiteConfig(
     [property: Id(0)] List<string>? Domains,
     [property: Id(1)] List<SourceRule>? SourceRules,
-    [property: Id(2)] string? DefaultLocation);
+    [property: Id(2)] string? DefaultLocation,
+    [property: Id(3)] List<string>? Targets = null);
 
 /// <summary>
 /// A site's own classification rule, checked in order before the built-in ones. It matches a

@@ -23,11 +23,12 @@ public interface ITenantGrain : IGrainWithStringKey
 
     /// <summary>
     /// Which pool answers for each number found on a page: a location's own NAP number is
-    /// swapped from that location's pool; any other number from the site's default location's
-    /// pool, else the brand-wide pool. Targets no pool answers for are left out.
+    /// swapped from that location's pool (and kept when it has none); a site target (<paramref name="siteTargets"/>) from the
+    /// site's default location's pool, else the brand-wide pool. Any other number, and a target
+    /// no pool answers for, is left out: the page keeps it.
     /// </summary>
     [Orleans.Concurrency.ReadOnly]
-    Task<List<Visitors.PlannedSwap>> PlanSwaps(List<string> targets, string? defaultLocation);
+    Task<List<Visitors.PlannedSwap>> PlanSwaps(List<string> targets, string? defaultLocation, List<string> siteTargets);
 }
 
 [GenerateSerializer, Alias("callmesh.TenantConfig")]

@@ -45,6 +45,8 @@ public sealed partial class SiteGrain(
             errors.Required($"sourceRules[{i}].source", rule.Source);
             errors.Required($"sourceRules[{i}].medium", rule.Medium);
         }
+        for (var i = 0; i < (config.Targets?.Count ?? 0); i++)
+            Rules.PhoneNumber(errors, $"targets[{i}]", config.Targets![i], required: true);
         if (config.DefaultLocation is { } location && !Rules.IsValidId(location))
             errors.Add("defaultLocation", "must be a location id.");
         return errors;

@@ -37,7 +37,7 @@ public sealed class TenantGrain(
     public Task<IReadOnlyList<LocationIndexEntry>> ListLocations() => Task.FromResult<IReadOnlyList<LocationIndexEntry>>(
         stored.State.Locations.Values.OrderBy(l => l.LocationId, StringComparer.Ordinal).ToList());
 
-    public Task<List<PlannedSwap>> PlanSwaps(List<string> targets, string? defaultLocation)
+    public Task<List<PlannedSwap>> PlanSwaps(List<string> targets, string? defaultLocation, List<string> siteTargets)
     {
         var pools = stored.State.Pools.OrderBy(p => p.Key, StringComparer.Ordinal).ToList();
         string? PoolOf(string? location) => pools.FirstOrDefault(p => p.Value == location).Key;
@@ -46,8 +46,13 @@ public sealed class TenantGrain(
         foreach (var target in targets.Distinct())
         {
             var owner = stored.State.Locations.Values.FirstOrDefault(l => l.NapPhone == target)?.LocationId;
-            if (owner is not null && PoolOf(owner) is { } ownPool)
-                plan.Add(new PlannedSwap(target, ownPool, owner, "nap-phone"));
+            if (owner is not null)
+            {
+                // A location's own number is swapped only from its own pool, so its calls still reach it.
+                if (PoolOf(owner) is { } ownPool) plan.Add(new PlannedSwap(target, ownPool, owner, "nap-phone"));
+            }
+            else if (!siteTargets.Contains(target))
+                continue;   // not ours: a partner's or a customer's number stays as it is
             else if (defaultLocation is not null && PoolOf(defaultLocation) is { } defaultPool)
                 plan.Add(new PlannedSwap(target, defaultPool, defaultLocation, "site-default"));
             else if (brandPool is not null)

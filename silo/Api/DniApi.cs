@@ -75,7 +75,7 @@ public static class DniApi
         if (Crawlers.IsCrawler(http.Request.Headers.UserAgent))
             return Results.Ok(new SessionResponse(visitor, null, DateTime.UtcNow, [], false));
 
-        var plan = await grains.GetGrain<ITenantGrain>(site.TenantId).PlanSwaps(targets, site.Config.DefaultLocation);
+        var plan = await grains.GetGrain<ITenantGrain>(site.TenantId).PlanSwaps(targets, site.Config.DefaultLocation, site.Config.Targets ?? []);
         var answer = await grains.GetGrain<IVisitorGrain>(LocationKey.For(site.TenantId, visitor.ToString()))
             .StartOrResume(new SessionStart(site.SiteKey, sessionId, url!, referrer, site.Config.SourceRules ?? [], plan));
         http.Response.Headers.CacheControl = "no-store";
@@ -120,7 +120,7 @@ public static class DniApi
         if (sourceOrigin.Length > 0) http.Response.Headers["AMP-Access-Control-Allow-Source-Origin"] = sourceOrigin;
         AllowOrigin(http);
 
-        var plan = await grains.GetGrain<ITenantGrain>(site.TenantId).PlanSwaps([target!], site.Config.DefaultLocation);
+        var plan = await grains.GetGrain<ITenantGrain>(site.TenantId).PlanSwaps([target!], site.Config.DefaultLocation, site.Config.Targets ?? []);
         var answer = await grains.GetGrain<IVisitorGrain>(LocationKey.For(site.TenantId, (visitor ?? Guid.NewGuid()).ToString()))
             .StartOrResume(new SessionStart(site.SiteKey, null, page, null, site.Config.SourceRules ?? [], plan));
         var number = answer.Swaps.FirstOrDefault()?.Number ?? target!;

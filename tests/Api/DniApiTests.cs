@@ -116,9 +116,11 @@ public sealed class DniApiTests(ApiFixture fixture) : IClassFixture<ApiFixture>
             using var r = await PostSession(body, clientIp: oneClient, siteKey: $"probe-{i}");
             fromOneClient.Add(r.StatusCode);
         }
-        // Unknown site keys are 404 at the silo, but the gateway counts them before that.
-        Assert.Equal(120, fromOneClient.Count(s => s == HttpStatusCode.NotFound));
-        Assert.Equal(5, fromOneClient.Count(s => s == HttpStatusCode.TooManyRequests));
+        // Unknown site keys are 404 at the silo, but the gateway counts them first. The burst is 120;
+        // the bucket refills a tenth of a minute's budget every 6 s, so a slow loop may see 12 more.
+        Assert.InRange(fromOneClient.Count(s => s == HttpStatusCode.NotFound), 120, 132);
+        Assert.All(fromOneClient.Take(120), s => Assert.Equal(HttpStatusCode.NotFound, s));
+        Assert.Contains(HttpStatusCode.TooManyRequests, fromOneClient);
 
         var bySite = await Task.WhenAll(Enumerable.Range(0, 110).Select(_ => PostSession(body, siteKey: "rate-probe")));
         Assert.InRange(bySite.Count(r => r.StatusCode == HttpStatusCode.TooManyRequests), 1, 10);

@@ -51,20 +51,26 @@
     }).then(function (r) { if (!r.ok) throw new Error('CallMesh ' + r.status); return r.json(); });
   }
   // The assignment for these targets: from this browser's store while it lives, else one request.
+  // Targets the server already answered (swapped or not) are not asked again, and our own
+  // tracking numbers (what a re-scan finds after a swap) are not targets at all.
   function getNumbers(wanted) {
-    wanted = wanted || targets(d.body);
-    var s = load(), now = Date.now(), missing = wanted.filter(function (t) { return !(s.swaps && s.swaps[t]) && !asked[t]; });
+    var s = load(), now = Date.now(), live = s.sessionId && Date.parse(s.expiresAt) > now, ours = {}, t;
+    for (t in s.swaps || {}) ours[s.swaps[t].number] = 1;
+    var known = live ? s.known || [] : [];
+    wanted = (wanted || targets(d.body)).filter(function (t) { return !ours[t]; });
+    var missing = wanted.filter(function (t) { return known.indexOf(t) < 0 && !asked[t]; });
     var newClick = CLICK.test(location.search) && s.search !== location.search;
-    if (s.sessionId && Date.parse(s.expiresAt) > now && !missing.length && !newClick) return Promise.resolve(s);
+    if (live && !missing.length && !newClick) return Promise.resolve(s);
     if (pending) return pending;
+    wanted = known.concat(missing).slice(0, 20);
     wanted.forEach(function (t) { asked[t] = 1; });
     pending = post('/v1/dni/sessions', {
-      siteKey: key, visitorId: s.visitorId, sessionId: Date.parse(s.expiresAt) > now ? s.sessionId : undefined,
+      siteKey: key, visitorId: s.visitorId, sessionId: live ? s.sessionId : undefined,
       url: location.href, referrer: d.referrer || undefined, targets: wanted
     }).then(function (r) {
       var map = {};
       r.swaps.forEach(function (x) { map[x.target] = x; });
-      s = { visitorId: r.visitorId, sessionId: r.sessionId, expiresAt: r.expiresAt, swaps: map, search: location.search };
+      s = { visitorId: r.visitorId, sessionId: r.sessionId, expiresAt: r.expiresAt, swaps: map, known: wanted, search: location.search };
       save(s);
       return s;
     }).finally(function () { pending = null; });

@@ -1,0 +1,135 @@
+using System.Text.RegularExpressions;
+using CallMesh.Tests.Api;
+using CallMesh.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Playwright;
+
+namespace CallMesh.Tests.Browser;
+
+/// <summary>
+/// The swap script in a real browser (Debian's chromium, driven by Playwright) on a brand's page
+/// served from another origin than the gateway, against a real cluster with the demo brand.
+/// </summary>
+[Collection(ProcessTests.Name)]
+public sealed class SwapScriptTests(ApiFixture fixture) : IClassFixture<ApiFixture>, IAsyncLifetime
+{
+    private static readonly string[] Untouchable = ["script[type='application/ld+json']", "#microdata", "#noswap", "#field", "#notes", "#tpl", "#other", "head style"];
+
+    private WebApplication _site = null!;
+    private string _origin = null!;
+    private IPlaywright _playwright = null!;
+    private IBrowser _browser = null!;
+
+    public async Task InitializeAsync()
+    {
+        var port = Ports.Free();
+        _origin = $"http://127.0.0.1:{port}";
+        var html = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Browser", "location-page.html"))
+            .Replace("{{GATEWAY}}", fixture.Cluster.Gateway.ToString().TrimEnd('/'));
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls(_origin);
+        _site = builder.Build();
+        _site.MapGet("/locations/{**page}", () => Results.Content(html, "text/html; charset=utf-8"));
+        await _site.StartAsync();
+
+        _playwright = await Playwright.CreateAsync();
+        _browser = await _playwright.Chromium.LaunchAsync(new()
+        {
+            ExecutablePath = Environment.GetEnvironmentVariable("CALLMESH_CHROMIUM") ?? "/usr/bin/chromium",
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync"],
+        });
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _browser.DisposeAsync();
+        _playwright.Dispose();
+        await _site.DisposeAsync();
+    }
+
+    /// <summary>The DOM as the browser builds it from the page source, with no script run: the reference for "unchanged".</summary>
+    private async Task<Dictionary<string, string>> UntouchedDom(string path)
+    {
+        await using var context = await _browser.NewContextAsync(new() { JavaScriptEnabled = false });
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(_origin + path);
+        return await OuterHtml(page);
+    }
+
+    private static async Task<Dictionary<string, string>> OuterHtml(IPage page)
+    {
+        var result = new Dictionary<string, string>();
+        foreach (var selector in Untouchable) result[selector] = await page.Locator(selector).EvaluateAsync<string>("e => e.outerHTML");
+        return result;
+    }
+
+    [Fact]
+    public async Task Visible_numbers_are_swapped_in_their_own_format_and_the_canonical_NAP_stays_byte_for_byte()
+    {
+        const string path = "/locations/austin-downtown?gclid=BROWSER1";
+        var reference = await UntouchedDom(path);
+        await using var context = await _browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        var allocations = 0;
+        page.Request += (_, request) =>
+        {
+            if (request.Method == "POST" && request.Url.Contains("/v1/dni/sessions?")) Interlocked.Increment(ref allocations);
+        };
+
+        await page.GotoAsync(_origin + path);
+        await page.WaitForFunctionAsync("() => document.querySelector('#main-link').textContent !== '(512) 555-0101'");
+
+        var number = (await page.GetAttributeAsync("#main-link", "href"))!["tel:".Length..];
+        Assert.Matches(@"^\+1512555011\d$", number);
+        var last4 = number[^4..];
+        Assert.Equal($"(512) 555-{last4}", await page.TextContentAsync("#main-link"));
+        Assert.Equal($"Or text-free dial 512.555.{last4} any time.", await page.TextContentAsync("#dotted"));
+        Assert.Equal($"International: +1 512 555 {last4}", await page.TextContentAsync("#plus"));
+        Assert.Equal($"Compact 512555{last4}", await page.TextContentAsync("#compact"));
+        Assert.Matches(@"^Brand line: 1-888-555-01\d\d$", await page.TextContentAsync("#brand"));   // brand pool, same format
+
+        var swapped = await OuterHtml(page);   // JSON-LD, microdata, no-swap, form fields, template, style, other numbers
+        foreach (var (selector, html) in reference) Assert.True(html == swapped[selector], $"{selector} changed:\n{html}\n{swapped[selector]}");
+        // With scripting on, a browser keeps <noscript> as raw text: it must still be the source's.
+        Assert.Equal("Call 512-555-0101", await page.Locator("#ns").EvaluateAsync<string>("e => e.textContent"));
+        Assert.Equal(1, allocations);
+
+        // A single-page app adds content later and asks for a re-scan: same number, no new allocation.
+        await page.EvaluateAsync("""
+            () => { const p = document.createElement('p'); p.id = 'late'; p.textContent = 'Call (512) 555-0101 today';
+                    document.querySelector('#spa').appendChild(p); return CallMesh.swap(document.querySelector('#spa')); }
+            """);
+        Assert.Equal($"Call (512) 555-{last4} today", await page.TextContentAsync("#late"));
+        Assert.Equal(number, await page.EvaluateAsync<string>("() => CallMesh.getNumbers().then(s => s.swaps['+15125550101'].number)"));
+
+        // A second page view in the same session reuses the stored assignment: no allocation request.
+        await page.GotoAsync(_origin + "/locations/austin-downtown/services");
+        await page.WaitForFunctionAsync("() => document.querySelector('#main-link').textContent !== '(512) 555-0101'");
+        Assert.Equal($"(512) 555-{last4}", await page.TextContentAsync("#main-link"));
+        Assert.Equal(1, allocations);
+    }
+
+    [Fact]
+    public async Task A_new_visitor_gets_a_different_number_and_a_test_session_is_flagged()
+    {
+        await using var first = await _browser.NewContextAsync();
+        await using var second = await _browser.NewContextAsync();
+        var a = await first.NewPageAsync();
+        var b = await second.NewPageAsync();
+
+        await a.GotoAsync(_origin + "/locations/austin-downtown");
+        await b.GotoAsync(_origin + "/locations/austin-downtown?callmesh_test=1");
+        foreach (var page in new[] { a, b })
+            await page.WaitForFunctionAsync("() => document.querySelector('#main-link').textContent !== '(512) 555-0101'");
+
+        Assert.NotEqual(await a.GetAttributeAsync("#main-link", "href"), await b.GetAttributeAsync("#main-link", "href"));
+        var testVisitor = await b.EvaluateAsync<string>("() => CallMesh.getNumbers().then(s => s.visitorId)");
+        Assert.True(await fixture.Database.Scalar<bool>(
+            "SELECT bool_and(is_test) FROM callmesh.dni_sessions WHERE visitor_id = $1", Guid.Parse(testVisitor)));
+        Assert.Matches(new Regex(@"^tel:\+1512555011\d$"), (await a.GetAttributeAsync("#main-link", "href"))!);
+    }
+}
