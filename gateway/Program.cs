@@ -4,7 +4,8 @@ using CallMesh.Identity;
 using Yarp.ReverseProxy;
 using Yarp.ReverseProxy.Model;
 
-var builder = WebApplication.CreateBuilder(args);
+// Content root = the app's own folder, so appsettings.json is found whatever the working directory.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.Configuration.AddEnvironmentVariables("CALLMESH_");
 var port = builder.Configuration.GetValue("GATEWAY_PORT", 8080);
 builder.WebHost.ConfigureKestrel(k =>

@@ -15,7 +15,8 @@ switch (args.FirstOrDefault())
         return await DemoSeeder.RunAsync(args[1..]);
 }
 
-var builder = WebApplication.CreateBuilder(args);
+// Content root = the app's own folder, so appsettings.json is found whatever the working directory.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.Configuration.AddEnvironmentVariables("CALLMESH_");
 var settings = SiloSettings.From(builder.Configuration);
 if (settings.MigrateOnStart) await Migrator.ApplyAsync(settings.Postgres);

@@ -17,6 +17,7 @@ public interface IVisitorGrain : IGrainWithStringKey
     Task<VisitorHistory> History();
 }
 
+/// <summary><c>NewVisitor</c>: the caller just minted the visitor id, so there is no history to load.</summary>
 [GenerateSerializer, Alias("callmesh.SessionStart")]
 public sealed record SessionStart(
     [property: Id(0)] string SiteKey,
@@ -24,7 +25,8 @@ public sealed record SessionStart(
     [property: Id(2)] Uri Url,
     [property: Id(3)] Uri? Referrer,
     [property: Id(4)] List<SourceRule> SourceRules,
-    [property: Id(5)] List<PlannedSwap> Plan);
+    [property: Id(5)] List<PlannedSwap> Plan,
+    [property: Id(6)] bool NewVisitor = false);
 
 /// <summary>Which pool answers for a number found on the page (the tenant decides, see ITenantGrain.PlanSwaps).</summary>
 [GenerateSerializer, Alias("callmesh.PlannedSwap")]

@@ -26,6 +26,19 @@ public static partial class Rules
     /// </summary>
     public static string? PhoneNumberError(string number)
     {
+        // The same few numbers (NAP and tracking numbers) come back on every DNI request.
+        if (PhoneChecks.TryGetValue(number, out var known)) return known;
+        var error = CheckPhoneNumber(number);
+        if (PhoneChecks.Count > 100_000) PhoneChecks.Clear();
+        PhoneChecks[number] = error;
+        return error;
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string?> PhoneChecks = new();
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> Displays = new();
+
+    private static string? CheckPhoneNumber(string number)
+    {
         if (!E164Pattern().IsMatch(number))
             return "must be an E.164 number such as +15125550100.";
         try
@@ -43,6 +56,13 @@ public static partial class Rules
 
     /// <summary>How a number is shown to people in its own country: +15125550100 → (512) 555-0100.</summary>
     public static string Display(string e164)
+    {
+        if (Displays.TryGetValue(e164, out var known)) return known;
+        if (Displays.Count > 100_000) Displays.Clear();
+        return Displays[e164] = Format(e164);
+    }
+
+    private static string Format(string e164)
     {
         try
         {

@@ -52,7 +52,7 @@ public static class DniApi
         return group;
     }
 
-    private static async Task<IResult> StartSession(HttpContext http, IGrainFactory grains)
+    private static async Task<IResult> StartSession(HttpContext http, IGrainFactory grains, DniLookups lookups)
     {
         if (await ReadBody<SessionRequest>(http) is not { } body) return Malformed();
         var errors = new ValidationErrors();
@@ -66,7 +66,7 @@ public static class DniApi
         for (var i = 0; i < targets.Count; i++) Rules.PhoneNumber(errors, $"targets[{i}]", targets[i], required: true);
         if (errors.Any) return Problems.Invalid(errors.ToDictionary());
 
-        var site = await FindSite(grains, siteKey!);
+        var site = await lookups.SiteAsync(siteKey!);
         if (site is null) return UnknownSite();
         if (OriginProblem(http, site, url!) is { } denied) return denied;
         AllowOrigin(http);
@@ -75,16 +75,16 @@ public static class DniApi
         if (Crawlers.IsCrawler(http.Request.Headers.UserAgent))
             return Results.Ok(new SessionResponse(visitor, null, DateTime.UtcNow, [], false));
 
-        var plan = await grains.GetGrain<ITenantGrain>(site.TenantId).PlanSwaps(targets, site.Config.DefaultLocation, site.Config.Targets ?? []);
+        var plan = await lookups.PlanAsync(site, targets);
         var answer = await grains.GetGrain<IVisitorGrain>(LocationKey.For(site.TenantId, visitor.ToString()))
-            .StartOrResume(new SessionStart(site.SiteKey, sessionId, url!, referrer, site.Config.SourceRules ?? [], plan));
+            .StartOrResume(new SessionStart(site.SiteKey, sessionId, url!, referrer, site.Config.SourceRules ?? [], plan, NewVisitor: visitorId is null));
         http.Response.Headers.CacheControl = "no-store";
         return Results.Ok(new SessionResponse(answer.VisitorId, answer.SessionId, answer.ExpiresAt,
             answer.Swaps.Select(s => new SwapResource(s.Target, s.Number, Rules.Display(s.Number), s.Location, s.Overflow, s.ResolvedBy)).ToList(),
             answer.IsTest));
     }
 
-    private static async Task<IResult> Heartbeat(string sessionId, HttpContext http, IGrainFactory grains)
+    private static async Task<IResult> Heartbeat(string sessionId, HttpContext http, IGrainFactory grains, DniLookups lookups)
     {
         if (await ReadBody<HeartbeatRequest>(http) is not { } body) return Malformed();
         var errors = new ValidationErrors();
@@ -94,7 +94,7 @@ public static class DniApi
         if (!Guid.TryParse(sessionId, out var session)) errors.Add("sessionId", "must be a session id from POST /v1/dni/sessions.");
         if (errors.Any) return Problems.Invalid(errors.ToDictionary());
 
-        var site = await FindSite(grains, siteKey!);
+        var site = await lookups.SiteAsync(siteKey!);
         if (site is null) return UnknownSite();
         AllowOrigin(http);
         var expiresAt = await grains.GetGrain<IVisitorGrain>(LocationKey.For(site.TenantId, visitorId!.Value.ToString())).Heartbeat(session);
@@ -103,14 +103,14 @@ public static class DniApi
             : Problems.Problem(StatusCodes.Status404NotFound, "unknown-session", "No such session for this visitor; start a new one.");
     }
 
-    private static async Task<IResult> Amp(string? siteKey, string? target, string? visitorId, HttpContext http, IGrainFactory grains)
+    private static async Task<IResult> Amp(string? siteKey, string? target, string? visitorId, HttpContext http, IGrainFactory grains, DniLookups lookups)
     {
         var errors = new ValidationErrors();
         errors.Required("siteKey", siteKey);
         Rules.PhoneNumber(errors, "target", target, required: true);
         var visitor = OptionalGuid(errors, "visitorId", visitorId);
         if (errors.Any) return Problems.Invalid(errors.ToDictionary());
-        var site = await FindSite(grains, siteKey!);
+        var site = await lookups.SiteAsync(siteKey!);
         if (site is null) return UnknownSite();
 
         // AMP pages are served from the AMP cache; __amp_source_origin names the publisher's origin.
@@ -120,9 +120,9 @@ public static class DniApi
         if (sourceOrigin.Length > 0) http.Response.Headers["AMP-Access-Control-Allow-Source-Origin"] = sourceOrigin;
         AllowOrigin(http);
 
-        var plan = await grains.GetGrain<ITenantGrain>(site.TenantId).PlanSwaps([target!], site.Config.DefaultLocation, site.Config.Targets ?? []);
+        var plan = await lookups.PlanAsync(site, [target!]);
         var answer = await grains.GetGrain<IVisitorGrain>(LocationKey.For(site.TenantId, (visitor ?? Guid.NewGuid()).ToString()))
-            .StartOrResume(new SessionStart(site.SiteKey, null, page, null, site.Config.SourceRules ?? [], plan));
+            .StartOrResume(new SessionStart(site.SiteKey, null, page, null, site.Config.SourceRules ?? [], plan, NewVisitor: visitor is null));
         var number = answer.Swaps.FirstOrDefault()?.Number ?? target!;
         return Results.Ok(new { phoneNumber = number, formattedPhoneNumber = Rules.Display(number) });
     }
@@ -140,9 +140,6 @@ public static class DniApi
             return null;
         }
     }
-
-    private static async Task<SiteSnapshot?> FindSite(IGrainFactory grains, string siteKey) =>
-        Rules.IsValidId(siteKey) ? await grains.GetGrain<ISiteGrain>(siteKey).Get() : null;
 
     /// <summary>The page must be on one of the site's domains, and so must the browser's Origin when it sends one.</summary>
     private static IResult? OriginProblem(HttpContext http, SiteSnapshot site, Uri url)

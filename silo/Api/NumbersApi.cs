@@ -24,7 +24,7 @@ public static class NumbersApi
             if (await grains.GetGrain<ITenantGrain>(tenant).Get() is null) return Problems.NotFound("tenant");
 
             var errors = new ValidationErrors();
-            if (body.Count is 0 or > 1000) errors.Add("", "send 1 to 1000 numbers.");
+            if (body.Count is 0 or > 5000) errors.Add("", "send 1 to 5000 numbers.");
             var seen = new HashSet<string>();
             for (var i = 0; i < body.Count; i++)
             {
@@ -42,7 +42,7 @@ public static class NumbersApi
                     "Some numbers belong to another tenant; nothing was imported.", string.Join(", ", elsewhere));
             await audit.RecordAsync(tenant, "numbers", "import", caller.Subject, body);
             return Results.Ok(new { imported, alreadyOwned = body.Count - imported });
-        }).WithSummary("Import tracking numbers bought from the carrier (brand-admin); all or nothing.");
+        }).WithSummary("Import up to 5000 tracking numbers bought from the carrier (brand-admin); all or nothing.");
 
         group.MapGet("", async (string tenant, HttpContext http, NumberDirectory directory) =>
         {

@@ -15,6 +15,7 @@ public static class ApiSetup
     {
         services.AddCallMeshData(settings.Postgres);
         services.AddSingleton<AuditLog>();
+        services.AddSingleton<DniLookups>();
         services.AddCallMeshJwt(configuration);
         services.AddAuthorization();
         // Unreadable bodies (malformed JSON, wrong types) throw, so they get a problem with the reason.

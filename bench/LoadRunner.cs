@@ -1,0 +1,75 @@
+using System.Diagnostics;
+
+namespace CallMesh.Bench;
+
+public sealed record Measurement(string Name, int Requests, int Failures, double Seconds, double P50Ms, double P99Ms)
+{
+    public double Throughput => Requests / Seconds;
+
+    public override string ToString() =>
+        $"{Name,-26} {Throughput,9:F0} req/s  p50 {P50Ms,6:F2} ms  p99 {P99Ms,7:F2} ms  ({Requests} ok, {Failures} failed, {Seconds:F1} s)";
+}
+
+/// <summary>
+/// Two ways to load the stack: closed loop (N workers back to back: the peak it sustains) and
+/// open loop (requests on a fixed schedule; latency counted from the scheduled time, so a stall
+/// is not hidden by the generator waiting for it).
+/// </summary>
+public static class LoadRunner
+{
+    public static async Task<Measurement> ClosedLoop(string name, int workers, TimeSpan duration, Func<Task<bool>> request)
+    {
+        var latencies = new List<double>[workers];
+        var failures = 0;
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, workers).Select(async w =>
+        {
+            var mine = latencies[w] = new List<double>(100_000);
+            while (clock.Elapsed < duration)
+            {
+                var start = clock.Elapsed;
+                if (await Safe(request)) mine.Add((clock.Elapsed - start).TotalMilliseconds);
+                else Interlocked.Increment(ref failures);
+            }
+        }));
+        return Summarize(name, latencies.SelectMany(l => l).ToList(), failures, clock.Elapsed.TotalSeconds);
+    }
+
+    public static async Task<Measurement> OpenLoop(string name, double ratePerSecond, TimeSpan duration, Func<Task<bool>> request)
+    {
+        var total = (int)(ratePerSecond * duration.TotalSeconds);
+        var latencies = new double[total];
+        var ok = new bool[total];
+        var clock = Stopwatch.StartNew();
+        var inFlight = new List<Task>(total);
+        for (var i = 0; i < total; i++)
+        {
+            var scheduled = TimeSpan.FromSeconds(i / ratePerSecond);
+            var wait = scheduled - clock.Elapsed;
+            if (wait > TimeSpan.FromMilliseconds(1)) await Task.Delay(wait);
+            var index = i;
+            inFlight.Add(Task.Run(async () =>
+            {
+                ok[index] = await Safe(request);
+                latencies[index] = (clock.Elapsed - scheduled).TotalMilliseconds;
+            }));
+        }
+        await Task.WhenAll(inFlight);
+        var answered = latencies.Where((_, i) => ok[i]).ToList();
+        return Summarize(name, answered, total - answered.Count, clock.Elapsed.TotalSeconds);
+    }
+
+    private static async Task<bool> Safe(Func<Task<bool>> request)
+    {
+        try { return await request(); }
+        catch (HttpRequestException) { return false; }
+        catch (TaskCanceledException) { return false; }
+    }
+
+    private static Measurement Summarize(string name, List<double> latencies, int failures, double seconds)
+    {
+        latencies.Sort();
+        double Percentile(double p) => latencies.Count == 0 ? double.NaN : latencies[Math.Min(latencies.Count - 1, (int)(p * latencies.Count))];
+        return new Measurement(name, latencies.Count, failures, seconds, Percentile(0.50), Percentile(0.99));
+    }
+}

@@ -1,0 +1,85 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using CallMesh.Bench;
+using CallMesh.Identity;
+using Npgsql;
+
+// ./callmesh bench [--seconds 10] [--workers 64] — against the cluster `./callmesh up` started.
+var options = args.Chunk(2).Where(p => p.Length == 2).ToDictionary(p => p[0].TrimStart('-'), p => p[1]);
+var state = options.GetValueOrDefault("state") ?? ".callmesh";
+var endpoints = JsonDocument.Parse(File.ReadAllText(Path.Combine(state, "endpoints.json"))).RootElement;
+var gateway = new Uri(endpoints.GetProperty("gateway").GetString()!);
+var postgres = endpoints.GetProperty("postgres").GetString()!;
+var key = File.ReadAllText(Path.Combine(state, "dev-signing-key")).Trim();
+var duration = TimeSpan.FromSeconds(double.Parse(options.GetValueOrDefault("seconds") ?? "10"));
+var workers = int.Parse(options.GetValueOrDefault("workers") ?? "64");
+
+using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = workers * 2, PooledConnectionLifetime = TimeSpan.FromMinutes(10) })
+{
+    BaseAddress = gateway,
+    Timeout = TimeSpan.FromSeconds(10),
+};
+
+Console.WriteLine($"CallMesh bench: {Environment.ProcessorCount} cores, {workers} workers, {duration.TotalSeconds:F0} s per phase, gateway {gateway}");
+var seed = await BenchTenant.SeedAsync(http, key);
+Console.WriteLine($"seeded tenant {seed.Tenant}: {seed.Sites.Count} sites, {seed.Targets.Count} locations with pools of {BenchTenant.PoolSize} numbers");
+
+// noop: a trivial silo endpoint through the gateway, the ceiling of this stack on this machine.
+Task<bool> Noop() => http.GetAsync("/v1/ping").ContinueWith(t => { using var r = t.Result; return r.StatusCode == HttpStatusCode.OK; });
+
+// dni: half new visitors (a first page view), half returning ones (a later session of a visitor seen before).
+var returning = new ConcurrentQueue<(string Visitor, string Site, string Target)>();
+var answered = new ConcurrentBag<(Guid Visitor, string Number)>();   // every new-visitor allocation a client was told
+async Task<bool> Dni()
+{
+    (string Visitor, string Site, string Target) back = default;
+    var isReturning = Random.Shared.Next(2) == 0 && returning.TryDequeue(out back);
+    var site = isReturning ? back.Site : seed.Sites[Random.Shared.Next(seed.Sites.Count)];
+    var target = isReturning ? back.Target : seed.Targets[Random.Shared.Next(seed.Targets.Count)];
+    var body = JsonSerializer.Serialize(new
+    {
+        siteKey = site, visitorId = isReturning ? back.Visitor : null,
+        url = $"https://bench.example/locations/x?utm_source=google&utm_medium=cpc&utm_campaign=c{Random.Shared.Next(20)}",
+        targets = new[] { target },
+    });
+    using var request = new HttpRequestMessage(HttpMethod.Post, $"/v1/dni/sessions?siteKey={site}") { Content = new StringContent(body, Encoding.UTF8, "text/plain") };
+    request.Headers.Add("X-Forwarded-For", $"10.{Random.Shared.Next(256)}.{Random.Shared.Next(256)}.{Random.Shared.Next(1, 255)}");
+    using var response = await http.SendAsync(request);
+    if (response.StatusCode != HttpStatusCode.OK) return false;
+    var answer = await response.Content.ReadFromJsonAsync<JsonElement>();
+    if (!isReturning)
+    {
+        var visitor = answer.GetProperty("visitorId").GetString()!;
+        answered.Add((Guid.Parse(visitor), answer.GetProperty("swaps")[0].GetProperty("number").GetString()!));
+        returning.Enqueue((visitor, site!, target!));
+    }
+    return answer.GetProperty("swaps").GetArrayLength() == 1;
+}
+
+await LoadRunner.ClosedLoop("warm-up", workers, TimeSpan.FromSeconds(3), Noop);
+await LoadRunner.ClosedLoop("warm-up", workers, TimeSpan.FromSeconds(3), Dni);
+var noop = await LoadRunner.ClosedLoop("noop (peak)", workers, duration, Noop);
+Console.WriteLine(noop);
+var dni = await LoadRunner.ClosedLoop("dni (peak)", workers, duration, Dni);
+Console.WriteLine(dni);
+var half = await LoadRunner.OpenLoop($"dni at half peak ({dni.Throughput / 2:F0}/s)", dni.Throughput / 2, duration, Dni);
+Console.WriteLine(half);
+
+// Every allocation a client was answered must be in the lease history: the same visitor and number.
+await using var db = NpgsqlDataSource.Create(postgres);
+await using var rows = db.CreateCommand("SELECT visitor_id, number FROM callmesh.number_leases WHERE tenant_id = $1");
+rows.Parameters.Add(new() { Value = seed.Tenant });
+var journaled = new HashSet<(Guid, string)>();
+await using (var reader = await rows.ExecuteReaderAsync())
+    while (await reader.ReadAsync()) journaled.Add((reader.GetGuid(0), reader.GetString(1)));
+var missing = answered.Count(a => !journaled.Contains(a));
+var ratio = dni.Throughput / noop.Throughput;
+Console.WriteLine();
+Console.WriteLine($"dni / noop throughput: {ratio:F2} (target ≥ 0.60)");
+Console.WriteLine($"dni p99 at half peak:  {half.P99Ms:F2} ms (target < 20 ms)");
+Console.WriteLine($"durable: {answered.Count - missing} of {answered.Count} answered new-visitor allocations found in callmesh.number_leases" +
+                  (missing == 0 ? "" : $" — {missing} MISSING"));
+return missing == 0 ? 0 : 1;
