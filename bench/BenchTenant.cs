@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using CallMesh.Identity;
+using CallMesh.Silo.Demo;
 
 namespace CallMesh.Bench;
 
@@ -16,7 +17,7 @@ public static class BenchTenant
     public static async Task<Seed> SeedAsync(HttpClient http, string key)
     {
         var tenant = $"bench-{DateTime.UtcNow:MMddHHmmss}";
-        await Send(http, DevTokens.Mint(key, null, Roles.PlatformAdmin), HttpMethod.Put, $"/v1/tenants/{tenant}",
+        await DemoSeeder.SendAsync(http, HttpMethod.Put, DevTokens.Mint(key, null, Roles.PlatformAdmin), $"/v1/tenants/{tenant}",
             new { name = "Bench Brand", timeZone = "America/Chicago", currency = "USD" });
         var admin = DevTokens.Mint(key, tenant, Roles.BrandAdmin);
         var targets = new List<string>();
@@ -26,17 +27,17 @@ public static class BenchTenant
             var (prefix, numbers) = await ImportFreshExchange(http, admin, tenant);
             var nap = $"{prefix}9998";
             targets.Add(nap);
-            await Send(http, admin, HttpMethod.Put, $"/v1/tenants/{tenant}/locations/loc-{l}", new
+            await DemoSeeder.SendAsync(http, HttpMethod.Put, admin, $"/v1/tenants/{tenant}/locations/loc-{l}", new
             {
                 name = $"Bench {l}", address = new { line1 = "1 Main St", city = "Austin", region = "TX", postalCode = "78701", country = "US" },
                 napPhone = nap, forwardTo = $"{prefix}9999", timeZone = "America/Chicago",
             });
-            await Send(http, admin, HttpMethod.Put, $"/v1/tenants/{tenant}/pools/loc-{l}-web",
+            await DemoSeeder.SendAsync(http, HttpMethod.Put, admin, $"/v1/tenants/{tenant}/pools/loc-{l}-web",
                 new { location = $"loc-{l}", numbers = numbers[..PoolSize], overflowNumber = numbers[PoolSize] });
         }
         var sites = Enumerable.Range(0, Sites).Select(s => $"{tenant}-site-{s}").ToList();
         foreach (var site in sites)
-            await Send(http, admin, HttpMethod.Put, $"/v1/tenants/{tenant}/sites/{site}", new { domains = new[] { "bench.example" } });
+            await DemoSeeder.SendAsync(http, HttpMethod.Put, admin, $"/v1/tenants/{tenant}/sites/{site}", new { domains = new[] { "bench.example" } });
         return new Seed(tenant, sites, targets);
     }
 
@@ -59,14 +60,5 @@ public static class BenchTenant
                 throw new InvalidOperationException($"import: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
         }
         throw new InvalidOperationException("no free exchange found for bench numbers");
-    }
-
-    private static async Task Send(HttpClient http, string token, HttpMethod method, string path, object body)
-    {
-        using var request = new HttpRequestMessage(method, path) { Content = JsonContent.Create(body) };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        using var response = await http.SendAsync(request);
-        if (!response.IsSuccessStatusCode)
-            throw new InvalidOperationException($"{method} {path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
     }
 }

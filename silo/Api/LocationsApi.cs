@@ -36,10 +36,7 @@ public static class LocationsApi
                 case SaveOutcome.NotFound: return Problems.NotFound("tenant");
             }
             await audit.RecordAsync(tenant, "location", location, caller.Subject, body);
-            var resource = ToResource((await grain.Get())!);
-            return result.Outcome == SaveOutcome.Created
-                ? Results.Created($"/v1/tenants/{tenant}/locations/{location}", resource)
-                : Results.Ok(resource);
+            return Problems.Saved(result, $"/v1/tenants/{tenant}/locations/{location}", ToResource((await grain.Get())!));
         }).WithSummary("Create or replace a location (brand-admin).");
 
         group.MapGet("/{location}", async (string tenant, string location, HttpContext http, IGrainFactory grains) =>

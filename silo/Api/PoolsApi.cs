@@ -26,10 +26,7 @@ public static class PoolsApi
                 case SaveOutcome.NotFound: return Problems.NotFound("tenant");
             }
             await audit.RecordAsync(tenant, "pool", pool, caller.Subject, body);
-            var snapshot = (await grain.Get())!;
-            return result.Outcome == SaveOutcome.Created
-                ? Results.Created($"/v1/tenants/{tenant}/pools/{pool}", ToResource(snapshot))
-                : Results.Ok(ToResource(snapshot));
+            return Problems.Saved(result, $"/v1/tenants/{tenant}/pools/{pool}", ToResource((await grain.Get())!));
         }).WithSummary("Create or replace a number pool (brand-admin). Numbers must be imported first and free of other uses.");
 
         group.MapGet("", async (string tenant, string pool, HttpContext http, IGrainFactory grains) =>

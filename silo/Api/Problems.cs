@@ -20,4 +20,8 @@ public static class Problems
     public static IResult Problem(int status, string code, string title, string? detail = null) =>
         Results.Problem(statusCode: status, title: title, detail: detail, type: TypeBase + code,
             extensions: new Dictionary<string, object?> { ["code"] = code });
+
+    /// <summary>The answer to an accepted PUT: 201 with its location when it created the resource, else 200.</summary>
+    public static IResult Saved(Common.SaveResult result, string location, object resource) =>
+        result.Outcome == Common.SaveOutcome.Created ? Results.Created(location, resource) : Results.Ok(resource);
 }

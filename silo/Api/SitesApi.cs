@@ -26,10 +26,7 @@ public static class SitesApi
                     return Problems.Problem(StatusCodes.Status409Conflict, "site-key-taken", "This site key is in use; choose another.");
             }
             await audit.RecordAsync(tenant, "site", siteKey, caller.Subject, body);
-            var resource = (await grain.Get())!;
-            return result.Outcome == SaveOutcome.Created
-                ? Results.Created($"/v1/tenants/{tenant}/sites/{siteKey}", resource)
-                : Results.Ok(resource);
+            return Problems.Saved(result, $"/v1/tenants/{tenant}/sites/{siteKey}", (await grain.Get())!);
         }).WithSummary("Create or replace a site that runs the swap script (brand-admin).");
 
         group.MapGet("", async (string tenant, string siteKey, HttpContext http, IGrainFactory grains) =>

@@ -24,10 +24,7 @@ public static class TenantsApi
             if (result.Outcome == SaveOutcome.Invalid) return Problems.Invalid(result.Errors);
 
             await audit.RecordAsync(tenant, "tenant", tenant, caller.Subject, body);
-            var resource = ToResource((await grain.Get())!);
-            return result.Outcome == SaveOutcome.Created
-                ? Results.Created($"/v1/tenants/{tenant}", resource)
-                : Results.Ok(resource);
+            return Problems.Saved(result, $"/v1/tenants/{tenant}", ToResource((await grain.Get())!));
         }).WithSummary("Create or replace a tenant (platform-admin).");
 
         group.MapGet("", async (string tenant, HttpContext http, IGrainFactory grains) =>

@@ -48,7 +48,8 @@ public static class DemoSeeder
         return (tenantId, locations.Count);
     }
 
-    private static async Task SendAsync(HttpClient http, HttpMethod method, string token, string path, JsonNode body)
+    /// <summary>Sends a JSON body with a bearer token; anything but 2xx throws with the problem returned.</summary>
+    public static async Task SendAsync(HttpClient http, HttpMethod method, string token, string path, object body)
     {
         using var request = new HttpRequestMessage(method, path) { Content = JsonContent.Create(body) };
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
