@@ -22,13 +22,15 @@ public interface ITenantGrain : IGrainWithStringKey
     Task<IReadOnlyList<LocationIndexEntry>> ListLocations();
 
     /// <summary>
-    /// Which pool answers for each number found on a page: a location's own NAP number is
-    /// swapped from that location's pool (and kept when it has none); a site target (<paramref name="siteTargets"/>) from the
-    /// site's default location's pool, else the brand-wide pool. Any other number, and a target
-    /// no pool answers for, is left out: the page keeps it.
+    /// Which pool answers for each number found on a page. A location's own NAP number is swapped
+    /// from that location's pool (and kept when it has none). A site target
+    /// (<paramref name="siteTargets"/>) is swapped from the pool of the first location found by:
+    /// the page URL matching a location's pagePatterns ("page"), the visitor's explicit geo, nearest
+    /// location within its service radius ("geo"), the site's default location ("site-default"),
+    /// else from the brand-wide pool ("brand-pool"). Any other number is left out: the page keeps it.
     /// </summary>
     [Orleans.Concurrency.ReadOnly]
-    Task<List<Visitors.PlannedSwap>> PlanSwaps(List<string> targets, string? defaultLocation, List<string> siteTargets);
+    Task<List<Visitors.PlannedSwap>> PlanSwaps(List<string> targets, string? defaultLocation, List<string> siteTargets, PageContext page);
 }
 
 [GenerateSerializer, Alias("callmesh.TenantConfig")]
@@ -56,8 +58,26 @@ public sealed record TenantSnapshot(
     [property: Id(1)] TenantConfig Config,
     [property: Id(2)] DateTime UpdatedAt);
 
+/// <summary>What scope checks and swap planning need to know of a location without asking it.</summary>
 [GenerateSerializer, Alias("callmesh.LocationIndexEntry")]
 public sealed record LocationIndexEntry(
     [property: Id(0)] string LocationId,
     [property: Id(1)] string? Market,
-    [property: Id(2)] string? NapPhone = null);
+    [property: Id(2)] string? NapPhone = null,
+    [property: Id(3)] List<string>? PagePatterns = null,
+    [property: Id(4)] double? Lat = null,
+    [property: Id(5)] double? Lon = null,
+    [property: Id(6)] double? ServiceRadiusMiles = null)
+{
+    // Records compare lists by reference; the index only needs to know whether anything changed.
+    public bool Same(LocationIndexEntry other) =>
+        this with { PagePatterns = null } == other with { PagePatterns = null }
+        && (PagePatterns ?? []).SequenceEqual(other.PagePatterns ?? []);
+}
+
+/// <summary>The page asking for numbers: its URL path, and geo the page passed explicitly (a store-locator choice).</summary>
+[GenerateSerializer, Alias("callmesh.PageContext")]
+public sealed record PageContext(
+    [property: Id(0)] string Path,
+    [property: Id(1)] double? Lat = null,
+    [property: Id(2)] double? Lon = null);

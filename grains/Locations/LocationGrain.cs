@@ -23,7 +23,8 @@ public sealed class LocationGrain(
         stored.State = new State { Config = config, UpdatedAt = DateTime.UtcNow };
         await stored.WriteStateAsync();
         // After our own write: a crash in between leaves a location that the next PUT (idempotent) indexes.
-        await tenant.IndexLocation(new LocationIndexEntry(Key.LocationId, config.Market, config.NapPhone));
+        await tenant.IndexLocation(new LocationIndexEntry(Key.LocationId, config.Market, config.NapPhone, config.PagePatterns,
+            config.Geo?.Lat, config.Geo?.Lon, config.ServiceRadiusMiles));
         return created ? SaveResult.Created : SaveResult.Updated;
     }
 

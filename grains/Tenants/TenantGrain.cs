@@ -1,4 +1,5 @@
 using CallMesh.Common;
+using CallMesh.Locations;
 using CallMesh.Visitors;
 
 namespace CallMesh.Tenants;
@@ -22,7 +23,7 @@ public sealed class TenantGrain(
 
     public async Task IndexLocation(LocationIndexEntry entry)
     {
-        if (stored.State.Locations.TryGetValue(entry.LocationId, out var known) && known == entry) return;
+        if (stored.State.Locations.TryGetValue(entry.LocationId, out var known) && known.Same(entry)) return;
         stored.State.Locations[entry.LocationId] = entry;
         await stored.WriteStateAsync();
     }
@@ -37,12 +38,12 @@ public sealed class TenantGrain(
     public Task<IReadOnlyList<LocationIndexEntry>> ListLocations() => Task.FromResult<IReadOnlyList<LocationIndexEntry>>(
         stored.State.Locations.Values.OrderBy(l => l.LocationId, StringComparer.Ordinal).ToList());
 
-    public Task<List<PlannedSwap>> PlanSwaps(List<string> targets, string? defaultLocation, List<string> siteTargets)
+    public Task<List<PlannedSwap>> PlanSwaps(List<string> targets, string? defaultLocation, List<string> siteTargets, PageContext page)
     {
         var pools = stored.State.Pools.OrderBy(p => p.Key, StringComparer.Ordinal).ToList();
         string? PoolOf(string? location) => pools.FirstOrDefault(p => p.Value == location).Key;
-        var brandPool = PoolOf(null);
         var plan = new List<PlannedSwap>();
+        (string Location, string Pool, string By)? siteChoice = null;
         foreach (var target in targets.Distinct())
         {
             var owner = stored.State.Locations.Values.FirstOrDefault(l => l.NapPhone == target)?.LocationId;
@@ -50,15 +51,37 @@ public sealed class TenantGrain(
             {
                 // A location's own number is swapped only from its own pool, so its calls still reach it.
                 if (PoolOf(owner) is { } ownPool) plan.Add(new PlannedSwap(target, ownPool, owner, "nap-phone"));
+                continue;
             }
-            else if (!siteTargets.Contains(target))
-                continue;   // not ours: a partner's or a customer's number stays as it is
-            else if (defaultLocation is not null && PoolOf(defaultLocation) is { } defaultPool)
-                plan.Add(new PlannedSwap(target, defaultPool, defaultLocation, "site-default"));
-            else if (brandPool is not null)
+            if (!siteTargets.Contains(target)) continue;   // not ours: a partner's or a customer's number stays as it is
+            siteChoice ??= LocationFor(page, defaultLocation, PoolOf);
+            if (siteChoice is { } choice)
+                plan.Add(new PlannedSwap(target, choice.Pool, choice.Location, choice.By));
+            else if (PoolOf(null) is { } brandPool)
                 plan.Add(new PlannedSwap(target, brandPool, null, "brand-pool"));
         }
         return Task.FromResult(plan);
+    }
+
+    /// <summary>The location whose pool answers for the site's own numbers on this page, and which rule decided.</summary>
+    private (string Location, string Pool, string By)? LocationFor(PageContext page, string? defaultLocation, Func<string?, string?> poolOf)
+    {
+        var locations = stored.State.Locations.Values.Where(l => poolOf(l.LocationId) is not null).ToList();
+        var byPage = locations
+            .SelectMany(l => (l.PagePatterns ?? []).Where(p => PagePattern.Matches(p, page.Path)).Select(p => (l, p.Length)))
+            .OrderByDescending(x => x.Length).Select(x => x.l).FirstOrDefault();
+        if (byPage is not null) return (byPage.LocationId, poolOf(byPage.LocationId)!, "page");
+
+        if (page is { Lat: { } lat, Lon: { } lon })
+        {
+            var nearest = locations
+                .Where(l => l is { Lat: not null, Lon: not null, ServiceRadiusMiles: not null })
+                .Select(l => (l, Miles: GreatCircle.Miles(lat, lon, l.Lat!.Value, l.Lon!.Value)))
+                .Where(x => x.Miles <= x.l.ServiceRadiusMiles).OrderBy(x => x.Miles).Select(x => x.l).FirstOrDefault();
+            if (nearest is not null) return (nearest.LocationId, poolOf(nearest.LocationId)!, "geo");
+        }
+
+        return defaultLocation is not null && poolOf(defaultLocation) is { } pool ? (defaultLocation, pool, "site-default") : null;
     }
 
     [GenerateSerializer, Alias("callmesh.TenantGrain.State")]

@@ -64,6 +64,9 @@ public static class DniApi
         var targets = body.Targets ?? [];
         if (targets.Count > MaxTargets) errors.Add("targets", $"at most {MaxTargets} numbers per page.");
         for (var i = 0; i < targets.Count; i++) Rules.PhoneNumber(errors, $"targets[{i}]", targets[i], required: true);
+        if (body.Geo is { } geo && (geo.Lat is null) != (geo.Lon is null)) errors.Add("geo", "give both lat and lon, or neither.");
+        if (body.Geo?.Lat is < -90 or > 90 or double.NaN) errors.Add("geo.lat", "must be a latitude from -90 to 90.");
+        if (body.Geo?.Lon is < -180 or > 180 or double.NaN) errors.Add("geo.lon", "must be a longitude from -180 to 180.");
         if (errors.Any) return Problems.Invalid(errors.ToDictionary());
 
         var site = await lookups.SiteAsync(siteKey!);
@@ -75,7 +78,7 @@ public static class DniApi
         if (Crawlers.IsCrawler(http.Request.Headers.UserAgent))
             return Results.Ok(new SessionResponse(visitor, null, DateTime.UtcNow, [], false));
 
-        var plan = await lookups.PlanAsync(site, targets);
+        var plan = await lookups.PlanAsync(site, targets, new PageContext(url!.AbsolutePath, body.Geo?.Lat, body.Geo?.Lon));
         var answer = await grains.GetGrain<IVisitorGrain>(LocationKey.For(site.TenantId, visitor.ToString()))
             .StartOrResume(new SessionStart(site.SiteKey, sessionId, url!, referrer, site.Config.SourceRules ?? [], plan, NewVisitor: visitorId is null));
         http.Response.Headers.CacheControl = "no-store";
@@ -120,7 +123,7 @@ public static class DniApi
         if (sourceOrigin.Length > 0) http.Response.Headers["AMP-Access-Control-Allow-Source-Origin"] = sourceOrigin;
         AllowOrigin(http);
 
-        var plan = await lookups.PlanAsync(site, [target!]);
+        var plan = await lookups.PlanAsync(site, [target!], new PageContext(page.AbsolutePath));
         var answer = await grains.GetGrain<IVisitorGrain>(LocationKey.For(site.TenantId, (visitor ?? Guid.NewGuid()).ToString()))
             .StartOrResume(new SessionStart(site.SiteKey, null, page, null, site.Config.SourceRules ?? [], plan, NewVisitor: visitor is null));
         var number = answer.Swaps.FirstOrDefault()?.Number ?? target!;

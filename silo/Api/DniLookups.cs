@@ -29,12 +29,16 @@ public sealed class DniLookups(IGrainFactory grains, TimeProvider clock)
         return site;
     }
 
-    public async Task<List<PlannedSwap>> PlanAsync(SiteSnapshot site, List<string> targets)
+    public async Task<List<PlannedSwap>> PlanAsync(SiteSnapshot site, List<string> targets, PageContext page)
     {
-        var key = $"{site.SiteKey}|{string.Join(",", targets)}";
+        var tenant = grains.GetGrain<ITenantGrain>(site.TenantId);
+        // A visitor's own coordinates are as many as visitors: plans with geo are not remembered.
+        if (page.Lat is not null)
+            return await tenant.PlanSwaps(targets, site.Config.DefaultLocation, site.Config.Targets ?? [], page);
+        var key = $"{site.SiteKey}|{page.Path}|{string.Join(",", targets)}";
         var now = clock.GetUtcNow().UtcDateTime;
         if (_plans.TryGetValue(key, out var known) && known.Until > now) return known.Plan;
-        var plan = await grains.GetGrain<ITenantGrain>(site.TenantId).PlanSwaps(targets, site.Config.DefaultLocation, site.Config.Targets ?? []);
+        var plan = await tenant.PlanSwaps(targets, site.Config.DefaultLocation, site.Config.Targets ?? [], page);
         if (_plans.Count > 100_000) _plans.Clear();
         _plans[key] = (plan, now + Freshness);
         return plan;

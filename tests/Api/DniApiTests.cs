@@ -180,4 +180,24 @@ public sealed class DniApiTests(ApiFixture fixture) : IClassFixture<ApiFixture>
         using (var gzip = new System.IO.Compression.GZipStream(gzipped, System.IO.Compression.CompressionLevel.SmallestSize)) gzip.Write(body);
         Assert.True(gzipped.ToArray().Length <= 4096, $"dni.js is {gzipped.ToArray().Length} bytes gzipped");
     }
+
+    [Fact]
+    public async Task The_brand_line_on_a_location_page_or_near_a_location_is_swapped_from_that_locations_pool()
+    {
+        async Task<JsonElement> Swap(string path, object? geo)
+        {
+            using var response = await PostSession(new { siteKey = Site, url = $"http://127.0.0.1:9999{path}", targets = new[] { "+18005550100" }, geo });
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("swaps")[0];
+        }
+
+        var onKatyPage = await Swap("/locations/katy/ac-repair", null);
+        var nearPlano = await Swap("/", new { lat = 33.05, lon = -96.84 });   // ~2 miles from Plano, ~5 from Frisco
+        var nowhere = await Swap("/", null);
+
+        Assert.Equal(("katy", "page"), (onKatyPage.GetProperty("location").GetString(), onKatyPage.GetProperty("resolvedBy").GetString()));
+        Assert.Equal(("plano", "geo"), (nearPlano.GetProperty("location").GetString(), nearPlano.GetProperty("resolvedBy").GetString()));
+        Assert.Equal("brand-pool", nowhere.GetProperty("resolvedBy").GetString());
+        Assert.StartsWith("+1281555", onKatyPage.GetProperty("number").GetString());   // a Houston-market tracking number
+    }
 }
