@@ -35,8 +35,10 @@ public sealed class TenantAndLocationGrainTests(GrainClusterFixture fixture) : I
         var stored = await grain.Get();
         Assert.Equal("+15125550101", stored!.Config.NapPhone);
         Assert.Equal(3, stored.Config.BusinessHours!.Count);
-        Assert.Equal([new LocationIndexEntry("austin", "texas", "+15125550101")],
-            await fixture.Grains.GetGrain<ITenantGrain>(tenant).ListLocations());
+        var indexed = Assert.Single(await fixture.Grains.GetGrain<ITenantGrain>(tenant).ListLocations());
+        Assert.Equal(("austin", "texas", "+15125550101", 30.2669, 15.0),
+            (indexed.LocationId, indexed.Market, indexed.NapPhone, indexed.Lat, indexed.ServiceRadiusMiles));
+        Assert.Equal(["/locations/austin/*"], indexed.PagePatterns!);
     }
 
     [Fact]
