@@ -6,6 +6,9 @@ namespace CallMesh.Numbers;
 public sealed record TrackingNumber(string Number, string TenantId, string Carrier, string? AccountSid, string Use,
     string? PoolId, string? LocationId, string? StaticKey);
 
+/// <summary>A fixed number of a location for one offline medium; never in a pool, never swapped.</summary>
+public sealed record StaticNumber(string Key, string Number, string Medium, string? Label, string? Source, string? Campaign);
+
 public sealed record NumberImport(string Number, string Carrier, string? AccountSid);
 
 /// <summary>
@@ -135,5 +138,72 @@ public sealed class NumberDirectory(NpgsqlDataSource database)
         await assign.ExecuteNonQueryAsync();
         await transaction.CommitAsync();
         return errors;
+    }
+
+    /// <summary>
+    /// Makes <paramref name="number"/> the location's static number under <paramref name="staticNumber"/>'s key,
+    /// releasing the number the key held before. Returns an error when the tenant does not own the number or
+    /// another use holds it; then nothing changes.
+    /// </summary>
+    public async Task<string?> AssignStaticAsync(string tenantId, string locationId, StaticNumber staticNumber)
+    {
+        await using var connection = await database.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using (var check = new NpgsqlCommand(
+            "SELECT tenant_id, use_kind, pool_id, location_id, static_key FROM callmesh.tracking_numbers WHERE number = $1 FOR UPDATE",
+            connection, transaction))
+        {
+            check.Parameters.Add(new() { Value = staticNumber.Number });
+            await using var reader = await check.ExecuteReaderAsync();
+            string? S(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
+            if (!await reader.ReadAsync() || reader.GetString(0) != tenantId)
+                return "is not a tracking number of this tenant: import it first (POST /v1/tenants/{tenant}/numbers).";
+            var (use, pool, location, key) = (reader.GetString(1), S(2), S(3), S(4));
+            if (use is "pool" or "overflow") return $"is used by pool '{pool}'; remove it there first.";
+            if (use == "static" && (location != locationId || key != staticNumber.Key))
+                return $"is static number '{key}' of location '{location}'; remove it there first.";
+        }
+        await using var release = new NpgsqlCommand(
+            """
+            UPDATE callmesh.tracking_numbers
+               SET use_kind = 'unassigned', location_id = NULL, static_key = NULL, medium = NULL, label = NULL, source = NULL, campaign = NULL, updated_at = now()
+             WHERE tenant_id = $1 AND location_id = $2 AND static_key = $3 AND use_kind = 'static' AND number <> $4
+            """, connection, transaction)
+        { Parameters = { new() { Value = tenantId }, new() { Value = locationId }, new() { Value = staticNumber.Key }, new() { Value = staticNumber.Number } } };
+        await release.ExecuteNonQueryAsync();
+        await using var assign = new NpgsqlCommand(
+            """
+            UPDATE callmesh.tracking_numbers
+               SET use_kind = 'static', pool_id = NULL, location_id = $2, static_key = $3, medium = $4, label = $5, source = $6, campaign = $7, updated_at = now()
+             WHERE number = $1
+            """, connection, transaction);
+        assign.Parameters.Add(new() { Value = staticNumber.Number });
+        assign.Parameters.Add(new() { Value = locationId });
+        assign.Parameters.Add(new() { Value = staticNumber.Key });
+        assign.Parameters.Add(new() { Value = staticNumber.Medium });
+        foreach (var text in new[] { staticNumber.Label, staticNumber.Source, staticNumber.Campaign })
+            assign.Parameters.Add(new() { Value = (object?)text ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        await assign.ExecuteNonQueryAsync();
+        await transaction.CommitAsync();
+        return null;
+    }
+
+    public async Task<List<StaticNumber>> ListStaticAsync(string tenantId, string locationId)
+    {
+        await using var command = database.CreateCommand(
+            """
+            SELECT static_key, number, medium, label, source, campaign FROM callmesh.tracking_numbers
+             WHERE tenant_id = $1 AND location_id = $2 AND use_kind = 'static' ORDER BY static_key
+            """);
+        command.Parameters.Add(new() { Value = tenantId });
+        command.Parameters.Add(new() { Value = locationId });
+        var numbers = new List<StaticNumber>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            string? S(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
+            numbers.Add(new StaticNumber(reader.GetString(0), reader.GetString(1), reader.GetString(2), S(3), S(4), S(5)));
+        }
+        return numbers;
     }
 }

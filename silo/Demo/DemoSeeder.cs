@@ -7,7 +7,7 @@ using CallMesh.Identity;
 namespace CallMesh.Silo.Demo;
 
 /// <summary>
-/// Seeds the demo brand (Demo/demo-brand.json: tenant, locations, tracking numbers, pools, site) through the public API of a running gateway,
+/// Seeds the demo brand (Demo/demo-brand.json: tenant, locations, tracking numbers, pools, static numbers, site) through the public API of a running gateway,
 /// exactly as a platform admin and a brand admin would: `seed-demo --gateway URL --key HEX`.
 /// </summary>
 public static class DemoSeeder
@@ -43,6 +43,9 @@ public static class DemoSeeder
         await SendAsync(http, HttpMethod.Post, brandAdmin, $"/v1/tenants/{tenantId}/numbers", demo["numbers"]!);
         foreach (var pool in demo["pools"]!.AsArray())
             await SendAsync(http, HttpMethod.Put, brandAdmin, $"/v1/tenants/{tenantId}/pools/{(string)pool!["id"]!}", pool);
+        foreach (var number in demo["staticNumbers"]!.AsArray())
+            await SendAsync(http, HttpMethod.Put, brandAdmin,
+                $"/v1/tenants/{tenantId}/locations/{(string)number!["location"]!}/static-numbers/{(string)number["key"]!}", number);
         foreach (var site in demo["sites"]!.AsArray())
             await SendAsync(http, HttpMethod.Put, brandAdmin, $"/v1/tenants/{tenantId}/sites/{(string)site!["key"]!}", site);
         return (tenantId, locations.Count);

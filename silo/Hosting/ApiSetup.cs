@@ -90,6 +90,7 @@ public static class ApiSetup
         app.MapNumbersApi();
         app.MapPoolsApi();
         app.MapSitesApi();
+        app.MapStaticNumbersApi();
         app.MapDniApi();
         return app;
     }

@@ -116,4 +116,36 @@ public sealed class ConfigurationApiTests(ApiFixture fixture) : IClassFixture<Ap
         var document = await openApi.Content.ReadFromJsonAsync<JsonElement>();
         Assert.True(document.GetProperty("paths").TryGetProperty("/v1/tenants/{tenant}/locations/{location}", out _));
     }
+
+    [Fact]
+    public async Task Static_numbers_belong_to_one_location_and_medium_and_never_to_a_pool()
+    {
+        var tenant = await NewTenant();
+        var admin = Cluster.Token(tenant, Roles.BrandAdmin);
+        (await Cluster.SendAsync(HttpMethod.Put, $"/v1/tenants/{tenant}/locations/lakeview", admin, NewLocation())).EnsureSuccessStatusCode();
+        var numbers = DniSetup.NewNumbers(3);
+        (await Cluster.SendAsync(HttpMethod.Post, $"/v1/tenants/{tenant}/numbers", admin, numbers.Select(n => new { number = n, carrier = "twilio" }))).EnsureSuccessStatusCode();
+        (await Cluster.SendAsync(HttpMethod.Put, $"/v1/tenants/{tenant}/pools/web", admin, new { location = "lakeview", numbers = new[] { numbers[2] } })).EnsureSuccessStatusCode();
+        var path = $"/v1/tenants/{tenant}/locations/lakeview/static-numbers";
+
+        using var created = await Cluster.SendAsync(HttpMethod.Put, $"{path}/billboard-i94", admin,
+            new { number = numbers[0], medium = "billboard", label = "I-94 eastbound", source = "lamar", campaign = "spring" });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        using var badMedium = await Cluster.SendAsync(HttpMethod.Put, $"{path}/radio", admin, new { number = numbers[1], medium = "skywriting" });
+        await ProblemAssert.Is(badMedium, HttpStatusCode.BadRequest, "validation");
+        using var poolNumber = await Cluster.SendAsync(HttpMethod.Put, $"{path}/radio", admin, new { number = numbers[2], medium = "radio" });
+        Assert.Contains("used by pool 'web'", (await ProblemAssert.Is(poolNumber, HttpStatusCode.BadRequest, "validation")).GetProperty("errors").GetProperty("number")[0].GetString());
+        using var intoPool = await Cluster.SendAsync(HttpMethod.Put, $"/v1/tenants/{tenant}/pools/web", admin, new { location = "lakeview", numbers = new[] { numbers[2], numbers[0] } });
+        Assert.Contains("static number", (await ProblemAssert.Is(intoPool, HttpStatusCode.BadRequest, "validation")).GetRawText());
+        using var byManager = await Cluster.SendAsync(HttpMethod.Put, $"{path}/radio", Cluster.Token(tenant, Roles.LocationManager, locations: ["lakeview"]),
+            new { number = numbers[1], medium = "radio" });
+        await ProblemAssert.Is(byManager, HttpStatusCode.Forbidden, "forbidden");
+
+        var list = await (await Cluster.SendAsync(HttpMethod.Get, path, Cluster.Token(tenant, Roles.LocationManager, locations: ["lakeview"])))
+            .Content.ReadFromJsonAsync<JsonElement>();
+        var only = Assert.Single(list.GetProperty("items").EnumerateArray());
+        Assert.Equal((numbers[0], "billboard", "lamar"), (only.GetProperty("number").GetString(), only.GetProperty("medium").GetString(), only.GetProperty("source").GetString()));
+        using var hidden = await Cluster.SendAsync(HttpMethod.Get, path, Cluster.Token(tenant, Roles.LocationManager, locations: ["elsewhere"]));
+        await ProblemAssert.Is(hidden, HttpStatusCode.NotFound, "not-found");
+    }
 }

@@ -202,4 +202,14 @@ public sealed class DniApiTests(ApiFixture fixture) : IClassFixture<ApiFixture>
         Assert.Equal("brand-pool", nowhere.GetProperty("resolvedBy").GetString());
         Assert.StartsWith("+1281555", onKatyPage.GetProperty("number").GetString());   // a Houston-market tracking number
     }
+
+    [Fact]
+    public async Task A_static_number_on_a_page_is_never_swapped()
+    {
+        // Austin's Google Business Profile number (demo data), shown on Austin's own page next to its NAP number.
+        using var response = await PostSession(new { siteKey = Site, url = "http://127.0.0.1:9999/locations/austin-downtown", targets = new[] { "+15125550180", AustinNap } });
+
+        var swaps = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("swaps").EnumerateArray().ToList();
+        Assert.Equal([AustinNap], swaps.Select(s => s.GetProperty("target").GetString()));
+    }
 }
