@@ -27,6 +27,7 @@ builder.WebHost.ConfigureKestrel(k =>
     k.Limits.MaxRequestBodySize = 1024 * 1024;
 });
 builder.Host.ConfigureHostOptions(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+builder.Services.AddCallMeshData(settings.Postgres);   // before Orleans, so the journal stops after the grains
 builder.UseOrleans(silo => silo.UseCallMeshCluster(settings, builder.Configuration));
 builder.Services.AddCallMeshApi(settings, builder.Configuration);
 

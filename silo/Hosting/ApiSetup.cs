@@ -13,7 +13,6 @@ public static class ApiSetup
 {
     public static IServiceCollection AddCallMeshApi(this IServiceCollection services, SiloSettings settings, IConfiguration configuration)
     {
-        services.AddCallMeshData(settings.Postgres);
         services.AddSingleton<AuditLog>();
         services.AddSingleton<DniLookups>();
         services.AddCallMeshJwt(configuration);
@@ -57,7 +56,10 @@ public static class ApiSetup
     private static bool IsClusterChange(Exception? e) =>
         e is SiloUnavailableException or OrleansMessageRejectionException or TimeoutException;
 
-    /// <summary>The database services grains use (the silo's and the tests' in-process silos alike).</summary>
+    /// <summary>
+    /// The database services grains use (the silo's and the tests' in-process silos alike). Register them
+    /// before Orleans: hosted services stop in reverse order, so the DNI journal outlives every grain.
+    /// </summary>
     public static IServiceCollection AddCallMeshData(this IServiceCollection services, string postgres)
     {
         services.AddSingleton(_ => NpgsqlDataSource.Create(postgres));
