@@ -48,8 +48,24 @@ public static class EdgeProtection
         return services;
     }
 
+    /// <summary>Geo headers a CDN adds about the visitor; believed only when the CDN is the peer we trust.</summary>
+    public static readonly string[] CdnGeoHeaders =
+    [
+        "cf-iplatitude", "cf-iplongitude", "cf-postal-code",
+        "CloudFront-Viewer-Latitude", "CloudFront-Viewer-Longitude", "CloudFront-Viewer-Postal-Code",
+    ];
+
     public static WebApplication UseEdgeProtection(this WebApplication app)
     {
+        // Before forwarded headers rewrite the client address: trust is about the peer that connected to us.
+        var trusted = TrustedProxies(app.Configuration).ToList();
+        app.Use((http, next) =>
+        {
+            var peer = http.Connection.RemoteIpAddress;
+            if (peer is null || !trusted.Any(network => network.Contains(peer.IsIPv4MappedToIPv6 ? peer.MapToIPv4() : peer)))
+                foreach (var header in CdnGeoHeaders) http.Request.Headers.Remove(header);
+            return next(http);
+        });
         app.UseForwardedHeaders();
         app.UseRateLimiter();
         return app;

@@ -26,7 +26,7 @@ public interface ITenantGrain : IGrainWithStringKey
     /// from that location's pool (and kept when it has none). A site target
     /// (<paramref name="siteTargets"/>) is swapped from the pool of the first location found by:
     /// the page URL matching a location's pagePatterns ("page"), the visitor's explicit geo, nearest
-    /// location within its service radius ("geo"), the site's default location ("site-default"),
+    /// location within its service radius ("geo", or "cdn-geo" from trusted CDN headers), the site's default location ("site-default"),
     /// else from the brand-wide pool ("brand-pool"). Any other number is left out: the page keeps it.
     /// </summary>
     [Orleans.Concurrency.ReadOnly]
@@ -75,9 +75,13 @@ public sealed record LocationIndexEntry(
         && (PagePatterns ?? []).SequenceEqual(other.PagePatterns ?? []);
 }
 
-/// <summary>The page asking for numbers: its URL path, and geo the page passed explicitly (a store-locator choice).</summary>
+/// <summary>
+/// The page asking for numbers: its URL path, and where the visitor is: geo the page passed explicitly
+/// (a store-locator choice), or (<c>FromCdn</c>) the trusted CDN's geo headers.
+/// </summary>
 [GenerateSerializer, Alias("callmesh.PageContext")]
 public sealed record PageContext(
     [property: Id(0)] string Path,
     [property: Id(1)] double? Lat = null,
-    [property: Id(2)] double? Lon = null);
+    [property: Id(2)] double? Lon = null,
+    [property: Id(3)] bool FromCdn = false);

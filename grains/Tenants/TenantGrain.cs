@@ -78,7 +78,7 @@ public sealed class TenantGrain(
                 .Where(l => l is { Lat: not null, Lon: not null, ServiceRadiusMiles: not null })
                 .Select(l => (l, Miles: GreatCircle.Miles(lat, lon, l.Lat!.Value, l.Lon!.Value)))
                 .Where(x => x.Miles <= x.l.ServiceRadiusMiles).OrderBy(x => x.Miles).Select(x => x.l).FirstOrDefault();
-            if (nearest is not null) return (nearest.LocationId, poolOf(nearest.LocationId)!, "geo");
+            if (nearest is not null) return (nearest.LocationId, poolOf(nearest.LocationId)!, page.FromCdn ? "cdn-geo" : "geo");
         }
 
         return defaultLocation is not null && poolOf(defaultLocation) is { } pool ? (defaultLocation, pool, "site-default") : null;

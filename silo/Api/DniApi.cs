@@ -78,7 +78,7 @@ public static class DniApi
         if (Crawlers.IsCrawler(http.Request.Headers.UserAgent))
             return Results.Ok(new SessionResponse(visitor, null, DateTime.UtcNow, [], false));
 
-        var plan = await lookups.PlanAsync(site, targets, new PageContext(url!.AbsolutePath, body.Geo?.Lat, body.Geo?.Lon));
+        var plan = await lookups.PlanAsync(site, targets, Page(url!, body.Geo, http.Request.Headers));
         var answer = await grains.GetGrain<IVisitorGrain>(LocationKey.For(site.TenantId, visitor.ToString()))
             .StartOrResume(new SessionStart(site.SiteKey, sessionId, url!, referrer, site.Config.SourceRules ?? [], plan, NewVisitor: visitorId is null));
         http.Response.Headers.CacheControl = "no-store";
@@ -128,6 +128,23 @@ public static class DniApi
             .StartOrResume(new SessionStart(site.SiteKey, null, page, null, site.Config.SourceRules ?? [], plan, NewVisitor: visitor is null));
         var number = answer.Swaps.FirstOrDefault()?.Number ?? target!;
         return Results.Ok(new { phoneNumber = number, formattedPhoneNumber = Rules.Display(number) });
+    }
+
+    /// <summary>
+    /// The page and where its visitor is: geo the page passed itself first, else the CDN's geo headers
+    /// (the gateway removes those unless a trusted proxy sent them).
+    /// </summary>
+    private static PageContext Page(Uri url, GeoHint? geo, IHeaderDictionary headers)
+    {
+        if (geo is { Lat: { } lat, Lon: { } lon }) return new PageContext(url.AbsolutePath, lat, lon);
+        static double? Coordinate(IHeaderDictionary headers, string a, string b, double limit) =>
+            double.TryParse(headers[a].FirstOrDefault() ?? headers[b].FirstOrDefault(), System.Globalization.NumberStyles.Float,
+                System.Globalization.CultureInfo.InvariantCulture, out var value) && Math.Abs(value) <= limit ? value : null;
+        var cdnLat = Coordinate(headers, "cf-iplatitude", "CloudFront-Viewer-Latitude", 90);
+        var cdnLon = Coordinate(headers, "cf-iplongitude", "CloudFront-Viewer-Longitude", 180);
+        return cdnLat is not null && cdnLon is not null
+            ? new PageContext(url.AbsolutePath, cdnLat, cdnLon, FromCdn: true)
+            : new PageContext(url.AbsolutePath);
     }
 
     private static async Task<T?> ReadBody<T>(HttpContext http) where T : class

@@ -212,4 +212,25 @@ public sealed class DniApiTests(ApiFixture fixture) : IClassFixture<ApiFixture>
         var swaps = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("swaps").EnumerateArray().ToList();
         Assert.Equal([AustinNap], swaps.Select(s => s.GetProperty("target").GetString()));
     }
+
+    [Fact]
+    public async Task Geo_headers_from_a_trusted_CDN_place_the_visitor_and_explicit_geo_beats_them()
+    {
+        async Task<(string?, string?)> Swap(object? geo)
+        {
+            var content = new StringContent(JsonSerializer.Serialize(new { siteKey = Site, url = "http://127.0.0.1:9999/", targets = new[] { "+18005550100" }, geo }),
+                Encoding.UTF8, "text/plain");
+            using var response = await Cluster.SendAsync(HttpMethod.Post, $"/v1/dni/sessions?siteKey={Site}", null, content, r =>
+            {
+                r.Headers.Add("X-Forwarded-For", NewClientIp());
+                r.Headers.Add("cf-iplatitude", "33.05");     // near Plano; the test gateway trusts the loopback as its CDN
+                r.Headers.Add("cf-iplongitude", "-96.84");
+            });
+            var swap = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("swaps")[0];
+            return (swap.GetProperty("location").GetString(), swap.GetProperty("resolvedBy").GetString());
+        }
+
+        Assert.Equal(("plano", "cdn-geo"), await Swap(null));
+        Assert.Equal(("katy", "geo"), await Swap(new { lat = 29.74, lon = -95.77 }));
+    }
 }

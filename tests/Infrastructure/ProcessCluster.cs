@@ -32,12 +32,12 @@ public sealed class ProcessCluster : IAsyncDisposable
         ["CALLMESH_RATELIMIT__DNIPERSITEPERSECOND"] = "100",
     };
 
-    public static async Task<ProcessCluster> StartAsync(string postgres, int silos)
+    public static async Task<ProcessCluster> StartAsync(string postgres, int silos, Dictionary<string, string>? gatewaySettings = null)
     {
         var cluster = new ProcessCluster();
         try
         {
-            await cluster.StartProcessesAsync(postgres, silos);
+            await cluster.StartProcessesAsync(postgres, silos, gatewaySettings ?? []);
             return cluster;
         }
         catch
@@ -47,7 +47,7 @@ public sealed class ProcessCluster : IAsyncDisposable
         }
     }
 
-    private async Task StartProcessesAsync(string postgres, int silos)
+    private async Task StartProcessesAsync(string postgres, int silos, Dictionary<string, string> gatewaySettings)
     {
         var clusterId = $"test-{Guid.NewGuid():N}"[..16];
         for (var i = 1; i <= silos; i++)
@@ -71,12 +71,14 @@ public sealed class ProcessCluster : IAsyncDisposable
         }
         var gatewayPort = Ports.Free();
         Gateway = new Uri($"http://127.0.0.1:{gatewayPort}");
-        Start("gateway", Repo.GatewayDll, new(TestGatewaySettings)
+        var gateway = new Dictionary<string, string>(TestGatewaySettings)
         {
             ["CALLMESH_GATEWAY_PORT"] = gatewayPort.ToString(),
             ["CALLMESH_SILOS"] = string.Join(",", SiloUrls.Select(u => u.ToString().TrimEnd('/'))),
             ["CALLMESH_AUTH__DEVSIGNINGKEYHEX"] = SigningKeyHex,
-        });
+        };
+        foreach (var (key, value) in gatewaySettings) gateway[key] = value;
+        Start("gateway", Repo.GatewayDll, gateway);
         Http = new HttpClient { BaseAddress = Gateway, Timeout = TimeSpan.FromSeconds(30) };
 
         await WaitReadyAsync();
