@@ -13,8 +13,11 @@ namespace CallMesh.Silo.Api;
 /// The anonymous endpoints the swap script calls. Bodies are JSON whatever their content type:
 /// the script sends text/plain so that browsers skip the CORS preflight round trip.
 /// </summary>
-public static class DniApi
+public static partial class DniApi
 {
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\d{5}(-\d{4})?$")]
+    private static partial System.Text.RegularExpressions.Regex UsZip();
+
     public const int MaxBodyBytes = 16 * 1024;
     public const int MaxTargets = 20;
 
@@ -52,7 +55,7 @@ public static class DniApi
         return group;
     }
 
-    private static async Task<IResult> StartSession(HttpContext http, IGrainFactory grains, DniLookups lookups)
+    private static async Task<IResult> StartSession(HttpContext http, IGrainFactory grains, DniLookups lookups, ZipCentroids zips)
     {
         if (await ReadBody<SessionRequest>(http) is not { } body) return Malformed();
         var errors = new ValidationErrors();
@@ -67,6 +70,7 @@ public static class DniApi
         if (body.Geo is { } geo && (geo.Lat is null) != (geo.Lon is null)) errors.Add("geo", "give both lat and lon, or neither.");
         if (body.Geo?.Lat is < -90 or > 90 or double.NaN) errors.Add("geo.lat", "must be a latitude from -90 to 90.");
         if (body.Geo?.Lon is < -180 or > 180 or double.NaN) errors.Add("geo.lon", "must be a longitude from -180 to 180.");
+        if (body.Geo?.PostalCode is { } postal && !UsZip().IsMatch(postal)) errors.Add("geo.postalCode", "must be a US ZIP code such as 78701 or 78701-1234.");
         if (errors.Any) return Problems.Invalid(errors.ToDictionary());
 
         var site = await lookups.SiteAsync(siteKey!);
@@ -78,7 +82,7 @@ public static class DniApi
         if (Crawlers.IsCrawler(http.Request.Headers.UserAgent))
             return Results.Ok(new SessionResponse(visitor, null, DateTime.UtcNow, [], false));
 
-        var plan = await lookups.PlanAsync(site, targets, Page(url!, body.Geo, http.Request.Headers));
+        var plan = await lookups.PlanAsync(site, targets, Page(url!, body.Geo, http.Request.Headers, zips));
         var answer = await grains.GetGrain<IVisitorGrain>(LocationKey.For(site.TenantId, visitor.ToString()))
             .StartOrResume(new SessionStart(site.SiteKey, sessionId, url!, referrer, site.Config.SourceRules ?? [], plan, NewVisitor: visitorId is null));
         http.Response.Headers.CacheControl = "no-store";
@@ -134,9 +138,12 @@ public static class DniApi
     /// The page and where its visitor is: geo the page passed itself first, else the CDN's geo headers
     /// (the gateway removes those unless a trusted proxy sent them).
     /// </summary>
-    private static PageContext Page(Uri url, GeoHint? geo, IHeaderDictionary headers)
+    private static PageContext Page(Uri url, GeoHint? geo, IHeaderDictionary headers, ZipCentroids zips)
     {
         if (geo is { Lat: { } lat, Lon: { } lon }) return new PageContext(url.AbsolutePath, lat, lon);
+        // A postal code the page passed (a store-locator search) stands for its ZIP's centroid.
+        if (geo?.PostalCode is { } postal && zips.TryFind(postal, out var zipLat, out var zipLon))
+            return new PageContext(url.AbsolutePath, zipLat, zipLon);
         static double? Coordinate(IHeaderDictionary headers, string a, string b, double limit) =>
             double.TryParse(headers[a].FirstOrDefault() ?? headers[b].FirstOrDefault(), System.Globalization.NumberStyles.Float,
                 System.Globalization.CultureInfo.InvariantCulture, out var value) && Math.Abs(value) <= limit ? value : null;

@@ -15,6 +15,7 @@ public static class ApiSetup
     {
         services.AddSingleton<AuditLog>();
         services.AddSingleton<DniLookups>();
+        services.AddSingleton<ZipCentroids>();
         services.AddCallMeshJwt(configuration);
         services.AddAuthorization();
         // Unreadable bodies (malformed JSON, wrong types) throw, so they get a problem with the reason.

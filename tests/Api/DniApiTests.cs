@@ -79,6 +79,7 @@ public sealed class DniApiTests(ApiFixture fixture) : IClassFixture<ApiFixture>
         { "script URL", new { siteKey = Site, url = "javascript:alert(1)", targets = new[] { AustinNap } }, HttpStatusCode.BadRequest, "validation", "url" },
         { "bad visitor id", new { siteKey = Site, visitorId = "me", url = "http://127.0.0.1:9999/", targets = new[] { AustinNap } }, HttpStatusCode.BadRequest, "validation", "visitorId" },
         { "too many targets", new { siteKey = Site, url = "http://127.0.0.1:9999/", targets = Enumerable.Repeat(AustinNap, 21).ToArray() }, HttpStatusCode.BadRequest, "validation", "targets" },
+        { "not a ZIP code", new { siteKey = Site, url = "http://127.0.0.1:9999/", targets = new[] { AustinNap }, geo = new { postalCode = "ABCDE" } }, HttpStatusCode.BadRequest, "validation", "geo.postalCode" },
         { "not JSON", "{\"siteKey\": ", HttpStatusCode.BadRequest, "malformed-request", null },
         { "oversized", new { siteKey = Site, url = "http://127.0.0.1:9999/", targets = new[] { AustinNap }, pad = new string('x', 20_000) }, HttpStatusCode.RequestEntityTooLarge, "malformed-request", null },
     };
@@ -196,10 +197,12 @@ public sealed class DniApiTests(ApiFixture fixture) : IClassFixture<ApiFixture>
         var onKatyPage = await Swap("/locations/katy/ac-repair", null);
         var nearPlano = await Swap("/", new { lat = 33.05, lon = -96.84 });   // ~2 miles from Plano, ~5 from Frisco
         var nowhere = await Swap("/", null);
+        var katyZip = await Swap("/", new { postalCode = "77494-1234" });   // a store-locator search: Katy's ZIP centroid
 
         Assert.Equal(("katy", "page"), (onKatyPage.GetProperty("location").GetString(), onKatyPage.GetProperty("resolvedBy").GetString()));
         Assert.Equal(("plano", "geo"), (nearPlano.GetProperty("location").GetString(), nearPlano.GetProperty("resolvedBy").GetString()));
         Assert.Equal("brand-pool", nowhere.GetProperty("resolvedBy").GetString());
+        Assert.Equal(("katy", "geo"), (katyZip.GetProperty("location").GetString(), katyZip.GetProperty("resolvedBy").GetString()));
         Assert.StartsWith("+1281555", onKatyPage.GetProperty("number").GetString());   // a Houston-market tracking number
     }
 
