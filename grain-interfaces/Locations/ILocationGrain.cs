@@ -4,24 +4,13 @@ namespace CallMesh.Locations;
 
 /// <summary>
 /// One physical location of a brand: its NAP data, where its calls ring, its hours.
-/// Key: "{tenant}/{location}" (see <see cref="LocationKey"/>).
+/// Key: "{tenant}/{location}" (see <see cref="Common.TenantKey"/>).
 /// </summary>
 public interface ILocationGrain : IGrainWithStringKey
 {
     Task<LocationSnapshot?> Get();
 
     Task<SaveResult> Put(LocationConfig config);
-}
-
-public static class LocationKey
-{
-    public static string For(string tenantId, string locationId) => $"{tenantId}/{locationId}";
-
-    public static (string TenantId, string LocationId) Parse(string key)
-    {
-        var slash = key.IndexOf('/');
-        return (key[..slash], key[(slash + 1)..]);
-    }
 }
 
 [GenerateSerializer, Alias("callmesh.LocationConfig")]

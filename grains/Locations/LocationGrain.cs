@@ -6,7 +6,7 @@ namespace CallMesh.Locations;
 public sealed class LocationGrain(
     [PersistentState("location", "callmesh")] IPersistentState<LocationGrain.State> stored) : Grain, ILocationGrain
 {
-    private (string TenantId, string LocationId) Key => LocationKey.Parse(this.GetPrimaryKeyString());
+    private (string TenantId, string LocationId) Key => TenantKey.Parse(this.GetPrimaryKeyString());
 
     public Task<LocationSnapshot?> Get() => Task.FromResult(
         stored.State.Config is { } config ? new LocationSnapshot(Key.TenantId, Key.LocationId, config, stored.State.UpdatedAt) : null);

@@ -37,8 +37,11 @@ public sealed class NumberPoolGrain(
     // Expiry candidates; an entry is stale when its hold was extended or released since.
     private readonly PriorityQueue<string, DateTime> _expiries = new();
 
-    private string TenantId => LocationKey.Parse(this.GetPrimaryKeyString()).TenantId;
-    private string PoolId => LocationKey.Parse(this.GetPrimaryKeyString()).LocationId;
+    private (string TenantId, string Id)? _key;
+    private string TenantId => (_key ??= TenantKey.Parse(this.GetPrimaryKeyString())).TenantId;
+    private string PoolId => (_key ??= TenantKey.Parse(this.GetPrimaryKeyString())).Id;
+    // The configured numbers as a set: releases and conflicts ask "still ours?" of pools of thousands.
+    private HashSet<string> _numbers = new(StringComparer.Ordinal);
     private PoolConfig? Config => stored.State.Config;
     private TimeSpan LeaseTime => TimeSpan.FromSeconds(Config?.LeaseSeconds ?? PoolConfig.DefaultLeaseSeconds);
     private TimeSpan IdleGrace => TimeSpan.FromSeconds(Config?.IdleGraceSeconds ?? PoolConfig.DefaultIdleGraceSeconds);
@@ -46,7 +49,11 @@ public sealed class NumberPoolGrain(
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (Config is not null) await RestoreAsync();
+        if (Config is not null)
+        {
+            _numbers = Config.Numbers!.ToHashSet(StringComparer.Ordinal);
+            await RestoreAsync();
+        }
         // Releases are journaled on time even when no visitor arrives; the pool stays active meanwhile.
         this.RegisterGrainTimer(SweepAsync, new GrainTimerCreationOptions(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5)) { KeepAlive = true });
     }
@@ -60,7 +67,7 @@ public sealed class NumberPoolGrain(
     {
         var errors = PoolRules.Validate(config);
         if (config.Location is { } location && !errors.Any
-            && await GrainFactory.GetGrain<ILocationGrain>(LocationKey.For(TenantId, location)).Get() is null)
+            && await GrainFactory.GetGrain<ILocationGrain>(TenantKey.For(TenantId, location)).Get() is null)
             errors.Add("location", $"no location '{location}' in this tenant.");
         if (errors.Any) return SaveResult.Invalid(errors.ToDictionary());
         if (await GrainFactory.GetGrain<ITenantGrain>(TenantId).Get() is null) return SaveResult.NotFound;
@@ -76,6 +83,7 @@ public sealed class NumberPoolGrain(
         var created = Config is null;
         stored.State = new State { Config = config, UpdatedAt = DateTime.UtcNow };
         await stored.WriteStateAsync();
+        _numbers = config.Numbers!.ToHashSet(StringComparer.Ordinal);
         ApplyNumbers(config.Numbers!);
         await GrainFactory.GetGrain<ITenantGrain>(TenantId).IndexPool(PoolId, config.Location);
         return created ? SaveResult.Created : SaveResult.Updated;
@@ -121,7 +129,7 @@ public sealed class NumberPoolGrain(
             TakeFree(number);
             AddHold(number, new Hold(holder.VisitorId, holder.SessionId, holder.LeasedAt, Max(holder.LeasedAt + LeaseTime, Now + IdleGrace)));
         }
-        else if (!_holds.ContainsKey(number) && !_freeNodes.ContainsKey(number) && Config!.Numbers!.Contains(number))
+        else if (!_holds.ContainsKey(number) && !_freeNodes.ContainsKey(number) && _numbers.Contains(number))
         {
             _freeNodes[number] = _free.AddLast(number);
         }
@@ -145,7 +153,7 @@ public sealed class NumberPoolGrain(
         foreach (var release in released)
         {
             RemoveHold(release.Number);
-            if (Config!.Numbers!.Contains(release.Number)) _freeNodes[release.Number] = _free.AddLast(release.Number);
+            if (_numbers.Contains(release.Number)) _freeNodes[release.Number] = _free.AddLast(release.Number);
         }
     }
 
@@ -163,8 +171,7 @@ public sealed class NumberPoolGrain(
 
     private void ApplyNumbers(List<string> numbers)
     {
-        var wanted = numbers.ToHashSet(StringComparer.Ordinal);
-        foreach (var gone in _freeNodes.Keys.Where(n => !wanted.Contains(n)).ToList()) TakeFree(gone);
+        foreach (var gone in _freeNodes.Keys.Where(n => !_numbers.Contains(n)).ToList()) TakeFree(gone);
         // New numbers were never leased: they go first. Held numbers that left the pool finish their hold.
         foreach (var number in numbers.Where(n => !_holds.ContainsKey(n) && !_freeNodes.ContainsKey(n)).Reverse())
             _freeNodes[number] = _free.AddFirst(number);

@@ -19,7 +19,7 @@ public sealed partial class SiteGrain(
 
         var errors = Validate(config);
         if (config.DefaultLocation is { } location
-            && await GrainFactory.GetGrain<ILocationGrain>(LocationKey.For(tenantId, location)).Get() is null)
+            && await GrainFactory.GetGrain<ILocationGrain>(TenantKey.For(tenantId, location)).Get() is null)
             errors.Add("defaultLocation", $"no location '{location}' in this tenant.");
         if (errors.Any) return SaveResult.Invalid(errors.ToDictionary());
 

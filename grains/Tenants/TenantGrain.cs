@@ -40,13 +40,18 @@ public sealed class TenantGrain(
 
     public Task<List<PlannedSwap>> PlanSwaps(List<string> targets, string? defaultLocation, List<string> siteTargets, PageContext page)
     {
-        var pools = stored.State.Pools.OrderBy(p => p.Key, StringComparer.Ordinal).ToList();
-        string? PoolOf(string? location) => pools.FirstOrDefault(p => p.Value == location).Key;
+        // One pass over pools and locations per call (geo plans are not cached per silo): a location's
+        // first pool by id answers for it; "" stands for brand-wide.
+        var poolByLocation = stored.State.Pools.OrderBy(p => p.Key, StringComparer.Ordinal)
+            .GroupBy(p => p.Value ?? "").ToDictionary(g => g.Key, g => g.First().Key);
+        string? PoolOf(string? location) => poolByLocation.GetValueOrDefault(location ?? "");
+        var napOwners = stored.State.Locations.Values.Where(l => l.NapPhone is not null)
+            .GroupBy(l => l.NapPhone!).ToDictionary(g => g.Key, g => g.First().LocationId);
         var plan = new List<PlannedSwap>();
         (string Location, string Pool, string By)? siteChoice = null;
         foreach (var target in targets.Distinct())
         {
-            var owner = stored.State.Locations.Values.FirstOrDefault(l => l.NapPhone == target)?.LocationId;
+            var owner = napOwners.GetValueOrDefault(target);
             if (owner is not null)
             {
                 // A location's own number is swapped only from its own pool, so its calls still reach it.

@@ -2,6 +2,7 @@ using System.Web;
 using CallMesh.Dni;
 using CallMesh.Locations;
 using CallMesh.Pools;
+using CallMesh.Common;
 
 namespace CallMesh.Visitors;
 
@@ -23,8 +24,16 @@ public sealed class VisitorGrain(DniStore store, TimeProvider clock) : Grain, IV
     private readonly List<Touchpoint> _touches = [];
     private readonly HashSet<string> _pools = new(StringComparer.Ordinal);
 
-    private string TenantId => LocationKey.Parse(this.GetPrimaryKeyString()).TenantId;
-    private Guid VisitorId => Guid.Parse(LocationKey.Parse(this.GetPrimaryKeyString()).LocationId);
+    private (string TenantId, Guid VisitorId)? _key;
+    private (string TenantId, Guid VisitorId) Key => _key ??= ParseKey(this.GetPrimaryKeyString());
+    private string TenantId => Key.TenantId;
+    private Guid VisitorId => Key.VisitorId;
+
+    private static (string TenantId, Guid VisitorId) ParseKey(string key)
+    {
+        var (tenant, visitor) = TenantKey.Parse(key);
+        return (tenant, Guid.Parse(visitor));
+    }
 
     private bool _loaded;
 
@@ -81,7 +90,7 @@ public sealed class VisitorGrain(DniStore store, TimeProvider clock) : Grain, IV
         await EnsureLoadedAsync();
         if (!_sessions.ContainsKey(sessionId)) return null;
         var expiries = await Task.WhenAll(_pools.Select(pool =>
-            GrainFactory.GetGrain<INumberPoolGrain>(LocationKey.For(TenantId, pool)).Extend(VisitorId)));
+            GrainFactory.GetGrain<INumberPoolGrain>(TenantKey.For(TenantId, pool)).Extend(VisitorId)));
         var live = expiries.OfType<DateTime>().ToList();
         return live.Count > 0 ? live.Min() : clock.GetUtcNow().UtcDateTime;
     }
@@ -105,7 +114,7 @@ public sealed class VisitorGrain(DniStore store, TimeProvider clock) : Grain, IV
     private async Task<Dictionary<string, LeaseGrant>> LeaseAsync(List<string> poolIds, Guid sessionId,
         List<SessionRow> sessions, List<TouchRow> touches)
     {
-        var pools = poolIds.ToDictionary(id => id, id => GrainFactory.GetGrain<INumberPoolGrain>(LocationKey.For(TenantId, id)));
+        var pools = poolIds.ToDictionary(id => id, id => GrainFactory.GetGrain<INumberPoolGrain>(TenantKey.For(TenantId, id)));
         var grants = (await Task.WhenAll(pools.Values.Select(p => p.Lease(VisitorId, sessionId)))).ToDictionary(g => g.PoolId);
         var unwritten = grants.Values.Where(g => g.IsNew && g.Number is not null).ToList();
         for (var attempt = 0; ; attempt++)

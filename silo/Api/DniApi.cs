@@ -83,7 +83,7 @@ public static partial class DniApi
             return Results.Ok(new SessionResponse(visitor, null, DateTime.UtcNow, [], false));
 
         var plan = await lookups.PlanAsync(site, targets, Page(url!, body.Geo, http.Request.Headers, zips));
-        var answer = await grains.GetGrain<IVisitorGrain>(LocationKey.For(site.TenantId, visitor.ToString()))
+        var answer = await grains.GetGrain<IVisitorGrain>(TenantKey.For(site.TenantId, visitor.ToString()))
             .StartOrResume(new SessionStart(site.SiteKey, sessionId, url!, referrer, site.Config.SourceRules ?? [], plan, NewVisitor: visitorId is null));
         http.Response.Headers.CacheControl = "no-store";
         return Results.Ok(new SessionResponse(answer.VisitorId, answer.SessionId, answer.ExpiresAt,
@@ -104,7 +104,7 @@ public static partial class DniApi
         var site = await lookups.SiteAsync(siteKey!);
         if (site is null) return UnknownSite();
         AllowOrigin(http);
-        var expiresAt = await grains.GetGrain<IVisitorGrain>(LocationKey.For(site.TenantId, visitorId!.Value.ToString())).Heartbeat(session);
+        var expiresAt = await grains.GetGrain<IVisitorGrain>(TenantKey.For(site.TenantId, visitorId!.Value.ToString())).Heartbeat(session);
         return expiresAt is { } at
             ? Results.Ok(new { expiresAt = at })
             : Problems.Problem(StatusCodes.Status404NotFound, "unknown-session", "No such session for this visitor; start a new one.");
@@ -128,7 +128,7 @@ public static partial class DniApi
         AllowOrigin(http);
 
         var plan = await lookups.PlanAsync(site, [target!], new PageContext(page.AbsolutePath));
-        var answer = await grains.GetGrain<IVisitorGrain>(LocationKey.For(site.TenantId, (visitor ?? Guid.NewGuid()).ToString()))
+        var answer = await grains.GetGrain<IVisitorGrain>(TenantKey.For(site.TenantId, (visitor ?? Guid.NewGuid()).ToString()))
             .StartOrResume(new SessionStart(site.SiteKey, null, page, null, site.Config.SourceRules ?? [], plan, NewVisitor: visitor is null));
         var number = answer.Swaps.FirstOrDefault()?.Number ?? target!;
         return Results.Ok(new { phoneNumber = number, formattedPhoneNumber = Rules.Display(number) });

@@ -17,7 +17,7 @@ public static class LocationsApi
         {
             var caller = Caller.From(http.User);
             if (!caller.SeesTenant(tenant)) return Problems.NotFound("tenant");
-            var grain = grains.GetGrain<ILocationGrain>(LocationKey.For(tenant, location));
+            var grain = grains.GetGrain<ILocationGrain>(TenantKey.For(tenant, location));
             if (!caller.ConfiguresTenant(tenant))
             {
                 // Reveal only what the caller may already see: 403 on its own location, 404 elsewhere.
@@ -43,7 +43,7 @@ public static class LocationsApi
         {
             var caller = Caller.From(http.User);
             if (!caller.SeesTenant(tenant) || !Rules.IsValidId(location)) return Problems.NotFound("location");
-            var snapshot = await grains.GetGrain<ILocationGrain>(LocationKey.For(tenant, location)).Get();
+            var snapshot = await grains.GetGrain<ILocationGrain>(TenantKey.For(tenant, location)).Get();
             return snapshot is not null && caller.SeesLocation(tenant, location, snapshot.Config.Market)
                 ? Results.Ok(ToResource(snapshot))
                 : Problems.NotFound("location");
@@ -58,7 +58,7 @@ public static class LocationsApi
                                            && (market is null || l.Market == market));
             // Each location answers for itself, in parallel across the silos that host them.
             var snapshots = await Task.WhenAll(visible.Select(l =>
-                grains.GetGrain<ILocationGrain>(LocationKey.For(tenant, l.LocationId)).Get()));
+                grains.GetGrain<ILocationGrain>(TenantKey.For(tenant, l.LocationId)).Get()));
             var items = snapshots.OfType<LocationSnapshot>().Select(ToResource).ToList();
             return Results.Ok(new LocationList(items, items.Count));
         }).WithSummary("The locations in the caller's scope, optionally of one market.");

@@ -18,7 +18,7 @@ public static class PoolsApi
             if (Access.DenyConfigure(caller, tenant, "pools") is { } denied) return denied;
             if (!Rules.IsValidId(pool)) return Problems.Invalid("pool", "must be lower-case letters, digits and dashes (at most 64).");
 
-            var grain = grains.GetGrain<INumberPoolGrain>(LocationKey.For(tenant, pool));
+            var grain = grains.GetGrain<INumberPoolGrain>(TenantKey.For(tenant, pool));
             var result = await grain.Put(body);
             switch (result.Outcome)
             {
@@ -38,7 +38,7 @@ public static class PoolsApi
         group.MapGet("/health", async (string tenant, string pool, int? days, HttpContext http, IGrainFactory grains, PoolHealthQuery health) =>
         {
             if (await VisiblePool(Caller.From(http.User), tenant, pool, grains) is not { } snapshot) return Problems.NotFound("pool");
-            var load = await grains.GetGrain<INumberPoolGrain>(LocationKey.For(tenant, pool)).Load();
+            var load = await grains.GetGrain<INumberPoolGrain>(TenantKey.For(tenant, pool)).Load();
             var window = DateTime.UtcNow.AddDays(-Math.Clamp(days ?? 7, 1, 90));
             return Results.Ok(await health.ComputeAsync(tenant, pool, load.Size, load.ActiveLeases, window));
         }).WithSummary("Size, active leases, peak concurrent leases per hour, overflow count and rate, recommended size (default window 7 days).");
@@ -50,10 +50,10 @@ public static class PoolsApi
     private static async Task<PoolSnapshot?> VisiblePool(Caller caller, string tenant, string pool, IGrainFactory grains)
     {
         if (!caller.SeesTenant(tenant) || !Rules.IsValidId(pool)) return null;
-        var snapshot = await grains.GetGrain<INumberPoolGrain>(LocationKey.For(tenant, pool)).Get();
+        var snapshot = await grains.GetGrain<INumberPoolGrain>(TenantKey.For(tenant, pool)).Get();
         if (snapshot is null || caller.SeesWholeTenant(tenant)) return snapshot;
         if (snapshot.Config.Location is not { } location) return null;
-        var owner = await grains.GetGrain<ILocationGrain>(LocationKey.For(tenant, location)).Get();
+        var owner = await grains.GetGrain<ILocationGrain>(TenantKey.For(tenant, location)).Get();
         return owner is not null && caller.SeesLocation(tenant, location, owner.Config.Market) ? snapshot : null;
     }
 

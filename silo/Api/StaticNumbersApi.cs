@@ -26,7 +26,7 @@ public static class StaticNumbersApi
         {
             var caller = Caller.From(http.User);
             if (Access.DenyConfigure(caller, tenant, "static numbers") is { } denied) return denied;
-            if (!Rules.IsValidId(location) || await grains.GetGrain<ILocationGrain>(LocationKey.For(tenant, location)).Get() is null)
+            if (!Rules.IsValidId(location) || await grains.GetGrain<ILocationGrain>(TenantKey.For(tenant, location)).Get() is null)
                 return Problems.NotFound("location");
 
             var errors = new ValidationErrors();
@@ -49,7 +49,7 @@ public static class StaticNumbersApi
         {
             var caller = Caller.From(http.User);
             var snapshot = caller.SeesTenant(tenant) && Rules.IsValidId(location)
-                ? await grains.GetGrain<ILocationGrain>(LocationKey.For(tenant, location)).Get()
+                ? await grains.GetGrain<ILocationGrain>(TenantKey.For(tenant, location)).Get()
                 : null;
             if (snapshot is null || !caller.SeesLocation(tenant, location, snapshot.Config.Market)) return Problems.NotFound("location");
             var numbers = await directory.ListStaticAsync(tenant, location);

@@ -51,7 +51,4 @@ public sealed record Caller(string Subject, string? TenantId, string Role, IRead
 
     /// <summary>Configuration writes inside a tenant.</summary>
     public bool ConfiguresTenant(string tenantId) => SeesTenant(tenantId) && Role is Roles.PlatformAdmin or Roles.BrandAdmin;
-
-    /// <summary>Analysts read everything but the callers' phone numbers.</summary>
-    public bool SeesCallerNumbers => Role != Roles.Analyst;
 }

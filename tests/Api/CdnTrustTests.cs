@@ -7,18 +7,14 @@ using CallMesh.Tests.Infrastructure;
 namespace CallMesh.Tests.Api;
 
 [Collection(ProcessTests.Name)]
-public sealed class CdnTrustTests : IAsyncLifetime
+public sealed class CdnTrustTests(TestDatabase db) : IClassFixture<TestDatabase>
 {
-    private readonly TestDatabase _db = new();
-
-    public Task InitializeAsync() => _db.InitializeAsync();
-    public Task DisposeAsync() => _db.DisposeAsync();
 
     [Fact]
     public async Task Geo_headers_from_a_peer_that_is_not_a_trusted_proxy_are_ignored()
     {
         // This gateway trusts only a network the test is not in: anyone could forge these headers.
-        await using var cluster = await ProcessCluster.StartAsync(_db.ConnectionString, silos: 1,
+        await using var cluster = await ProcessCluster.StartAsync(db.ConnectionString, silos: 1,
             new() { ["CALLMESH_TRUSTED_PROXIES"] = "10.99.0.0/16" });
         await DemoSeeder.SeedAsync(cluster.Http, cluster.SigningKeyHex, Repo.DemoBrandFile);
         var content = new StringContent(JsonSerializer.Serialize(new { siteKey = "bluebonnet-web", url = "http://127.0.0.1:9999/", targets = new[] { "+18005550100" } }),

@@ -7,12 +7,8 @@ using CallMesh.Tests.Infrastructure;
 namespace CallMesh.Tests.Api;
 
 [Collection(ProcessTests.Name)]
-public sealed class DniDurabilityTests : IAsyncLifetime
+public sealed class DniDurabilityTests(TestDatabase db) : IClassFixture<TestDatabase>
 {
-    private readonly TestDatabase _db = new();
-
-    public Task InitializeAsync() => _db.InitializeAsync();
-    public Task DisposeAsync() => _db.DisposeAsync();
 
     private static async Task<JsonElement> Session(ProcessCluster cluster, string? visitorId)
     {
@@ -26,7 +22,7 @@ public sealed class DniDurabilityTests : IAsyncLifetime
     [Fact]
     public async Task A_number_given_to_a_browser_stays_that_visitors_after_every_silo_is_killed()
     {
-        await using var cluster = await ProcessCluster.StartAsync(_db.ConnectionString, silos: 2);
+        await using var cluster = await ProcessCluster.StartAsync(db.ConnectionString, silos: 2);
         await DemoSeeder.SeedAsync(cluster.Http, cluster.SigningKeyHex, Repo.DemoBrandFile);
         var first = await Session(cluster, null);
         var visitor = first.GetProperty("visitorId").GetString();
@@ -44,7 +40,7 @@ public sealed class DniDurabilityTests : IAsyncLifetime
         for (var i = 0; i < 8; i++)
             others.Add((await Session(cluster, null)).GetProperty("swaps")[0].GetProperty("number").GetString());
         Assert.DoesNotContain(number, others);
-        Assert.Equal(Guid.Parse(visitor!), await _db.Scalar<Guid>(
+        Assert.Equal(Guid.Parse(visitor!), await db.Scalar<Guid>(
             "SELECT visitor_id FROM callmesh.number_leases WHERE number = $1 AND kind = 'lease' AND released_at IS NULL", number!));
     }
 }

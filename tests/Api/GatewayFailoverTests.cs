@@ -10,19 +10,15 @@ using Xunit.Abstractions;
 namespace CallMesh.Tests.Api;
 
 [Collection(ProcessTests.Name)]
-public sealed class GatewayFailoverTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class GatewayFailoverTests(TestDatabase db, ITestOutputHelper output) : IClassFixture<TestDatabase>
 {
-    private readonly TestDatabase _db = new();
-
-    public Task InitializeAsync() => _db.InitializeAsync();
-    public Task DisposeAsync() => _db.DisposeAsync();
 
     private sealed record Outcome(TimeSpan At, HttpStatusCode? Status, int Locations);
 
     [Fact]
     public async Task The_gateway_keeps_answering_when_one_of_three_silos_is_killed()
     {
-        await using var cluster = await ProcessCluster.StartAsync(_db.ConnectionString, silos: 3);
+        await using var cluster = await ProcessCluster.StartAsync(db.ConnectionString, silos: 3);
         await DemoSeeder.SeedAsync(cluster.Http, cluster.SigningKeyHex, Repo.DemoBrandFile);
         var token = cluster.Token("bluebonnet", Roles.BrandAdmin);
         var clock = Stopwatch.StartNew();

@@ -5,7 +5,7 @@ namespace CallMesh.Tests.Database;
 
 public sealed class MigrationTests : IAsyncLifetime
 {
-    private readonly TestDatabase _db = new(migrate: false);
+    private readonly TestDatabase _db = TestDatabase.WithoutMigrations();
 
     public Task InitializeAsync() => _db.InitializeAsync();
     public Task DisposeAsync() => _db.DisposeAsync();

@@ -46,11 +46,11 @@ public sealed class LocationResolutionTests(GrainClusterFixture fixture) : IClas
                 NapPhone = l.Nap, Geo = new GeoPoint(l.Lat, l.Lon), ServiceRadiusMiles = l.Radius,
                 PagePatterns = l.Pattern is null ? [] : [l.Pattern],
             };
-            Assert.NotEqual(SaveOutcome.Invalid, (await fixture.Grains.GetGrain<ILocationGrain>(LocationKey.For(tenant, l.Id)).Put(location)).Outcome);
-            Assert.Equal(SaveOutcome.Created, (await fixture.Grains.GetGrain<INumberPoolGrain>(LocationKey.For(tenant, $"{l.Id}-web"))
+            Assert.NotEqual(SaveOutcome.Invalid, (await fixture.Grains.GetGrain<ILocationGrain>(TenantKey.For(tenant, l.Id)).Put(location)).Outcome);
+            Assert.Equal(SaveOutcome.Created, (await fixture.Grains.GetGrain<INumberPoolGrain>(TenantKey.For(tenant, $"{l.Id}-web"))
                 .Put(new PoolConfig(l.Id, [numbers[2 * i]], null, null, numbers[2 * i + 1]))).Outcome);
         }
-        await fixture.Grains.GetGrain<INumberPoolGrain>(LocationKey.For(tenant, "brand-web")).Put(new PoolConfig(null, [numbers[^2]], null, null, numbers[^1]));
+        await fixture.Grains.GetGrain<INumberPoolGrain>(TenantKey.For(tenant, "brand-web")).Put(new PoolConfig(null, [numbers[^2]], null, null, numbers[^1]));
         return tenant;
     }
 

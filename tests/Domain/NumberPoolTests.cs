@@ -81,7 +81,7 @@ public sealed class NumberPoolTests(GrainClusterFixture fixture) : IClassFixture
         var holder = Guid.NewGuid();
         var held = await _dni.Visit(tenant, pool, holder);
         await Task.Delay(TimeSpan.FromSeconds(1.2));
-        Assert.NotNull(await _dni.Grains.GetGrain<Visitors.IVisitorGrain>(LocationKey.For(tenant, holder.ToString())).Heartbeat(held.SessionId));
+        Assert.NotNull(await _dni.Grains.GetGrain<Visitors.IVisitorGrain>(TenantKey.For(tenant, holder.ToString())).Heartbeat(held.SessionId));
 
         await Task.Delay(TimeSpan.FromSeconds(1.3));   // 2.5 s: without the heartbeat the hold ended at 2 s
         var whileExtended = await _dni.Visit(tenant, pool, Guid.NewGuid());
@@ -104,7 +104,7 @@ public sealed class NumberPoolTests(GrainClusterFixture fixture) : IClassFixture
         await _dni.Visit(tenant, pool, visitor);   // a later direct session: not a touch
         var test = await _dni.Visit(tenant, pool, Guid.NewGuid(), url: "https://acme.example/?callmesh_test=1");
 
-        var history = await _dni.Grains.GetGrain<Visitors.IVisitorGrain>(LocationKey.For(tenant, visitor.ToString())).History();
+        var history = await _dni.Grains.GetGrain<Visitors.IVisitorGrain>(TenantKey.For(tenant, visitor.ToString())).History();
         Assert.Equal([("google", "organic", (string?)null), ("google", "cpc", "AD1")],
             history.Touches.Select(t => (t.Source, t.Medium, t.ClickIds.Gclid)));
         Assert.Equal(2, history.Sessions.Count);
@@ -116,7 +116,7 @@ public sealed class NumberPoolTests(GrainClusterFixture fixture) : IClassFixture
     public async Task Pool_numbers_must_be_this_tenants_and_free_of_other_uses()
     {
         var (tenant, pool, numbers, _) = await _dni.PoolAsync(size: 2);
-        var second = _dni.Grains.GetGrain<INumberPoolGrain>(LocationKey.For(tenant, "other"));
+        var second = _dni.Grains.GetGrain<INumberPoolGrain>(TenantKey.For(tenant, "other"));
 
         var taken = await second.Put(new PoolConfig(null, [numbers[0]], null, null, null));
         var notImported = await second.Put(new PoolConfig(null, DniSetup.NewNumbers(1), null, null, null));

@@ -27,7 +27,7 @@ public sealed class TenantAndLocationGrainTests(GrainClusterFixture fixture) : I
     public async Task A_location_is_stored_and_indexed_in_its_tenant_with_its_market()
     {
         var tenant = await NewTenant();
-        var grain = fixture.Grains.GetGrain<ILocationGrain>(LocationKey.For(tenant, "austin"));
+        var grain = fixture.Grains.GetGrain<ILocationGrain>(TenantKey.For(tenant, "austin"));
 
         Assert.Equal(SaveOutcome.Created, (await grain.Put(Austin())).Outcome);
         Assert.Equal(SaveOutcome.Updated, (await grain.Put(Austin("texas"))).Outcome);
@@ -44,7 +44,7 @@ public sealed class TenantAndLocationGrainTests(GrainClusterFixture fixture) : I
     [Fact]
     public async Task A_location_of_an_unknown_tenant_is_refused_and_nothing_is_stored()
     {
-        var grain = fixture.Grains.GetGrain<ILocationGrain>(LocationKey.For("no-such-tenant", "austin"));
+        var grain = fixture.Grains.GetGrain<ILocationGrain>(TenantKey.For("no-such-tenant", "austin"));
 
         Assert.Equal(SaveOutcome.NotFound, (await grain.Put(Austin())).Outcome);
         Assert.Null(await grain.Get());
@@ -54,7 +54,7 @@ public sealed class TenantAndLocationGrainTests(GrainClusterFixture fixture) : I
     public async Task An_invalid_change_keeps_the_stored_location()
     {
         var tenant = await NewTenant();
-        var grain = fixture.Grains.GetGrain<ILocationGrain>(LocationKey.For(tenant, "austin"));
+        var grain = fixture.Grains.GetGrain<ILocationGrain>(TenantKey.For(tenant, "austin"));
         await grain.Put(Austin());
 
         var result = await grain.Put(Austin() with { ForwardTo = "+1512555", Market = "Central TX" });

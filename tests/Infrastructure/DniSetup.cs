@@ -29,14 +29,14 @@ public sealed class DniSetup(GrainClusterFixture fixture)
         var (imported, _) = await Service<NumberDirectory>().ImportAsync(tenant, numbers.Select(n => new NumberImport(n, "twilio", null)).ToList());
         Assert.Equal(size + 1, imported);
         var pool = "web";
-        var result = await Grains.GetGrain<INumberPoolGrain>(LocationKey.For(tenant, pool))
+        var result = await Grains.GetGrain<INumberPoolGrain>(TenantKey.For(tenant, pool))
             .Put(new PoolConfig(null, numbers[..size], leaseSeconds, idleGraceSeconds, numbers[size]));
         Assert.Equal(SaveOutcome.Created, result.Outcome);
         return (tenant, pool, numbers[..size], numbers[size]);
     }
 
     public Task<SessionAnswer> Visit(string tenant, string pool, Guid visitor, Guid? session = null, string url = "https://acme.example/", string? referrer = null) =>
-        Grains.GetGrain<IVisitorGrain>(LocationKey.For(tenant, visitor.ToString())).StartOrResume(new SessionStart(
+        Grains.GetGrain<IVisitorGrain>(TenantKey.For(tenant, visitor.ToString())).StartOrResume(new SessionStart(
             "acme-web", session, new Uri(url), referrer is null ? null : new Uri(referrer), [],
             [new PlannedSwap("+15125550100", pool, null, "test")]));
 }

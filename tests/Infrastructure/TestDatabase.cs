@@ -7,9 +7,16 @@ namespace CallMesh.Tests.Infrastructure;
 /// A fresh PostgreSQL database with CallMesh's migrations applied, on the private server that
 /// `./callmesh test` starts (CALLMESH_TEST_POSTGRES). Each test class gets its own database.
 /// </summary>
-public sealed class TestDatabase(bool migrate = true) : IAsyncLifetime
+public sealed class TestDatabase : IAsyncLifetime
 {
+    private readonly bool _migrate;
+
     public TestDatabase() : this(migrate: true) { }
+
+    private TestDatabase(bool migrate) => _migrate = migrate;
+
+    /// <summary>An empty database, for the migrator's own tests.</summary>
+    public static TestDatabase WithoutMigrations() => new(migrate: false);
 
     public static string ServerConnectionString =>
         Environment.GetEnvironmentVariable("CALLMESH_TEST_POSTGRES")
@@ -23,7 +30,7 @@ public sealed class TestDatabase(bool migrate = true) : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await ExecuteOnServer($"CREATE DATABASE {Name}");
-        if (migrate) await Migrator.ApplyAsync(ConnectionString);
+        if (_migrate) await Migrator.ApplyAsync(ConnectionString);
     }
 
     public async Task DisposeAsync()
