@@ -76,12 +76,21 @@ public sealed record LocationIndexEntry(
 }
 
 /// <summary>
-/// The page asking for numbers: its URL path, and where the visitor is: geo the page passed explicitly
-/// (a store-locator choice), or (<c>FromCdn</c>) the trusted CDN's geo headers.
+/// The page asking for numbers: its URL path, and where the visitor may be, most trusted first
+/// (<see cref="VisitorPlace.Source"/>: "geo" the page passed itself, "cdn-geo" from a trusted CDN's
+/// headers, "ip-geo" from the client address). Swap planning uses the first place that some
+/// location's service radius reaches.
 /// </summary>
 [GenerateSerializer, Alias("callmesh.PageContext")]
 public sealed record PageContext(
     [property: Id(0)] string Path,
-    [property: Id(1)] double? Lat = null,
-    [property: Id(2)] double? Lon = null,
-    [property: Id(3)] bool FromCdn = false);
+    [property: Id(4)] List<VisitorPlace>? Places = null)
+{
+    public PageContext(string path, double lat, double lon, string source = "geo") : this(path, [new VisitorPlace(lat, lon, source)]) { }
+}
+
+[GenerateSerializer, Alias("callmesh.VisitorPlace")]
+public sealed record VisitorPlace(
+    [property: Id(0)] double Lat,
+    [property: Id(1)] double Lon,
+    [property: Id(2)] string Source);

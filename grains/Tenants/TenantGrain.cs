@@ -77,13 +77,13 @@ public sealed class TenantGrain(
             .OrderByDescending(x => x.Length).Select(x => x.l).FirstOrDefault();
         if (byPage is not null) return (byPage.LocationId, poolOf(byPage.LocationId)!, "page");
 
-        if (page is { Lat: { } lat, Lon: { } lon })
+        foreach (var place in page.Places ?? [])
         {
             var nearest = locations
                 .Where(l => l is { Lat: not null, Lon: not null, ServiceRadiusMiles: not null })
-                .Select(l => (l, Miles: GreatCircle.Miles(lat, lon, l.Lat!.Value, l.Lon!.Value)))
+                .Select(l => (l, Miles: GreatCircle.Miles(place.Lat, place.Lon, l.Lat!.Value, l.Lon!.Value)))
                 .Where(x => x.Miles <= x.l.ServiceRadiusMiles).OrderBy(x => x.Miles).Select(x => x.l).FirstOrDefault();
-            if (nearest is not null) return (nearest.LocationId, poolOf(nearest.LocationId)!, page.FromCdn ? "cdn-geo" : "geo");
+            if (nearest is not null) return (nearest.LocationId, poolOf(nearest.LocationId)!, place.Source);
         }
 
         return defaultLocation is not null && poolOf(defaultLocation) is { } pool ? (defaultLocation, pool, "site-default") : null;

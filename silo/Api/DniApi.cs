@@ -2,6 +2,7 @@ using System.Text.Json;
 using CallMesh.Common;
 using CallMesh.Dni;
 using CallMesh.Locations;
+using CallMesh.Silo.Geo;
 using CallMesh.Sites;
 using CallMesh.Tenants;
 using CallMesh.Visitors;
@@ -55,7 +56,7 @@ public static partial class DniApi
         return group;
     }
 
-    private static async Task<IResult> StartSession(HttpContext http, IGrainFactory grains, DniLookups lookups, ZipCentroids zips)
+    private static async Task<IResult> StartSession(HttpContext http, IGrainFactory grains, DniLookups lookups, ZipCentroids zips, IpGeolocation ip)
     {
         if (await ReadBody<SessionRequest>(http) is not { } body) return Malformed();
         var errors = new ValidationErrors();
@@ -82,7 +83,7 @@ public static partial class DniApi
         if (Crawlers.IsCrawler(http.Request.Headers.UserAgent))
             return Results.Ok(new SessionResponse(visitor, null, DateTime.UtcNow, [], false));
 
-        var plan = await lookups.PlanAsync(site, targets, Page(url!, body.Geo, http.Request.Headers, zips));
+        var plan = await lookups.PlanAsync(site, targets, Page(url!, body.Geo, http, zips, ip));
         var answer = await grains.GetGrain<IVisitorGrain>(TenantKey.For(site.TenantId, visitor.ToString()))
             .StartOrResume(new SessionStart(site.SiteKey, sessionId, url!, referrer, site.Config.SourceRules ?? [], plan, NewVisitor: visitorId is null));
         http.Response.Headers.CacheControl = "no-store";
@@ -135,23 +136,39 @@ public static partial class DniApi
     }
 
     /// <summary>
-    /// The page and where its visitor is: geo the page passed itself first, else the CDN's geo headers
-    /// (the gateway removes those unless a trusted proxy sent them).
+    /// The page and where its visitor may be, most trusted first: geo the page passed itself (a store-locator
+    /// choice: coordinates, or a postal code's centroid), the CDN's geo headers (the gateway removes them unless
+    /// a trusted proxy sent them), then the client address in the IP database.
     /// </summary>
-    private static PageContext Page(Uri url, GeoHint? geo, IHeaderDictionary headers, ZipCentroids zips)
+    private static PageContext Page(Uri url, GeoHint? geo, HttpContext http, ZipCentroids zips, IpGeolocation ip)
     {
-        if (geo is { Lat: { } lat, Lon: { } lon }) return new PageContext(url.AbsolutePath, lat, lon);
-        // A postal code the page passed (a store-locator search) stands for its ZIP's centroid.
-        if (geo?.PostalCode is { } postal && zips.TryFind(postal, out var zipLat, out var zipLon))
-            return new PageContext(url.AbsolutePath, zipLat, zipLon);
+        var places = new List<VisitorPlace>(3);
+        if (geo is { Lat: { } lat, Lon: { } lon }) places.Add(new VisitorPlace(lat, lon, "geo"));
+        else if (geo?.PostalCode is { } postal && zips.TryFind(postal, out var zipLat, out var zipLon)) places.Add(new VisitorPlace(zipLat, zipLon, "geo"));
+
+        var headers = http.Request.Headers;
         static double? Coordinate(IHeaderDictionary headers, string a, string b, double limit) =>
             double.TryParse(headers[a].FirstOrDefault() ?? headers[b].FirstOrDefault(), System.Globalization.NumberStyles.Float,
                 System.Globalization.CultureInfo.InvariantCulture, out var value) && Math.Abs(value) <= limit ? value : null;
         var cdnLat = Coordinate(headers, "cf-iplatitude", "CloudFront-Viewer-Latitude", 90);
         var cdnLon = Coordinate(headers, "cf-iplongitude", "CloudFront-Viewer-Longitude", 180);
-        return cdnLat is not null && cdnLon is not null
-            ? new PageContext(url.AbsolutePath, cdnLat, cdnLon, FromCdn: true)
-            : new PageContext(url.AbsolutePath);
+        var cdnPostal = headers["cf-postal-code"].FirstOrDefault() ?? headers["CloudFront-Viewer-Postal-Code"].FirstOrDefault();
+        if (cdnLat is { } cLat && cdnLon is { } cLon) places.Add(new VisitorPlace(cLat, cLon, "cdn-geo"));
+        else if (cdnPostal is { } p && UsZip().IsMatch(p) && zips.TryFind(p, out var pLat, out var pLon)) places.Add(new VisitorPlace(pLat, pLon, "cdn-geo"));
+
+        if (ClientAddress(http) is { } address && ip.TryLocate(address, out var ipLat, out var ipLon)) places.Add(new VisitorPlace(ipLat, ipLon, "ip-geo"));
+        return new PageContext(url.AbsolutePath, places);
+    }
+
+    /// <summary>
+    /// The visitor's address: the gateway sets X-Forwarded-For to the client it saw (itself believing
+    /// X-Forwarded-For only from trusted proxies), so its last entry is the one to use.
+    /// </summary>
+    private static System.Net.IPAddress? ClientAddress(HttpContext http)
+    {
+        var forwarded = http.Request.Headers["X-Forwarded-For"].ToString();
+        var last = forwarded.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).LastOrDefault();
+        return last is not null && System.Net.IPAddress.TryParse(last, out var address) ? address : http.Connection.RemoteIpAddress;
     }
 
     private static async Task<T?> ReadBody<T>(HttpContext http) where T : class

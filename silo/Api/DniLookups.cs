@@ -29,18 +29,24 @@ public sealed class DniLookups(IGrainFactory grains, TimeProvider clock)
         return site;
     }
 
+    /// <summary>
+    /// The plan for the page's path is remembered; a visitor's places are as many as visitors, so a plan
+    /// with places is asked for only when the path alone left a site target to a fallback that a place
+    /// could beat (the site's default location or the brand pool).
+    /// </summary>
     public async Task<List<PlannedSwap>> PlanAsync(SiteSnapshot site, List<string> targets, PageContext page)
     {
         var tenant = grains.GetGrain<ITenantGrain>(site.TenantId);
-        // A visitor's own coordinates are as many as visitors: plans with geo are not remembered.
-        if (page.Lat is not null)
-            return await tenant.PlanSwaps(targets, site.Config.DefaultLocation, site.Config.Targets ?? [], page);
         var key = $"{site.SiteKey}|{page.Path}|{string.Join(",", targets)}";
         var now = clock.GetUtcNow().UtcDateTime;
-        if (_plans.TryGetValue(key, out var known) && known.Until > now) return known.Plan;
-        var plan = await tenant.PlanSwaps(targets, site.Config.DefaultLocation, site.Config.Targets ?? [], page);
-        if (_plans.Count > 100_000) _plans.Clear();
-        _plans[key] = (plan, now + Freshness);
-        return plan;
+        if (!_plans.TryGetValue(key, out var known) || known.Until <= now)
+        {
+            known = (await tenant.PlanSwaps(targets, site.Config.DefaultLocation, site.Config.Targets ?? [], page with { Places = null }), now + Freshness);
+            if (_plans.Count > 100_000) _plans.Clear();
+            _plans[key] = known;
+        }
+        return page.Places is { Count: > 0 } && known.Plan.Any(s => s.ResolvedBy is "site-default" or "brand-pool")
+            ? await tenant.PlanSwaps(targets, site.Config.DefaultLocation, site.Config.Targets ?? [], page)
+            : known.Plan;
     }
 }

