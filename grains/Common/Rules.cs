@@ -74,6 +74,27 @@ public static partial class Rules
         }
     }
 
+    /// <summary>
+    /// A number as people publish it ("(512) 555-0100", "512.555.0100", "+1 512 555 0100"), read as a
+    /// number of <paramref name="region"/> unless it carries its country code. Null when it is not a valid number.
+    /// </summary>
+    public static string? ToE164(string published, string region = "US")
+    {
+        try
+        {
+            var parsed = Phones.Parse(published, region);
+            return Phones.IsValidNumber(parsed) ? Phones.Format(parsed, PhoneNumberFormat.E164) : null;
+        }
+        catch (NumberParseException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Every phone number written in free text, as E.164 with the text it was found as.</summary>
+    public static IEnumerable<(string Number, string Raw)> FindPhoneNumbers(string text, string region = "US") =>
+        Phones.FindNumbers(text, region).Select(m => (Phones.Format(m.Number, PhoneNumberFormat.E164), m.RawString));
+
     [GeneratedRegex(@"^\+[1-9][0-9]{6,14}$")]
     private static partial Regex E164Pattern();
 

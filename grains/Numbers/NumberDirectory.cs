@@ -4,7 +4,7 @@ namespace CallMesh.Numbers;
 
 /// <summary>One row of callmesh.tracking_numbers: who owns a tracking number and what it is used for.</summary>
 public sealed record TrackingNumber(string Number, string TenantId, string Carrier, string? AccountSid, string Use,
-    string? PoolId, string? LocationId, string? StaticKey);
+    string? PoolId, string? LocationId, string? StaticKey, string? Medium = null);
 
 /// <summary>A fixed number of a location for one offline medium; never in a pool, never swapped.</summary>
 public sealed record StaticNumber(string Key, string Number, string Medium, string? Label, string? Source, string? Campaign);
@@ -61,17 +61,33 @@ public sealed class NumberDirectory(NpgsqlDataSource database)
     public async Task<List<TrackingNumber>> ListAsync(string tenantId)
     {
         await using var command = database.CreateCommand(
-            """
-            SELECT number, tenant_id, carrier, account_sid, use_kind, pool_id, location_id, static_key
-              FROM callmesh.tracking_numbers WHERE tenant_id = $1 ORDER BY number
-            """);
+            $"SELECT {TrackingNumberColumns} FROM callmesh.tracking_numbers WHERE tenant_id = $1 ORDER BY number");
         command.Parameters.Add(new() { Value = tenantId });
+        return await ReadTrackingNumbers(command);
+    }
+
+    /// <summary>The tenant's directory entries for <paramref name="numbers"/>; numbers it does not own are absent.</summary>
+    public async Task<Dictionary<string, TrackingNumber>> FindAsync(string tenantId, IEnumerable<string> numbers)
+    {
+        var wanted = numbers.Distinct().ToArray();
+        if (wanted.Length == 0) return [];
+        await using var command = database.CreateCommand(
+            $"SELECT {TrackingNumberColumns} FROM callmesh.tracking_numbers WHERE tenant_id = $1 AND number = ANY($2)");
+        command.Parameters.Add(new() { Value = tenantId });
+        command.Parameters.Add(new() { Value = wanted });
+        return (await ReadTrackingNumbers(command)).ToDictionary(n => n.Number);
+    }
+
+    private const string TrackingNumberColumns = "number, tenant_id, carrier, account_sid, use_kind, pool_id, location_id, static_key, medium";
+
+    private static async Task<List<TrackingNumber>> ReadTrackingNumbers(NpgsqlCommand command)
+    {
         var numbers = new List<TrackingNumber>();
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
             string? S(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
-            numbers.Add(new TrackingNumber(reader.GetString(0), reader.GetString(1), reader.GetString(2), S(3), reader.GetString(4), S(5), S(6), S(7)));
+            numbers.Add(new TrackingNumber(reader.GetString(0), reader.GetString(1), reader.GetString(2), S(3), reader.GetString(4), S(5), S(6), S(7), S(8)));
         }
         return numbers;
     }

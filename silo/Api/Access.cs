@@ -16,4 +16,12 @@ public static class Access
         !caller.SeesTenant(tenant) ? Problems.NotFound("tenant")
         : !caller.SeesWholeTenant(tenant) ? Problems.NotFound(what)
         : null;
+
+    /// <summary>The location when the caller may see it; null (answer 404) when it does not exist or is out of scope.</summary>
+    public static async Task<Locations.LocationSnapshot?> VisibleLocation(Caller caller, string tenant, string location, IGrainFactory grains)
+    {
+        if (!caller.SeesTenant(tenant) || !Common.Rules.IsValidId(location)) return null;
+        var snapshot = await grains.GetGrain<Locations.ILocationGrain>(Common.TenantKey.For(tenant, location)).Get();
+        return snapshot is not null && caller.SeesLocation(tenant, location, snapshot.Config.Market) ? snapshot : null;
+    }
 }

@@ -41,12 +41,8 @@ public static class LocationsApi
 
         group.MapGet("/{location}", async (string tenant, string location, HttpContext http, IGrainFactory grains) =>
         {
-            var caller = Caller.From(http.User);
-            if (!caller.SeesTenant(tenant) || !Rules.IsValidId(location)) return Problems.NotFound("location");
-            var snapshot = await grains.GetGrain<ILocationGrain>(TenantKey.For(tenant, location)).Get();
-            return snapshot is not null && caller.SeesLocation(tenant, location, snapshot.Config.Market)
-                ? Results.Ok(ToResource(snapshot))
-                : Problems.NotFound("location");
+            var snapshot = await Access.VisibleLocation(Caller.From(http.User), tenant, location, grains);
+            return snapshot is not null ? Results.Ok(ToResource(snapshot)) : Problems.NotFound("location");
         }).WithSummary("One location, if it is in the caller's scope.");
 
         group.MapGet("", async (string tenant, string? market, HttpContext http, IGrainFactory grains) =>

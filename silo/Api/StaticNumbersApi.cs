@@ -47,11 +47,7 @@ public static class StaticNumbersApi
 
         group.MapGet("", async (string tenant, string location, HttpContext http, IGrainFactory grains, NumberDirectory directory) =>
         {
-            var caller = Caller.From(http.User);
-            var snapshot = caller.SeesTenant(tenant) && Rules.IsValidId(location)
-                ? await grains.GetGrain<ILocationGrain>(TenantKey.For(tenant, location)).Get()
-                : null;
-            if (snapshot is null || !caller.SeesLocation(tenant, location, snapshot.Config.Market)) return Problems.NotFound("location");
+            if (await Access.VisibleLocation(Caller.From(http.User), tenant, location, grains) is null) return Problems.NotFound("location");
             var numbers = await directory.ListStaticAsync(tenant, location);
             return Results.Ok(new { items = numbers, count = numbers.Count });
         }).WithSummary("A location's static numbers, for whoever sees the location.");

@@ -96,6 +96,7 @@ public static class ApiSetup
         app.MapPoolsApi();
         app.MapSitesApi();
         app.MapStaticNumbersApi();
+        app.MapNapApi();
         app.MapDniApi();
         return app;
     }
