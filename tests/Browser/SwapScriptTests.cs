@@ -32,6 +32,9 @@ public sealed class SwapScriptTests(ApiFixture fixture) : IClassFixture<ApiFixtu
         builder.WebHost.UseUrls(_origin);
         _site = builder.Build();
         _site.MapGet("/locations/{**page}", () => Results.Content(html, "text/html; charset=utf-8"));
+        var allLocations = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Browser", "all-locations.html"))
+            .Replace("{{GATEWAY}}", fixture.Cluster.Gateway.ToString().TrimEnd('/'));
+        _site.MapGet("/all-locations", () => Results.Content(allLocations, "text/html; charset=utf-8"));
         await _site.StartAsync();
 
         _playwright = await Playwright.CreateAsync();
@@ -131,5 +134,30 @@ public sealed class SwapScriptTests(ApiFixture fixture) : IClassFixture<ApiFixtu
         Assert.True(await fixture.Database.Scalar<bool>(
             "SELECT bool_and(is_test) FROM callmesh.dni_sessions WHERE visitor_id = $1", Guid.Parse(testVisitor)));
         Assert.Matches(new Regex(@"^tel:\+1512555011\d$"), (await a.GetAttributeAsync("#main-link", "href"))!);
+    }
+
+    [Fact]
+    public async Task On_an_all_locations_page_each_locations_number_is_swapped_from_its_own_pool()
+    {
+        using var demo = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Repo.DemoBrandFile));
+        var poolOf = demo.RootElement.GetProperty("pools").EnumerateArray().ToDictionary(
+            p => p.TryGetProperty("location", out var l) && l.ValueKind == System.Text.Json.JsonValueKind.String ? l.GetString()! : "(brand)",
+            p => p.GetProperty("numbers").EnumerateArray().Select(n => n.GetString()!).ToHashSet());
+        await using var context = await _browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+
+        await page.GotoAsync(_origin + "/all-locations");
+        await page.WaitForFunctionAsync("() => !document.querySelector('#brand').textContent.includes('800-555-0100')");
+
+        foreach (var location in new[] { "austin-downtown", "plano", "katy" })
+        {
+            var number = (await page.GetAttributeAsync($"#{location} a", "href"))!["tel:".Length..];
+            Assert.True(poolOf[location].Contains(number), $"{location} shows {number}, which is not from its pool");
+            var digits = number[2..];   // +1AAANNNXXXX → AAANNNXXXX, shown in the page's own format
+            var expected = location == "plano" ? $"{digits[..3]}-{digits[3..6]}-{digits[6..]}" : $"({digits[..3]}) {digits[3..6]}-{digits[6..]}";
+            Assert.Equal(expected, await page.TextContentAsync($"#{location} a"));
+        }
+        var brand = Regex.Match((await page.TextContentAsync("#brand"))!, @"1-(\d{3})-(\d{3})-(\d{4})");
+        Assert.Contains($"+1{brand.Groups[1]}{brand.Groups[2]}{brand.Groups[3]}", poolOf["(brand)"]);
     }
 }
