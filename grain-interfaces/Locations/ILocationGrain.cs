@@ -25,7 +25,8 @@ public sealed record LocationConfig(
     [property: Id(7)] GeoPoint? Geo,
     [property: Id(8)] double? ServiceRadiusMiles,
     [property: Id(9)] string? Market,
-    [property: Id(10)] List<string>? PagePatterns);
+    [property: Id(10)] List<string>? PagePatterns,
+    [property: Id(11)] Tenants.ConversionRules? ConversionRules = null);
 
 [GenerateSerializer, Alias("callmesh.PostalAddress")]
 public sealed record PostalAddress(

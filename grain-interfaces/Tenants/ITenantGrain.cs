@@ -38,7 +38,10 @@ public sealed record TenantConfig(
     [property: Id(0)] string? Name,
     [property: Id(1)] string? TimeZone,
     [property: Id(2)] string? Currency,
-    [property: Id(3)] ConversionRules? DefaultConversionRules);
+    [property: Id(3)] ConversionRules? DefaultConversionRules,
+    [property: Id(4)] string? FailSafeNumber = null,
+    [property: Id(5)] bool RecordCalls = false,
+    [property: Id(6)] string? RecordingNotice = null);
 
 /// <summary>
 /// When a call counts as a qualified call. Every condition that is set must hold.

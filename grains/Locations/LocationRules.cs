@@ -18,6 +18,7 @@ public static class LocationRules
         Rules.PhoneNumber(errors, "afterHoursForwardTo", config.AfterHoursForwardTo, required: false);
         Rules.TimeZone(errors, "timeZone", config.TimeZone);
         BusinessHours(errors, config.BusinessHours ?? []);
+        Tenants.TenantRules.ValidateRules(errors, "conversionRules", config.ConversionRules);
         Geo(errors, config.Geo);
         if (config.ServiceRadiusMiles is { } radius && (double.IsNaN(radius) || radius <= 0 || radius > MaxServiceRadiusMiles))
             errors.Add("serviceRadiusMiles", $"must be greater than 0 and at most {MaxServiceRadiusMiles}.");

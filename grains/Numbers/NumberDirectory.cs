@@ -4,7 +4,7 @@ namespace CallMesh.Numbers;
 
 /// <summary>One row of callmesh.tracking_numbers: who owns a tracking number and what it is used for.</summary>
 public sealed record TrackingNumber(string Number, string TenantId, string Carrier, string? AccountSid, string Use,
-    string? PoolId, string? LocationId, string? StaticKey, string? Medium = null);
+    string? PoolId, string? LocationId, string? StaticKey, string? Medium = null, string? Source = null, string? Campaign = null);
 
 /// <summary>A fixed number of a location for one offline medium; never in a pool, never swapped.</summary>
 public sealed record StaticNumber(string Key, string Number, string Medium, string? Label, string? Source, string? Campaign);
@@ -78,7 +78,7 @@ public sealed class NumberDirectory(NpgsqlDataSource database)
         return (await ReadTrackingNumbers(command)).ToDictionary(n => n.Number);
     }
 
-    private const string TrackingNumberColumns = "number, tenant_id, carrier, account_sid, use_kind, pool_id, location_id, static_key, medium";
+    private const string TrackingNumberColumns = "number, tenant_id, carrier, account_sid, use_kind, pool_id, location_id, static_key, medium, source, campaign";
 
     private static async Task<List<TrackingNumber>> ReadTrackingNumbers(NpgsqlCommand command)
     {
@@ -87,7 +87,7 @@ public sealed class NumberDirectory(NpgsqlDataSource database)
         while (await reader.ReadAsync())
         {
             string? S(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
-            numbers.Add(new TrackingNumber(reader.GetString(0), reader.GetString(1), reader.GetString(2), S(3), reader.GetString(4), S(5), S(6), S(7), S(8)));
+            numbers.Add(new TrackingNumber(reader.GetString(0), reader.GetString(1), reader.GetString(2), S(3), reader.GetString(4), S(5), S(6), S(7), S(8), S(9), S(10)));
         }
         return numbers;
     }

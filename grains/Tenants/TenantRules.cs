@@ -12,16 +12,26 @@ public static class TenantRules
         if (errors.Required("name", config.Name) is { Length: > 200 }) errors.Add("name", "must be at most 200 characters.");
         Rules.TimeZone(errors, "timeZone", config.TimeZone);
         Rules.Currency(errors, "currency", config.Currency);
-        if (config.DefaultConversionRules is { } rules)
-        {
-            if (rules.MinDurationSeconds is < 0 or > 86_400)
-                errors.Add("defaultConversionRules.minDurationSeconds", "must be between 0 and 86400.");
-            if (rules.UniqueCallerWithinDays is < 1 or > 365)
-                errors.Add("defaultConversionRules.uniqueCallerWithinDays", "must be between 1 and 365.");
-            foreach (var (outcome, i) in (rules.Outcomes ?? []).Select((o, i) => (o, i)))
-                if (!Outcomes.Contains(outcome))
-                    errors.Add($"defaultConversionRules.outcomes[{i}]", $"must be one of {string.Join(", ", Outcomes)}.");
-        }
+        ValidateRules(errors, "defaultConversionRules", config.DefaultConversionRules);
+        Rules.PhoneNumber(errors, "failSafeNumber", config.FailSafeNumber, required: false);
+        if (config.RecordingNotice is { Length: > 500 }) errors.Add("recordingNotice", "must be at most 500 characters.");
         return errors;
+    }
+
+    public static bool IsOutcome(string? outcome) => outcome is not null && Outcomes.Contains(outcome);
+
+    public static string OutcomeList => string.Join(", ", Outcomes);
+
+    /// <summary>Conversion rules, the tenant's default or a location's override (<paramref name="field"/> names them).</summary>
+    public static void ValidateRules(ValidationErrors errors, string field, ConversionRules? rules)
+    {
+        if (rules is null) return;
+        if (rules.MinDurationSeconds is < 0 or > 86_400)
+            errors.Add($"{field}.minDurationSeconds", "must be between 0 and 86400.");
+        if (rules.UniqueCallerWithinDays is < 1 or > 365)
+            errors.Add($"{field}.uniqueCallerWithinDays", "must be between 1 and 365.");
+        foreach (var (outcome, i) in (rules.Outcomes ?? []).Select((o, i) => (o, i)))
+            if (!Outcomes.Contains(outcome))
+                errors.Add($"{field}.outcomes[{i}]", $"must be one of {OutcomeList}.");
     }
 }

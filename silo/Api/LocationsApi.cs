@@ -64,7 +64,7 @@ public static class LocationsApi
 
     public sealed record LocationResource(string Id, string Tenant, string? Name, PostalAddress? Address, string? NapPhone,
         string? ForwardTo, string? TimeZone, List<OpeningHours>? BusinessHours, string? AfterHoursForwardTo, GeoPoint? Geo,
-        double? ServiceRadiusMiles, string? Market, List<string>? PagePatterns, DateTime UpdatedAt);
+        double? ServiceRadiusMiles, string? Market, List<string>? PagePatterns, ConversionRules? ConversionRules, DateTime UpdatedAt);
 
     public sealed record LocationList(List<LocationResource> Items, int Count);
 
@@ -72,6 +72,6 @@ public static class LocationsApi
     {
         var c = s.Config;
         return new(s.Id, s.TenantId, c.Name, c.Address, c.NapPhone, c.ForwardTo, c.TimeZone, c.BusinessHours,
-            c.AfterHoursForwardTo, c.Geo, c.ServiceRadiusMiles, c.Market, c.PagePatterns, s.UpdatedAt);
+            c.AfterHoursForwardTo, c.Geo, c.ServiceRadiusMiles, c.Market, c.PagePatterns, c.ConversionRules, s.UpdatedAt);
     }
 }

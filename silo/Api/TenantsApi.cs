@@ -48,8 +48,9 @@ public static class TenantsApi
     }
 
     public sealed record TenantResource(string Id, string? Name, string? TimeZone, string? Currency,
-        ConversionRules? DefaultConversionRules, DateTime UpdatedAt);
+        ConversionRules? DefaultConversionRules, string? FailSafeNumber, bool RecordCalls, string? RecordingNotice, DateTime UpdatedAt);
 
     private static TenantResource ToResource(TenantSnapshot t) =>
-        new(t.Id, t.Config.Name, t.Config.TimeZone, t.Config.Currency, t.Config.DefaultConversionRules, t.UpdatedAt);
+        new(t.Id, t.Config.Name, t.Config.TimeZone, t.Config.Currency, t.Config.DefaultConversionRules,
+            t.Config.FailSafeNumber, t.Config.RecordCalls, t.Config.RecordingNotice, t.UpdatedAt);
 }

@@ -18,6 +18,7 @@ public static class ApiSetup
         services.AddSingleton<DniLookups>();
         services.AddSingleton<ZipCentroids>();
         services.AddSingleton<IpGeolocation>();
+        services.AddSingleton<CallMesh.Silo.Carriers.CarrierAccounts>();
         services.AddCallMeshJwt(configuration);
         services.AddAuthorization();
         // Unreadable bodies (malformed JSON, wrong types) throw, so they get a problem with the reason.
@@ -70,6 +71,7 @@ public static class ApiSetup
         services.AddSingleton<NumberDirectory>();
         services.AddSingleton<PoolHealthQuery>();
         services.AddSingleton<DniStore>();
+        services.AddSingleton<CallMesh.Calls.CallStore>();
         services.AddHostedService(sp => sp.GetRequiredService<DniStore>());
         return services;
     }
@@ -98,6 +100,8 @@ public static class ApiSetup
         app.MapStaticNumbersApi();
         app.MapNapApi();
         app.MapDniApi();
+        app.MapVoiceApi();
+        app.MapCallsApi();
         return app;
     }
 }

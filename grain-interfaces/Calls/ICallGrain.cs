@@ -1,0 +1,116 @@
+using CallMesh.Common;
+
+namespace CallMesh.Calls;
+
+/// <summary>
+/// One phone call, from the carrier's first webhook to its outcome from the CRM. Key:
+/// "{tenant}/{callSid}" (<see cref="TenantKey"/>). Its record is a row of callmesh.calls, written
+/// before any webhook is answered; carrier deliveries may repeat and arrive in any order.
+/// </summary>
+public interface ICallGrain : IGrainWithStringKey
+{
+    /// <summary>Attributes and routes a new inbound call; a repeated webhook gets the same answer and changes nothing.</summary>
+    Task<CallRouting> Start(InboundCall call);
+
+    /// <summary>Applies a status callback or dial result once; false when the call is unknown.</summary>
+    Task<bool> Apply(CallEvent delivery);
+
+    Task<CallRecord?> Get();
+
+    Task<OutcomeResult> SetOutcome(CallOutcome outcome);
+}
+
+[GenerateSerializer, Alias("callmesh.InboundCall")]
+public sealed record InboundCall(
+    [property: Id(0)] string AccountSid,
+    [property: Id(1)] string From,
+    [property: Id(2)] string To,
+    [property: Id(3)] DateTime StartedAt);
+
+/// <summary>
+/// What to do with the call: <c>Action</c> "dial" (to <c>DialTo</c>), "reject" (a blocked caller) or
+/// "not-in-service" (a number with no owner and no fail-safe). <c>Route</c> says why.
+/// </summary>
+[GenerateSerializer, Alias("callmesh.CallRouting")]
+public sealed record CallRouting(
+    [property: Id(0)] string Action,
+    [property: Id(1)] string Route,
+    [property: Id(2)] string? DialTo,
+    [property: Id(3)] string CallerId,
+    [property: Id(4)] bool Record,
+    [property: Id(5)] string? RecordingNotice);
+
+/// <summary>
+/// A carrier delivery about a call, already made carrier-neutral. <c>Key</c> identifies the delivery
+/// (leg + sequence number), so a repeat is recognised; <c>Leg</c>: "inbound" (the caller's leg),
+/// "dialed" (the forwarded leg), "dial-result" (the dial action).
+/// </summary>
+[GenerateSerializer, Alias("callmesh.CallEvent")]
+public sealed record CallEvent(
+    [property: Id(0)] string Key,
+    [property: Id(1)] string Leg,
+    [property: Id(2)] string Status,
+    [property: Id(3)] int? DurationSeconds,
+    [property: Id(4)] string? RecordingUrl,
+    [property: Id(5)] bool? Bridged = null);
+
+[GenerateSerializer, Alias("callmesh.CallOutcome")]
+public sealed record CallOutcome(
+    [property: Id(0)] string? Outcome,
+    [property: Id(1)] decimal? Value,
+    [property: Id(2)] string? Currency,
+    [property: Id(3)] string? ExternalId);
+
+[GenerateSerializer, Alias("callmesh.OutcomeResult")]
+public sealed record OutcomeResult(
+    [property: Id(0)] bool Found,
+    [property: Id(1)] Dictionary<string, string[]> Errors,
+    [property: Id(2)] CallRecord? Call);
+
+[GenerateSerializer, Alias("callmesh.CallAttribution")]
+public sealed record CallAttribution(
+    [property: Id(0)] string NumberKind,
+    [property: Id(1)] string? PoolId,
+    [property: Id(2)] string? StaticKey,
+    [property: Id(3)] string? LocationId,
+    [property: Id(4)] string Source,
+    [property: Id(5)] string Medium,
+    [property: Id(6)] string? Campaign,
+    [property: Id(7)] string? Keyword,
+    [property: Id(8)] string? Gclid,
+    [property: Id(9)] string? LandingPage,
+    [property: Id(10)] Guid? VisitorId,
+    [property: Id(11)] Guid? SessionId,
+    [property: Id(12)] bool IsTest);
+
+/// <summary>A call as callmesh.calls holds it.</summary>
+[GenerateSerializer, Alias("callmesh.CallRecord")]
+public sealed record CallRecord
+{
+    [Id(0)] public required string CallId { get; init; }
+    [Id(1)] public required string TenantId { get; init; }
+    [Id(2)] public required string AccountSid { get; init; }
+    [Id(3)] public required string TrackingNumber { get; init; }
+    [Id(4)] public required string Caller { get; init; }
+    [Id(5)] public required DateTime StartedAt { get; init; }
+    [Id(6)] public DateTime? EndedAt { get; init; }
+    [Id(7)] public required string Status { get; init; }
+    [Id(8)] public bool Answered { get; init; }
+    [Id(9)] public int DurationSeconds { get; init; }
+    [Id(10)] public int TalkSeconds { get; init; }
+    [Id(11)] public string? RecordingUrl { get; init; }
+    [Id(12)] public required CallRouting Routing { get; init; }
+    [Id(13)] public required CallAttribution Attribution { get; init; }
+    [Id(14)] public bool FirstTime { get; init; }
+    [Id(15)] public bool FirstTimeForLocation { get; init; }
+    [Id(16)] public bool WithinHours { get; init; }
+    [Id(17)] public bool Qualified { get; init; }
+    [Id(18)] public List<string> MetRules { get; init; } = [];
+    [Id(19)] public string? Outcome { get; init; }
+    [Id(20)] public decimal? Value { get; init; }
+    [Id(21)] public string? Currency { get; init; }
+    [Id(22)] public string? OutcomeExternalId { get; init; }
+    [Id(23)] public List<string> AppliedEvents { get; init; } = [];
+    /// <summary>Days since this caller's previous call to the tenant (null: none before).</summary>
+    [Id(24)] public double? DaysSincePreviousCall { get; init; }
+}

@@ -1,0 +1,189 @@
+using CallMesh.Common;
+using CallMesh.Dni;
+using CallMesh.Locations;
+using CallMesh.Numbers;
+using CallMesh.Tenants;
+using CallMesh.Visitors;
+
+namespace CallMesh.Calls;
+
+/// <summary>
+/// A call's lifecycle. The record lives in callmesh.calls (<see cref="CallStore"/>), written before the
+/// carrier gets an answer; deliveries merge into it in an order-independent way: statuses only move
+/// forward, "answered" and durations only grow, and each delivery is applied once.
+/// </summary>
+public sealed class CallGrain(CallStore store, NumberDirectory directory, DniStore leases) : Grain, ICallGrain
+{
+    private static readonly string[] Terminal = ["completed", "busy", "no-answer", "failed", "canceled"];
+    private static readonly string[] Progress = ["queued", "initiated", "ringing", "in-progress"];
+
+    private CallRecord? _call;
+    private bool _loaded;
+
+    private (string TenantId, string CallId) Key => TenantKey.Parse(this.GetPrimaryKeyString());
+
+    private async Task<CallRecord?> Load()
+    {
+        if (!_loaded)
+        {
+            _call = await store.LoadAsync(Key.TenantId, Key.CallId);
+            _loaded = true;
+        }
+        return _call;
+    }
+
+    public Task<CallRecord?> Get() => Load();
+
+    public async Task<CallRouting> Start(InboundCall inbound)
+    {
+        if (await Load() is { } known) return known.Routing;   // the carrier retried its webhook
+
+        var tenantId = Key.TenantId;
+        var tenant = (await GrainFactory.GetGrain<ITenantGrain>(tenantId).Get())?.Config;
+        var number = (await directory.FindAsync(tenantId, [inbound.To])).GetValueOrDefault(inbound.To);
+        var attribution = await Attribute(tenantId, number, inbound);
+        var location = attribution.LocationId is { } locationId
+            ? (await GrainFactory.GetGrain<ILocationGrain>(TenantKey.For(tenantId, locationId)).Get())?.Config
+            : null;
+        var caller = await GrainFactory.GetGrain<ICallerGrain>(TenantKey.For(tenantId, inbound.From))
+            .RecordCall(Key.CallId, attribution.LocationId, inbound.StartedAt);
+        var open = location is not null && BusinessHours.IsOpen(location, inbound.StartedAt);
+
+        var call = new CallRecord
+        {
+            CallId = Key.CallId, TenantId = tenantId, AccountSid = inbound.AccountSid, TrackingNumber = inbound.To, Caller = inbound.From,
+            StartedAt = inbound.StartedAt, Status = "ringing",
+            Routing = Route(inbound, tenant, location, open, caller.Blocked),
+            Attribution = attribution,
+            FirstTime = caller.FirstTime, FirstTimeForLocation = caller.FirstTimeForLocation, WithinHours = open,
+            DaysSincePreviousCall = caller.PreviousCallAt is { } previous ? (inbound.StartedAt - previous).TotalDays : null,
+        };
+        await Save(await Qualify(call));
+        return call.Routing;
+    }
+
+    /// <summary>
+    /// Where the call rings: the location's forward number in its business hours, its after-hours number
+    /// outside them, else the tenant's fail-safe number; blocked callers are rejected.
+    /// </summary>
+    private static CallRouting Route(InboundCall inbound, TenantConfig? tenant, LocationConfig? location, bool open, bool blocked)
+    {
+        // The location sees who is calling: pass the caller's number through when it is a real one.
+        var callerId = Rules.PhoneNumberError(inbound.From) is null ? inbound.From : inbound.To;
+        var (record, notice) = (tenant?.RecordCalls ?? false, tenant?.RecordCalls == true ? tenant.RecordingNotice ?? "This call may be recorded." : null);
+        if (blocked) return new CallRouting("reject", "blocked", null, callerId, false, null);
+        var (route, dialTo) = location switch
+        {
+            not null when open => ("open", location.ForwardTo),
+            not null when location.AfterHoursForwardTo is { } afterHours => ("after-hours", afterHours),
+            _ when tenant?.FailSafeNumber is { } failSafe => ("fail-safe", failSafe),
+            not null => ("after-hours", location.ForwardTo),   // no after-hours or fail-safe number: ring the location anyway
+            _ => ("not-in-service", null),
+        };
+        return dialTo is null
+            ? new CallRouting("not-in-service", route, null, callerId, false, null)
+            : new CallRouting("dial", route, dialTo, callerId, record, notice);
+    }
+
+    /// <summary>
+    /// Who gets the credit. A pool number: the session that held it when the call started (the lease
+    /// history), with that session's touch. A static number: its medium, source and campaign. An overflow
+    /// or unleased pool number: its location, source unknown; never a guess.
+    /// </summary>
+    private async Task<CallAttribution> Attribute(string tenantId, TrackingNumber? number, InboundCall inbound)
+    {
+        switch (number?.Use)
+        {
+            case "static":
+                return new CallAttribution("static", null, number.StaticKey, number.LocationId, number.Source ?? number.Medium ?? "offline",
+                    number.Medium ?? "offline", number.Campaign, null, null, null, null, null, false);
+            case "overflow":
+                return new CallAttribution("overflow", number.PoolId, null, number.LocationId, "overflow", "unknown", null, null, null, null, null, null, false);
+            case "pool":
+                var held = await leases.FindHolderAtAsync(inbound.To, inbound.StartedAt);
+                if (held is null || held.TenantId != tenantId)
+                    return new CallAttribution("pool", number.PoolId, null, number.LocationId, "unknown", "unleased", null, null, null, null, null, null, false);
+                var history = await GrainFactory.GetGrain<IVisitorGrain>(TenantKey.For(tenantId, held.VisitorId.ToString())).History();
+                var touch = history.Touches.Where(t => t.SessionId == held.SessionId).MaxBy(t => t.At)
+                            ?? history.Touches.Where(t => t.At <= inbound.StartedAt).MaxBy(t => t.At);
+                var isTest = history.Sessions.Any(s => s.SessionId == held.SessionId && s.IsTest);
+                return new CallAttribution("pool", number.PoolId, null, held.LocationId ?? number.LocationId, touch?.Source ?? "direct",
+                    touch?.Medium ?? "none", touch?.Campaign, touch?.Keyword, touch?.ClickIds.Gclid, touch?.LandingPage,
+                    held.VisitorId, held.SessionId, isTest);
+            default:
+                return new CallAttribution(number is null ? "unknown" : "unassigned", null, null, null, "unknown", "unknown",
+                    null, null, null, null, null, null, false);
+        }
+    }
+
+    public async Task<bool> Apply(CallEvent delivery)
+    {
+        if (await Load() is not { } call) return false;
+        if (call.AppliedEvents.Contains(delivery.Key)) return true;   // a repeated delivery
+
+        var answered = call.Answered || delivery switch
+        {
+            { Leg: "dial-result" } => delivery.Status is "completed" or "answered" || delivery.Bridged == true,
+            { Leg: "dialed" } => delivery.Status == "in-progress" || (delivery.Status == "completed" && delivery.DurationSeconds > 0),
+            _ => false,
+        };
+        var status = delivery.Leg == "inbound" && Rank(delivery.Status) > Rank(call.Status) ? delivery.Status : call.Status;
+        var duration = delivery.Leg == "inbound" ? Math.Max(call.DurationSeconds, delivery.DurationSeconds ?? 0) : call.DurationSeconds;
+        var talk = delivery.Leg is "dialed" or "dial-result" ? Math.Max(call.TalkSeconds, delivery.DurationSeconds ?? 0) : call.TalkSeconds;
+        var ended = call.EndedAt is not null || Terminal.Contains(status) || delivery.Leg == "dial-result";
+        var updated = call with
+        {
+            Status = status, Answered = answered, DurationSeconds = duration, TalkSeconds = talk,
+            RecordingUrl = call.RecordingUrl ?? delivery.RecordingUrl,
+            // Derived from the call itself, not from when a delivery arrived, so any order ends the same.
+            EndedAt = ended ? call.StartedAt.AddSeconds(Math.Max(duration, talk)) : null,
+            AppliedEvents = [.. call.AppliedEvents, delivery.Key],
+        };
+        await Save(await Qualify(updated));
+        return true;
+    }
+
+    /// <summary>Terminal statuses outrank progress ones; among progress ones, later steps win.</summary>
+    private static int Rank(string status) =>
+        Terminal.Contains(status) ? 100 : Array.IndexOf(Progress, status) is var i and >= 0 ? i : -1;
+
+    public async Task<OutcomeResult> SetOutcome(CallOutcome outcome)
+    {
+        if (await Load() is not { } call) return new OutcomeResult(false, [], null);
+        var currency = (await GrainFactory.GetGrain<ITenantGrain>(Key.TenantId).Get())?.Config.Currency;
+        var errors = new ValidationErrors();
+        if (!TenantRules.IsOutcome(outcome.Outcome)) errors.Add("outcome", $"must be one of {TenantRules.OutcomeList}.");
+        if (outcome.Value is < 0 or > 100_000_000) errors.Add("value", "must be from 0 to 100000000.");
+        if (outcome.Currency is { } c && c != currency) errors.Add("currency", $"must be the tenant's currency ({currency}).");
+        if (outcome.ExternalId is { Length: > 200 }) errors.Add("externalId", "must be at most 200 characters.");
+        if (errors.Any) return new OutcomeResult(true, errors.ToDictionary(), null);
+        // The CRM may deliver the same outcome more than once: one external id is applied once.
+        if (outcome.ExternalId is not null && outcome.ExternalId == call.OutcomeExternalId) return new OutcomeResult(true, [], call);
+
+        var updated = call with
+        {
+            Outcome = outcome.Outcome, Value = outcome.Value is { } v ? decimal.Round(v, 2) : null,
+            Currency = outcome.Value is null ? null : currency, OutcomeExternalId = outcome.ExternalId,
+        };
+        await Save(await Qualify(updated));
+        return new OutcomeResult(true, [], _call);
+    }
+
+    /// <summary>The location's conversion rules, else the tenant's default, applied to the call as it stands.</summary>
+    private async Task<CallRecord> Qualify(CallRecord call)
+    {
+        var rules = (call.Attribution.LocationId is { } locationId
+                        ? (await GrainFactory.GetGrain<ILocationGrain>(TenantKey.For(call.TenantId, locationId)).Get())?.Config.ConversionRules
+                        : null)
+                    ?? (await GrainFactory.GetGrain<ITenantGrain>(call.TenantId).Get())?.Config.DefaultConversionRules
+                    ?? new ConversionRules();
+        var (qualified, met) = Qualification.Evaluate(rules, call);
+        return call with { Qualified = qualified, MetRules = met };
+    }
+
+    private async Task Save(CallRecord call)
+    {
+        await store.SaveAsync(call);
+        _call = call;
+    }
+}

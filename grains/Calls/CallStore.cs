@@ -1,0 +1,109 @@
+using System.Text.Json;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace CallMesh.Calls;
+
+/// <summary>What a calls listing asks for: a tenant, optionally some locations, a time window, a page after a cursor.</summary>
+public sealed record CallQuery(string TenantId, IReadOnlyCollection<string>? Locations, DateTime? From, DateTime? To,
+    (DateTime StartedAt, string CallId)? After, int Limit);
+
+/// <summary>
+/// callmesh.calls: one row per call, the CallGrain's record. Every change is one upsert, so the row is
+/// always the grain's latest state (listing, exports and rollup rebuilds read it).
+/// </summary>
+public sealed class CallStore(NpgsqlDataSource database)
+{
+    private const string Columns =
+        "call_id, tenant_id, account_sid, tracking_number, caller, started_at, ended_at, status, answered, duration_seconds, talk_seconds, " +
+        "recording_url, route, routing, number_kind, pool_id, static_key, location_id, source, medium, campaign, keyword, gclid, landing_page, " +
+        "visitor_id, session_id, is_test, first_time, first_time_location, within_hours, qualified, met_rules, outcome, value, currency, " +
+        "outcome_external_id, applied_events, days_since_previous";
+
+    public async Task SaveAsync(CallRecord call)
+    {
+        var names = Columns.Split(", ");
+        var updates = string.Join(", ", names.Skip(1).Select(n => $"{n} = EXCLUDED.{n}"));
+        await using var command = database.CreateCommand(
+            $"INSERT INTO callmesh.calls ({Columns}, updated_at) VALUES ({string.Join(", ", names.Select((_, i) => $"${i + 1}"))}, now()) " +
+            $"ON CONFLICT (call_id) DO UPDATE SET {updates}, updated_at = now()");
+        var a = call.Attribution;
+        object?[] values =
+        [
+            call.CallId, call.TenantId, call.AccountSid, call.TrackingNumber, call.Caller, call.StartedAt, call.EndedAt, call.Status, call.Answered,
+            call.DurationSeconds, call.TalkSeconds, call.RecordingUrl, call.Routing.Route, JsonSerializer.Serialize(call.Routing), a.NumberKind, a.PoolId,
+            a.StaticKey, a.LocationId, a.Source, a.Medium, a.Campaign, a.Keyword, a.Gclid, a.LandingPage, a.VisitorId, a.SessionId, a.IsTest,
+            call.FirstTime, call.FirstTimeForLocation, call.WithinHours, call.Qualified, call.MetRules.ToArray(), call.Outcome, call.Value,
+            call.Currency, call.OutcomeExternalId, call.AppliedEvents.ToArray(), call.DaysSincePreviousCall,
+        ];
+        foreach (var (value, i) in values.Select((v, i) => (v, i)))
+            command.Parameters.Add(names[i] == "routing"
+                ? new NpgsqlParameter { Value = value, NpgsqlDbType = NpgsqlDbType.Jsonb }
+                : value is null ? new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NullType(names[i]) } : new NpgsqlParameter { Value = value });
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private static NpgsqlDbType NullType(string column) => column switch
+    {
+        "ended_at" => NpgsqlDbType.TimestampTz,
+        "visitor_id" or "session_id" => NpgsqlDbType.Uuid,
+        "value" => NpgsqlDbType.Numeric,
+        "days_since_previous" => NpgsqlDbType.Double,
+        _ => NpgsqlDbType.Text,
+    };
+
+    public async Task<CallRecord?> LoadAsync(string tenantId, string callId)
+    {
+        await using var command = database.CreateCommand($"SELECT {Columns} FROM callmesh.calls WHERE tenant_id = $1 AND call_id = $2");
+        command.Parameters.Add(new() { Value = tenantId });
+        command.Parameters.Add(new() { Value = callId });
+        await using var reader = await command.ExecuteReaderAsync();
+        return await reader.ReadAsync() ? Read(reader) : null;
+    }
+
+    /// <summary>Newest first; the cursor is the last row's (started_at, call_id).</summary>
+    public async Task<List<CallRecord>> ListAsync(CallQuery query)
+    {
+        await using var command = database.CreateCommand(
+            $"""
+            SELECT {Columns} FROM callmesh.calls
+             WHERE tenant_id = $1
+               AND ($2::text[] IS NULL OR location_id = ANY($2))
+               AND ($3::timestamptz IS NULL OR started_at >= $3)
+               AND ($4::timestamptz IS NULL OR started_at < $4)
+               AND ($5::timestamptz IS NULL OR (started_at, call_id) < ($5, $6::text))
+             ORDER BY started_at DESC, call_id DESC
+             LIMIT $7
+            """);
+        command.Parameters.Add(new() { Value = query.TenantId });
+        command.Parameters.Add(new() { Value = (object?)query.Locations?.ToArray() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Parameters.Add(new() { Value = (object?)query.From ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(new() { Value = (object?)query.To ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(new() { Value = (object?)query.After?.StartedAt ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(new() { Value = (object?)query.After?.CallId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new() { Value = query.Limit });
+        var calls = new List<CallRecord>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) calls.Add(Read(reader));
+        return calls;
+    }
+
+    private static CallRecord Read(NpgsqlDataReader r)
+    {
+        string? S(int i) => r.IsDBNull(i) ? null : r.GetString(i);
+        Guid? G(int i) => r.IsDBNull(i) ? null : r.GetGuid(i);
+        return new CallRecord
+        {
+            CallId = r.GetString(0), TenantId = r.GetString(1), AccountSid = r.GetString(2), TrackingNumber = r.GetString(3), Caller = r.GetString(4),
+            StartedAt = r.GetDateTime(5), EndedAt = r.IsDBNull(6) ? null : r.GetDateTime(6), Status = r.GetString(7), Answered = r.GetBoolean(8),
+            DurationSeconds = r.GetInt32(9), TalkSeconds = r.GetInt32(10), RecordingUrl = S(11),
+            Routing = JsonSerializer.Deserialize<CallRouting>(r.GetString(13))!,
+            Attribution = new CallAttribution(r.GetString(14), S(15), S(16), S(17), r.GetString(18), r.GetString(19), S(20), S(21), S(22), S(23),
+                G(24), G(25), r.GetBoolean(26)),
+            FirstTime = r.GetBoolean(27), FirstTimeForLocation = r.GetBoolean(28), WithinHours = r.GetBoolean(29), Qualified = r.GetBoolean(30),
+            MetRules = [.. r.GetFieldValue<string[]>(31)], Outcome = S(32), Value = r.IsDBNull(33) ? null : r.GetDecimal(33), Currency = S(34),
+            OutcomeExternalId = S(35), AppliedEvents = [.. r.GetFieldValue<string[]>(36)],
+            DaysSincePreviousCall = r.IsDBNull(37) ? null : r.GetDouble(37),
+        };
+    }
+}

@@ -1,0 +1,158 @@
+using System.Text;
+using CallMesh.Calls;
+using CallMesh.Common;
+using CallMesh.Identity;
+using CallMesh.Silo.Carriers;
+using CallMesh.Silo.Database;
+using CallMesh.Tenants;
+
+namespace CallMesh.Silo.Api;
+
+/// <summary>Calls and their outcomes, the tenant's carrier accounts and its blocked callers.</summary>
+public static class CallsApi
+{
+    public sealed record CarrierBody(string? Carrier, string? AuthToken);
+
+    public sealed record BlockBody(string? Reason);
+
+    public sealed record CallResource(string Id, string Tenant, string? Location, string TrackingNumber, string NumberKind, string? Pool,
+        string? StaticKey, string Caller, DateTime StartedAt, DateTime? EndedAt, string Status, bool Answered, int DurationSeconds,
+        int TalkSeconds, string? RecordingUrl, string Route, string? RoutedTo, string Source, string Medium, string? Campaign,
+        string? Keyword, string? Gclid, string? LandingPage, Guid? VisitorId, Guid? SessionId, bool Test, bool FirstTime,
+        bool FirstTimeForLocation, bool WithinBusinessHours, bool Qualified, List<string> MetRules, string? Outcome, decimal? Value,
+        string? Currency, string? ExternalId);
+
+    public static RouteGroupBuilder MapCallsApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/v1/tenants/{tenant}").WithTags("Calls").RequireAuthorization();
+
+        group.MapPut("/carriers/{accountSid}", async (string tenant, string accountSid, CarrierBody body, HttpContext http,
+            CarrierAccounts accounts, AuditLog audit) =>
+        {
+            var caller = Caller.From(http.User);
+            if (Access.DenyConfigure(caller, tenant, "carrier accounts") is { } denied) return denied;
+            var errors = new ValidationErrors();
+            if (accountSid.Length is < 10 or > 64 || !accountSid.All(char.IsAsciiLetterOrDigit)) errors.Add("accountSid", "must be the carrier's account SID (letters and digits).");
+            if (body.Carrier is not ("twilio" or "signalwire")) errors.Add("carrier", "must be twilio or signalwire.");
+            if (errors.Required("authToken", body.AuthToken) is { Length: < 16 or > 256 }) errors.Add("authToken", "must be 16 to 256 characters.");
+            if (errors.Any) return Problems.Invalid(errors.ToDictionary());
+            var (saved, created) = await accounts.SaveAsync(tenant, accountSid, body.Carrier!, body.AuthToken!.Trim());
+            if (!saved) return Problems.Problem(StatusCodes.Status409Conflict, "account-taken", "Another tenant uses this carrier account.");
+            // The token is write-only: neither the answer nor the audit log carries it.
+            await audit.RecordAsync(tenant, "carrier", accountSid, caller.Subject, new { carrier = body.Carrier, authToken = "(set)" });
+            var resource = new { accountSid, carrier = body.Carrier };
+            return created ? Results.Created($"/v1/tenants/{tenant}/carriers/{accountSid}", resource) : Results.Ok(resource);
+        }).WithSummary("Create or replace a carrier account whose webhooks this tenant receives (brand-admin); authToken is write-only.");
+
+        group.MapGet("/carriers", async (string tenant, HttpContext http, CarrierAccounts accounts) =>
+        {
+            if (Access.DenyConfigure(Caller.From(http.User), tenant, "carrier accounts") is { } denied) return denied;
+            var items = (await accounts.ListAsync(tenant)).Select(a => new { accountSid = a.AccountSid, carrier = a.Carrier, updatedAt = a.UpdatedAt }).ToList();
+            return Results.Ok(new { items, count = items.Count });
+        }).WithSummary("The tenant's carrier accounts (never their tokens).");
+
+        group.MapGet("/calls", async (string tenant, string? location, DateTime? from, DateTime? to, string? cursor, int? limit,
+            HttpContext http, IGrainFactory grains, CallStore calls) =>
+        {
+            var caller = Caller.From(http.User);
+            if (!caller.SeesTenant(tenant)) return Problems.NotFound("tenant");
+            var errors = new ValidationErrors();
+            if (limit is < 1 or > 500) errors.Add("limit", "must be from 1 to 500.");
+            var after = cursor is null ? null : ParseCursor(cursor);
+            if (cursor is not null && after is null) errors.Add("cursor", "must be a cursor this API gave out.");
+            if (errors.Any) return Problems.Invalid(errors.ToDictionary());
+
+            IReadOnlyCollection<string>? locations = null;
+            if (!caller.SeesWholeTenant(tenant))
+                locations = (await grains.GetGrain<ITenantGrain>(tenant).ListLocations())
+                    .Where(l => caller.SeesLocation(tenant, l.LocationId, l.Market)).Select(l => l.LocationId).ToList();
+            if (location is not null) locations = locations is null || locations.Contains(location) ? [location] : [];
+            var page = await calls.ListAsync(new CallQuery(tenant, locations, from?.ToUniversalTime(), to?.ToUniversalTime(), after, (limit ?? 50) + 1));
+            var items = page.Take(limit ?? 50).Select(c => ToResource(c, caller)).ToList();
+            var next = page.Count > items.Count ? Cursor(page[items.Count - 1]) : null;
+            return Results.Ok(new { items, count = items.Count, nextCursor = next });
+        }).WithSummary("Calls in the caller's scope, newest first, with cursor paging (location, from, to, cursor, limit ≤ 500).");
+
+        group.MapGet("/calls/{callId}", async (string tenant, string callId, HttpContext http, IGrainFactory grains) =>
+        {
+            var caller = Caller.From(http.User);
+            var call = await VisibleCall(caller, tenant, callId, grains);
+            return call is null ? Problems.NotFound("call") : Results.Ok(ToResource(call, caller));
+        }).WithSummary("One call with its attribution, routing, qualification and outcome.");
+
+        group.MapPost("/calls/{callId}/outcome", async (string tenant, string callId, CallOutcome body, HttpContext http, IGrainFactory grains, AuditLog audit) =>
+        {
+            var caller = Caller.From(http.User);
+            if (await VisibleCall(caller, tenant, callId, grains) is null) return Problems.NotFound("call");
+            if (!caller.ConfiguresTenant(tenant)) return Problems.Forbidden("record outcomes");
+            var result = await grains.GetGrain<ICallGrain>(TenantKey.For(tenant, callId)).SetOutcome(body);
+            if (result.Errors.Count > 0) return Problems.Invalid(result.Errors);
+            await audit.RecordAsync(tenant, "outcome", callId, caller.Subject, body);
+            return Results.Ok(ToResource(result.Call!, caller));
+        }).WithSummary("Record a call's outcome and value from the CRM; idempotent per externalId; the call is re-qualified.");
+
+        group.MapPut("/blocked-callers/{number}", async (string tenant, string number, BlockBody? body, HttpContext http, IGrainFactory grains, AuditLog audit) =>
+        {
+            var caller = Caller.From(http.User);
+            if (Access.DenyConfigure(caller, tenant, "blocked callers") is { } denied) return denied;
+            if (Rules.PhoneNumberError(number) is { } error) return Problems.Invalid("number", error);
+            await grains.GetGrain<ICallerGrain>(TenantKey.For(tenant, number)).SetBlocked(true, body?.Reason);
+            await audit.RecordAsync(tenant, "blocked-caller", number, caller.Subject, body ?? new BlockBody(null));
+            return Results.NoContent();
+        }).WithSummary("Block a caller: their calls are rejected (<Reject/>) and recorded as blocked (brand-admin).");
+
+        group.MapDelete("/blocked-callers/{number}", async (string tenant, string number, HttpContext http, IGrainFactory grains, AuditLog audit) =>
+        {
+            var caller = Caller.From(http.User);
+            if (Access.DenyConfigure(caller, tenant, "blocked callers") is { } denied) return denied;
+            if (Rules.PhoneNumberError(number) is { } error) return Problems.Invalid("number", error);
+            await grains.GetGrain<ICallerGrain>(TenantKey.For(tenant, number)).SetBlocked(false, null);
+            await audit.RecordAsync(tenant, "blocked-caller", number, caller.Subject, new { unblocked = true });
+            return Results.NoContent();
+        }).WithSummary("Unblock a caller (brand-admin).");
+
+        return group;
+    }
+
+    /// <summary>The call when the caller may see it: tenant-wide readers see every call, others the calls of their locations.</summary>
+    private static async Task<CallRecord?> VisibleCall(Caller caller, string tenant, string callId, IGrainFactory grains)
+    {
+        if (!caller.SeesTenant(tenant) || callId.Length > 64) return null;
+        var call = await grains.GetGrain<ICallGrain>(TenantKey.For(tenant, callId)).Get();
+        if (call is null || caller.SeesWholeTenant(tenant)) return call;
+        if (call.Attribution.LocationId is not { } locationId) return null;
+        var market = (await grains.GetGrain<ITenantGrain>(tenant).ListLocations()).FirstOrDefault(l => l.LocationId == locationId)?.Market;
+        return caller.SeesLocation(tenant, locationId, market) ? call : null;
+    }
+
+    private static CallResource ToResource(CallRecord c, Caller viewer)
+    {
+        var a = c.Attribution;
+        // Analysts see the tenant's calls but not who called: keep the area code and the last two digits.
+        var callerNumber = viewer.Role == Roles.Analyst && c.Caller.Length > 7 ? c.Caller[..5] + new string('*', c.Caller.Length - 7) + c.Caller[^2..] : c.Caller;
+        return new CallResource(c.CallId, c.TenantId, a.LocationId, c.TrackingNumber, a.NumberKind, a.PoolId, a.StaticKey, callerNumber,
+            c.StartedAt, c.EndedAt, c.Status, c.Answered, c.DurationSeconds, c.TalkSeconds, c.RecordingUrl, c.Routing.Route, c.Routing.DialTo,
+            a.Source, a.Medium, a.Campaign, a.Keyword, a.Gclid, a.LandingPage, a.VisitorId, a.SessionId, a.IsTest, c.FirstTime,
+            c.FirstTimeForLocation, c.WithinHours, c.Qualified, c.MetRules, c.Outcome, c.Value, c.Currency, c.OutcomeExternalId);
+    }
+
+    private static string Cursor(CallRecord last) =>
+        Convert.ToBase64String(Encoding.UTF8.GetBytes($"{last.StartedAt.Ticks}|{last.CallId}")).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    private static (DateTime, string)? ParseCursor(string cursor)
+    {
+        try
+        {
+            var padded = cursor.Replace('-', '+').Replace('_', '/');
+            padded += new string('=', (4 - padded.Length % 4) % 4);
+            var parts = Encoding.UTF8.GetString(Convert.FromBase64String(padded)).Split('|', 2);
+            return parts.Length == 2 && long.TryParse(parts[0], out var ticks) && ticks is >= 0 and <= 3155378975999999999
+                ? (new DateTime(ticks, DateTimeKind.Utc), parts[1])
+                : null;
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,141 @@
+using System.Text.RegularExpressions;
+using CallMesh.Calls;
+using CallMesh.Common;
+using CallMesh.Silo.Carriers;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace CallMesh.Silo.Api;
+
+/// <summary>
+/// The carrier's webhooks (Twilio; SignalWire speaks the same form and signature). Each is signed with
+/// the carrier account's auth token; a missing or wrong signature is 403 and stores nothing. The inbound
+/// webhook is answered with TwiML while the caller waits, so it only asks the call's grain.
+/// </summary>
+public static partial class VoiceApi
+{
+    public const int MaxFormBytes = 16 * 1024;
+
+    [GeneratedRegex("^(CA|[A-Z]{2})[0-9A-Za-z]{8,64}$")]
+    private static partial Regex CallSidPattern();
+
+    public static RouteGroupBuilder MapVoiceApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/v1/voice/{carrier:regex(^(twilio|signalwire)$)}").WithTags("Carrier webhooks").DisableAntiforgery();
+
+        group.MapPost("/inbound", async (string carrier, HttpContext http, CarrierAccounts accounts, IConfiguration configuration, IGrainFactory grains) =>
+        {
+            var (webhook, problem) = await Verify(http, accounts, configuration);
+            if (problem is not null) return problem;
+            var form = webhook!.Form;
+            var errors = new ValidationErrors();
+            var callSid = CallSid(errors, "CallSid", form["CallSid"]);
+            var from = errors.Required("From", form["From"]);
+            var to = errors.Required("To", form["To"]);
+            if (to is not null && Rules.PhoneNumberError(to) is { } error) errors.Add("To", error);
+            if (errors.Any) return Problems.Invalid(errors.ToDictionary());
+
+            var routing = await grains.GetGrain<ICallGrain>(TenantKey.For(webhook.Account.TenantId, callSid!))
+                .Start(new InboundCall(webhook.Account.AccountSid, from!, to!, Microseconds(DateTime.UtcNow)));
+            return Results.Text(TwiML.Answer(routing, $"{webhook.BaseUrl}/v1/voice/{carrier}"), TwiML.ContentType);
+        }).WithSummary("Inbound call (form-encoded, signed): attributes the call and answers TwiML routing it.");
+
+        group.MapPost("/status", async (HttpContext http, CarrierAccounts accounts, IConfiguration configuration, IGrainFactory grains) =>
+        {
+            var (webhook, problem) = await Verify(http, accounts, configuration);
+            if (problem is not null) return problem;
+            var form = webhook!.Form;
+            var errors = new ValidationErrors();
+            var callSid = CallSid(errors, "CallSid", form["CallSid"]);
+            var parent = form["ParentCallSid"].ToString() is { Length: > 0 } p ? CallSid(errors, "ParentCallSid", p) : null;
+            var status = errors.Required("CallStatus", form["CallStatus"]);
+            var duration = OptionalSeconds(errors, "CallDuration", form["CallDuration"]);
+            var sequence = OptionalSeconds(errors, "SequenceNumber", form["SequenceNumber"]);
+            if (errors.Any) return Problems.Invalid(errors.ToDictionary());
+
+            // Our <Dial> asks for the forwarded leg's callbacks (ParentCallSid = the inbound call); the number's
+            // own status callback reports the caller's leg.
+            var leg = parent is null ? "inbound" : "dialed";
+            var delivery = new CallEvent($"{leg}:{callSid}:{(sequence is { } s ? s.ToString() : status)}", leg, status!, duration,
+                Url(form["RecordingUrl"]));
+            return await grains.GetGrain<ICallGrain>(TenantKey.For(webhook.Account.TenantId, parent ?? callSid!)).Apply(delivery)
+                ? Results.NoContent()
+                : Problems.NotFound("call");
+        }).WithSummary("Call progress of the caller's or the forwarded leg; repeated and reordered deliveries are applied once.");
+
+        group.MapPost("/dial-action", async (HttpContext http, CarrierAccounts accounts, IConfiguration configuration, IGrainFactory grains) =>
+        {
+            var (webhook, problem) = await Verify(http, accounts, configuration);
+            if (problem is not null) return problem;
+            var form = webhook!.Form;
+            var errors = new ValidationErrors();
+            var callSid = CallSid(errors, "CallSid", form["CallSid"]);
+            var status = errors.Required("DialCallStatus", form["DialCallStatus"]);
+            var duration = OptionalSeconds(errors, "DialCallDuration", form["DialCallDuration"]);
+            if (errors.Any) return Problems.Invalid(errors.ToDictionary());
+
+            var delivery = new CallEvent($"dial-result:{callSid}", "dial-result", status!, duration, Url(form["RecordingUrl"]),
+                bool.TryParse(form["DialBridged"], out var bridged) ? bridged : null);
+            return await grains.GetGrain<ICallGrain>(TenantKey.For(webhook.Account.TenantId, callSid!)).Apply(delivery)
+                ? Results.Text(TwiML.HangUp(), TwiML.ContentType)
+                : Problems.NotFound("call");
+        }).WithSummary("The forwarded leg's result (answered or missed, talk time, recording); answers TwiML that hangs up.");
+
+        return group;
+    }
+
+    private sealed record Webhook(CarrierAccount Account, IFormCollection Form, string BaseUrl);
+
+    /// <summary>Reads the form and checks its signature against the account's auth token: 403 when it does not match.</summary>
+    private static async Task<(Webhook?, IResult?)> Verify(HttpContext http, CarrierAccounts accounts, IConfiguration configuration)
+    {
+        if (!http.Request.HasFormContentType)
+            return (null, Problems.Problem(StatusCodes.Status415UnsupportedMediaType, "malformed-request", "Carrier webhooks are application/x-www-form-urlencoded."));
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = MaxFormBytes;
+        var form = await http.Request.ReadFormAsync();
+        var forbidden = Problems.Problem(StatusCodes.Status403Forbidden, "invalid-signature", "The webhook's signature does not match.");
+        if (form["AccountSid"].ToString() is not { Length: > 0 } accountSid || await accounts.FindAsync(accountSid) is not { } account)
+            return (null, forbidden);
+        var baseUrl = PublicBaseUrl(http, configuration);
+        var url = baseUrl + (http.Features.Get<IHttpRequestFeature>()?.RawTarget ?? $"{http.Request.Path}{http.Request.QueryString}");
+        var parameters = form.SelectMany(f => f.Value.Select(v => new KeyValuePair<string, string>(f.Key, v ?? "")));
+        return TwilioSignature.IsValid(account.AuthToken, url, parameters, http.Request.Headers["X-Twilio-Signature"])
+            ? (new Webhook(account, form, baseUrl), null)
+            : (null, forbidden);
+    }
+
+    /// <summary>
+    /// The scheme and host the carrier called: CALLMESH_PUBLIC_BASE_URL when set (the address configured at
+    /// the carrier), else what the gateway forwards (X-Forwarded-Proto/-Host, believed there only from
+    /// trusted proxies), else this request's own.
+    /// </summary>
+    private static string PublicBaseUrl(HttpContext http, IConfiguration configuration)
+    {
+        if (configuration["PUBLIC_BASE_URL"] is { Length: > 0 } configured) return configured.TrimEnd('/');
+        static string? Last(string value) => value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).LastOrDefault();
+        var scheme = Last(http.Request.Headers["X-Forwarded-Proto"].ToString()) ?? http.Request.Scheme;
+        var host = Last(http.Request.Headers["X-Forwarded-Host"].ToString()) ?? http.Request.Host.Value;
+        return $"{scheme}://{host}";
+    }
+
+    private static string? CallSid(ValidationErrors errors, string field, string? value)
+    {
+        if (errors.Required(field, value) is not { } sid) return null;
+        if (CallSidPattern().IsMatch(sid)) return sid;
+        errors.Add(field, "must be the carrier's call SID (e.g. CA followed by 32 hex digits).");
+        return null;
+    }
+
+    private static int? OptionalSeconds(ValidationErrors errors, string field, string? value)
+    {
+        if (string.IsNullOrEmpty(value)) return null;
+        if (int.TryParse(value, out var n) && n is >= 0 and <= 1_000_000) return n;
+        errors.Add(field, "must be a whole number from 0.");
+        return null;
+    }
+
+    /// <summary>PostgreSQL keeps microseconds: the grain's copy and the stored row must be the same instant.</summary>
+    private static DateTime Microseconds(DateTime at) => new(at.Ticks - at.Ticks % 10, DateTimeKind.Utc);
+
+    private static string? Url(string? value) =>
+        Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme is "https" or "http" && value!.Length <= 2048 ? value : null;
+}
