@@ -10,8 +10,8 @@ public static class TwiML
     public const string ContentType = "text/xml; charset=utf-8";
     public const int RingSeconds = 25;
 
-    /// <param name="baseUrl">The public base URL the carrier reaches us at, for the dial action and status callbacks.</param>
-    public static string Answer(CallRouting routing, string baseUrl) => Write(w =>
+    /// <param name="webhooks">The public URL of this carrier's webhooks (…/v1/voice/twilio), for the dial action and status callbacks.</param>
+    public static string Answer(CallRouting routing, string webhooks) => Write(w =>
     {
         switch (routing.Action)
         {
@@ -27,13 +27,13 @@ public static class TwiML
         }
         if (routing.RecordingNotice is { } notice) w.WriteElementString("Say", notice);
         w.WriteStartElement("Dial");
-        w.WriteAttributeString("action", $"{baseUrl}/v1/voice/twilio/dial-action");
+        w.WriteAttributeString("action", $"{webhooks}/dial-action");
         w.WriteAttributeString("timeout", RingSeconds.ToString());
         w.WriteAttributeString("callerId", routing.CallerId);
         if (routing.Record) w.WriteAttributeString("record", "record-from-answer-dual");
         w.WriteAttributeString("answerOnBridge", "true");
         w.WriteStartElement("Number");
-        w.WriteAttributeString("statusCallback", $"{baseUrl}/v1/voice/twilio/status");
+        w.WriteAttributeString("statusCallback", $"{webhooks}/status");
         w.WriteAttributeString("statusCallbackEvent", "initiated ringing answered completed");
         w.WriteString(routing.DialTo);
         w.WriteEndElement();

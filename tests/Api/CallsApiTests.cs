@@ -1,0 +1,169 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using CallMesh.Identity;
+using CallMesh.Silo.Carriers;
+using CallMesh.Tests.Infrastructure;
+
+namespace CallMesh.Tests.Api;
+
+/// <summary>Carrier webhooks and the calls API through the real gateway, after a real DNI session, on the demo brand.</summary>
+[Collection(ProcessTests.Name)]
+public sealed class CallsApiTests(ApiFixture fixture) : IClassFixture<ApiFixture>, IAsyncLifetime
+{
+    private const string Tenant = "bluebonnet";
+    private const string AccountSid = "AC0123456789abcdef0123456789abcdef";
+    private const string AuthToken = "a-carrier-auth-token-0123456789";
+    private static int _calls;
+    private ProcessCluster Cluster => fixture.Cluster;
+    private string Admin => Cluster.Token(Tenant, Roles.BrandAdmin);
+
+    public async Task InitializeAsync()
+    {
+        using var saved = await Cluster.SendAsync(HttpMethod.Put, $"/v1/tenants/{Tenant}/carriers/{AccountSid}", Admin, new { carrier = "twilio", authToken = AuthToken });
+        Assert.True(saved.IsSuccessStatusCode);
+        Assert.DoesNotContain(AuthToken, await saved.Content.ReadAsStringAsync());
+    }
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    private static string NewCallSid() => $"CA{Interlocked.Increment(ref _calls):x32}";
+
+    /// <summary>Posts a form the way Twilio does: signed over the public URL (the gateway's) and the sorted parameters.</summary>
+    private Task<HttpResponseMessage> Webhook(string path, Dictionary<string, string> form, string token = AuthToken)
+    {
+        var url = Cluster.Gateway.ToString().TrimEnd('/') + path;
+        var signature = TwilioSignature.Compute(token, url, form);
+        return Cluster.SendAsync(HttpMethod.Post, path, null, new FormUrlEncodedContent(form), r => r.Headers.Add("X-Twilio-Signature", signature));
+    }
+
+    private static Dictionary<string, string> InboundForm(string callSid, string to, string from = "+14155550142") => new()
+    {
+        ["AccountSid"] = AccountSid, ["ApiVersion"] = "2010-04-01", ["CallSid"] = callSid, ["CallStatus"] = "ringing", ["Direction"] = "inbound",
+        ["From"] = from, ["To"] = to, ["Caller"] = from, ["Called"] = to, ["FromCity"] = "HOUSTON", ["FromState"] = "TX",
+    };
+
+    private Task<long> CallRows() => fixture.Database.Scalar<long>("SELECT count(*) FROM callmesh.calls");
+
+    private async Task<JsonElement> GetCall(string callSid, string token, HttpStatusCode expected = HttpStatusCode.OK)
+    {
+        using var response = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}/calls/{callSid}", token);
+        Assert.Equal(expected, response.StatusCode);
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    [Fact]
+    public async Task A_call_to_a_visitors_tracking_number_is_attributed_to_its_session_routed_and_completed_by_callbacks()
+    {
+        // A visitor lands on Katy's page from a Google ad.
+        var dni = new StringContent(JsonSerializer.Serialize(new
+        {
+            siteKey = "bluebonnet-web", url = "http://127.0.0.1:9999/locations/katy?utm_source=google&utm_medium=cpc&utm_campaign=katy-ac&utm_term=ac+repair&gclid=GC-9",
+            targets = new[] { "+17135550116" },
+        }), Encoding.UTF8, "text/plain");
+        using var session = await Cluster.SendAsync(HttpMethod.Post, "/v1/dni/sessions?siteKey=bluebonnet-web", null, dni, r => r.Headers.Add("X-Forwarded-For", "198.51.100.7"));
+        var assignment = await session.Content.ReadFromJsonAsync<JsonElement>();
+        var tracking = assignment.GetProperty("swaps")[0].GetProperty("number").GetString()!;
+
+        // The visitor calls it.
+        var callSid = NewCallSid();
+        using var inbound = await Webhook("/v1/voice/twilio/inbound", InboundForm(callSid, tracking));
+        Assert.Equal(HttpStatusCode.OK, inbound.StatusCode);
+        Assert.Equal("text/xml", inbound.Content.Headers.ContentType?.MediaType);
+        var twiml = System.Xml.Linq.XDocument.Parse(await inbound.Content.ReadAsStringAsync());
+        var dial = twiml.Root!.Element("Dial")!;
+        var gateway = Cluster.Gateway.ToString().TrimEnd('/');
+        Assert.Equal($"{gateway}/v1/voice/twilio/dial-action", dial.Attribute("action")!.Value);
+        Assert.Equal(("+14155550142", "true"), (dial.Attribute("callerId")!.Value, dial.Attribute("answerOnBridge")!.Value));
+        var number = dial.Element("Number")!;
+        Assert.Equal($"{gateway}/v1/voice/twilio/status", number.Attribute("statusCallback")!.Value);
+        Assert.Contains(number.Value, new[] { "+18325550116", "+17135550199" });   // Katy's forward or after-hours number
+
+        var call = await GetCall(callSid, Admin);
+        Assert.Equal(("katy", "pool", "google", "cpc", "katy-ac", "ac repair", "GC-9"), (call.GetProperty("location").GetString(), call.GetProperty("numberKind").GetString(),
+            call.GetProperty("source").GetString(), call.GetProperty("medium").GetString(), call.GetProperty("campaign").GetString(),
+            call.GetProperty("keyword").GetString(), call.GetProperty("gclid").GetString()));
+        Assert.Equal(assignment.GetProperty("sessionId").GetString(), call.GetProperty("sessionId").GetString());
+        Assert.Equal(number.Value, call.GetProperty("routedTo").GetString());
+        Assert.Equal(number.Value == "+18325550116" ? "open" : "after-hours", call.GetProperty("route").GetString());
+
+        // The forwarded leg is answered and talks 95 s; the caller's leg ends; deliveries repeat.
+        var dialed = new Dictionary<string, string> { ["AccountSid"] = AccountSid, ["CallSid"] = "CB" + callSid[2..], ["ParentCallSid"] = callSid, ["CallStatus"] = "completed", ["CallDuration"] = "95", ["SequenceNumber"] = "3" };
+        var parent = new Dictionary<string, string> { ["AccountSid"] = AccountSid, ["CallSid"] = callSid, ["CallStatus"] = "completed", ["CallDuration"] = "110", ["SequenceNumber"] = "0" };
+        var action = new Dictionary<string, string> { ["AccountSid"] = AccountSid, ["CallSid"] = callSid, ["DialCallStatus"] = "completed", ["DialCallDuration"] = "95", ["DialBridged"] = "true" };
+        foreach (var (path, form) in new[] { ("/v1/voice/twilio/status", dialed), ("/v1/voice/twilio/dial-action", action), ("/v1/voice/twilio/status", parent), ("/v1/voice/twilio/status", dialed) })
+        {
+            using var delivered = await Webhook(path, form);
+            Assert.True(delivered.IsSuccessStatusCode, $"{path}: {delivered.StatusCode}");
+        }
+        call = await GetCall(callSid, Admin);
+        Assert.Equal(("completed", true, 95, 110), (call.GetProperty("status").GetString(), call.GetProperty("answered").GetBoolean(),
+            call.GetProperty("talkSeconds").GetInt32(), call.GetProperty("durationSeconds").GetInt32()));
+        Assert.True(call.GetProperty("qualified").GetBoolean());   // the demo brand: answered and at least 60 s
+
+        // Scope: Katy's manager sees it; Austin's does not; an analyst sees it without the caller's number.
+        await GetCall(callSid, Cluster.Token(Tenant, Roles.LocationManager, ["katy"]));
+        await GetCall(callSid, Cluster.Token(Tenant, Roles.LocationManager, ["austin-downtown"]), HttpStatusCode.NotFound);
+        using var austinList = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}/calls?location=katy", Cluster.Token(Tenant, Roles.LocationManager, ["austin-downtown"]));
+        Assert.Equal(0, (await austinList.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("count").GetInt32());
+        Assert.Equal("+1415*****42", (await GetCall(callSid, Cluster.Token(Tenant, Roles.Analyst))).GetProperty("caller").GetString());
+
+        // The CRM reports the sale; the same update again changes nothing; a location manager may not write it.
+        var outcome = new { outcome = "sale", value = 480.00m, currency = "USD", externalId = "hubspot-77" };
+        using (var sold = await Cluster.SendAsync(HttpMethod.Post, $"/v1/tenants/{Tenant}/calls/{callSid}/outcome", Admin, outcome))
+            Assert.Equal(480.00m, (await sold.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("value").GetDecimal());
+        using (var again = await Cluster.SendAsync(HttpMethod.Post, $"/v1/tenants/{Tenant}/calls/{callSid}/outcome", Admin, outcome with { }))
+            Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        using (var byManager = await Cluster.SendAsync(HttpMethod.Post, $"/v1/tenants/{Tenant}/calls/{callSid}/outcome", Cluster.Token(Tenant, Roles.LocationManager, ["katy"]), outcome))
+            await ProblemAssert.Is(byManager, HttpStatusCode.Forbidden, "forbidden");
+        using (var badOutcome = await Cluster.SendAsync(HttpMethod.Post, $"/v1/tenants/{Tenant}/calls/{callSid}/outcome", Admin, new { outcome = "won", currency = "EUR" }))
+            await ProblemAssert.Is(badOutcome, HttpStatusCode.BadRequest, "validation");
+        Assert.Equal("sale", (await GetCall(callSid, Admin)).GetProperty("outcome").GetString());
+    }
+
+    [Fact]
+    public async Task A_call_to_a_static_number_is_credited_to_its_medium()
+    {
+        var callSid = NewCallSid();
+        using var inbound = await Webhook("/v1/voice/twilio/inbound", InboundForm(callSid, "+15125550180"));   // Austin's GBP number
+        Assert.Equal(HttpStatusCode.OK, inbound.StatusCode);
+
+        var call = await GetCall(callSid, Admin);
+        Assert.Equal(("austin-downtown", "static", "gbp", "google", "gbp-listing"), (call.GetProperty("location").GetString(),
+            call.GetProperty("numberKind").GetString(), call.GetProperty("medium").GetString(), call.GetProperty("source").GetString(),
+            call.GetProperty("campaign").GetString()));
+    }
+
+    [Fact]
+    public async Task Wrong_or_missing_signatures_are_403_and_bad_forms_400_and_nothing_is_stored()
+    {
+        var before = await CallRows();
+        var form = InboundForm(NewCallSid(), "+15125550180");
+
+        using var wrongToken = await Webhook("/v1/voice/twilio/inbound", form, token: "not-the-accounts-token-000");
+        await ProblemAssert.Is(wrongToken, HttpStatusCode.Forbidden, "invalid-signature");
+        using var unsigned = await Cluster.SendAsync(HttpMethod.Post, "/v1/voice/twilio/inbound", null, new FormUrlEncodedContent(form));
+        await ProblemAssert.Is(unsigned, HttpStatusCode.Forbidden, "invalid-signature");
+        using var unknownAccount = await Webhook("/v1/voice/twilio/inbound", new Dictionary<string, string>(form) { ["AccountSid"] = "AC" + new string('9', 32) });
+        await ProblemAssert.Is(unknownAccount, HttpStatusCode.Forbidden, "invalid-signature");
+        // Signed over other parameters than the ones sent: a tampered To.
+        var signature = TwilioSignature.Compute(AuthToken, Cluster.Gateway.ToString().TrimEnd('/') + "/v1/voice/twilio/inbound", form);
+        using var tampered = await Cluster.SendAsync(HttpMethod.Post, "/v1/voice/twilio/inbound", null,
+            new FormUrlEncodedContent(new Dictionary<string, string>(form) { ["To"] = "+15125550112" }), r => r.Headers.Add("X-Twilio-Signature", signature));
+        await ProblemAssert.Is(tampered, HttpStatusCode.Forbidden, "invalid-signature");
+
+        var noTo = new Dictionary<string, string>(form);
+        noTo.Remove("To");
+        using var missing = await Webhook("/v1/voice/twilio/inbound", noTo);
+        Assert.True((await ProblemAssert.Is(missing, HttpStatusCode.BadRequest, "validation")).GetProperty("errors").TryGetProperty("To", out _));
+        using var badSid = await Webhook("/v1/voice/twilio/inbound", new Dictionary<string, string>(form) { ["CallSid"] = "'; DROP TABLE calls" });
+        await ProblemAssert.Is(badSid, HttpStatusCode.BadRequest, "validation");
+        using var json = await Cluster.SendAsync(HttpMethod.Post, "/v1/voice/twilio/inbound", null, form);
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, json.StatusCode);
+        using var unknownCall = await Webhook("/v1/voice/twilio/dial-action", new Dictionary<string, string> { ["AccountSid"] = AccountSid, ["CallSid"] = NewCallSid(), ["DialCallStatus"] = "completed" });
+        await ProblemAssert.Is(unknownCall, HttpStatusCode.NotFound, "not-found");
+
+        Assert.Equal(before, await CallRows());
+    }
+}
