@@ -15,7 +15,8 @@ builder.WebHost.ConfigureKestrel(k =>
     k.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
 });
 
-builder.Services.AddCallMeshJwt(builder.Configuration);
+builder.Services.AddCallMeshJwt(builder.Configuration)
+    .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, CallMesh.Gateway.Identity.ApiKeyPassThrough>(JwtSetup.ApiKeyScheme, null);
 builder.Services.AddAuthorization(o => o.AddPolicy(ProxyConfig.UserApiPolicy, p => p.RequireAuthenticatedUser()));
 builder.Services.AddProblemDetails();
 builder.Services.AddEdgeProtection(builder.Configuration);

@@ -19,7 +19,9 @@ public static class ApiSetup
         services.AddSingleton<ZipCentroids>();
         services.AddSingleton<IpGeolocation>();
         services.AddSingleton<CallMesh.Silo.Carriers.CarrierAccounts>();
-        services.AddCallMeshJwt(configuration);
+        services.AddSingleton<ApiKeys>();
+        services.AddCallMeshJwt(configuration)
+            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthentication>(JwtSetup.ApiKeyScheme, null);
         services.AddAuthorization();
         // Unreadable bodies (malformed JSON, wrong types) throw, so they get a problem with the reason.
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
@@ -102,6 +104,7 @@ public static class ApiSetup
         app.MapDniApi();
         app.MapVoiceApi();
         app.MapCallsApi();
+        app.MapApiKeysApi();
         return app;
     }
 }

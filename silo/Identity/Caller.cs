@@ -9,6 +9,8 @@ public static class Roles
     public const string MarketManager = "market-manager";
     public const string LocationManager = "location-manager";
     public const string Analyst = "analyst";
+    /// <summary>An integration's API key (not a user role: keys are issued by the API, not by the identity provider).</summary>
+    public const string ApiKey = "api-key";
 
     public static readonly string[] All = [PlatformAdmin, BrandAdmin, MarketManager, LocationManager, Analyst];
 }
@@ -18,17 +20,21 @@ public static class Roles
 /// Rule of the contract: outside the caller's scope a resource is 404 (its existence is not
 /// revealed) and an action on something visible is 403.
 /// </summary>
-public sealed record Caller(string Subject, string? TenantId, string Role, IReadOnlySet<string> Locations, IReadOnlySet<string> Markets)
+public sealed record Caller(string Subject, string? TenantId, string Role, IReadOnlySet<string> Locations, IReadOnlySet<string> Markets,
+    IReadOnlySet<string>? Scopes = null)
 {
     public static Caller From(ClaimsPrincipal user)
     {
         var role = user.FindFirstValue(JwtSetup.RoleClaim) ?? "";
+        // Only the API key handler makes api-key callers, from a key it checked; a user token cannot claim it.
+        var isKey = role == Roles.ApiKey && user.Identity?.AuthenticationType == JwtSetup.ApiKeyScheme;
         return new Caller(
             user.FindFirstValue(JwtSetup.SubjectClaim) ?? "unknown",
             user.FindFirstValue(JwtSetup.TenantClaim),
-            Roles.All.Contains(role) ? role : "",
+            Roles.All.Contains(role) || isKey ? role : "",
             user.FindAll(JwtSetup.LocationsClaim).Select(c => c.Value).ToHashSet(StringComparer.Ordinal),
-            user.FindAll(JwtSetup.MarketsClaim).Select(c => c.Value).ToHashSet(StringComparer.Ordinal));
+            user.FindAll(JwtSetup.MarketsClaim).Select(c => c.Value).ToHashSet(StringComparer.Ordinal),
+            isKey ? user.FindAll(JwtSetup.ScopeClaim).Select(c => c.Value).ToHashSet(StringComparer.Ordinal) : null);
     }
 
     public bool IsPlatformAdmin => Role == Roles.PlatformAdmin;
@@ -36,9 +42,13 @@ public sealed record Caller(string Subject, string? TenantId, string Role, IRead
     /// <summary>May this caller know that the tenant exists at all?</summary>
     public bool SeesTenant(string tenantId) => IsPlatformAdmin || (Role != "" && TenantId == tenantId);
 
-    /// <summary>Tenant-wide reads (every location, reports, settings).</summary>
+    /// <summary>Tenant-wide reads (every location, reports, settings); an API key needs a read scope.</summary>
     public bool SeesWholeTenant(string tenantId) =>
-        SeesTenant(tenantId) && Role is Roles.PlatformAdmin or Roles.BrandAdmin or Roles.Analyst;
+        SeesTenant(tenantId) && (Role is Roles.PlatformAdmin or Roles.BrandAdmin or Roles.Analyst
+                                 || (Role == Roles.ApiKey && (HasScope("calls:read") || HasScope("reports:read"))));
+
+    /// <summary>An API key's scope ("outcomes:write"); users act by role instead.</summary>
+    public bool HasScope(string scope) => Role == Roles.ApiKey && Scopes is not null && Scopes.Contains(scope);
 
     public bool SeesLocation(string tenantId, string locationId, string? market) =>
         SeesWholeTenant(tenantId)

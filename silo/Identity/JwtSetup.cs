@@ -19,6 +19,12 @@ public static class JwtSetup
     public const string RoleClaim = "role";
     public const string LocationsClaim = "locations";
     public const string MarketsClaim = "markets";
+    public const string ScopeClaim = "scope";
+
+    /// <summary>Integration keys ("Bearer cmk_…") go to this scheme; every other bearer token is a user's JWT.</summary>
+    public const string ApiKeyScheme = "ApiKey";
+    public const string ApiKeyPrefix = "cmk_";
+    private const string Selector = "CallMesh";
 
     public static AuthenticationBuilder AddCallMeshJwt(this IServiceCollection services, IConfiguration configuration)
     {
@@ -29,7 +35,12 @@ public static class JwtSetup
             throw new InvalidOperationException(
                 "Configure Auth:Authority (an OIDC issuer) or, for a local deployment, Auth:DevSigningKeyHex (CALLMESH_AUTH__DEVSIGNINGKEYHEX).");
 
-        return services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer(options =>
+        return services.AddAuthentication(Selector)
+            .AddPolicyScheme(Selector, "JWT or API key", o => o.ForwardDefaultSelector = http =>
+                http.Request.Headers.Authorization.ToString().StartsWith("Bearer " + ApiKeyPrefix, StringComparison.Ordinal)
+                    ? ApiKeyScheme
+                    : JwtBearerDefaults.AuthenticationScheme)
+            .AddJwtBearer(options =>
         {
             // Keep claim names as issued ("role", "tenant"), not mapped to WS-* URIs.
             options.MapInboundClaims = false;
@@ -64,7 +75,7 @@ public static class JwtSetup
         });
     }
 
-    private static Task WriteProblem(HttpContext http, int status, string code, string title)
+    public static Task WriteProblem(HttpContext http, int status, string code, string title)
     {
         http.Response.StatusCode = status;
         return Results.Problem(statusCode: status, title: title, type: $"https://callmesh.dev/problems/{code}",

@@ -166,4 +166,41 @@ public sealed class CallsApiTests(ApiFixture fixture) : IClassFixture<ApiFixture
 
         Assert.Equal(before, await CallRows());
     }
+
+    [Fact]
+    public async Task A_CRM_records_outcomes_with_a_scoped_API_key_that_brand_admins_issue_and_revoke()
+    {
+        var callSid = NewCallSid();
+        (await Webhook("/v1/voice/twilio/inbound", InboundForm(callSid, "+15125550180"))).EnsureSuccessStatusCode();
+        async Task<string> Issue(params string[] scopes)
+        {
+            using var issued = await Cluster.SendAsync(HttpMethod.Post, $"/v1/tenants/{Tenant}/api-keys", Admin, new { name = "HubSpot", scopes });
+            Assert.Equal(HttpStatusCode.Created, issued.StatusCode);
+            return (await issued.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString()!;
+        }
+        var crm = await Issue("outcomes:write");
+        var bi = await Issue("calls:read");
+        var revoked = await Issue("outcomes:write");
+        var revokedId = revoked.Split('_')[1];
+        using (var revoke = await Cluster.SendAsync(HttpMethod.Delete, $"/v1/tenants/{Tenant}/api-keys/{revokedId}", Admin))
+            Assert.Equal(HttpStatusCode.NoContent, revoke.StatusCode);
+        var outcome = new { outcome = "appointment", value = 150m, externalId = "crm-appt-1" };
+        Task<HttpResponseMessage> Post(string key, string tenant = Tenant) =>
+            Cluster.SendAsync(HttpMethod.Post, $"/v1/tenants/{tenant}/calls/{callSid}/outcome", key, outcome);
+
+        using (var recorded = await Post(crm)) Assert.Equal(HttpStatusCode.OK, recorded.StatusCode);
+        using (var readOnly = await Post(bi)) await ProblemAssert.Is(readOnly, HttpStatusCode.Forbidden, "forbidden");
+        using (var gone = await Post(revoked)) await ProblemAssert.Is(gone, HttpStatusCode.Unauthorized, "unauthorized");
+        using (var forged = await Post(crm[..^4] + "0000")) await ProblemAssert.Is(forged, HttpStatusCode.Unauthorized, "unauthorized");
+        using (var elsewhere = await Post(crm, "another-brand")) await ProblemAssert.Is(elsewhere, HttpStatusCode.NotFound, "not-found");
+        using (var read = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}/calls/{callSid}", bi))
+            Assert.Equal("appointment", (await read.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("outcome").GetString());
+        using (var configure = await Cluster.SendAsync(HttpMethod.Post, $"/v1/tenants/{Tenant}/api-keys", crm, new { name = "x", scopes = new[] { "calls:read" } }))
+            await ProblemAssert.Is(configure, HttpStatusCode.Forbidden, "forbidden");
+
+        var stored = await fixture.Database.Scalar<byte[]>("SELECT secret_hash FROM callmesh.api_keys WHERE key_id = $1", crm.Split('_')[1]);
+        Assert.Equal(32, stored!.Length);   // a SHA-256, never the secret
+        using var list = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}/api-keys", Admin);
+        Assert.DoesNotContain(crm.Split('_')[2], await list.Content.ReadAsStringAsync());
+    }
 }
