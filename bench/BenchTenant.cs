@@ -12,7 +12,7 @@ public static class BenchTenant
     private const int Locations = 8;
     private const int Sites = 32;
 
-    public sealed record Seed(string Tenant, List<string> Sites, List<string> Targets);
+    public sealed record Seed(string Tenant, List<string> Sites, List<string> Targets, List<string> PoolNumbers);
 
     public static async Task<Seed> SeedAsync(HttpClient http, string key)
     {
@@ -21,6 +21,7 @@ public static class BenchTenant
             new { name = "Bench Brand", timeZone = "America/Chicago", currency = "USD" });
         var admin = DevTokens.Mint(key, tenant, Roles.BrandAdmin);
         var targets = new List<string>();
+        var poolNumbers = new List<string>();
         for (var l = 0; l < Locations; l++)
         {
             // A random Texas exchange per location; a run that meets numbers an earlier run imported picks another.
@@ -34,11 +35,12 @@ public static class BenchTenant
             });
             await DemoSeeder.SendAsync(http, HttpMethod.Put, admin, $"/v1/tenants/{tenant}/pools/loc-{l}-web",
                 new { location = $"loc-{l}", numbers = numbers[..PoolSize], overflowNumber = numbers[PoolSize] });
+            poolNumbers.AddRange(numbers[..PoolSize]);
         }
         var sites = Enumerable.Range(0, Sites).Select(s => $"{tenant}-site-{s}").ToList();
         foreach (var site in sites)
             await DemoSeeder.SendAsync(http, HttpMethod.Put, admin, $"/v1/tenants/{tenant}/sites/{site}", new { domains = new[] { "bench.example" } });
-        return new Seed(tenant, sites, targets);
+        return new Seed(tenant, sites, targets, poolNumbers);
     }
 
     private static readonly string[] AreaCodes = ["512", "737", "214", "469", "972", "817", "682", "713", "281", "832", "346", "210", "726", "830", "254", "361", "409", "903", "915", "936"];

@@ -16,6 +16,7 @@ var postgres = endpoints.GetProperty("postgres").GetString()!;
 var key = File.ReadAllText(Path.Combine(state, "dev-signing-key")).Trim();
 var duration = TimeSpan.FromSeconds(double.Parse(options.GetValueOrDefault("seconds") ?? "10"));
 var workers = int.Parse(options.GetValueOrDefault("workers") ?? "64");
+var scenarios = (options.GetValueOrDefault("scenarios") ?? "dni,inbound").Split(',');
 
 using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = workers * 2, PooledConnectionLifetime = TimeSpan.FromMinutes(10) })
 {
@@ -60,26 +61,49 @@ async Task<bool> Dni()
 }
 
 await LoadRunner.ClosedLoop("warm-up", workers, TimeSpan.FromSeconds(3), Noop);
-await LoadRunner.ClosedLoop("warm-up", workers, TimeSpan.FromSeconds(3), Dni);
 var noop = await LoadRunner.ClosedLoop("noop (peak)", workers, duration, Noop);
 Console.WriteLine(noop);
-var dni = await LoadRunner.ClosedLoop("dni (peak)", workers, duration, Dni);
-Console.WriteLine(dni);
-var half = await LoadRunner.OpenLoop($"dni at half peak ({dni.Throughput / 2:F0}/s)", dni.Throughput / 2, duration, Dni);
-Console.WriteLine(half);
+var failed = false;
 
-// Every allocation a client was answered must be in the lease history: the same visitor and number.
-await using var db = NpgsqlDataSource.Create(postgres);
-await using var rows = db.CreateCommand("SELECT visitor_id, number FROM callmesh.number_leases WHERE tenant_id = $1");
-rows.Parameters.Add(new() { Value = seed.Tenant });
-var journaled = new HashSet<(Guid, string)>();
-await using (var reader = await rows.ExecuteReaderAsync())
-    while (await reader.ReadAsync()) journaled.Add((reader.GetGuid(0), reader.GetString(1)));
-var missing = answered.Count(a => !journaled.Contains(a));
-var ratio = dni.Throughput / noop.Throughput;
-Console.WriteLine();
-Console.WriteLine($"dni / noop throughput: {ratio:F2} (target ≥ 0.60)");
-Console.WriteLine($"dni p99 at half peak:  {half.P99Ms:F2} ms (target < 20 ms)");
-Console.WriteLine($"durable: {answered.Count - missing} of {answered.Count} answered new-visitor allocations found in callmesh.number_leases" +
-                  (missing == 0 ? "" : $" — {missing} MISSING"));
-return missing == 0 ? 0 : 1;
+if (scenarios.Contains("dni"))
+{
+    await LoadRunner.ClosedLoop("warm-up", workers, TimeSpan.FromSeconds(3), Dni);
+    var dni = await LoadRunner.ClosedLoop("dni (peak)", workers, duration, Dni);
+    Console.WriteLine(dni);
+    var half = await LoadRunner.OpenLoop($"dni at half peak ({dni.Throughput / 2:F0}/s)", dni.Throughput / 2, duration, Dni);
+    Console.WriteLine(half);
+
+    // Every allocation a client was answered must be in the lease history: the same visitor and number.
+    await using var db = NpgsqlDataSource.Create(postgres);
+    await using var rows = db.CreateCommand("SELECT visitor_id, number FROM callmesh.number_leases WHERE tenant_id = $1");
+    rows.Parameters.Add(new() { Value = seed.Tenant });
+    var journaled = new HashSet<(Guid, string)>();
+    await using (var reader = await rows.ExecuteReaderAsync())
+        while (await reader.ReadAsync()) journaled.Add((reader.GetGuid(0), reader.GetString(1)));
+    var missing = answered.Count(a => !journaled.Contains(a));
+    Console.WriteLine();
+    Console.WriteLine($"dni / noop throughput: {dni.Throughput / noop.Throughput:F2} (target ≥ 0.60)");
+    Console.WriteLine($"dni p99 at half peak:  {half.P99Ms:F2} ms (target < 20 ms)");
+    Console.WriteLine($"durable: {answered.Count - missing} of {answered.Count} answered new-visitor allocations found in callmesh.number_leases" +
+                      (missing == 0 ? "" : $" — {missing} MISSING"));
+    failed |= missing > 0;
+}
+
+if (scenarios.Contains("inbound"))
+{
+    // inbound: a signed carrier webhook answered with TwiML (timed), then the call's status callback (not timed).
+    var calls = new InboundCalls(http, gateway, seed);
+    await calls.RegisterAccountAsync(key);
+    await LoadRunner.ClosedLoop("warm-up", workers, TimeSpan.FromSeconds(3), calls.Call);
+    var peak = await LoadRunner.ClosedLoop("inbound (peak)", workers, duration, calls.Call);
+    Console.WriteLine(peak);
+    var at200 = await LoadRunner.OpenLoop("inbound at 200 calls/s", 200, duration, calls.Call);
+    Console.WriteLine(at200);
+    var (completed, total) = await calls.CheckCompletedAsync(postgres);
+    Console.WriteLine();
+    Console.WriteLine($"inbound / noop throughput: {peak.Throughput / noop.Throughput:F2}");
+    Console.WriteLine($"inbound TwiML p99 at 200 calls/s: {at200.P99Ms:F2} ms (target < 25 ms)");
+    Console.WriteLine($"calls recorded and completed by their status callback: {completed} of {total}" + (completed == total ? "" : " — MISSING"));
+    failed |= completed != total;
+}
+return failed ? 1 : 0;

@@ -8,6 +8,7 @@ namespace CallMesh.Locations;
 /// </summary>
 public interface ILocationGrain : IGrainWithStringKey
 {
+    [Orleans.Concurrency.ReadOnly]
     Task<LocationSnapshot?> Get();
 
     Task<SaveResult> Put(LocationConfig config);

@@ -7,6 +7,7 @@ namespace CallMesh.Tenants;
 /// </summary>
 public interface ITenantGrain : IGrainWithStringKey
 {
+    [Orleans.Concurrency.ReadOnly]
     Task<TenantSnapshot?> Get();
 
     Task<SaveResult> Put(TenantConfig config);

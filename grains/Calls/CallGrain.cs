@@ -172,6 +172,7 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
     /// <summary>The location's conversion rules, else the tenant's default, applied to the call as it stands.</summary>
     private async Task<CallRecord> Qualify(CallRecord call)
     {
+        // Rules are read when the call needs them (they may change between its start and its outcome).
         var rules = (call.Attribution.LocationId is { } locationId
                         ? (await GrainFactory.GetGrain<ILocationGrain>(TenantKey.For(call.TenantId, locationId)).Get())?.Config.ConversionRules
                         : null)

@@ -61,6 +61,18 @@ public sealed class CallStore(NpgsqlDataSource database)
         return await reader.ReadAsync() ? Read(reader) : null;
     }
 
+    /// <summary>Every call of one caller to the tenant (the caller's history).</summary>
+    public async Task<List<(string CallId, string? LocationId, DateTime At)>> CallerHistoryAsync(string tenantId, string caller)
+    {
+        await using var command = database.CreateCommand("SELECT call_id, location_id, started_at FROM callmesh.calls WHERE tenant_id = $1 AND caller = $2");
+        command.Parameters.Add(new() { Value = tenantId });
+        command.Parameters.Add(new() { Value = caller });
+        var history = new List<(string, string?, DateTime)>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) history.Add((reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.GetDateTime(2)));
+        return history;
+    }
+
     /// <summary>Newest first; the cursor is the last row's (started_at, call_id).</summary>
     public async Task<List<CallRecord>> ListAsync(CallQuery query)
     {

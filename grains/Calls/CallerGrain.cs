@@ -1,21 +1,29 @@
 namespace CallMesh.Calls;
 
+/// <summary>
+/// A caller's history is the calls table itself (loaded once per activation, then kept in memory as calls
+/// arrive), so recording a call costs no write of its own; only the blocked flag is grain state.
+/// </summary>
 public sealed class CallerGrain(
-    [PersistentState("caller", "callmesh")] IPersistentState<CallerGrain.State> stored) : Grain, ICallerGrain
+    [PersistentState("caller", "callmesh")] IPersistentState<CallerGrain.State> stored,
+    CallStore calls) : Grain, ICallerGrain
 {
-    public async Task<CallerFacts> RecordCall(string callId, string? locationId, DateTime at)
+    private Dictionary<string, PastCall> _calls = new(StringComparer.Ordinal);
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        var calls = stored.State.Calls;
-        if (!calls.ContainsKey(callId))
-        {
-            calls[callId] = new PastCall(locationId, at);
-            await stored.WriteStateAsync();
-        }
+        var (tenantId, caller) = Common.TenantKey.Parse(this.GetPrimaryKeyString());
+        _calls = (await calls.CallerHistoryAsync(tenantId, caller)).ToDictionary(c => c.CallId, c => new PastCall(c.LocationId, c.At), StringComparer.Ordinal);
+    }
+
+    public Task<CallerFacts> RecordCall(string callId, string? locationId, DateTime at)
+    {
+        _calls.TryAdd(callId, new PastCall(locationId, at));
         // What was true before this call, whatever order calls were recorded in.
-        var before = calls.Where(c => c.Key != callId && (c.Value.At < at || (c.Value.At == at && string.CompareOrdinal(c.Key, callId) < 0)))
+        var before = _calls.Where(c => c.Key != callId && (c.Value.At < at || (c.Value.At == at && string.CompareOrdinal(c.Key, callId) < 0)))
             .Select(c => c.Value).ToList();
-        return new CallerFacts(stored.State.Blocked, before.Count == 0, before.All(c => c.LocationId != locationId),
-            before.Count == 0 ? null : before.Max(c => c.At));
+        return Task.FromResult(new CallerFacts(stored.State.Blocked, before.Count == 0, before.All(c => c.LocationId != locationId),
+            before.Count == 0 ? null : before.Max(c => c.At)));
     }
 
     public async Task SetBlocked(bool blocked, string? reason)
@@ -26,18 +34,16 @@ public sealed class CallerGrain(
 
     public Task<CallerSummary> Get()
     {
-        var calls = stored.State.Calls.Values;
+        var calls = _calls.Values;
         return Task.FromResult(new CallerSummary(stored.State.Blocked, stored.State.BlockedReason, calls.Count,
             calls.Count == 0 ? null : calls.Min(c => c.At), calls.Count == 0 ? null : calls.Max(c => c.At)));
     }
 
-    [GenerateSerializer, Alias("callmesh.CallerGrain.PastCall")]
-    public sealed record PastCall([property: Id(0)] string? LocationId, [property: Id(1)] DateTime At);
+    private sealed record PastCall(string? LocationId, DateTime At);
 
     [GenerateSerializer, Alias("callmesh.CallerGrain.State")]
     public sealed record State
     {
-        [Id(0)] public Dictionary<string, PastCall> Calls { get; init; } = new(StringComparer.Ordinal);
         [Id(1)] public bool Blocked { get; init; }
         [Id(2)] public string? BlockedReason { get; init; }
     }

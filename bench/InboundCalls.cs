@@ -1,0 +1,73 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using CallMesh.Identity;
+using CallMesh.Silo.Carriers;
+using Npgsql;
+
+namespace CallMesh.Bench;
+
+/// <summary>
+/// Calls as a carrier makes them: a signed inbound webhook to a tracking number of the bench tenant, answered
+/// with TwiML (what the caller waits for), then the status callback that ends the call.
+/// </summary>
+public sealed class InboundCalls(HttpClient http, Uri gateway, BenchTenant.Seed seed)
+{
+    private readonly string _accountSid = "AC" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+    private readonly string _token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+    private readonly ConcurrentBag<string> _answered = [];
+    private readonly ConcurrentBag<Task> _callbacks = [];
+    private string Url(string path) => gateway.ToString().TrimEnd('/') + path;
+
+    public async Task RegisterAccountAsync(string signingKey)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Put, $"/v1/tenants/{seed.Tenant}/carriers/{_accountSid}")
+        {
+            Content = JsonContent.Create(new { carrier = "twilio", authToken = _token }),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", DevTokens.Mint(signingKey, seed.Tenant, Roles.BrandAdmin));
+        using var response = await http.SendAsync(request);
+        response.EnsureSuccessStatusCode();
+    }
+
+    public async Task<bool> Call()
+    {
+        var callSid = "CA" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        var to = seed.PoolNumbers[Random.Shared.Next(seed.PoolNumbers.Count)];
+        var from = $"+1415{Random.Shared.Next(200, 1000)}{Random.Shared.Next(10_000):D4}";
+        using var response = await Post("/v1/voice/twilio/inbound", new()
+        {
+            ["AccountSid"] = _accountSid, ["CallSid"] = callSid, ["From"] = from, ["To"] = to, ["CallStatus"] = "ringing", ["Direction"] = "inbound",
+        });
+        if (response.StatusCode != HttpStatusCode.OK || !(await response.Content.ReadAsStringAsync()).Contains("<Dial")) return false;
+        _answered.Add(callSid);
+        _callbacks.Add(Task.Run(async () =>
+        {
+            using var done = await Post("/v1/voice/twilio/status", new()
+            {
+                ["AccountSid"] = _accountSid, ["CallSid"] = callSid, ["From"] = from, ["To"] = to, ["CallStatus"] = "completed",
+                ["CallDuration"] = "64", ["SequenceNumber"] = "0",
+            });
+        }));
+        return true;
+    }
+
+    private Task<HttpResponseMessage> Post(string path, Dictionary<string, string> form)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new FormUrlEncodedContent(form) };
+        request.Headers.Add("X-Twilio-Signature", TwilioSignature.Compute(_token, Url(path), form));
+        return http.SendAsync(request);
+    }
+
+    /// <summary>Every call answered with TwiML is a row, ended by its status callback.</summary>
+    public async Task<(int Completed, int Total)> CheckCompletedAsync(string postgres)
+    {
+        await Task.WhenAll(_callbacks);
+        await using var db = NpgsqlDataSource.Create(postgres);
+        await using var command = db.CreateCommand("SELECT count(*) FROM callmesh.calls WHERE call_id = ANY($1) AND status = 'completed'");
+        command.Parameters.Add(new() { Value = _answered.ToArray() });
+        return ((int)(long)(await command.ExecuteScalarAsync())!, _answered.Count);
+    }
+}
