@@ -58,7 +58,7 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
             FirstTime = caller.FirstTime, FirstTimeForLocation = caller.FirstTimeForLocation, WithinHours = open,
             DaysSincePreviousCall = caller.PreviousCallAt is { } previous ? (inbound.StartedAt - previous).TotalDays : null,
         };
-        await Save(await Qualify(call));
+        await Save(Qualify(call, location?.ConversionRules ?? tenant?.DefaultConversionRules));
         return call.Routing;
     }
 
@@ -178,7 +178,12 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
                         : null)
                     ?? (await GrainFactory.GetGrain<ITenantGrain>(call.TenantId).Get())?.Config.DefaultConversionRules
                     ?? new ConversionRules();
-        var (qualified, met) = Qualification.Evaluate(rules, call);
+        return Qualify(call, rules);
+    }
+
+    private static CallRecord Qualify(CallRecord call, ConversionRules? rules)
+    {
+        var (qualified, met) = Qualification.Evaluate(rules ?? new ConversionRules(), call);
         return call with { Qualified = qualified, MetRules = met };
     }
 
