@@ -12,9 +12,6 @@ public interface ICallerGrain : IGrainWithStringKey
     Task<CallerFacts> RecordCall(string callId, string? locationId, DateTime at);
 
     Task SetBlocked(bool blocked, string? reason);
-
-    [Orleans.Concurrency.ReadOnly]
-    Task<CallerSummary> Get();
 }
 
 [GenerateSerializer, Alias("callmesh.CallerFacts")]
@@ -23,11 +20,3 @@ public sealed record CallerFacts(
     [property: Id(1)] bool FirstTime,
     [property: Id(2)] bool FirstTimeForLocation,
     [property: Id(3)] DateTime? PreviousCallAt);
-
-[GenerateSerializer, Alias("callmesh.CallerSummary")]
-public sealed record CallerSummary(
-    [property: Id(0)] bool Blocked,
-    [property: Id(1)] string? BlockedReason,
-    [property: Id(2)] int Calls,
-    [property: Id(3)] DateTime? FirstCallAt,
-    [property: Id(4)] DateTime? LastCallAt);

@@ -70,7 +70,6 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
     {
         // The location sees who is calling: pass the caller's number through when it is a real one.
         var callerId = Rules.PhoneNumberError(inbound.From) is null ? inbound.From : inbound.To;
-        var (record, notice) = (tenant?.RecordCalls ?? false, tenant?.RecordCalls == true ? tenant.RecordingNotice ?? "This call may be recorded." : null);
         if (blocked) return new CallRouting("reject", "blocked", null, callerId, false, null);
         var (route, dialTo) = location switch
         {
@@ -82,7 +81,9 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
         };
         return dialTo is null
             ? new CallRouting("not-in-service", route, null, callerId, false, null)
-            : new CallRouting("dial", route, dialTo, callerId, record, notice);
+            : tenant?.RecordCalls == true
+                ? new CallRouting("dial", route, dialTo, callerId, true, tenant.RecordingNotice ?? "This call may be recorded.")
+                : new CallRouting("dial", route, dialTo, callerId, false, null);
     }
 
     /// <summary>
@@ -176,8 +177,7 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
         var rules = (call.Attribution.LocationId is { } locationId
                         ? (await GrainFactory.GetGrain<ILocationGrain>(TenantKey.For(call.TenantId, locationId)).Get())?.Config.ConversionRules
                         : null)
-                    ?? (await GrainFactory.GetGrain<ITenantGrain>(call.TenantId).Get())?.Config.DefaultConversionRules
-                    ?? new ConversionRules();
+                    ?? (await GrainFactory.GetGrain<ITenantGrain>(call.TenantId).Get())?.Config.DefaultConversionRules;
         return Qualify(call, rules);
     }
 

@@ -20,13 +20,17 @@ public sealed class CallStore(NpgsqlDataSource database)
         "visitor_id, session_id, is_test, first_time, first_time_location, within_hours, qualified, met_rules, outcome, value, currency, " +
         "outcome_external_id, applied_events, days_since_previous";
 
+    private static readonly string[] ColumnNames = Columns.Split(", ");
+
+    // One statement creates the row or replaces everything but its key.
+    private static readonly string Upsert =
+        $"INSERT INTO callmesh.calls ({Columns}, updated_at) VALUES ({string.Join(", ", ColumnNames.Select((_, i) => $"${i + 1}"))}, now()) " +
+        $"ON CONFLICT (call_id) DO UPDATE SET {string.Join(", ", ColumnNames.Skip(1).Select(n => $"{n} = EXCLUDED.{n}"))}, updated_at = now()";
+
     public async Task SaveAsync(CallRecord call)
     {
-        var names = Columns.Split(", ");
-        var updates = string.Join(", ", names.Skip(1).Select(n => $"{n} = EXCLUDED.{n}"));
-        await using var command = database.CreateCommand(
-            $"INSERT INTO callmesh.calls ({Columns}, updated_at) VALUES ({string.Join(", ", names.Select((_, i) => $"${i + 1}"))}, now()) " +
-            $"ON CONFLICT (call_id) DO UPDATE SET {updates}, updated_at = now()");
+        var names = ColumnNames;
+        await using var command = database.CreateCommand(Upsert);
         var a = call.Attribution;
         object?[] values =
         [

@@ -32,13 +32,6 @@ public sealed class CallerGrain(
         await stored.WriteStateAsync();
     }
 
-    public Task<CallerSummary> Get()
-    {
-        var calls = _calls.Values;
-        return Task.FromResult(new CallerSummary(stored.State.Blocked, stored.State.BlockedReason, calls.Count,
-            calls.Count == 0 ? null : calls.Min(c => c.At), calls.Count == 0 ? null : calls.Max(c => c.At)));
-    }
-
     private sealed record PastCall(string? LocationId, DateTime At);
 
     [GenerateSerializer, Alias("callmesh.CallerGrain.State")]

@@ -51,7 +51,8 @@ public static class PageLint
         foreach (var link in document.QuerySelectorAll("a[href^='tel:' i]"))
             AddTelephone(link.GetAttribute("href")![4..], "tel-link");
         // Anything else in the source (inline scripts, attributes): only to catch tracking numbers baked in.
-        foreach (var (number, raw) in Rules.FindPhoneNumbers(html).Where(n => !found.Any(f => f.Number == n.Number)))
+        var seen = found.Select(f => f.Number).ToHashSet();
+        foreach (var (number, raw) in Rules.FindPhoneNumbers(html).Where(n => seen.Add(n.Number)))
             found.Add(new PageNumber(number, raw, "source", "", null));
         return (found, problems);
 

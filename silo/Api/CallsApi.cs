@@ -86,6 +86,7 @@ public static class CallsApi
             if (await VisibleCall(caller, tenant, callId, grains) is null) return Problems.NotFound("call");
             if (!caller.ConfiguresTenant(tenant) && !caller.HasScope("outcomes:write")) return Problems.Forbidden("record outcomes");
             var result = await grains.GetGrain<ICallGrain>(TenantKey.For(tenant, callId)).SetOutcome(body);
+            if (!result.Found) return Problems.NotFound("call");
             if (result.Errors.Count > 0) return Problems.Invalid(result.Errors);
             await audit.RecordAsync(tenant, "outcome", callId, caller.Subject, body);
             return Results.Ok(ToResource(result.Call!, caller));

@@ -83,7 +83,7 @@ public static partial class DniApi
         if (Crawlers.IsCrawler(http.Request.Headers.UserAgent))
             return Results.Ok(new SessionResponse(visitor, null, DateTime.UtcNow, [], false));
 
-        var plan = await lookups.PlanAsync(site, targets, Page(url!, body.Geo, http, zips, ip));
+        var plan = await lookups.PlanAsync(site, targets, url!.AbsolutePath, () => Places(body.Geo, http, zips, ip));
         var answer = await grains.GetGrain<IVisitorGrain>(TenantKey.For(site.TenantId, visitor.ToString()))
             .StartOrResume(new SessionStart(site.SiteKey, sessionId, url!, referrer, site.Config.SourceRules ?? [], plan, NewVisitor: visitorId is null));
         http.Response.Headers.CacheControl = "no-store";
@@ -128,7 +128,7 @@ public static partial class DniApi
         if (sourceOrigin.Length > 0) http.Response.Headers["AMP-Access-Control-Allow-Source-Origin"] = sourceOrigin;
         AllowOrigin(http);
 
-        var plan = await lookups.PlanAsync(site, [target!], new PageContext(page.AbsolutePath));
+        var plan = await lookups.PlanAsync(site, [target!], page.AbsolutePath, () => []);
         var answer = await grains.GetGrain<IVisitorGrain>(TenantKey.For(site.TenantId, (visitor ?? Guid.NewGuid()).ToString()))
             .StartOrResume(new SessionStart(site.SiteKey, null, page, null, site.Config.SourceRules ?? [], plan, NewVisitor: visitor is null));
         var number = answer.Swaps.FirstOrDefault()?.Number ?? target!;
@@ -136,11 +136,11 @@ public static partial class DniApi
     }
 
     /// <summary>
-    /// The page and where its visitor may be, most trusted first: geo the page passed itself (a store-locator
+    /// Where the visitor may be, most trusted first: geo the page passed itself (a store-locator
     /// choice: coordinates, or a postal code's centroid), the CDN's geo headers (the gateway removes them unless
     /// a trusted proxy sent them), then the client address in the IP database.
     /// </summary>
-    private static PageContext Page(Uri url, GeoHint? geo, HttpContext http, ZipCentroids zips, IpGeolocation ip)
+    private static List<VisitorPlace> Places(GeoHint? geo, HttpContext http, ZipCentroids zips, IpGeolocation ip)
     {
         var places = new List<VisitorPlace>(3);
         if (geo is { Lat: { } lat, Lon: { } lon }) places.Add(new VisitorPlace(lat, lon, "geo"));
@@ -157,7 +157,7 @@ public static partial class DniApi
         else if (cdnPostal is { } p && UsZip().IsMatch(p) && zips.TryFind(p, out var pLat, out var pLon)) places.Add(new VisitorPlace(pLat, pLon, "cdn-geo"));
 
         if (ClientAddress(http) is { } address && ip.TryLocate(address, out var ipLat, out var ipLon)) places.Add(new VisitorPlace(ipLat, ipLon, "ip-geo"));
-        return new PageContext(url.AbsolutePath, places);
+        return places;
     }
 
     /// <summary>

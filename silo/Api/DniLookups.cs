@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using CallMesh.Common;
 using CallMesh.Sites;
 using CallMesh.Tenants;
@@ -15,38 +14,26 @@ public sealed class DniLookups(IGrainFactory grains, TimeProvider clock)
 {
     public static readonly TimeSpan Freshness = TimeSpan.FromSeconds(10);
 
-    private readonly ConcurrentDictionary<string, (SiteSnapshot? Site, DateTime Until)> _sites = new();
-    private readonly ConcurrentDictionary<string, (List<PlannedSwap> Plan, DateTime Until)> _plans = new();
+    private readonly FreshCache<SiteSnapshot?> _sites = new(clock, Freshness);
+    private readonly FreshCache<List<PlannedSwap>> _plans = new(clock, Freshness);
 
-    public async Task<SiteSnapshot?> SiteAsync(string siteKey)
-    {
-        if (!Rules.IsValidId(siteKey)) return null;
-        var now = clock.GetUtcNow().UtcDateTime;
-        if (_sites.TryGetValue(siteKey, out var known) && known.Until > now) return known.Site;
-        var site = await grains.GetGrain<ISiteGrain>(siteKey).Get();
-        if (_sites.Count > 100_000) _sites.Clear();   // unknown keys are remembered too; keep that bounded
-        _sites[siteKey] = (site, now + Freshness);
-        return site;
-    }
+    public async Task<SiteSnapshot?> SiteAsync(string siteKey) =>
+        Rules.IsValidId(siteKey) ? await _sites.GetAsync(siteKey, key => grains.GetGrain<ISiteGrain>(key).Get()) : null;
 
     /// <summary>
-    /// The plan for the page's path is remembered; a visitor's places are as many as visitors, so a plan
-    /// with places is asked for only when the path alone left a site target to a fallback that a place
-    /// could beat (the site's default location or the brand pool).
+    /// The plan for the page's path is remembered. Where the visitor is (<paramref name="places"/>, as many as
+    /// visitors) is worked out and planned with only when the path alone left a site target to a fallback that a
+    /// place could beat (the site's default location or the brand pool).
     /// </summary>
-    public async Task<List<PlannedSwap>> PlanAsync(SiteSnapshot site, List<string> targets, PageContext page)
+    public async Task<List<PlannedSwap>> PlanAsync(SiteSnapshot site, List<string> targets, string path, Func<List<VisitorPlace>> places)
     {
         var tenant = grains.GetGrain<ITenantGrain>(site.TenantId);
-        var key = $"{site.SiteKey}|{page.Path}|{string.Join(",", targets)}";
-        var now = clock.GetUtcNow().UtcDateTime;
-        if (!_plans.TryGetValue(key, out var known) || known.Until <= now)
-        {
-            known = (await tenant.PlanSwaps(targets, site.Config.DefaultLocation, site.Config.Targets ?? [], page with { Places = null }), now + Freshness);
-            if (_plans.Count > 100_000) _plans.Clear();
-            _plans[key] = known;
-        }
-        return page.Places is { Count: > 0 } && known.Plan.Any(s => s.ResolvedBy is "site-default" or "brand-pool")
-            ? await tenant.PlanSwaps(targets, site.Config.DefaultLocation, site.Config.Targets ?? [], page)
-            : known.Plan;
+        var plan = await _plans.GetAsync($"{site.SiteKey}|{path}|{string.Join(",", targets)}",
+            _ => tenant.PlanSwaps(targets, site.Config.DefaultLocation, site.Config.Targets ?? [], new PageContext(path)));
+        if (!plan.Any(s => s.ResolvedBy is "site-default" or "brand-pool")) return plan;
+        var visitor = places();
+        return visitor.Count > 0
+            ? await tenant.PlanSwaps(targets, site.Config.DefaultLocation, site.Config.Targets ?? [], new PageContext(path, visitor))
+            : plan;
     }
 }

@@ -1,4 +1,4 @@
-using System.Collections.Concurrent;
+using CallMesh.Common;
 using Npgsql;
 
 namespace CallMesh.Silo.Carriers;
@@ -13,21 +13,15 @@ public sealed record CarrierAccount(string AccountSid, string TenantId, string C
 public sealed class CarrierAccounts(NpgsqlDataSource database, TimeProvider clock)
 {
     public static readonly TimeSpan Freshness = TimeSpan.FromSeconds(10);
-    private readonly ConcurrentDictionary<string, (CarrierAccount? Account, DateTime Until)> _known = new();
+    private readonly FreshCache<CarrierAccount?> _known = new(clock, Freshness, capacity: 10_000);
 
-    public async Task<CarrierAccount?> FindAsync(string accountSid)
+    public Task<CarrierAccount?> FindAsync(string accountSid) => _known.GetAsync(accountSid, async sid =>
     {
-        var now = clock.GetUtcNow().UtcDateTime;
-        if (_known.TryGetValue(accountSid, out var known) && known.Until > now) return known.Account;
         await using var command = database.CreateCommand("SELECT account_sid, tenant_id, carrier, auth_token FROM callmesh.carrier_accounts WHERE account_sid = $1");
-        command.Parameters.Add(new() { Value = accountSid });
-        CarrierAccount? account = null;
-        await using (var reader = await command.ExecuteReaderAsync())
-            if (await reader.ReadAsync()) account = new(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3));
-        if (_known.Count > 10_000) _known.Clear();
-        _known[accountSid] = (account, now + Freshness);
-        return account;
-    }
+        command.Parameters.Add(new() { Value = sid });
+        await using var reader = await command.ExecuteReaderAsync();
+        return await reader.ReadAsync() ? new CarrierAccount(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3)) : null;
+    });
 
     /// <summary>Creates or replaces the tenant's account; false when another tenant owns the account sid.</summary>
     public async Task<(bool Saved, bool Created)> SaveAsync(string tenantId, string accountSid, string carrier, string authToken)
@@ -44,7 +38,7 @@ public sealed class CarrierAccounts(NpgsqlDataSource database, TimeProvider cloc
         command.Parameters.Add(new() { Value = carrier });
         command.Parameters.Add(new() { Value = authToken });
         var created = await command.ExecuteScalarAsync();
-        _known.TryRemove(accountSid, out _);
+        _known.Forget(accountSid);
         return created is bool c ? (true, c) : (false, false);
     }
 

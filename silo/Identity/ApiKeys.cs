@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text.Encodings.Web;
@@ -19,7 +18,7 @@ public sealed class ApiKeys(NpgsqlDataSource database, TimeProvider clock)
 {
     public static readonly string[] Scopes = ["outcomes:write", "calls:read", "reports:read"];
     public static readonly TimeSpan Freshness = TimeSpan.FromSeconds(10);
-    private readonly ConcurrentDictionary<string, (ApiKeyInfo? Key, byte[] Hash, DateTime Until)> _known = new();
+    private readonly Common.FreshCache<(ApiKeyInfo? Key, byte[] Hash)> _known = new(clock, Freshness, capacity: 10_000);
 
     public async Task<(ApiKeyInfo Info, string Key)> IssueAsync(string tenantId, string name, string[] scopes, string createdBy)
     {
@@ -38,7 +37,7 @@ public sealed class ApiKeys(NpgsqlDataSource database, TimeProvider clock)
         await using var command = database.CreateCommand("UPDATE callmesh.api_keys SET revoked_at = now() WHERE tenant_id = $1 AND key_id = $2 AND revoked_at IS NULL");
         command.Parameters.Add(new() { Value = tenantId });
         command.Parameters.Add(new() { Value = id });
-        _known.TryRemove(id, out _);
+        _known.Forget(id);
         return await command.ExecuteNonQueryAsync() == 1;
     }
 
@@ -61,20 +60,17 @@ public sealed class ApiKeys(NpgsqlDataSource database, TimeProvider clock)
         var parts = presented.Split('_');
         if (parts.Length != 3 || parts[0] + "_" != JwtSetup.ApiKeyPrefix || parts[1].Length != 16 || parts[2].Length != 64) return null;
         var (id, hash) = (parts[1], SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(parts[2])));
-        var now = clock.GetUtcNow().UtcDateTime;
-        if (!_known.TryGetValue(id, out var known) || known.Until <= now)
+        var known = await _known.GetAsync(id, async keyId =>
         {
             await using var command = database.CreateCommand(
                 "SELECT key_id, tenant_id, name, scopes, created_by, created_at, revoked_at, secret_hash FROM callmesh.api_keys WHERE key_id = $1");
-            command.Parameters.Add(new() { Value = id });
+            command.Parameters.Add(new() { Value = keyId });
             await using var reader = await command.ExecuteReaderAsync();
-            known = await reader.ReadAsync()
+            return await reader.ReadAsync()
                 ? (new ApiKeyInfo(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetFieldValue<string[]>(3), reader.GetString(4),
-                    reader.GetDateTime(5), reader.IsDBNull(6) ? null : reader.GetDateTime(6)), reader.GetFieldValue<byte[]>(7), now + Freshness)
-                : (null, [], now + Freshness);
-            if (_known.Count > 10_000) _known.Clear();
-            _known[id] = known;
-        }
+                    reader.GetDateTime(5), reader.IsDBNull(6) ? null : reader.GetDateTime(6)), reader.GetFieldValue<byte[]>(7))
+                : ((ApiKeyInfo?)null, Array.Empty<byte>());
+        });
         return known.Key is { RevokedAt: null } && CryptographicOperations.FixedTimeEquals(known.Hash, hash) ? known.Key : null;
     }
 }
