@@ -113,4 +113,10 @@ public sealed record CallRecord
     [Id(23)] public List<string> AppliedEvents { get; init; } = [];
     /// <summary>Days since this caller's previous call to the tenant (null: none before).</summary>
     [Id(24)] public double? DaysSincePreviousCall { get; init; }
+    /// <summary>The day the call started in its location's time zone (UTC without a location): its reporting day.</summary>
+    [Id(25)] public DateOnly LocalDay { get; init; }
+    /// <summary>The visitor's touches up to the call, oldest first; the last is the call's own attribution.</summary>
+    [Id(26)] public List<Reports.CallTouch> Touches { get; init; } = [];
+    /// <summary>Counts the record's saves, so rollups keep the newest contribution whatever order notices arrive in.</summary>
+    [Id(27)] public int Revision { get; init; }
 }

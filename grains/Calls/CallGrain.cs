@@ -2,6 +2,7 @@ using CallMesh.Common;
 using CallMesh.Dni;
 using CallMesh.Locations;
 using CallMesh.Numbers;
+using CallMesh.Reports;
 using CallMesh.Tenants;
 using CallMesh.Visitors;
 
@@ -41,7 +42,7 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
         var tenantId = Key.TenantId;
         var tenant = (await GrainFactory.GetGrain<ITenantGrain>(tenantId).Get())?.Config;
         var number = (await directory.FindAsync(tenantId, [inbound.To])).GetValueOrDefault(inbound.To);
-        var attribution = await Attribute(tenantId, number, inbound);
+        var (attribution, touches) = await Attribute(tenantId, number, inbound);
         var location = attribution.LocationId is { } locationId
             ? (await GrainFactory.GetGrain<ILocationGrain>(TenantKey.For(tenantId, locationId)).Get())?.Config
             : null;
@@ -57,8 +58,10 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
             Attribution = attribution,
             FirstTime = caller.FirstTime, FirstTimeForLocation = caller.FirstTimeForLocation, WithinHours = open,
             DaysSincePreviousCall = caller.PreviousCallAt is { } previous ? (inbound.StartedAt - previous).TotalDays : null,
+            LocalDay = LocalDay(inbound.StartedAt, location?.TimeZone), Touches = touches,
         };
-        await Save(Qualify(call, location?.ConversionRules ?? tenant?.DefaultConversionRules));
+        // The caller is waiting: the row is written first, the rollup is told without holding up the answer.
+        await Save(Qualify(call, location?.ConversionRules ?? tenant?.DefaultConversionRules), waitForRollup: false);
         return call.Routing;
     }
 
@@ -91,36 +94,45 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
     /// history), with that session's touch. A static number: its medium, source and campaign. An overflow
     /// or unleased pool number: its location, source unknown; never a guess.
     /// </summary>
-    private async Task<CallAttribution> Attribute(string tenantId, TrackingNumber? number, InboundCall inbound)
+    private async Task<(CallAttribution, List<CallTouch>)> Attribute(string tenantId, TrackingNumber? number, InboundCall inbound)
     {
         switch (number?.Use)
         {
             case "static":
-                return new CallAttribution("static", null, number.StaticKey, number.LocationId, number.Source ?? number.Medium ?? "offline",
-                    number.Medium ?? "offline", number.Campaign, null, null, null, null, null, false);
+                return (new CallAttribution("static", null, number.StaticKey, number.LocationId, number.Source ?? number.Medium ?? "offline",
+                    number.Medium ?? "offline", number.Campaign, null, null, null, null, null, false), []);
             case "overflow":
-                return new CallAttribution("overflow", number.PoolId, null, number.LocationId, "overflow", "unknown", null, null, null, null, null, null, false);
+                return (new CallAttribution("overflow", number.PoolId, null, number.LocationId, "overflow", "unknown", null, null, null, null, null, null, false), []);
             case "pool":
                 var held = await leases.FindHolderAtAsync(inbound.To, inbound.StartedAt);
                 if (held is null || held.TenantId != tenantId)
-                    return new CallAttribution("pool", number.PoolId, null, number.LocationId, "unknown", "unleased", null, null, null, null, null, null, false);
+                    return (new CallAttribution("pool", number.PoolId, null, number.LocationId, "unknown", "unleased", null, null, null, null, null, null, false), []);
                 var history = await GrainFactory.GetGrain<IVisitorGrain>(TenantKey.For(tenantId, held.VisitorId.ToString())).History();
                 var touch = history.Touches.Where(t => t.SessionId == held.SessionId).MaxBy(t => t.At)
                             ?? history.Touches.Where(t => t.At <= inbound.StartedAt).MaxBy(t => t.At);
                 var isTest = history.Sessions.Any(s => s.SessionId == held.SessionId && s.IsTest);
-                return new CallAttribution("pool", number.PoolId, null, held.LocationId ?? number.LocationId, touch?.Source ?? "direct",
+                // The path for multi-touch models: earlier touches up to the call, then the session's own touch.
+                List<CallTouch> path = [.. history.Touches.Where(t => touch is not null && t.At < touch.At && t != touch).OrderBy(t => t.At).TakeLast(49)
+                    .Select(t => new CallTouch(t.At, t.Source, t.Medium, t.Campaign, t.Keyword))];
+                if (touch is not null) path.Add(new CallTouch(touch.At, touch.Source, touch.Medium, touch.Campaign, touch.Keyword));
+                return (new CallAttribution("pool", number.PoolId, null, held.LocationId ?? number.LocationId, touch?.Source ?? "direct",
                     touch?.Medium ?? "none", touch?.Campaign, touch?.Keyword, touch?.ClickIds.Gclid, touch?.LandingPage,
-                    held.VisitorId, held.SessionId, isTest);
+                    held.VisitorId, held.SessionId, isTest), path);
             default:
-                return new CallAttribution(number is null ? "unknown" : "unassigned", null, null, null, "unknown", "unknown",
-                    null, null, null, null, null, null, false);
+                return (new CallAttribution(number is null ? "unknown" : "unassigned", null, null, null, "unknown", "unknown",
+                    null, null, null, null, null, null, false), []);
         }
     }
 
     public async Task<bool> Apply(CallEvent delivery)
     {
         if (await Load() is not { } call) return false;
-        if (call.AppliedEvents.Contains(delivery.Key)) return true;   // a repeated delivery
+        if (call.AppliedEvents.Contains(delivery.Key))
+        {
+            // A repeated delivery changes nothing; telling the rollup again covers a notice lost when the first one failed.
+            await Rollup(call).Record(Contributions.From(call));
+            return true;
+        }
 
         var answered = call.Answered || delivery switch
         {
@@ -187,9 +199,26 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
         return call with { Qualified = qualified, MetRules = met };
     }
 
-    private async Task Save(CallRecord call)
+    /// <summary>
+    /// The call's day in its location's time zone: rollups and reports count local days, so a call at
+    /// 23:30 in Los Angeles is that day's call there even though it is the next day in UTC.
+    /// </summary>
+    private static DateOnly LocalDay(DateTime startedAtUtc, string? timeZone) =>
+        DateOnly.FromDateTime(timeZone is not null && TimeZoneInfo.TryFindSystemTimeZoneById(timeZone, out var zone)
+            ? TimeZoneInfo.ConvertTimeFromUtc(startedAtUtc, zone)
+            : startedAtUtc);
+
+    private IRollupGrain Rollup(CallRecord call) =>
+        GrainFactory.GetGrain<IRollupGrain>(Contributions.RollupKey(call.TenantId, call.Attribution.LocationId));
+
+    /// <summary>Writes the row (the truth), then replaces the call's contribution in its location's rollups.</summary>
+    private async Task Save(CallRecord call, bool waitForRollup = true)
     {
+        call = call with { Revision = (_call?.Revision ?? 0) + 1 };
         await store.SaveAsync(call);
         _call = call;
+        var notice = Rollup(call).Record(Contributions.From(call));
+        if (waitForRollup) await notice;
+        else _ = notice.ContinueWith(t => t.Exception, TaskContinuationOptions.OnlyOnFaulted);   // a new activation rebuilds from the row
     }
 }

@@ -18,7 +18,7 @@ public sealed class CallStore(NpgsqlDataSource database)
         "call_id, tenant_id, account_sid, tracking_number, caller, started_at, ended_at, status, answered, duration_seconds, talk_seconds, " +
         "recording_url, route, routing, number_kind, pool_id, static_key, location_id, source, medium, campaign, keyword, gclid, landing_page, " +
         "visitor_id, session_id, is_test, first_time, first_time_location, within_hours, qualified, met_rules, outcome, value, currency, " +
-        "outcome_external_id, applied_events, days_since_previous";
+        "outcome_external_id, applied_events, days_since_previous, local_day, touches, revision";
 
     private static readonly string[] ColumnNames = Columns.Split(", ");
 
@@ -39,9 +39,10 @@ public sealed class CallStore(NpgsqlDataSource database)
             a.StaticKey, a.LocationId, a.Source, a.Medium, a.Campaign, a.Keyword, a.Gclid, a.LandingPage, a.VisitorId, a.SessionId, a.IsTest,
             call.FirstTime, call.FirstTimeForLocation, call.WithinHours, call.Qualified, call.MetRules.ToArray(), call.Outcome, call.Value,
             call.Currency, call.OutcomeExternalId, call.AppliedEvents.ToArray(), call.DaysSincePreviousCall,
+            call.LocalDay == default ? DateOnly.FromDateTime(call.StartedAt) : call.LocalDay, JsonSerializer.Serialize(call.Touches), call.Revision,
         ];
         foreach (var (value, i) in values.Select((v, i) => (v, i)))
-            command.Parameters.Add(names[i] == "routing"
+            command.Parameters.Add(names[i] is "routing" or "touches"
                 ? new NpgsqlParameter { Value = value, NpgsqlDbType = NpgsqlDbType.Jsonb }
                 : value is null ? new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NullType(names[i]) } : new NpgsqlParameter { Value = value });
         await command.ExecuteNonQueryAsync();
@@ -75,6 +76,20 @@ public sealed class CallStore(NpgsqlDataSource database)
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync()) history.Add((reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.GetDateTime(2)));
         return history;
+    }
+
+    /// <summary>Every call of a location (or, with no location, every call of the tenant that has none): a rollup rebuild's input.</summary>
+    public async Task<List<CallRecord>> ForLocationAsync(string tenantId, string? locationId)
+    {
+        await using var command = database.CreateCommand(locationId is null
+            ? $"SELECT {Columns} FROM callmesh.calls WHERE tenant_id = $1 AND location_id IS NULL"
+            : $"SELECT {Columns} FROM callmesh.calls WHERE tenant_id = $1 AND location_id = $2");
+        command.Parameters.Add(new() { Value = tenantId });
+        if (locationId is not null) command.Parameters.Add(new() { Value = locationId });
+        var calls = new List<CallRecord>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) calls.Add(Read(reader));
+        return calls;
     }
 
     /// <summary>Newest first; the cursor is the last row's (started_at, call_id).</summary>
@@ -120,6 +135,8 @@ public sealed class CallStore(NpgsqlDataSource database)
             MetRules = [.. r.GetFieldValue<string[]>(31)], Outcome = S(32), Value = r.IsDBNull(33) ? null : r.GetDecimal(33), Currency = S(34),
             OutcomeExternalId = S(35), AppliedEvents = [.. r.GetFieldValue<string[]>(36)],
             DaysSincePreviousCall = r.IsDBNull(37) ? null : r.GetDouble(37),
+            LocalDay = r.GetFieldValue<DateOnly>(38), Touches = JsonSerializer.Deserialize<List<Reports.CallTouch>>(r.GetString(39))!,
+            Revision = r.GetInt32(40),
         };
     }
 }

@@ -74,6 +74,7 @@ public static class ApiSetup
         services.AddSingleton<PoolHealthQuery>();
         services.AddSingleton<DniStore>();
         services.AddSingleton<CallMesh.Calls.CallStore>();
+        services.AddSingleton<CallMesh.Reports.SpendStore>();
         services.AddHostedService(sp => sp.GetRequiredService<DniStore>());
         return services;
     }
@@ -105,6 +106,8 @@ public static class ApiSetup
         app.MapVoiceApi();
         app.MapCallsApi();
         app.MapApiKeysApi();
+        app.MapReportsApi();
+        app.MapSpendApi();
         return app;
     }
 }

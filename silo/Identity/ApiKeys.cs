@@ -16,7 +16,7 @@ public sealed record ApiKeyInfo(string Id, string TenantId, string Name, string[
 /// </summary>
 public sealed class ApiKeys(NpgsqlDataSource database, TimeProvider clock)
 {
-    public static readonly string[] Scopes = ["outcomes:write", "calls:read", "reports:read"];
+    public static readonly string[] Scopes = ["outcomes:write", "calls:read", "reports:read", "spend:write"];
     public static readonly TimeSpan Freshness = TimeSpan.FromSeconds(10);
     private readonly Common.FreshCache<(ApiKeyInfo? Key, byte[] Hash)> _known = new(clock, Freshness, capacity: 10_000);
 

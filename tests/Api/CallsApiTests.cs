@@ -13,10 +13,10 @@ namespace CallMesh.Tests.Api;
 public sealed class CallsApiTests(ApiFixture fixture) : IClassFixture<ApiFixture>, IAsyncLifetime
 {
     private const string Tenant = "bluebonnet";
-    private const string AccountSid = "AC0123456789abcdef0123456789abcdef";
-    private const string AuthToken = "a-carrier-auth-token-0123456789";
-    private static int _calls;
+    private const string AccountSid = TwilioCarrier.AccountSid;
+    private const string AuthToken = TwilioCarrier.AuthToken;
     private ProcessCluster Cluster => fixture.Cluster;
+    private TwilioCarrier Carrier => new(fixture.Cluster);
     private string Admin => Cluster.Token(Tenant, Roles.BrandAdmin);
 
     public async Task InitializeAsync()
@@ -28,21 +28,11 @@ public sealed class CallsApiTests(ApiFixture fixture) : IClassFixture<ApiFixture
 
     public Task DisposeAsync() => Task.CompletedTask;
 
-    private static string NewCallSid() => $"CA{Interlocked.Increment(ref _calls):x32}";
+    private static string NewCallSid() => TwilioCarrier.NewCallSid();
 
-    /// <summary>Posts a form the way Twilio does: signed over the public URL (the gateway's) and the sorted parameters.</summary>
-    private Task<HttpResponseMessage> Webhook(string path, Dictionary<string, string> form, string token = AuthToken)
-    {
-        var url = Cluster.Gateway.ToString().TrimEnd('/') + path;
-        var signature = TwilioSignature.Compute(token, url, form);
-        return Cluster.SendAsync(HttpMethod.Post, path, null, new FormUrlEncodedContent(form), r => r.Headers.Add("X-Twilio-Signature", signature));
-    }
+    private Task<HttpResponseMessage> Webhook(string path, Dictionary<string, string> form, string token = AuthToken) => Carrier.Webhook(path, form, token);
 
-    private static Dictionary<string, string> InboundForm(string callSid, string to, string from = "+14155550142") => new()
-    {
-        ["AccountSid"] = AccountSid, ["ApiVersion"] = "2010-04-01", ["CallSid"] = callSid, ["CallStatus"] = "ringing", ["Direction"] = "inbound",
-        ["From"] = from, ["To"] = to, ["Caller"] = from, ["Called"] = to, ["FromCity"] = "HOUSTON", ["FromState"] = "TX",
-    };
+    private static Dictionary<string, string> InboundForm(string callSid, string to, string from = "+14155550142") => TwilioCarrier.InboundForm(callSid, to, from);
 
     private Task<long> CallRows() => fixture.Database.Scalar<long>("SELECT count(*) FROM callmesh.calls");
 

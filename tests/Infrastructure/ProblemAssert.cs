@@ -16,4 +16,13 @@ public static class ProblemAssert
         Assert.Equal((int)status, problem.GetProperty("status").GetInt32());
         return problem;
     }
+
+    /// <summary>A validation problem that names <paramref name="field"/> among its errors.</summary>
+    public static async Task<JsonElement> Is(HttpResponseMessage response, HttpStatusCode status, string code, string field)
+    {
+        var problem = await Is(response, status, code);
+        var errors = problem.GetProperty("errors").EnumerateObject().Select(e => e.Name).ToList();
+        Assert.True(errors.Contains(field), $"expected an error for {field}, got {string.Join(", ", errors)}");
+        return problem;
+    }
 }

@@ -1,0 +1,145 @@
+using CallMesh.Common;
+
+namespace CallMesh.Reports;
+
+/// <summary>
+/// A location's real-time rollups: what each of its calls contributes, summed into buckets by the
+/// location's local day × source × medium × campaign × keyword, and the location's daily spend.
+/// Key: "{tenant}/{location}" (<see cref="TenantKey"/>), or "{tenant}/_unassigned" for calls and spend
+/// that belong to no location. The calls table is the durable truth: a new activation rebuilds from it,
+/// and a call's contribution is replaced by revision, so a repeated or late notification never counts twice.
+/// </summary>
+public interface IRollupGrain : IGrainWithStringKey
+{
+    const string Unassigned = "_unassigned";
+
+    /// <summary>Replaces the call's contribution when <paramref name="contribution"/> is newer than the one held.</summary>
+    Task Record(CallContribution contribution);
+
+    /// <summary>Replaces the spend of these (day, source, campaign) keys.</summary>
+    Task ReplaceSpend(List<SpendEntry> spend);
+
+    /// <summary>Rebuilds from the calls and spend tables; answers how many buckets differed from the live ones.</summary>
+    Task<RebuildResult> Rebuild();
+
+    /// <summary>Totals for local days in [from, to] (inclusive), spend included.</summary>
+    [Orleans.Concurrency.ReadOnly]
+    Task<Measures> Totals(DateOnly from, DateOnly to);
+
+    /// <summary>Rows grouped by day, source, campaign or keyword under an attribution model.</summary>
+    [Orleans.Concurrency.ReadOnly]
+    Task<List<ReportRow>> Report(ReportQuery query);
+
+    /// <summary>Every bucket (for audits and tests: they must equal a GROUP BY over the calls table).</summary>
+    [Orleans.Concurrency.ReadOnly]
+    Task<List<Bucket>> Buckets();
+}
+
+/// <summary>
+/// What one call adds to its location's rollups: its measures on its local day, and the marketing
+/// touches that led to it (oldest first; the last one is the call's own attribution).
+/// </summary>
+[GenerateSerializer, Alias("callmesh.CallContribution")]
+public sealed record CallContribution(
+    [property: Id(0)] string CallId,
+    [property: Id(1)] int Revision,
+    [property: Id(2)] DateOnly Day,
+    [property: Id(3)] DateTime StartedAt,
+    [property: Id(4)] List<CallTouch> Touches,
+    [property: Id(5)] Measures Measures);
+
+/// <summary>A marketing touch as attribution models weigh it.</summary>
+[GenerateSerializer, Alias("callmesh.CallTouch")]
+public sealed record CallTouch(
+    [property: Id(0)] DateTime At,
+    [property: Id(1)] string Source,
+    [property: Id(2)] string Medium,
+    [property: Id(3)] string? Campaign,
+    [property: Id(4)] string? Keyword);
+
+/// <summary>
+/// Additive report measures. Decimal throughout, because attribution models credit fractions of a
+/// call; under last-touch every count is whole.
+/// </summary>
+[GenerateSerializer, Alias("callmesh.Measures")]
+public sealed record Measures
+{
+    [Id(0)] public decimal Calls { get; init; }
+    [Id(1)] public decimal Answered { get; init; }
+    [Id(2)] public decimal Missed { get; init; }
+    [Id(3)] public decimal FirstTime { get; init; }
+    [Id(4)] public decimal Qualified { get; init; }
+    [Id(5)] public decimal Revenue { get; init; }
+    [Id(6)] public decimal DurationSeconds { get; init; }
+    /// <summary>Calls per outcome (sale, appointment, quote, inquiry, spam, other).</summary>
+    [Id(7)] public Dictionary<string, decimal> Outcomes { get; init; } = [];
+    [Id(8)] public decimal Spend { get; init; }
+
+    public static readonly Measures Zero = new();
+
+    public static Measures operator +(Measures a, Measures b) => Combine(a, b, 1);
+
+    public static Measures operator -(Measures a, Measures b) => Combine(a, b, -1);
+
+    private static Measures Combine(Measures a, Measures b, int sign)
+    {
+        var outcomes = new Dictionary<string, decimal>(a.Outcomes);
+        foreach (var (outcome, count) in b.Outcomes)
+        {
+            var sum = outcomes.GetValueOrDefault(outcome) + sign * count;
+            if (sum == 0) outcomes.Remove(outcome); else outcomes[outcome] = sum;
+        }
+        return new Measures
+        {
+            Calls = a.Calls + sign * b.Calls, Answered = a.Answered + sign * b.Answered, Missed = a.Missed + sign * b.Missed,
+            FirstTime = a.FirstTime + sign * b.FirstTime, Qualified = a.Qualified + sign * b.Qualified,
+            Revenue = a.Revenue + sign * b.Revenue, DurationSeconds = a.DurationSeconds + sign * b.DurationSeconds,
+            Outcomes = outcomes, Spend = a.Spend + sign * b.Spend,
+        };
+    }
+
+    public bool IsZero => Calls == 0 && Answered == 0 && Missed == 0 && FirstTime == 0 && Qualified == 0 && Revenue == 0
+                          && DurationSeconds == 0 && Outcomes.Count == 0 && Spend == 0;
+
+    public bool SameAs(Measures other) => (this - other).IsZero;
+}
+
+[GenerateSerializer, Alias("callmesh.Bucket")]
+public sealed record Bucket(
+    [property: Id(0)] DateOnly Day,
+    [property: Id(1)] string Source,
+    [property: Id(2)] string Medium,
+    [property: Id(3)] string? Campaign,
+    [property: Id(4)] string? Keyword,
+    [property: Id(5)] Measures Measures);
+
+/// <summary>A day of spend on one source and campaign (campaign "" when the platform gave none).</summary>
+[GenerateSerializer, Alias("callmesh.SpendEntry")]
+public sealed record SpendEntry(
+    [property: Id(0)] DateOnly Day,
+    [property: Id(1)] string Source,
+    [property: Id(2)] string Campaign,
+    [property: Id(3)] decimal Cost);
+
+/// <summary><c>GroupBy</c>: day, source, campaign or keyword. <c>Model</c>: see <c>AttributionModels</c>.</summary>
+[GenerateSerializer, Alias("callmesh.ReportQuery")]
+public sealed record ReportQuery(
+    [property: Id(0)] DateOnly From,
+    [property: Id(1)] DateOnly To,
+    [property: Id(2)] string GroupBy,
+    [property: Id(3)] string Model,
+    [property: Id(4)] double HalfLifeDays);
+
+/// <summary>A report row: its group (a day, a source, a source and campaign, or a keyword) and its measures.</summary>
+[GenerateSerializer, Alias("callmesh.ReportRow")]
+public sealed record ReportRow(
+    [property: Id(0)] string Key,
+    [property: Id(1)] string? Source,
+    [property: Id(2)] string? Campaign,
+    [property: Id(3)] Measures Measures);
+
+[GenerateSerializer, Alias("callmesh.RebuildResult")]
+public sealed record RebuildResult(
+    [property: Id(0)] int Calls,
+    [property: Id(1)] int Buckets,
+    [property: Id(2)] int ChangedBuckets);

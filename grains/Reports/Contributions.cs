@@ -1,0 +1,38 @@
+using CallMesh.Calls;
+using CallMesh.Common;
+
+namespace CallMesh.Reports;
+
+/// <summary>
+/// What a call counts for in reports. One mapping serves the live path (CallGrain) and rebuilds
+/// (the calls table), so a rebuild can only differ from the live rollups if a notice was lost.
+/// </summary>
+public static class Contributions
+{
+    /// <summary>The rollup grain that holds the call: its location's, or the tenant's unassigned one.</summary>
+    public static string RollupKey(string tenantId, string? locationId) => TenantKey.For(tenantId, locationId ?? IRollupGrain.Unassigned);
+
+    /// <summary>
+    /// Test calls (from a `callmesh_test` session) and blocked callers' calls count for nothing: their
+    /// contribution is zero, which removes any earlier one.
+    /// </summary>
+    public static CallContribution From(CallRecord call)
+    {
+        var counts = !call.Attribution.IsTest && call.Routing.Action != "reject";
+        var measures = counts
+            ? new Measures
+            {
+                Calls = 1, Answered = call.Answered ? 1 : 0, Missed = call.EndedAt is not null && !call.Answered ? 1 : 0,
+                FirstTime = call.FirstTime ? 1 : 0, Qualified = call.Qualified ? 1 : 0,
+                Revenue = call.Outcome is null ? 0 : call.Value ?? 0, DurationSeconds = call.DurationSeconds,
+                Outcomes = call.Outcome is { } outcome ? new() { [outcome] = 1 } : [],
+            }
+            : Measures.Zero;
+        var a = call.Attribution;
+        // The call's own attribution is always its last touch, whatever history came with it.
+        var own = new CallTouch(call.Touches.LastOrDefault()?.At ?? call.StartedAt, a.Source, a.Medium, a.Campaign, a.Keyword);
+        List<CallTouch> touches = call.Touches.Count > 0 ? [.. call.Touches[..^1], own] : [own];
+        var day = call.LocalDay == default ? DateOnly.FromDateTime(call.StartedAt) : call.LocalDay;
+        return new CallContribution(call.CallId, call.Revision, day, call.StartedAt, touches, measures);
+    }
+}

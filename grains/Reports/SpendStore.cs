@@ -1,0 +1,62 @@
+using Npgsql;
+
+namespace CallMesh.Reports;
+
+/// <summary>A row of imported spend: <c>LocationId</c> null for spend of the brand as a whole.</summary>
+public sealed record SpendRow(DateOnly Day, string? LocationId, string Source, string Campaign, decimal Cost, string Currency);
+
+/// <summary>callmesh.spend: daily ad spend per (location, source, campaign); a re-import replaces the cost.</summary>
+public sealed class SpendStore(NpgsqlDataSource database)
+{
+    /// <summary>Writes all rows in one transaction and one round trip; answers how many replaced an existing day.</summary>
+    public async Task<int> ReplaceAsync(string tenantId, IReadOnlyList<SpendRow> rows)
+    {
+        await using var connection = await database.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        foreach (var row in rows)
+        {
+            // xmax <> 0 on the returned row: the upsert updated an existing one.
+            var command = new NpgsqlBatchCommand(
+                """
+                INSERT INTO callmesh.spend (tenant_id, day, location_id, source, campaign, cost, currency)
+                VALUES ($1, $2, $3, $4, $5, $6, $7)
+                ON CONFLICT (tenant_id, location_id, day, source, campaign)
+                DO UPDATE SET cost = EXCLUDED.cost, currency = EXCLUDED.currency, imported_at = now()
+                RETURNING xmax <> 0
+                """);
+            command.Parameters.Add(new() { Value = tenantId });
+            command.Parameters.Add(new() { Value = row.Day });
+            command.Parameters.Add(new() { Value = row.LocationId ?? "" });
+            command.Parameters.Add(new() { Value = row.Source });
+            command.Parameters.Add(new() { Value = row.Campaign });
+            command.Parameters.Add(new() { Value = row.Cost });
+            command.Parameters.Add(new() { Value = row.Currency });
+            batch.BatchCommands.Add(command);
+        }
+        var replaced = 0;
+        await using (var reader = await batch.ExecuteReaderAsync())
+        {
+            do
+            {
+                while (await reader.ReadAsync()) if (reader.GetBoolean(0)) replaced++;
+            } while (await reader.NextResultAsync());
+        }
+        await transaction.CommitAsync();
+        return replaced;
+    }
+
+    /// <summary>Every spend entry of a location (null: the brand's unassigned spend).</summary>
+    public async Task<List<SpendEntry>> ForLocationAsync(string tenantId, string? locationId)
+    {
+        await using var command = database.CreateCommand(
+            "SELECT day, source, campaign, cost FROM callmesh.spend WHERE tenant_id = $1 AND location_id = $2");
+        command.Parameters.Add(new() { Value = tenantId });
+        command.Parameters.Add(new() { Value = locationId ?? "" });
+        var entries = new List<SpendEntry>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+            entries.Add(new SpendEntry(reader.GetFieldValue<DateOnly>(0), reader.GetString(1), reader.GetString(2), reader.GetDecimal(3)));
+        return entries;
+    }
+}

@@ -1,0 +1,169 @@
+using System.Globalization;
+using CallMesh.Common;
+using CallMesh.Identity;
+using CallMesh.Reports;
+using CallMesh.Tenants;
+
+namespace CallMesh.Silo.Api;
+
+/// <summary>
+/// Reports read the locations' rollup grains in parallel, never the calls table: a brand report is
+/// one grain call per location in the caller's scope, and its totals are the sum of its rows.
+/// </summary>
+public static class ReportsApi
+{
+    /// <summary>A report line: counts, money and the ratios derived from them.</summary>
+    public sealed record ReportLine(decimal Calls, decimal Answered, decimal Missed, decimal FirstTime, decimal Qualified,
+        decimal Appointments, decimal Sales, Dictionary<string, decimal> Outcomes, decimal Revenue, decimal? AvgDurationSeconds,
+        decimal Spend, decimal? CostPerCall, decimal? CostPerQualifiedCall, decimal? Roas)
+    {
+        public static ReportLine From(Measures m) => new(m.Calls, m.Answered, m.Missed, m.FirstTime, m.Qualified,
+            m.Outcomes.GetValueOrDefault("appointment"), m.Outcomes.GetValueOrDefault("sale"), m.Outcomes, m.Revenue,
+            m.Calls == 0 ? null : decimal.Round(m.DurationSeconds / m.Calls, 1),
+            m.Spend,
+            m.Calls == 0 || m.Spend == 0 ? null : decimal.Round(m.Spend / m.Calls, 2),
+            m.Qualified == 0 || m.Spend == 0 ? null : decimal.Round(m.Spend / m.Qualified, 2),
+            m.Spend == 0 ? null : decimal.Round(m.Revenue / m.Spend, 4));
+    }
+
+    public sealed record LocationRow(string? Location, string? Market, ReportLine Measures);
+
+    public sealed record GroupRow(string Key, string? Source, string? Campaign, ReportLine Measures);
+
+    private static readonly string[] GroupBys = ["day", "source", "campaign", "keyword"];
+
+    public static RouteGroupBuilder MapReportsApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/v1/tenants/{tenant}").WithTags("Reports").RequireAuthorization();
+
+        group.MapGet("/reports/locations", async (string tenant, string? from, string? to, string? market, string? model,
+            HttpContext http, IGrainFactory grains) =>
+        {
+            var caller = Caller.From(http.User);
+            if (!caller.SeesTenant(tenant)) return Problems.NotFound("tenant");
+            var errors = new ValidationErrors();
+            var range = Range(from, to, errors);
+            Model(model, errors);
+            if (errors.Any) return Problems.Invalid(errors.ToDictionary());
+            var rows = await LocationRows(caller, tenant, market, range, grains);
+            return Results.Ok(new
+            {
+                from = range.From, to = range.To, model = model ?? AttributionModels.LastTouch, currency = await Currency(tenant, grains),
+                items = rows.Select(r => new LocationRow(r.Location, r.Market, ReportLine.From(r.Measures))),
+                totals = ReportLine.From(Sum(rows.Select(r => r.Measures))),
+            });
+        }).WithSummary("A row per location in the caller's scope for local days from..to (yyyy-MM-dd, default the last 30 days), " +
+                       "with spend, cost per call, cost per qualified call and ROAS; `market` narrows to one market. Brand-wide readers " +
+                       "also get a row with location null: calls to numbers of no location and spend assigned to none. Totals are the sum of the rows.");
+
+        group.MapGet("/reports/markets", async (string tenant, string? from, string? to, HttpContext http, IGrainFactory grains) =>
+        {
+            var caller = Caller.From(http.User);
+            if (!caller.SeesTenant(tenant)) return Problems.NotFound("tenant");
+            var errors = new ValidationErrors();
+            var range = Range(from, to, errors);
+            if (errors.Any) return Problems.Invalid(errors.ToDictionary());
+            var rows = (await LocationRows(caller, tenant, null, range, grains)).Where(r => r.Location is not null).ToList();
+            var markets = rows.GroupBy(r => r.Market).OrderBy(g => g.Key, StringComparer.Ordinal)
+                .Select(g => new { market = g.Key, locations = g.Count(), measures = ReportLine.From(Sum(g.Select(r => r.Measures))) });
+            return Results.Ok(new
+            {
+                from = range.From, to = range.To, currency = await Currency(tenant, grains), items = markets,
+                totals = ReportLine.From(Sum(rows.Select(r => r.Measures))),
+            });
+        }).WithSummary("A row per market (the sum of its locations in the caller's scope; market null for locations without one).");
+
+        group.MapGet("/locations/{location}/report", async (string tenant, string location, string? from, string? to, string? groupBy,
+            string? model, double? halfLifeDays, HttpContext http, IGrainFactory grains) =>
+        {
+            var caller = Caller.From(http.User);
+            if (await Access.VisibleLocation(caller, tenant, location, grains) is null) return Problems.NotFound("location");
+            var errors = new ValidationErrors();
+            var range = Range(from, to, errors);
+            var chosenModel = Model(model, errors);
+            if (groupBy is not null && !GroupBys.Contains(groupBy)) errors.Add("groupBy", $"must be one of {string.Join(", ", GroupBys)}.");
+            if (halfLifeDays is not null and (< 0.1 or > 365)) errors.Add("halfLifeDays", "must be from 0.1 to 365.");
+            if (errors.Any) return Problems.Invalid(errors.ToDictionary());
+
+            var rollup = grains.GetGrain<IRollupGrain>(Contributions.RollupKey(tenant, location));
+            var query = new ReportQuery(range.From, range.To, groupBy ?? "day", chosenModel, halfLifeDays ?? AttributionModels.DefaultHalfLifeDays);
+            var rowsTask = rollup.Report(query);
+            var totals = await rollup.Totals(range.From, range.To);
+            var rows = await rowsTask;
+            var ordered = query.GroupBy == "day"
+                ? rows.OrderBy(r => r.Key, StringComparer.Ordinal)
+                : rows.OrderByDescending(r => r.Measures.Calls).ThenByDescending(r => r.Measures.Spend).ThenBy(r => r.Key, StringComparer.Ordinal);
+            return Results.Ok(new
+            {
+                location, from = range.From, to = range.To, groupBy = query.GroupBy, model = query.Model,
+                halfLifeDays = query.Model == AttributionModels.TimeDecay ? query.HalfLifeDays : (double?)null,
+                currency = await Currency(tenant, grains),
+                items = ordered.Select(r => new GroupRow(r.Key, r.Source, r.Campaign, ReportLine.From(r.Measures))),
+                totals = ReportLine.From(totals),
+            });
+        }).WithSummary("One location's report by day, source, campaign or keyword. `model` (first-touch, last-touch (default), linear, " +
+                       "time-decay with `halfLifeDays` (default 7), position-based) shares each call among the visitor's touches " +
+                       "before it; by day a call is whole. Spend joins source and campaign rows.");
+
+        group.MapPost("/locations/{location}/report/rebuild", async (string tenant, string location, HttpContext http, IGrainFactory grains) =>
+        {
+            var caller = Caller.From(http.User);
+            if (await Access.VisibleLocation(caller, tenant, location, grains) is null) return Problems.NotFound("location");
+            if (!caller.ConfiguresTenant(tenant)) return Problems.Forbidden("rebuild reports");
+            return Results.Ok(await grains.GetGrain<IRollupGrain>(Contributions.RollupKey(tenant, location)).Rebuild());
+        }).WithSummary("Rebuild a location's rollups from the calls and spend tables (brand-admin); answers how many buckets changed.");
+
+        group.MapPost("/reports/rebuild", async (string tenant, HttpContext http, IGrainFactory grains) =>
+        {
+            var caller = Caller.From(http.User);
+            if (Access.DenyConfigure(caller, tenant, "reports") is { } denied) return denied;
+            var keys = (await grains.GetGrain<ITenantGrain>(tenant).ListLocations()).Select(l => (string?)l.LocationId).Append(null);
+            var results = await Task.WhenAll(keys.Select(k => grains.GetGrain<IRollupGrain>(Contributions.RollupKey(tenant, k)).Rebuild()));
+            return Results.Ok(new RebuildResult(results.Sum(r => r.Calls), results.Sum(r => r.Buckets), results.Sum(r => r.ChangedBuckets)));
+        }).WithSummary("Rebuild every location's rollups from the calls and spend tables (brand-admin).");
+
+        return group;
+    }
+
+    /// <summary>The caller's locations (and, for brand-wide readers without a market filter, the unassigned row), read in parallel.</summary>
+    private static async Task<List<(string? Location, string? Market, Measures Measures)>> LocationRows(Caller caller, string tenant, string? market,
+        (DateOnly From, DateOnly To) range, IGrainFactory grains)
+    {
+        var locations = (await grains.GetGrain<ITenantGrain>(tenant).ListLocations())
+            .Where(l => caller.SeesLocation(tenant, l.LocationId, l.Market) && (market is null || l.Market == market))
+            .Select(l => ((string?)l.LocationId, l.Market)).ToList();
+        if (market is null && caller.SeesWholeTenant(tenant)) locations.Add((null, null));
+        var totals = await Task.WhenAll(locations.Select(l =>
+            grains.GetGrain<IRollupGrain>(Contributions.RollupKey(tenant, l.Item1)).Totals(range.From, range.To)));
+        return [.. locations.Select((l, i) => (l.Item1, l.Market, totals[i]))];
+    }
+
+    private static Measures Sum(IEnumerable<Measures> measures) => measures.Aggregate(Measures.Zero, (a, b) => a + b);
+
+    private static async Task<string?> Currency(string tenant, IGrainFactory grains) =>
+        (await grains.GetGrain<ITenantGrain>(tenant).Get())?.Config.Currency;
+
+    /// <summary>Local days, inclusive; by default the 30 days up to today (UTC).</summary>
+    private static (DateOnly From, DateOnly To) Range(string? from, string? to, ValidationErrors errors)
+    {
+        DateOnly? Parse(string field, string? value)
+        {
+            if (value is null) return null;
+            if (DateOnly.TryParseExact(value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day)) return day;
+            errors.Add(field, "must be a date as yyyy-MM-dd.");
+            return null;
+        }
+        var end = Parse("to", to) ?? DateOnly.FromDateTime(DateTime.UtcNow);
+        var start = Parse("from", from) ?? end.AddDays(-29);
+        if (start > end) errors.Add("from", "must not be after to.");
+        else if (end.DayNumber - start.DayNumber > 731) errors.Add("to", "must be at most two years after from.");
+        return (start, end);
+    }
+
+    private static string Model(string? model, ValidationErrors errors)
+    {
+        if (model is null) return AttributionModels.LastTouch;
+        if (!AttributionModels.All.Contains(model)) errors.Add("model", $"must be one of {string.Join(", ", AttributionModels.All)}.");
+        return model;
+    }
+}

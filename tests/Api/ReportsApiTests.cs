@@ -1,0 +1,190 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using CallMesh.Identity;
+using CallMesh.Tests.Infrastructure;
+
+namespace CallMesh.Tests.Api;
+
+/// <summary>Reports, spend and rebuilds through the real gateway, on calls made by signed carrier webhooks to the demo brand.</summary>
+[Collection(ProcessTests.Name)]
+public sealed class ReportsApiTests(ApiFixture fixture) : IClassFixture<ApiFixture>, IAsyncLifetime
+{
+    private const string Tenant = "bluebonnet";
+    private ProcessCluster Cluster => fixture.Cluster;
+    private TwilioCarrier Carrier => new(fixture.Cluster);
+    private string Admin => Cluster.Token(Tenant, Roles.BrandAdmin);
+
+    // The demo brand's locations are all in Central time: its calls count on Chicago's day.
+    private static readonly DateOnly Today = DateOnly.FromDateTime(
+        TimeZoneInfo.ConvertTimeFromUtc(DateTime.UtcNow, TimeZoneInfo.FindSystemTimeZoneById("America/Chicago")));
+
+    public Task InitializeAsync() => Carrier.RegisterAsync(Tenant, Admin);
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    private async Task<string> CallAsync(string to, int? talkSeconds = null)
+    {
+        var callSid = TwilioCarrier.NewCallSid();
+        using var inbound = await Carrier.Webhook("/v1/voice/twilio/inbound", TwilioCarrier.InboundForm(callSid, to));
+        Assert.Equal(HttpStatusCode.OK, inbound.StatusCode);
+        if (talkSeconds is { } talk) await Carrier.CompleteAsync(callSid, talk);
+        return callSid;
+    }
+
+    private async Task<JsonElement> Get(string path, string token)
+    {
+        using var response = await Cluster.SendAsync(HttpMethod.Get, path, token);
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    private static Dictionary<string, JsonElement> Rows(JsonElement report) =>
+        report.GetProperty("items").EnumerateArray().ToDictionary(r => r.GetProperty("location").GetString() ?? "(unassigned)", r => r.GetProperty("measures"));
+
+    private static decimal Number(JsonElement measures, string name) => measures.GetProperty(name).GetDecimal();
+
+    private static void AssertTotalsAreTheSumOfTheRows(JsonElement report)
+    {
+        var totals = report.GetProperty("totals");
+        foreach (var measure in new[] { "calls", "answered", "missed", "firstTime", "qualified", "sales", "revenue", "spend" })
+            Assert.Equal(Number(totals, measure), Rows(report).Values.Sum(r => Number(r, measure)));
+    }
+
+    [Fact]
+    public async Task Each_reader_sees_the_rows_of_its_scope_with_totals_that_are_their_sum_and_money_from_calls_outcomes_and_spend()
+    {
+        var range = $"from={Today.AddDays(-1):yyyy-MM-dd}&to={Today:yyyy-MM-dd}";
+        var before = Rows(await Get($"/v1/tenants/{Tenant}/reports/locations?{range}", Admin));
+
+        var sold = await CallAsync("+15125550180", talkSeconds: 95);    // Austin downtown's GBP number, answered and qualified
+        await CallAsync("+15125550180");                                 // …still ringing
+        await CallAsync("+12815550122", talkSeconds: 20);                // a Katy pool number nobody held: answered, too short to qualify
+        using (var outcome = await Cluster.SendAsync(HttpMethod.Post, $"/v1/tenants/{Tenant}/calls/{sold}/outcome", Admin, new { outcome = "sale", value = 250.00m }))
+            Assert.Equal(HttpStatusCode.OK, outcome.StatusCode);
+        using (var spend = await Cluster.SendAsync(HttpMethod.Post, $"/v1/tenants/{Tenant}/spend", Admin,
+                   new { rows = new[] { new { date = $"{Today:yyyy-MM-dd}", location = "austin-downtown", source = "google", campaign = "gbp-listing", cost = "50.00", currency = "USD" } } }))
+            Assert.Equal(HttpStatusCode.OK, spend.StatusCode);
+
+        var brand = await Get($"/v1/tenants/{Tenant}/reports/locations?{range}", Admin);
+        var rows = Rows(brand);
+        Assert.Equal(25, rows.Count);   // 24 locations and the brand's unassigned row
+        var austin = rows["austin-downtown"];
+        Assert.Equal((2m, 1m, 1m, 1m, 250m, 50m), (Number(austin, "calls") - Number(before["austin-downtown"], "calls"),
+            Number(austin, "answered") - Number(before["austin-downtown"], "answered"), Number(austin, "qualified") - Number(before["austin-downtown"], "qualified"),
+            Number(austin, "sales"), Number(austin, "revenue"), Number(austin, "spend")));
+        Assert.Equal(decimal.Round(50m / Number(austin, "calls"), 2), Number(austin, "costPerCall"));
+        Assert.Equal(decimal.Round(250m / 50m, 4), Number(austin, "roas"));
+        Assert.Equal((1m, 1m, 0m), (Number(rows["katy"], "calls"), Number(rows["katy"], "answered"), Number(rows["katy"], "qualified")));
+        AssertTotalsAreTheSumOfTheRows(brand);
+
+        // A location manager: its one location, and totals of that location only.
+        var katyManager = Cluster.Token(Tenant, Roles.LocationManager, ["katy"]);
+        var own = await Get($"/v1/tenants/{Tenant}/reports/locations?{range}", katyManager);
+        Assert.Equal(["katy"], Rows(own).Keys);
+        AssertTotalsAreTheSumOfTheRows(own);
+        // A market manager: the Austin market's six locations and their sum; by market, one row.
+        var austinManager = Cluster.Token(Tenant, Roles.MarketManager, markets: ["austin"]);
+        var market = await Get($"/v1/tenants/{Tenant}/reports/locations?{range}", austinManager);
+        Assert.Equal(6, Rows(market).Count);
+        AssertTotalsAreTheSumOfTheRows(market);
+        var markets = await Get($"/v1/tenants/{Tenant}/reports/markets?{range}", austinManager);
+        Assert.Equal("austin", Assert.Single(markets.GetProperty("items").EnumerateArray()).GetProperty("market").GetString());
+        Assert.Equal(Number(market.GetProperty("totals"), "calls"), Number(markets.GetProperty("totals"), "calls"));
+
+        // Another location's report is not found for the Katy manager; its own is, by source, spend joined.
+        using (var other = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}/locations/austin-downtown/report?{range}", katyManager))
+            await ProblemAssert.Is(other, HttpStatusCode.NotFound, "not-found");
+        var bySource = await Get($"/v1/tenants/{Tenant}/locations/austin-downtown/report?{range}&groupBy=campaign&model=linear", Admin);
+        var gbp = bySource.GetProperty("items").EnumerateArray().Single(r => r.GetProperty("key").GetString() == "google/gbp-listing").GetProperty("measures");
+        Assert.Equal((250m, 50m), (Number(gbp, "revenue"), Number(gbp, "spend")));
+        var byDay = await Get($"/v1/tenants/{Tenant}/locations/austin-downtown/report?{range}&groupBy=day", Admin);
+        Assert.Equal(Number(byDay.GetProperty("totals"), "calls"), byDay.GetProperty("items").EnumerateArray().Sum(r => Number(r.GetProperty("measures"), "calls")));
+    }
+
+    [Theory]
+    [InlineData("/reports/locations?from=2026-13-01", "from")]
+    [InlineData("/reports/locations?from=2026-11-20&to=2026-11-01", "from")]
+    [InlineData("/reports/locations?model=most-recent", "model")]
+    [InlineData("/locations/katy/report?groupBy=hour", "groupBy")]
+    [InlineData("/locations/katy/report?model=time-decay&halfLifeDays=0", "halfLifeDays")]
+    public async Task Bad_report_parameters_are_named_in_a_400(string path, string field)
+    {
+        using var response = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}{path}", Admin);
+        await ProblemAssert.Is(response, HttpStatusCode.BadRequest, "validation", field);
+    }
+
+    private Task<HttpResponseMessage> ImportCsv(string csv, string query = "", string? token = null) =>
+        Cluster.SendAsync(HttpMethod.Post, $"/v1/tenants/{Tenant}/spend{query}", token ?? Admin, new StringContent(csv, Encoding.UTF8, "text/csv"));
+
+    private async Task<(decimal Austin, decimal Plano, decimal Unassigned)> SpendOn(string day)
+    {
+        var rows = Rows(await Get($"/v1/tenants/{Tenant}/reports/locations?from={day}&to={day}", Admin));
+        return (Number(rows["austin-downtown"], "spend"), Number(rows["plano"], "spend"), Number(rows["(unassigned)"], "spend"));
+    }
+
+    [Fact]
+    public async Task Spend_imported_from_an_ad_platform_csv_is_replaced_by_a_reimport_and_another_currency_is_refused()
+    {
+        // As Google Ads exports it: a title, a date range, the header, rows, a total line.
+        const string export = """
+            Campaign report
+            "November 1, 2026 - November 30, 2026"
+            Day,Campaign,Location,Cost,Currency code
+            2026-11-02,Search - Austin,austin-downtown,"1,200.50",USD
+            2026-11-02,Search - Plano,plano,80.25,USD
+            2026-11-02,Brand - Texas,,300.00,USD
+            Total: Account,,,"1,580.75",
+            """;
+        using (var imported = await ImportCsv(export, "?source=google"))
+        {
+            Assert.Equal(HttpStatusCode.OK, imported.StatusCode);
+            var body = await imported.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal((3, 0), (body.GetProperty("imported").GetInt32(), body.GetProperty("replaced").GetInt32()));
+        }
+        Assert.Equal((1200.50m, 80.25m, 300.00m), await SpendOn("2026-11-02"));
+
+        // The same day and campaign again: replaced, not added.
+        using (var again = await ImportCsv("date,source,campaign,location,cost\n2026-11-02,google,Search - Austin,austin-downtown,99.99\n"))
+            Assert.Equal(1, (await again.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("replaced").GetInt32());
+        Assert.Equal((99.99m, 80.25m, 300.00m), await SpendOn("2026-11-02"));
+
+        // One bad row refuses the whole import: another currency, an unknown location, a bad date, a negative cost.
+        using (var euros = await ImportCsv("date,source,campaign,location,cost,currency\n2026-11-02,google,Search - Plano,plano,1.00,USD\n2026-11-02,google,Search - Austin,austin-downtown,5.00,EUR\n"))
+            await ProblemAssert.Is(euros, HttpStatusCode.BadRequest, "validation", "rows[1].currency");
+        using (var nowhere = await Cluster.SendAsync(HttpMethod.Post, $"/v1/tenants/{Tenant}/spend", Admin,
+                   new { rows = new[] { new { date = "2026-11-02", location = "atlantis", source = "google", campaign = "x", cost = "1" } } }))
+            await ProblemAssert.Is(nowhere, HttpStatusCode.BadRequest, "validation", "rows[0].location");
+        using (var badDate = await ImportCsv("date,source,cost\n11/02/2026,google,1.00\n"))
+            await ProblemAssert.Is(badDate, HttpStatusCode.BadRequest, "validation", "rows[0].date");
+        using (var negative = await ImportCsv("date,source,cost\n2026-11-02,google,-1\n"))
+            await ProblemAssert.Is(negative, HttpStatusCode.BadRequest, "validation", "rows[0].cost");
+        using (var noHeader = await ImportCsv("hello,world\n"))
+            await ProblemAssert.Is(noHeader, HttpStatusCode.BadRequest, "validation", "csv");
+        Assert.Equal((99.99m, 80.25m, 300.00m), await SpendOn("2026-11-02"));
+
+        // Only brand admins (or a spend:write key) import spend.
+        using (var manager = await ImportCsv(export, "?source=google", Cluster.Token(Tenant, Roles.LocationManager, ["plano"])))
+            await ProblemAssert.Is(manager, HttpStatusCode.Forbidden, "forbidden");
+    }
+
+    [Fact]
+    public async Task A_rebuild_from_the_calls_table_finds_the_live_rollups_already_equal_and_only_brand_admins_start_one()
+    {
+        await CallAsync("+15125550180", talkSeconds: 70);
+        await CallAsync("+12815550123");
+
+        using (var all = await Cluster.SendAsync(HttpMethod.Post, $"/v1/tenants/{Tenant}/reports/rebuild", Admin))
+        {
+            Assert.Equal(HttpStatusCode.OK, all.StatusCode);
+            var result = await all.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.True(result.GetProperty("calls").GetInt32() >= 2);
+            Assert.Equal(0, result.GetProperty("changedBuckets").GetInt32());
+        }
+        using (var one = await Cluster.SendAsync(HttpMethod.Post, $"/v1/tenants/{Tenant}/locations/katy/report/rebuild", Admin))
+            Assert.Equal(0, (await one.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("changedBuckets").GetInt32());
+        using (var manager = await Cluster.SendAsync(HttpMethod.Post, $"/v1/tenants/{Tenant}/locations/katy/report/rebuild", Cluster.Token(Tenant, Roles.LocationManager, ["katy"])))
+            await ProblemAssert.Is(manager, HttpStatusCode.Forbidden, "forbidden");
+    }
+}

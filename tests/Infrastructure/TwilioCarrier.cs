@@ -1,0 +1,49 @@
+using CallMesh.Silo.Carriers;
+
+namespace CallMesh.Tests.Infrastructure;
+
+/// <summary>Plays the carrier: posts webhooks signed the way Twilio signs them, over the gateway's public URL.</summary>
+public sealed class TwilioCarrier(ProcessCluster cluster)
+{
+    public const string AccountSid = "AC0123456789abcdef0123456789abcdef";
+    public const string AuthToken = "a-carrier-auth-token-0123456789";
+    private static int _calls;
+
+    /// <summary>Registers the carrier account with the tenant (idempotent).</summary>
+    public async Task RegisterAsync(string tenant, string adminToken)
+    {
+        using var saved = await cluster.SendAsync(HttpMethod.Put, $"/v1/tenants/{tenant}/carriers/{AccountSid}", adminToken,
+            new { carrier = "twilio", authToken = AuthToken });
+        Assert.True(saved.IsSuccessStatusCode);
+    }
+
+    public static string NewCallSid() => $"CA{Interlocked.Increment(ref _calls):x32}";
+
+    /// <summary>Posts a form signed over the public URL (the gateway's) and the sorted parameters.</summary>
+    public Task<HttpResponseMessage> Webhook(string path, Dictionary<string, string> form, string token = AuthToken)
+    {
+        var url = cluster.Gateway.ToString().TrimEnd('/') + path;
+        var signature = TwilioSignature.Compute(token, url, form);
+        return cluster.SendAsync(HttpMethod.Post, path, null, new FormUrlEncodedContent(form), r => r.Headers.Add("X-Twilio-Signature", signature));
+    }
+
+    public static Dictionary<string, string> InboundForm(string callSid, string to, string from = "+14155550142") => new()
+    {
+        ["AccountSid"] = AccountSid, ["ApiVersion"] = "2010-04-01", ["CallSid"] = callSid, ["CallStatus"] = "ringing", ["Direction"] = "inbound",
+        ["From"] = from, ["To"] = to, ["Caller"] = from, ["Called"] = to, ["FromCity"] = "HOUSTON", ["FromState"] = "TX",
+    };
+
+    /// <summary>An answered call of <paramref name="talkSeconds"/>: the dialed leg's and the caller's final status callbacks.</summary>
+    public async Task CompleteAsync(string callSid, int talkSeconds)
+    {
+        var dialed = new Dictionary<string, string> { ["AccountSid"] = AccountSid, ["CallSid"] = "CB" + callSid[2..], ["ParentCallSid"] = callSid,
+            ["CallStatus"] = "completed", ["CallDuration"] = $"{talkSeconds}", ["SequenceNumber"] = "3" };
+        var parent = new Dictionary<string, string> { ["AccountSid"] = AccountSid, ["CallSid"] = callSid, ["CallStatus"] = "completed",
+            ["CallDuration"] = $"{talkSeconds + 10}", ["SequenceNumber"] = "0" };
+        foreach (var form in new[] { dialed, parent })
+        {
+            using var response = await Webhook("/v1/voice/twilio/status", form);
+            Assert.True(response.IsSuccessStatusCode);
+        }
+    }
+}
