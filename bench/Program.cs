@@ -16,7 +16,7 @@ var postgres = endpoints.GetProperty("postgres").GetString()!;
 var key = File.ReadAllText(Path.Combine(state, "dev-signing-key")).Trim();
 var duration = TimeSpan.FromSeconds(double.Parse(options.GetValueOrDefault("seconds") ?? "10"));
 var workers = int.Parse(options.GetValueOrDefault("workers") ?? "64");
-var scenarios = (options.GetValueOrDefault("scenarios") ?? "dni,inbound").Split(',');
+var scenarios = (options.GetValueOrDefault("scenarios") ?? "dni,inbound,report").Split(',');
 
 using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = workers * 2, PooledConnectionLifetime = TimeSpan.FromMinutes(10) })
 {
@@ -105,5 +105,46 @@ if (scenarios.Contains("inbound"))
     Console.WriteLine($"inbound TwiML p99 at 200 calls/s: {at200.P99Ms:F2} ms (target < 25 ms)");
     Console.WriteLine($"calls recorded and completed by their status callback: {completed} of {total}" + (completed == total ? "" : " — MISSING"));
     failed |= completed != total;
+}
+if (scenarios.Contains("report"))
+{
+    // report: the brand-wide locations report over 90 days of a 1,000-location brand, warm, against SQL GROUP BY.
+    // Its own client: a cold first report activates a thousand rollups and may take longer than the load client's timeout.
+    using var reportHttp = new HttpClient { BaseAddress = gateway, Timeout = TimeSpan.FromMinutes(5) };
+    var report = new ReportScenario(reportHttp, postgres, key);
+    var last = await report.SeedAsync();
+    var (from, to) = (last.AddDays(-89), last);
+    var clock = System.Diagnostics.Stopwatch.StartNew();
+    var fromGrains = await report.ReportAsync(from, to);
+    Console.WriteLine($"report: first brand report of this run in {clock.Elapsed.TotalMilliseconds:F0} ms " +
+                      "(cold when the silos just started: it activates every location's rollup from the calls table)");
+    for (var i = 0; i < 20; i++) await report.ReportAsync(from, to);   // JIT tiering and caches settle
+
+    async Task<List<double>> Time(int runs, Func<Task> run)
+    {
+        var times = new List<double>();
+        for (var i = 0; i < runs; i++)
+        {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            await run();
+            times.Add(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+        return times;
+    }
+    double P(List<double> times, double q) => times.Order().ElementAt((int)Math.Ceiling(q * times.Count) - 1);
+
+    var grainTimes = await Time(100, async () => fromGrains = await report.ReportAsync(from, to));
+    await using var db = NpgsqlDataSource.Create(postgres);
+    var fromSql = await ReportScenario.SqlReportAsync(db, from, to);
+    var sqlTimes = await Time(20, async () => fromSql = await ReportScenario.SqlReportAsync(db, from, to));
+    var differing = fromSql.Keys.Union(fromGrains.Keys).Count(k => fromSql.GetValueOrDefault(k) != fromGrains.GetValueOrDefault(k));
+    var calls = fromGrains.Values.Sum(v => v.Calls);
+    Console.WriteLine();
+    Console.WriteLine($"report over {fromGrains.Count - 1:N0} locations and {calls:N0} calls ({from:yyyy-MM-dd}..{to:yyyy-MM-dd}):");
+    Console.WriteLine($"  rollup grains via the gateway: p50 {P(grainTimes, 0.5):F1} ms, p95 {P(grainTimes, 0.95):F1} ms (target p95 < 100 ms)");
+    Console.WriteLine($"  SQL GROUP BY over callmesh.calls:  p50 {P(sqlTimes, 0.5):F1} ms, p95 {P(sqlTimes, 0.95):F1} ms");
+    Console.WriteLine($"  SQL p95 / rollup p95: {P(sqlTimes, 0.95) / P(grainTimes, 0.95):F1}x");
+    Console.WriteLine($"  rows that differ between the two (calls, revenue, spend): {differing}" + (differing == 0 ? "" : " — MISMATCH"));
+    failed |= differing > 0;
 }
 return failed ? 1 : 0;

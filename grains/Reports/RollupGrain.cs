@@ -29,7 +29,7 @@ public sealed class RollupGrain(CallStore calls, SpendStore spendStore) : Grain,
 
     private async Task Load()
     {
-        var callsTask = calls.ForLocationAsync(TenantId, LocationId);
+        var callsTask = calls.ForRollupAsync(TenantId, LocationId);
         var spendTask = spendStore.ForLocationAsync(TenantId, LocationId);
         _calls.Clear(); _buckets.Clear(); _days.Clear(); _spend.Clear();
         foreach (var call in await callsTask) Replace(Contributions.From(call));
@@ -98,16 +98,8 @@ public sealed class RollupGrain(CallStore calls, SpendStore spendStore) : Grain,
         return new RebuildResult(_calls.Count, _buckets.Count, changed);
     }
 
-    public Task<Measures> Totals(DateOnly from, DateOnly to)
-    {
-        var total = Measures.Zero;
-        foreach (var (day, measures) in _days)
-        {
-            if (day > to) break;
-            if (day >= from) total += measures;
-        }
-        return Task.FromResult(total);
-    }
+    public Task<Measures> Totals(DateOnly from, DateOnly to) =>
+        Task.FromResult(Measures.Sum(_days.SkipWhile(d => d.Key < from).TakeWhile(d => d.Key <= to).Select(d => d.Value)));
 
     public Task<List<Bucket>> Buckets() => Task.FromResult(_buckets
         .Select(b => new Bucket(b.Key.Day, b.Key.Source, b.Key.Medium, b.Key.Campaign, b.Key.Keyword, b.Value)).ToList());
