@@ -73,8 +73,12 @@ public sealed record Measures
     [Id(5)] public decimal Revenue { get; init; }
     [Id(6)] public decimal DurationSeconds { get; init; }
     /// <summary>Calls per outcome (sale, appointment, quote, inquiry, spam, other).</summary>
-    [Id(7)] public Dictionary<string, decimal> Outcomes { get; init; } = [];
+    [Id(7)] public Dictionary<string, decimal> Outcomes { get; init; } = NoOutcomes;
     [Id(8)] public decimal Spend { get; init; }
+
+    // Most calls have no outcome: they share one empty map (never written to, like everything here).
+    // Declared before Zero, which needs it while static fields are set in order.
+    private static readonly Dictionary<string, decimal> NoOutcomes = [];
 
     public static readonly Measures Zero = new();
 

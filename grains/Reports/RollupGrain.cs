@@ -20,6 +20,8 @@ public sealed class RollupGrain(CallStore calls, SpendStore spendStore) : Grain,
     // Totals per day make the brand report (every location, totals only) a walk over days, not buckets.
     private readonly SortedDictionary<DateOnly, Measures> _days = [];
     private readonly Dictionary<SpendKey, decimal> _spend = [];
+    // Dashboards ask for the same range again and again: the last answer holds until the next change.
+    private (DateOnly From, DateOnly To, Measures Totals)? _lastTotals;
 
     private string? LocationId => TenantKey.Parse(this.GetPrimaryKeyString()).Id is var id && id == IRollupGrain.Unassigned ? null : id;
 
@@ -31,7 +33,7 @@ public sealed class RollupGrain(CallStore calls, SpendStore spendStore) : Grain,
     {
         var callsTask = calls.ForRollupAsync(TenantId, LocationId);
         var spendTask = spendStore.ForLocationAsync(TenantId, LocationId);
-        _calls.Clear(); _buckets.Clear(); _days.Clear(); _spend.Clear();
+        _calls.Clear(); _buckets.Clear(); _days.Clear(); _spend.Clear(); _lastTotals = null;
         foreach (var call in await callsTask) Replace(Contributions.From(call));
         ApplySpend(await spendTask);
     }
@@ -62,8 +64,9 @@ public sealed class RollupGrain(CallStore calls, SpendStore spendStore) : Grain,
         Change(_days, call.Day, call.Measures, sign);
     }
 
-    private static void Change<TKey>(IDictionary<TKey, Measures> sums, TKey key, Measures measures, int sign)
+    private void Change<TKey>(IDictionary<TKey, Measures> sums, TKey key, Measures measures, int sign)
     {
+        _lastTotals = null;
         var sum = sums.TryGetValue(key, out var current) ? current : Measures.Zero;
         sum = sign > 0 ? sum + measures : sum - measures;
         if (sum.IsZero) sums.Remove(key); else sums[key] = sum;
@@ -98,8 +101,12 @@ public sealed class RollupGrain(CallStore calls, SpendStore spendStore) : Grain,
         return new RebuildResult(_calls.Count, _buckets.Count, changed);
     }
 
-    public Task<Measures> Totals(DateOnly from, DateOnly to) =>
-        Task.FromResult(Measures.Sum(_days.SkipWhile(d => d.Key < from).TakeWhile(d => d.Key <= to).Select(d => d.Value)));
+    public Task<Measures> Totals(DateOnly from, DateOnly to)
+    {
+        if (_lastTotals is not { } last || last.From != from || last.To != to)
+            _lastTotals = last = (from, to, Measures.Sum(_days.SkipWhile(d => d.Key < from).TakeWhile(d => d.Key <= to).Select(d => d.Value)));
+        return Task.FromResult(last.Totals);
+    }
 
     public Task<List<Bucket>> Buckets() => Task.FromResult(_buckets
         .Select(b => new Bucket(b.Key.Day, b.Key.Source, b.Key.Medium, b.Key.Campaign, b.Key.Keyword, b.Value)).ToList());
