@@ -112,7 +112,7 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
                             ?? history.Touches.Where(t => t.At <= inbound.StartedAt).MaxBy(t => t.At);
                 var isTest = history.Sessions.Any(s => s.SessionId == held.SessionId && s.IsTest);
                 // The path for multi-touch models: earlier touches up to the call, then the session's own touch.
-                List<CallTouch> path = [.. history.Touches.Where(t => touch is not null && t.At < touch.At && t != touch).OrderBy(t => t.At).TakeLast(49)
+                List<CallTouch> path = [.. history.Touches.Where(t => touch is not null && t.At < touch.At).OrderBy(t => t.At).TakeLast(49)
                     .Select(t => new CallTouch(t.At, t.Source, t.Medium, t.Campaign, t.Keyword))];
                 if (touch is not null) path.Add(new CallTouch(touch.At, touch.Source, touch.Medium, touch.Campaign, touch.Keyword));
                 return (new CallAttribution("pool", number.PoolId, null, held.LocationId ?? number.LocationId, touch?.Source ?? "direct",

@@ -12,9 +12,12 @@ namespace CallMesh.Silo.Api;
 /// <summary>Daily ad spend, imported as JSON or as the CSV an ad platform exports.</summary>
 public static class SpendApi
 {
+    /// <summary>A row as received; cost stays text until validation (CSV cells are text, JSON may send a number or a string).</summary>
     public sealed record SpendLine(string? Date, string? Location, string? Source, string? Campaign, string? Cost, string? Currency);
 
-    public sealed record SpendBody(List<SpendLine>? Rows);
+    public sealed record SpendJsonRow(string? Date, string? Location, string? Source, string? Campaign, System.Text.Json.JsonElement Cost, string? Currency);
+
+    public sealed record SpendBody(List<SpendJsonRow>? Rows);
 
     private const int MaxRows = 20_000;
 
@@ -70,7 +73,12 @@ public static class SpendApi
         {
             var body = await request.ReadFromJsonAsync<SpendBody>();
             return body?.Rows is { } rows
-                ? (rows.Select(r => defaultSource is not null && r.Source is null ? r with { Source = defaultSource } : r).ToList(), null)
+                ? (rows.Select(r => new SpendLine(r.Date, r.Location, r.Source ?? defaultSource, r.Campaign, r.Cost.ValueKind switch
+                {
+                    System.Text.Json.JsonValueKind.Number => r.Cost.GetRawText(),
+                    System.Text.Json.JsonValueKind.String => r.Cost.GetString(),
+                    _ => null,
+                }, r.Currency)).ToList(), null)
                 : (null, Problems.Invalid("rows", "is required."));
         }
         catch (System.Text.Json.JsonException)

@@ -23,7 +23,8 @@ public static class DemoSeeder
         var file = options.GetValueOrDefault("--file") ?? Path.Combine(AppContext.BaseDirectory, "Demo", "demo-brand.json");
         using var http = new HttpClient { BaseAddress = new Uri(gateway) };
         var (tenant, locations) = await SeedAsync(http, key, file);
-        Console.WriteLine($"demo brand '{tenant}' seeded with {locations} locations");
+        var calls = await DemoCalls.SeedAsync(http, key, JsonNode.Parse(await File.ReadAllTextAsync(file))!);
+        Console.WriteLine($"demo brand '{tenant}' seeded with {locations} locations, {calls} calls today and a week of spend");
         return 0;
     }
 

@@ -64,7 +64,7 @@ public sealed class ReportsApiTests(ApiFixture fixture) : IClassFixture<ApiFixtu
         using (var outcome = await Cluster.SendAsync(HttpMethod.Post, $"/v1/tenants/{Tenant}/calls/{sold}/outcome", Admin, new { outcome = "sale", value = 250.00m }))
             Assert.Equal(HttpStatusCode.OK, outcome.StatusCode);
         using (var spend = await Cluster.SendAsync(HttpMethod.Post, $"/v1/tenants/{Tenant}/spend", Admin,
-                   new { rows = new[] { new { date = $"{Today:yyyy-MM-dd}", location = "austin-downtown", source = "google", campaign = "gbp-listing", cost = "50.00", currency = "USD" } } }))
+                   new { rows = new[] { new { date = $"{Today:yyyy-MM-dd}", location = "austin-downtown", source = "google", campaign = "gbp-listing", cost = 50.00m, currency = "USD" } } }))
             Assert.Equal(HttpStatusCode.OK, spend.StatusCode);
 
         var brand = await Get($"/v1/tenants/{Tenant}/reports/locations?{range}", Admin);
