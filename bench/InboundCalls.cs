@@ -19,7 +19,6 @@ public sealed class InboundCalls(HttpClient http, Uri gateway, BenchTenant.Seed 
     private readonly string _token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
     private readonly ConcurrentBag<string> _answered = [];
     private readonly ConcurrentBag<Task> _callbacks = [];
-    private string Url(string path) => gateway.ToString().TrimEnd('/') + path;
 
     public async Task RegisterAccountAsync(string signingKey)
     {
@@ -54,12 +53,8 @@ public sealed class InboundCalls(HttpClient http, Uri gateway, BenchTenant.Seed 
         return true;
     }
 
-    private Task<HttpResponseMessage> Post(string path, Dictionary<string, string> form)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new FormUrlEncodedContent(form) };
-        request.Headers.Add("X-Twilio-Signature", TwilioSignature.Compute(_token, Url(path), form));
-        return http.SendAsync(request);
-    }
+    private Task<HttpResponseMessage> Post(string path, Dictionary<string, string> form) =>
+        http.SendAsync(TwilioSignature.SignedRequest(_token, gateway, path, form));
 
     /// <summary>Every call answered with TwiML is a row, ended by its status callback.</summary>
     public async Task<(int Completed, int Total)> CheckCompletedAsync(string postgres)

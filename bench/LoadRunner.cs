@@ -69,7 +69,10 @@ public static class LoadRunner
     private static Measurement Summarize(string name, List<double> latencies, int failures, double seconds)
     {
         latencies.Sort();
-        double Percentile(double p) => latencies.Count == 0 ? double.NaN : latencies[Math.Min(latencies.Count - 1, (int)(p * latencies.Count))];
-        return new Measurement(name, latencies.Count, failures, seconds, Percentile(0.50), Percentile(0.99));
+        return new Measurement(name, latencies.Count, failures, seconds, Percentile(latencies, 0.50), Percentile(latencies, 0.99));
     }
+
+    /// <summary>The <paramref name="q"/> quantile of latencies sorted ascending.</summary>
+    public static double Percentile(List<double> sorted, double q) =>
+        sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, (int)(q * sorted.Count))];
 }

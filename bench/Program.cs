@@ -131,7 +131,7 @@ if (scenarios.Contains("report"))
         }
         return times;
     }
-    double P(List<double> times, double q) => times.Order().ElementAt((int)Math.Ceiling(q * times.Count) - 1);
+    double P(List<double> times, double q) => LoadRunner.Percentile([.. times.Order()], q);
 
     var grainTimes = await Time(100, async () => fromGrains = await report.ReportAsync(from, to));
     // A new 90-day window each time: no rollup has the answer cached, every one sums its days again.

@@ -8,11 +8,14 @@ public static class BusinessHours
     public static bool IsOpen(LocationConfig location, DateTime utc)
     {
         if (location.BusinessHours is not { Count: > 0 } hours) return true;
-        var zone = TimeZoneInfo.FindSystemTimeZoneById(location.TimeZone ?? "UTC");
-        var local = TimeZoneInfo.ConvertTimeFromUtc(DateTime.SpecifyKind(utc, DateTimeKind.Utc), zone);
+        var local = LocalTime(location.TimeZone, utc);
         var day = LocationRules.Days[((int)local.DayOfWeek + 6) % 7];   // DayOfWeek starts on Sunday
         return hours.Any(h => h.Day == day
             && LocationRules.ParseTime(h.Open) is { } open && LocationRules.ParseTime(h.Close) is { } close
             && local.TimeOfDay >= open && local.TimeOfDay < close);
     }
+
+    /// <summary>The instant on the location's clock (UTC when it has no time zone).</summary>
+    public static DateTime LocalTime(string? timeZone, DateTime utc) =>
+        TimeZoneInfo.ConvertTimeFromUtc(DateTime.SpecifyKind(utc, DateTimeKind.Utc), TimeZoneInfo.FindSystemTimeZoneById(timeZone ?? "UTC"));
 }

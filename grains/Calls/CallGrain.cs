@@ -204,9 +204,7 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
     /// 23:30 in Los Angeles is that day's call there even though it is the next day in UTC.
     /// </summary>
     private static DateOnly LocalDay(DateTime startedAtUtc, string? timeZone) =>
-        DateOnly.FromDateTime(timeZone is not null && TimeZoneInfo.TryFindSystemTimeZoneById(timeZone, out var zone)
-            ? TimeZoneInfo.ConvertTimeFromUtc(startedAtUtc, zone)
-            : startedAtUtc);
+        DateOnly.FromDateTime(BusinessHours.LocalTime(timeZone, startedAtUtc));
 
     private IRollupGrain Rollup(CallRecord call) =>
         GrainFactory.GetGrain<IRollupGrain>(Contributions.RollupKey(call.TenantId, call.Attribution.LocationId));

@@ -29,9 +29,8 @@ public static class Contributions
             }
             : Measures.Zero;
         var a = call.Attribution;
-        // The call's own attribution is always its last touch, whatever history came with it.
-        var own = new CallTouch(call.Touches.LastOrDefault()?.At ?? call.StartedAt, a.Source, a.Medium, a.Campaign, a.Keyword);
-        List<CallTouch> touches = call.Touches.Count > 0 ? [.. call.Touches[..^1], own] : [own];
+        // A DNI call stores its path, ending with the touch it is attributed to; any other call has one touch, its attribution.
+        List<CallTouch> touches = call.Touches.Count > 0 ? call.Touches : [new CallTouch(call.StartedAt, a.Source, a.Medium, a.Campaign, a.Keyword)];
         var day = call.LocalDay == default ? DateOnly.FromDateTime(call.StartedAt) : call.LocalDay;
         return new CallContribution(call.CallId, call.Revision, day, call.StartedAt, touches, measures);
     }

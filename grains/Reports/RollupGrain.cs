@@ -23,16 +23,20 @@ public sealed class RollupGrain(CallStore calls, SpendStore spendStore) : Grain,
     // Dashboards ask for the same range again and again: the last answer holds until the next change.
     private (DateOnly From, DateOnly To, Measures Totals)? _lastTotals;
 
-    private string? LocationId => TenantKey.Parse(this.GetPrimaryKeyString()).Id is var id && id == IRollupGrain.Unassigned ? null : id;
+    private string _tenantId = "";
+    private string? _locationId;   // null: the tenant's unassigned calls and spend
 
-    private string TenantId => TenantKey.Parse(this.GetPrimaryKeyString()).TenantId;
-
-    public override async Task OnActivateAsync(CancellationToken cancellationToken) => await Load();
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var (tenantId, id) = TenantKey.Parse(this.GetPrimaryKeyString());
+        (_tenantId, _locationId) = (tenantId, id == IRollupGrain.Unassigned ? null : id);
+        await Load();
+    }
 
     private async Task Load()
     {
-        var callsTask = calls.ForRollupAsync(TenantId, LocationId);
-        var spendTask = spendStore.ForLocationAsync(TenantId, LocationId);
+        var callsTask = calls.ForRollupAsync(_tenantId, _locationId);
+        var spendTask = spendStore.ForLocationAsync(_tenantId, _locationId);
         _calls.Clear(); _buckets.Clear(); _days.Clear(); _spend.Clear(); _lastTotals = null;
         foreach (var call in await callsTask) Replace(Contributions.From(call));
         ApplySpend(await spendTask);
@@ -117,7 +121,6 @@ public sealed class RollupGrain(CallStore calls, SpendStore spendStore) : Grain,
         void Add(string key, string? source, string? campaign, Measures measures) =>
             rows[(key, source, campaign)] = rows.TryGetValue((key, source, campaign), out var sum) ? sum + measures : measures;
 
-        var inRange = _calls.Values.Where(c => c.Day >= query.From && c.Day <= query.To && !c.Measures.IsZero);
         if (query.GroupBy == "day")
         {
             // A call belongs to one day whatever the model: days need no credit sharing.
@@ -126,7 +129,7 @@ public sealed class RollupGrain(CallStore calls, SpendStore spendStore) : Grain,
         }
         else
         {
-            foreach (var call in inRange)
+            foreach (var call in _calls.Values.Where(c => c.Day >= query.From && c.Day <= query.To && !c.Measures.IsZero))
             foreach (var (touch, share) in AttributionModels.Credit(call, query.Model, query.HalfLifeDays))
                 switch (query.GroupBy)
                 {

@@ -21,6 +21,17 @@ public static partial class TwilioSignature
         return Convert.ToBase64String(HMACSHA1.HashData(Encoding.UTF8.GetBytes(authToken), Encoding.UTF8.GetBytes(data.ToString())));
     }
 
+    /// <summary>
+    /// A webhook as the carrier sends it: the form posted to <paramref name="path"/> of the public base URL,
+    /// signed over that full URL (the demo seeder, the bench and the tests play the carrier with it).
+    /// </summary>
+    public static HttpRequestMessage SignedRequest(string authToken, Uri publicBase, string path, Dictionary<string, string> form)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new FormUrlEncodedContent(form) };
+        request.Headers.Add("X-Twilio-Signature", Compute(authToken, publicBase.ToString().TrimEnd('/') + path, form));
+        return request;
+    }
+
     public static bool IsValid(string authToken, string url, IEnumerable<KeyValuePair<string, string>> parameters, string? signature)
     {
         if (string.IsNullOrEmpty(signature)) return false;

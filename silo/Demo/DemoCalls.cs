@@ -81,9 +81,7 @@ public static class DemoCalls
     /// <summary>A form posted the way the carrier does, signed over the gateway's URL.</summary>
     private static async Task<bool> Webhook(HttpClient http, string path, Dictionary<string, string> form)
     {
-        var url = http.BaseAddress!.ToString().TrimEnd('/') + path;
-        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new FormUrlEncodedContent(form) };
-        request.Headers.Add("X-Twilio-Signature", TwilioSignature.Compute(CarrierToken, url, form));
+        using var request = TwilioSignature.SignedRequest(CarrierToken, http.BaseAddress!, path, form);
         using var response = await http.SendAsync(request);
         return response.IsSuccessStatusCode;
     }

@@ -20,12 +20,8 @@ public sealed class TwilioCarrier(ProcessCluster cluster)
     public static string NewCallSid() => $"CA{Interlocked.Increment(ref _calls):x32}";
 
     /// <summary>Posts a form signed over the public URL (the gateway's) and the sorted parameters.</summary>
-    public Task<HttpResponseMessage> Webhook(string path, Dictionary<string, string> form, string token = AuthToken)
-    {
-        var url = cluster.Gateway.ToString().TrimEnd('/') + path;
-        var signature = TwilioSignature.Compute(token, url, form);
-        return cluster.SendAsync(HttpMethod.Post, path, null, new FormUrlEncodedContent(form), r => r.Headers.Add("X-Twilio-Signature", signature));
-    }
+    public Task<HttpResponseMessage> Webhook(string path, Dictionary<string, string> form, string token = AuthToken) =>
+        cluster.Http.SendAsync(TwilioSignature.SignedRequest(token, cluster.Gateway, path, form));
 
     public static Dictionary<string, string> InboundForm(string callSid, string to, string from = "+14155550142") => new()
     {
