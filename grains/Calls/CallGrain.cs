@@ -37,7 +37,8 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
 
     public async Task<CallRouting> Start(InboundCall inbound)
     {
-        if (await Load() is { } known) return known.Routing;   // the carrier retried its webhook
+        // A retried webhook finds the call in memory, or (after a new activation) its row when we write ours below.
+        if (_call is { } known) return known.Routing;
 
         var tenantId = Key.TenantId;
         var tenant = (await GrainFactory.GetGrain<ITenantGrain>(tenantId).Get())?.Config;
@@ -60,8 +61,18 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
             DaysSincePreviousCall = caller.PreviousCallAt is { } previous ? (inbound.StartedAt - previous).TotalDays : null,
             LocalDay = LocalDay(inbound.StartedAt, location?.TimeZone), Touches = touches,
         };
-        // The caller is waiting: the row is written first, the rollup is told without holding up the answer.
-        await Save(Qualify(call, location?.ConversionRules ?? tenant?.DefaultConversionRules), waitForRollup: false);
+        // The caller is waiting: one insert, no read first (a new call has no row); the rollup is told without
+        // holding up the answer.
+        call = Qualify(call, location?.ConversionRules ?? tenant?.DefaultConversionRules) with { Revision = 1 };
+        if (!await store.InsertAsync(call))
+        {
+            _loaded = false;
+            // The first delivery of this webhook wrote the row: answer as it was answered.
+            return (await Load())?.Routing ?? throw new InvalidOperationException($"Call {Key.CallId} belongs to another tenant.");
+        }
+        (_call, _loaded) = (call, true);
+        _ = Rollup(call).Record(Contributions.From(call))
+            .ContinueWith(t => t.Exception, TaskContinuationOptions.OnlyOnFaulted);   // a new activation rebuilds from the row
         return call.Routing;
     }
 
@@ -210,13 +221,11 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
         GrainFactory.GetGrain<IRollupGrain>(Contributions.RollupKey(call.TenantId, call.Attribution.LocationId));
 
     /// <summary>Writes the row (the truth), then replaces the call's contribution in its location's rollups.</summary>
-    private async Task Save(CallRecord call, bool waitForRollup = true)
+    private async Task Save(CallRecord call)
     {
         call = call with { Revision = (_call?.Revision ?? 0) + 1 };
         await store.SaveAsync(call);
         _call = call;
-        var notice = Rollup(call).Record(Contributions.From(call));
-        if (waitForRollup) await notice;
-        else _ = notice.ContinueWith(t => t.Exception, TaskContinuationOptions.OnlyOnFaulted);   // a new activation rebuilds from the row
+        await Rollup(call).Record(Contributions.From(call));
     }
 }

@@ -27,10 +27,28 @@ public sealed class CallStore(NpgsqlDataSource database)
         $"INSERT INTO callmesh.calls ({Columns}, updated_at) VALUES ({string.Join(", ", ColumnNames.Select((_, i) => $"${i + 1}"))}, now()) " +
         $"ON CONFLICT (call_id) DO UPDATE SET {string.Join(", ", ColumnNames.Skip(1).Select(n => $"{n} = EXCLUDED.{n}"))}, updated_at = now()";
 
+    // A new call's row; a row already there (the carrier retried the webhook after our first answer) is left alone.
+    private static readonly string Insert =
+        $"INSERT INTO callmesh.calls ({Columns}, updated_at) VALUES ({string.Join(", ", ColumnNames.Select((_, i) => $"${i + 1}"))}, now()) " +
+        "ON CONFLICT (call_id) DO NOTHING";
+
     public async Task SaveAsync(CallRecord call)
     {
+        await using var command = Command(Upsert, call);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>Writes a new call's row; false when the call already had one (then nothing changes).</summary>
+    public async Task<bool> InsertAsync(CallRecord call)
+    {
+        await using var command = Command(Insert, call);
+        return await command.ExecuteNonQueryAsync() == 1;
+    }
+
+    private NpgsqlCommand Command(string sql, CallRecord call)
+    {
         var names = ColumnNames;
-        await using var command = database.CreateCommand(Upsert);
+        var command = database.CreateCommand(sql);
         var a = call.Attribution;
         object?[] values =
         [
@@ -45,7 +63,7 @@ public sealed class CallStore(NpgsqlDataSource database)
             command.Parameters.Add(names[i] is "routing" or "touches"
                 ? new NpgsqlParameter { Value = value, NpgsqlDbType = NpgsqlDbType.Jsonb }
                 : value is null ? new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NullType(names[i]) } : new NpgsqlParameter { Value = value });
-        await command.ExecuteNonQueryAsync();
+        return command;
     }
 
     private static NpgsqlDbType NullType(string column) => column switch
@@ -59,22 +77,24 @@ public sealed class CallStore(NpgsqlDataSource database)
 
     public async Task<CallRecord?> LoadAsync(string tenantId, string callId)
     {
-        await using var command = database.CreateCommand($"SELECT {Columns} FROM callmesh.calls WHERE tenant_id = $1 AND call_id = $2");
-        command.Parameters.Add(new() { Value = tenantId });
+        // By the primary key alone (see 0008_keyed_lookups.sql); another tenant's call is not this tenant's.
+        await using var command = database.CreateCommand($"SELECT {Columns} FROM callmesh.calls WHERE call_id = $1");
         command.Parameters.Add(new() { Value = callId });
         await using var reader = await command.ExecuteReaderAsync();
-        return await reader.ReadAsync() ? Read(reader) : null;
+        return await reader.ReadAsync() && Read(reader) is { } call && call.TenantId == tenantId ? call : null;
     }
 
     /// <summary>Every call of one caller to the tenant (the caller's history).</summary>
     public async Task<List<(string CallId, string? LocationId, DateTime At)>> CallerHistoryAsync(string tenantId, string caller)
     {
-        await using var command = database.CreateCommand("SELECT call_id, location_id, started_at FROM callmesh.calls WHERE tenant_id = $1 AND caller = $2");
-        command.Parameters.Add(new() { Value = tenantId });
+        // By the caller's number alone (see 0008_keyed_lookups.sql): one number's calls to every tenant are few.
+        await using var command = database.CreateCommand("SELECT tenant_id, call_id, location_id, started_at FROM callmesh.calls WHERE caller = $1");
         command.Parameters.Add(new() { Value = caller });
         var history = new List<(string, string?, DateTime)>();
         await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync()) history.Add((reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.GetDateTime(2)));
+        while (await reader.ReadAsync())
+            if (reader.GetString(0) == tenantId)
+                history.Add((reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetDateTime(3)));
         return history;
     }
 

@@ -173,11 +173,12 @@ public sealed class DniStore(NpgsqlDataSource database, ILogger<DniStore> logger
             SELECT session_id, at, source, medium, campaign, keyword, gclid, gbraid, wbraid, msclkid, fbclid, landing_page, referrer, decided_by
               FROM callmesh.touchpoints WHERE tenant_id = $1 AND visitor_id = $2 ORDER BY at, id
             """, tenantId, visitorId));
+        // "tenant_id || ''" checks the tenant without letting the planner walk a tenant-first index (0008_keyed_lookups.sql).
         batch.BatchCommands.Add(Command(
             """
             SELECT pool_id, number, visitor_id, session_id, leased_at FROM callmesh.number_leases
-             WHERE tenant_id = $1 AND visitor_id = $2 AND kind = 'lease' AND released_at IS NULL
-            """, tenantId, visitorId));
+             WHERE visitor_id = $1 AND kind = 'lease' AND released_at IS NULL AND tenant_id || '' = $2
+            """, visitorId, tenantId));
         await using var reader = await batch.ExecuteReaderAsync();
         var sessions = new List<VisitorSession>();
         while (await reader.ReadAsync())
@@ -220,11 +221,12 @@ public sealed class DniStore(NpgsqlDataSource database, ILogger<DniStore> logger
     public async Task<LiveLease?> LoadHolderAsync(string tenantId, string number)
     {
         await using var batch = database.CreateBatch();
+        // By the number, the tenant checked apart (see LoadVisitorAsync).
         batch.BatchCommands.Add(Command(
             """
             SELECT pool_id, number, visitor_id, session_id, leased_at FROM callmesh.number_leases
-             WHERE tenant_id = $1 AND number = $2 AND kind = 'lease' AND released_at IS NULL
-            """, tenantId, number));
+             WHERE number = $1 AND kind = 'lease' AND released_at IS NULL AND tenant_id || '' = $2
+            """, number, tenantId));
         await using var reader = await batch.ExecuteReaderAsync();
         return (await ReadLeases(reader)).FirstOrDefault();
     }

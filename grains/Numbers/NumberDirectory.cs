@@ -72,10 +72,10 @@ public sealed class NumberDirectory(NpgsqlDataSource database)
         var wanted = numbers.Distinct().ToArray();
         if (wanted.Length == 0) return [];
         await using var command = database.CreateCommand(
-            $"SELECT {TrackingNumberColumns} FROM callmesh.tracking_numbers WHERE tenant_id = $1 AND number = ANY($2)");
-        command.Parameters.Add(new() { Value = tenantId });
+            $"SELECT {TrackingNumberColumns} FROM callmesh.tracking_numbers WHERE number = ANY($1)");
         command.Parameters.Add(new() { Value = wanted });
-        return (await ReadTrackingNumbers(command)).ToDictionary(n => n.Number);
+        // By the primary key alone (see 0008_keyed_lookups.sql); a number is one tenant's at a time.
+        return (await ReadTrackingNumbers(command)).Where(n => n.TenantId == tenantId).ToDictionary(n => n.Number);
     }
 
     private const string TrackingNumberColumns = "number, tenant_id, carrier, account_sid, use_kind, pool_id, location_id, static_key, medium, source, campaign";
