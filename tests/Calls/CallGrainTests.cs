@@ -114,6 +114,14 @@ public sealed class CallGrainTests(GrainClusterFixture fixture) : IClassFixture<
         Assert.Equal(("reject", "blocked"), (first.Action, first.Route));
         Assert.Equal(first, retry);
         Assert.Equal(1L, await fixture.Database.Scalar<long>("SELECT count(*) FROM callmesh.calls WHERE call_id = $1", callId));
+
+        // A retry that reaches a new activation of the call (its silo restarted, say) is answered from the row
+        // the first delivery wrote, not worked out again: the caller was unblocked since, the answer stands.
+        await fixture.Grains.GetGrain<ICallerGrain>(TenantKey.For(brand.Tenant, "+14155550666")).SetBlocked(false, null);
+        await fixture.Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        var afterRestart = await grain.Start(Inbound(brand.Billboard, DateTime.UtcNow.AddSeconds(6), from: "+14155550666"));
+        Assert.Equal(first, afterRestart);
+        Assert.Equal(1, await fixture.Database.Scalar<int>("SELECT revision FROM callmesh.calls WHERE call_id = $1", callId));
     }
 
     [Fact]
