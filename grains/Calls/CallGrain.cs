@@ -41,14 +41,24 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
         if (_call is { } known) return known.Routing;
 
         var tenantId = Key.TenantId;
-        var tenant = (await GrainFactory.GetGrain<ITenantGrain>(tenantId).Get())?.Config;
+        var tenantTask = GrainFactory.GetGrain<ITenantGrain>(tenantId).Get();
+        // Who held the number is asked alongside what the number is (it matters only for a pool number).
+        var holderTask = leases.FindHolderAtAsync(inbound.To, inbound.StartedAt);
         var number = (await directory.FindAsync(tenantId, [inbound.To])).GetValueOrDefault(inbound.To);
-        var (attribution, touches) = await Attribute(tenantId, number, inbound);
-        var location = attribution.LocationId is { } locationId
-            ? (await GrainFactory.GetGrain<ILocationGrain>(TenantKey.For(tenantId, locationId)).Get())?.Config
-            : null;
-        var caller = await GrainFactory.GetGrain<ICallerGrain>(TenantKey.For(tenantId, inbound.From))
-            .RecordCall(Key.CallId, attribution.LocationId, inbound.StartedAt);
+        var holder = await holderTask;
+        var held = number?.Use == "pool" && holder?.TenantId == tenantId ? holder : null;
+        var locationId = number?.Use is "pool" or "static" or "overflow" ? held?.LocationId ?? number.LocationId : null;
+
+        // The caller is waiting: the visitor's touches, the location and the caller's history are asked for at once.
+        var attributionTask = Attribute(number, held, locationId, inbound);
+        var locationTask = locationId is null ? Task.FromResult<LocationSnapshot?>(null)
+            : GrainFactory.GetGrain<ILocationGrain>(TenantKey.For(tenantId, locationId)).Get();
+        var callerTask = GrainFactory.GetGrain<ICallerGrain>(TenantKey.For(tenantId, inbound.From))
+            .RecordCall(Key.CallId, locationId, inbound.StartedAt);
+        var (attribution, touches) = await attributionTask;
+        var location = (await locationTask)?.Config;
+        var caller = await callerTask;
+        var tenant = (await tenantTask)?.Config;
         var open = location is not null && BusinessHours.IsOpen(location, inbound.StartedAt);
 
         var call = new CallRecord
@@ -105,20 +115,19 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
     /// history), with that session's touch. A static number: its medium, source and campaign. An overflow
     /// or unleased pool number: its location, source unknown; never a guess.
     /// </summary>
-    private async Task<(CallAttribution, List<CallTouch>)> Attribute(string tenantId, TrackingNumber? number, InboundCall inbound)
+    private async Task<(CallAttribution, List<CallTouch>)> Attribute(TrackingNumber? number, HeldLease? held, string? locationId, InboundCall inbound)
     {
         switch (number?.Use)
         {
             case "static":
-                return (new CallAttribution("static", null, number.StaticKey, number.LocationId, number.Source ?? number.Medium ?? "offline",
+                return (new CallAttribution("static", null, number.StaticKey, locationId, number.Source ?? number.Medium ?? "offline",
                     number.Medium ?? "offline", number.Campaign, null, null, null, null, null, false), []);
             case "overflow":
-                return (new CallAttribution("overflow", number.PoolId, null, number.LocationId, "overflow", "unknown", null, null, null, null, null, null, false), []);
+                return (new CallAttribution("overflow", number.PoolId, null, locationId, "overflow", "unknown", null, null, null, null, null, null, false), []);
             case "pool":
-                var held = await leases.FindHolderAtAsync(inbound.To, inbound.StartedAt);
-                if (held is null || held.TenantId != tenantId)
-                    return (new CallAttribution("pool", number.PoolId, null, number.LocationId, "unknown", "unleased", null, null, null, null, null, null, false), []);
-                var history = await GrainFactory.GetGrain<IVisitorGrain>(TenantKey.For(tenantId, held.VisitorId.ToString())).History();
+                if (held is null)
+                    return (new CallAttribution("pool", number.PoolId, null, locationId, "unknown", "unleased", null, null, null, null, null, null, false), []);
+                var history = await GrainFactory.GetGrain<IVisitorGrain>(TenantKey.For(held.TenantId, held.VisitorId.ToString())).History();
                 var touch = history.Touches.Where(t => t.SessionId == held.SessionId).MaxBy(t => t.At)
                             ?? history.Touches.Where(t => t.At <= inbound.StartedAt).MaxBy(t => t.At);
                 var isTest = history.Sessions.Any(s => s.SessionId == held.SessionId && s.IsTest);
@@ -126,7 +135,7 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
                 List<CallTouch> path = [.. history.Touches.Where(t => touch is not null && t.At < touch.At).OrderBy(t => t.At).TakeLast(49)
                     .Select(t => new CallTouch(t.At, t.Source, t.Medium, t.Campaign, t.Keyword))];
                 if (touch is not null) path.Add(new CallTouch(touch.At, touch.Source, touch.Medium, touch.Campaign, touch.Keyword));
-                return (new CallAttribution("pool", number.PoolId, null, held.LocationId ?? number.LocationId, touch?.Source ?? "direct",
+                return (new CallAttribution("pool", number.PoolId, null, locationId, touch?.Source ?? "direct",
                     touch?.Medium ?? "none", touch?.Campaign, touch?.Keyword, touch?.ClickIds.Gclid, touch?.LandingPage,
                     held.VisitorId, held.SessionId, isTest), path);
             default:

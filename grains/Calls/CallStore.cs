@@ -5,6 +5,8 @@ using NpgsqlTypes;
 namespace CallMesh.Calls;
 
 /// <summary>What a calls listing asks for: a tenant, optionally some locations, a time window, a page after a cursor.</summary>
+public sealed record BlockedCaller(string Number, string? Reason, DateTime BlockedAt);
+
 public sealed record CallQuery(string TenantId, IReadOnlyCollection<string>? Locations, DateTime? From, DateTime? To,
     (DateTime StartedAt, string CallId)? After, int Limit);
 
@@ -84,18 +86,48 @@ public sealed class CallStore(NpgsqlDataSource database)
         return await reader.ReadAsync() && Read(reader) is { } call && call.TenantId == tenantId ? call : null;
     }
 
-    /// <summary>Every call of one caller to the tenant (the caller's history).</summary>
-    public async Task<List<(string CallId, string? LocationId, DateTime At)>> CallerHistoryAsync(string tenantId, string caller)
+    /// <summary>Every call of one caller to the tenant (the caller's history), and whether the tenant blocked the caller.</summary>
+    public async Task<(List<(string CallId, string? LocationId, DateTime At)> History, bool Blocked)> CallerAsync(string tenantId, string caller)
     {
+        await using var batch = database.CreateBatch();
         // By the caller's number alone (see 0008_keyed_lookups.sql): one number's calls to every tenant are few.
-        await using var command = database.CreateCommand("SELECT tenant_id, call_id, location_id, started_at FROM callmesh.calls WHERE caller = $1");
-        command.Parameters.Add(new() { Value = caller });
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT tenant_id, call_id, location_id, started_at FROM callmesh.calls WHERE caller = $1")
+            { Parameters = { new() { Value = caller } } });
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT 1 FROM callmesh.blocked_callers WHERE tenant_id = $1 AND caller = $2")
+            { Parameters = { new() { Value = tenantId }, new() { Value = caller } } });
         var history = new List<(string, string?, DateTime)>();
-        await using var reader = await command.ExecuteReaderAsync();
+        await using var reader = await batch.ExecuteReaderAsync();
         while (await reader.ReadAsync())
             if (reader.GetString(0) == tenantId)
                 history.Add((reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetDateTime(3)));
-        return history;
+        await reader.NextResultAsync();
+        return (history, await reader.ReadAsync());
+    }
+
+    public async Task SetBlockedAsync(string tenantId, string caller, bool blocked, string? reason)
+    {
+        await using var command = database.CreateCommand(blocked
+            ? """
+              INSERT INTO callmesh.blocked_callers (tenant_id, caller, reason) VALUES ($1, $2, $3)
+              ON CONFLICT (tenant_id, caller) DO UPDATE SET reason = EXCLUDED.reason
+              """
+            : "DELETE FROM callmesh.blocked_callers WHERE tenant_id = $1 AND caller = $2");
+        command.Parameters.Add(new() { Value = tenantId });
+        command.Parameters.Add(new() { Value = caller });
+        if (blocked) command.Parameters.Add(new() { Value = (object?)reason ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public async Task<List<BlockedCaller>> BlockedCallersAsync(string tenantId)
+    {
+        await using var command = database.CreateCommand(
+            "SELECT caller, reason, blocked_at FROM callmesh.blocked_callers WHERE tenant_id = $1 ORDER BY blocked_at DESC, caller");
+        command.Parameters.Add(new() { Value = tenantId });
+        var blocked = new List<BlockedCaller>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+            blocked.Add(new BlockedCaller(reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.GetDateTime(2)));
+        return blocked;
     }
 
     /// <summary>

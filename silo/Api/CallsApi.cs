@@ -112,6 +112,13 @@ public static class CallsApi
             return Results.NoContent();
         }).WithSummary("Unblock a caller (brand-admin).");
 
+        group.MapGet("/blocked-callers", async (string tenant, HttpContext http, CallStore calls) =>
+        {
+            var caller = Caller.From(http.User);
+            if (Access.DenyConfigure(caller, tenant, "blocked callers") is { } denied) return denied;
+            return Results.Ok(new { items = await calls.BlockedCallersAsync(tenant) });
+        }).WithSummary("The tenant's blocked callers, newest first, with the reason given (brand-admin).");
+
         return group;
     }
 

@@ -126,6 +126,46 @@ public sealed class CallsApiTests(ApiFixture fixture) : IClassFixture<ApiFixture
     }
 
     [Fact]
+    public async Task A_blocked_caller_is_rejected_until_unblocked_and_only_brand_admins_see_or_change_the_blocklist()
+    {
+        const string robocaller = "+14155550999";
+        var path = $"/v1/tenants/{Tenant}/blocked-callers";
+        async Task<string> Answer()
+        {
+            using var inbound = await Webhook("/v1/voice/twilio/inbound", InboundForm(NewCallSid(), "+15125550180", from: robocaller));
+            inbound.EnsureSuccessStatusCode();
+            return await inbound.Content.ReadAsStringAsync();
+        }
+        async Task<List<(string Number, string? Reason)>> Blocklist()
+        {
+            using var list = await Cluster.SendAsync(HttpMethod.Get, path, Admin);
+            Assert.Equal(HttpStatusCode.OK, list.StatusCode);
+            return [.. (await list.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("items").EnumerateArray()
+                .Select(i => (i.GetProperty("number").GetString()!, i.GetProperty("reason").GetString()))];
+        }
+
+        Assert.Contains("<Dial", await Answer());   // the caller's grain is live and remembers "not blocked"
+        var manager = Cluster.Token(Tenant, Roles.LocationManager, ["austin-downtown"]);
+        using (var refused = await Cluster.SendAsync(HttpMethod.Put, $"{path}/{Uri.EscapeDataString(robocaller)}", manager, new { reason = "spam" }))
+            Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        using (var hidden = await Cluster.SendAsync(HttpMethod.Get, path, manager))
+            Assert.Equal(HttpStatusCode.Forbidden, hidden.StatusCode);
+        using (var bad = await Cluster.SendAsync(HttpMethod.Put, $"{path}/not-a-number", Admin, new { reason = "spam" }))
+            await ProblemAssert.Is(bad, HttpStatusCode.BadRequest, "validation", "number");
+        Assert.DoesNotContain(robocaller, (await Blocklist()).Select(b => b.Number));
+
+        using (var blocked = await Cluster.SendAsync(HttpMethod.Put, $"{path}/{Uri.EscapeDataString(robocaller)}", Admin, new { reason = "robocalls" }))
+            Assert.Equal(HttpStatusCode.NoContent, blocked.StatusCode);
+        Assert.Contains((robocaller, "robocalls"), await Blocklist());
+        Assert.Contains("<Reject", await Answer());
+
+        using (var unblocked = await Cluster.SendAsync(HttpMethod.Delete, $"{path}/{Uri.EscapeDataString(robocaller)}", Admin))
+            Assert.Equal(HttpStatusCode.NoContent, unblocked.StatusCode);
+        Assert.DoesNotContain(robocaller, (await Blocklist()).Select(b => b.Number));
+        Assert.Contains("<Dial", await Answer());
+    }
+
+    [Fact]
     public async Task Wrong_or_missing_signatures_are_403_and_bad_forms_400_and_nothing_is_stored()
     {
         var before = await CallRows();

@@ -77,15 +77,16 @@ public sealed class NumberPoolTests(GrainClusterFixture fixture) : IClassFixture
     [Fact]
     public async Task Heartbeats_keep_a_lease_beyond_its_idle_grace()
     {
-        var (tenant, pool, numbers, overflow) = await _dni.PoolAsync(size: 1, leaseSeconds: 1, idleGraceSeconds: 2);
+        // Wide margins: these tests share 2 cores with silo processes, and a delay may run long, never short.
+        var (tenant, pool, numbers, overflow) = await _dni.PoolAsync(size: 1, leaseSeconds: 1, idleGraceSeconds: 4);
         var holder = Guid.NewGuid();
         var held = await _dni.Visit(tenant, pool, holder);
-        await Task.Delay(TimeSpan.FromSeconds(1.2));
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
         Assert.NotNull(await _dni.Grains.GetGrain<Visitors.IVisitorGrain>(TenantKey.For(tenant, holder.ToString())).Heartbeat(held.SessionId));
 
-        await Task.Delay(TimeSpan.FromSeconds(1.3));   // 2.5 s: without the heartbeat the hold ended at 2 s
+        await Task.Delay(TimeSpan.FromSeconds(2.8));   // 4.3 s: without the heartbeat the hold ended at 4 s
         var whileExtended = await _dni.Visit(tenant, pool, Guid.NewGuid());
-        await Task.Delay(TimeSpan.FromSeconds(1.2));   // 3.7 s: the heartbeat's grace (1.2 + 2) is over
+        await Task.Delay(TimeSpan.FromSeconds(1.7));   // 6 s: the heartbeat's grace (1.5 + 4) is over
         var afterwards = await _dni.Visit(tenant, pool, Guid.NewGuid());
 
         Assert.Equal((overflow, true), (whileExtended.Swaps[0].Number, whileExtended.Swaps[0].Overflow));
