@@ -13,6 +13,8 @@ namespace CallMesh.Calls;
 /// carrier gets an answer; deliveries merge into it in an order-independent way: statuses only move
 /// forward, "answered" and durations only grow, and each delivery is applied once.
 /// </summary>
+// Deliveries come in bursts (answer, ring, end, an outcome later): between bursts the row is the call's memory.
+[CollectionAgeLimit(Minutes = 5)]
 public sealed class CallGrain(CallStore store, NumberDirectory directory, DniStore leases) : Grain, ICallGrain
 {
     private static readonly string[] Terminal = ["completed", "busy", "no-answer", "failed", "canceled"];

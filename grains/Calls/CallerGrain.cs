@@ -4,6 +4,7 @@ namespace CallMesh.Calls;
 /// A caller's history is the calls table itself, and the blocklist is callmesh.blocked_callers: both are read
 /// in one round trip per activation, then kept in memory as calls arrive, so recording a call writes nothing.
 /// </summary>
+[CollectionAgeLimit(Minutes = 5)]
 public sealed class CallerGrain(CallStore calls) : Grain, ICallerGrain
 {
     private Dictionary<string, PastCall> _calls = new(StringComparer.Ordinal);

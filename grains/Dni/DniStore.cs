@@ -35,9 +35,13 @@ public sealed record LiveLease(string PoolId, string Number, Guid VisitorId, Gui
 public sealed class DniStore(NpgsqlDataSource database, ILogger<DniStore> logger) : BackgroundService
 {
     private const int MaxBatch = 512;
+    // Two transactions in flight: entries that arrive while one waits for its WAL flush go out in the other
+    // instead of waiting for it (halves the queueing behind a slow fsync). A pool journals a release before it
+    // leases the number again, so the two never hold the same number.
+    private const int Writers = 2;
 
     private readonly Channel<(JournalEntry Entry, TaskCompletionSource<IReadOnlySet<string>> Done)> _queue =
-        Channel.CreateUnbounded<(JournalEntry, TaskCompletionSource<IReadOnlySet<string>>)>(new UnboundedChannelOptions { SingleReader = true });
+        Channel.CreateUnbounded<(JournalEntry, TaskCompletionSource<IReadOnlySet<string>>)>();
 
     /// <summary>Durably writes the entry; returns the numbers of its "lease" rows that were refused.</summary>
     public Task<IReadOnlySet<string>> WriteAsync(JournalEntry entry)
@@ -47,7 +51,10 @@ public sealed class DniStore(NpgsqlDataSource database, ILogger<DniStore> logger
         return done.Task;
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(Enumerable.Range(0, Writers).Select(_ => Task.Run(WriteLoopAsync, CancellationToken.None)));
+
+    private async Task WriteLoopAsync()
     {
         var batch = new List<(JournalEntry Entry, TaskCompletionSource<IReadOnlySet<string>> Done)>(MaxBatch);
         while (await _queue.Reader.WaitToReadAsync(CancellationToken.None))

@@ -15,6 +15,8 @@ namespace CallMesh.Visitors;
 // A visitor is first called by the silo that took its HTTP request (the gateway spreads those):
 // activating it right there saves a placement decision and a network hop.
 [Orleans.Placement.PreferLocalPlacement]
+// An open page heartbeats every minute; five idle minutes mean the visitor left (its rows reload it if it returns).
+[CollectionAgeLimit(Minutes = 5)]
 public sealed class VisitorGrain(DniStore store, TimeProvider clock) : Grain, IVisitorGrain
 {
     private const string TestParameter = "callmesh_test";
