@@ -9,7 +9,7 @@ namespace CallMesh.Reports;
 /// from a spend import. Each call's last contribution is kept, so a changed call replaces its old one
 /// (subtract, then add) instead of adding again.
 /// </summary>
-public sealed class RollupGrain(CallStore calls, SpendStore spendStore) : Grain, IRollupGrain
+public sealed class RollupGrain(CallStore calls, SpendStore spendStore, RollupLoads loads) : Grain, IRollupGrain
 {
     private readonly record struct BucketKey(DateOnly Day, string Source, string Medium, string? Campaign, string? Keyword);
 
@@ -35,11 +35,15 @@ public sealed class RollupGrain(CallStore calls, SpendStore spendStore) : Grain,
 
     private async Task Load()
     {
-        var callsTask = calls.ForRollupAsync(_tenantId, _locationId);
-        var spendTask = spendStore.ForLocationAsync(_tenantId, _locationId);
+        var (rows, spend) = await loads.RunAsync(async () =>
+        {
+            var callsTask = calls.ForRollupAsync(_tenantId, _locationId);
+            var spendTask = spendStore.ForLocationAsync(_tenantId, _locationId);
+            return (await callsTask, await spendTask);
+        });
         _calls.Clear(); _buckets.Clear(); _days.Clear(); _spend.Clear(); _lastTotals = null;
-        foreach (var call in await callsTask) Replace(Contributions.From(call));
-        ApplySpend(await spendTask);
+        foreach (var call in rows) Replace(Contributions.From(call));
+        ApplySpend(spend);
     }
 
     public Task Record(CallContribution contribution)

@@ -75,6 +75,7 @@ public static class ApiSetup
         services.AddSingleton<DniStore>();
         services.AddSingleton<CallMesh.Calls.CallStore>();
         services.AddSingleton<CallMesh.Reports.SpendStore>();
+        services.AddSingleton<CallMesh.Reports.RollupLoads>();
         services.AddHostedService(sp => sp.GetRequiredService<DniStore>());
         return services;
     }
