@@ -145,10 +145,13 @@ public sealed class CallStore(NpgsqlDataSource database)
         command.Parameters.Add(new() { Value = tenantId });
         if (locationId is not null) command.Parameters.Add(new() { Value = locationId });
         var calls = new List<CallRecord>();
+        // Sources, media, campaigns and outcomes repeat from call to call: one string each, not one per row.
+        var strings = new Dictionary<string, string>(StringComparer.Ordinal);
+        string? Pooled(string? value) => value is null ? null : strings.TryGetValue(value, out var known) ? known : strings[value] = value;
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
-            string? S(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
+            string? S(int i) => reader.IsDBNull(i) ? null : Pooled(reader.GetString(i));
             var route = reader.GetString(5);
             var touches = reader.GetString(16);
             calls.Add(new CallRecord
@@ -157,11 +160,13 @@ public sealed class CallStore(NpgsqlDataSource database)
                 StartedAt = reader.GetDateTime(1), EndedAt = reader.IsDBNull(2) ? null : reader.GetDateTime(2), Status = "",
                 Answered = reader.GetBoolean(3), DurationSeconds = reader.GetInt32(4),
                 Routing = new CallRouting(route == "blocked" ? "reject" : "dial", route, null, "", false, null),
-                Attribution = new CallAttribution("", null, null, locationId, reader.GetString(6), reader.GetString(7), S(8), S(9),
+                Attribution = new CallAttribution("", null, null, locationId, S(6)!, S(7)!, S(8), S(9),
                     null, null, null, null, reader.GetBoolean(10)),
                 FirstTime = reader.GetBoolean(11), Qualified = reader.GetBoolean(12), Outcome = S(13),
                 Value = reader.IsDBNull(14) ? null : reader.GetDecimal(14), LocalDay = reader.GetFieldValue<DateOnly>(15),
-                Touches = touches == "[]" ? [] : JsonSerializer.Deserialize<List<Reports.CallTouch>>(touches)!, Revision = reader.GetInt32(17),
+                Touches = touches == "[]" ? [] : [.. JsonSerializer.Deserialize<List<Reports.CallTouch>>(touches)!
+                    .Select(t => new Reports.CallTouch(t.At, Pooled(t.Source)!, Pooled(t.Medium)!, Pooled(t.Campaign), Pooled(t.Keyword)))],
+                Revision = reader.GetInt32(17),
             });
         }
         return calls;

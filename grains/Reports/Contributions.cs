@@ -25,9 +25,10 @@ public static class Contributions
                 Calls = 1, Answered = call.Answered ? 1 : 0, Missed = call.EndedAt is not null && !call.Answered ? 1 : 0,
                 FirstTime = call.FirstTime ? 1 : 0, Qualified = call.Qualified ? 1 : 0,
                 Revenue = call.Outcome is null ? 0 : call.Value ?? 0, DurationSeconds = call.DurationSeconds,
-                Outcomes = call.Outcome is { } outcome ? new() { [outcome] = 1 } : [],
             }
             : Measures.Zero;
+        // Most calls have no outcome: they keep the shared empty map (a rollup holds a million of these).
+        if (counts && call.Outcome is { } outcome) measures = measures with { Outcomes = new() { [outcome] = 1 } };
         var a = call.Attribution;
         // A DNI call stores its path, ending with the touch it is attributed to; any other call has one touch, its attribution.
         List<CallTouch> touches = call.Touches.Count > 0 ? call.Touches : [new CallTouch(call.StartedAt, a.Source, a.Medium, a.Campaign, a.Keyword)];
