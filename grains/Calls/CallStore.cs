@@ -91,10 +91,8 @@ public sealed class CallStore(NpgsqlDataSource database)
     {
         await using var batch = database.CreateBatch();
         // By the caller's number alone (see 0008_keyed_lookups.sql): one number's calls to every tenant are few.
-        batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT tenant_id, call_id, location_id, started_at FROM callmesh.calls WHERE caller = $1")
-            { Parameters = { new() { Value = caller } } });
-        batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT 1 FROM callmesh.blocked_callers WHERE tenant_id = $1 AND caller = $2")
-            { Parameters = { new() { Value = tenantId }, new() { Value = caller } } });
+        batch.BatchCommands.Add(Common.Sql.Command("SELECT tenant_id, call_id, location_id, started_at FROM callmesh.calls WHERE caller = $1", caller));
+        batch.BatchCommands.Add(Common.Sql.Command("SELECT 1 FROM callmesh.blocked_callers WHERE tenant_id = $1 AND caller = $2", tenantId, caller));
         var history = new List<(string, string?, DateTime)>();
         await using var reader = await batch.ExecuteReaderAsync();
         while (await reader.ReadAsync())

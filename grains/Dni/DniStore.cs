@@ -1,3 +1,4 @@
+using CallMesh.Common;
 using System.Threading.Channels;
 using CallMesh.Visitors;
 using Microsoft.Extensions.Hosting;
@@ -94,7 +95,7 @@ public sealed class DniStore(NpgsqlDataSource database, ILogger<DniStore> logger
         await using var batch = new NpgsqlBatch(connection, transaction);
         // Releases first: a number released and re-leased in one batch must not overlap itself.
         if (releases.Count > 0)
-            batch.BatchCommands.Add(Command(
+            batch.BatchCommands.Add(Sql.Command(
                 """
                 UPDATE callmesh.number_leases l SET released_at = r.released_at
                   FROM unnest($1::text[], $2::text[], $3::uuid[], $4::timestamptz[]) AS r(tenant_id, number, visitor_id, released_at)
@@ -104,7 +105,7 @@ public sealed class DniStore(NpgsqlDataSource database, ILogger<DniStore> logger
                 releases.Select(r => r.TenantId).ToArray(), releases.Select(r => r.Number).ToArray(),
                 releases.Select(r => r.VisitorId).ToArray(), releases.Select(r => r.ReleasedAt).ToArray()));
         if (sessions.Count > 0)
-            batch.BatchCommands.Add(Command(
+            batch.BatchCommands.Add(Sql.Command(
                 """
                 INSERT INTO callmesh.dni_sessions (session_id, tenant_id, visitor_id, site_key, started_at, landing_url, referrer, is_test)
                 SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::timestamptz[], $6::text[], $7::text[], $8::boolean[])
@@ -115,7 +116,7 @@ public sealed class DniStore(NpgsqlDataSource database, ILogger<DniStore> logger
                 sessions.Select(s => s.StartedAt).ToArray(), sessions.Select(s => s.LandingUrl).ToArray(),
                 sessions.Select(s => s.Referrer).ToArray(), sessions.Select(s => s.IsTest).ToArray()));
         if (touches.Count > 0)
-            batch.BatchCommands.Add(Command(
+            batch.BatchCommands.Add(Sql.Command(
                 """
                 INSERT INTO callmesh.touchpoints (tenant_id, visitor_id, session_id, at, source, medium, campaign, keyword,
                                                   gclid, gbraid, wbraid, msclkid, fbclid, landing_page, referrer, decided_by)
@@ -131,7 +132,7 @@ public sealed class DniStore(NpgsqlDataSource database, ILogger<DniStore> logger
                 touches.Select(t => t.Touch.ClickIds.Fbclid).ToArray(), touches.Select(t => t.Touch.LandingPage).ToArray(),
                 touches.Select(t => t.Touch.Referrer).ToArray(), touches.Select(t => t.Touch.DecidedBy).ToArray()));
         var leaseCommand = leases.Count > 0
-            ? Command(
+            ? Sql.Command(
                 """
                 INSERT INTO callmesh.number_leases (tenant_id, pool_id, number, kind, visitor_id, session_id, location_id, leased_at, released_at)
                 SELECT t.*, CASE WHEN t.kind = 'overflow' THEN t.leased_at END
@@ -162,26 +163,19 @@ public sealed class DniStore(NpgsqlDataSource database, ILogger<DniStore> logger
         return refused;
     }
 
-    private static NpgsqlBatchCommand Command(string sql, params object[] parameters)
-    {
-        var command = new NpgsqlBatchCommand(sql);
-        foreach (var p in parameters) command.Parameters.Add(new NpgsqlParameter { Value = p });
-        return command;
-    }
-
     public async Task<(List<VisitorSession> Sessions, List<Touchpoint> Touches, List<LiveLease> Leases)> LoadVisitorAsync(string tenantId, Guid visitorId)
     {
         await using var batch = database.CreateBatch();
-        batch.BatchCommands.Add(Command(
+        batch.BatchCommands.Add(Sql.Command(
             "SELECT session_id, started_at, landing_url, is_test FROM callmesh.dni_sessions WHERE tenant_id = $1 AND visitor_id = $2 ORDER BY started_at",
             tenantId, visitorId));
-        batch.BatchCommands.Add(Command(
+        batch.BatchCommands.Add(Sql.Command(
             """
             SELECT session_id, at, source, medium, campaign, keyword, gclid, gbraid, wbraid, msclkid, fbclid, landing_page, referrer, decided_by
               FROM callmesh.touchpoints WHERE tenant_id = $1 AND visitor_id = $2 ORDER BY at, id
             """, tenantId, visitorId));
         // "tenant_id || ''" checks the tenant without letting the planner walk a tenant-first index (0008_keyed_lookups.sql).
-        batch.BatchCommands.Add(Command(
+        batch.BatchCommands.Add(Sql.Command(
             """
             SELECT pool_id, number, visitor_id, session_id, leased_at FROM callmesh.number_leases
              WHERE visitor_id = $1 AND kind = 'lease' AND released_at IS NULL AND tenant_id || '' = $2
@@ -206,12 +200,12 @@ public sealed class DniStore(NpgsqlDataSource database, ILogger<DniStore> logger
     public async Task<(List<LiveLease> Live, Dictionary<string, DateTime> LastReleased)> LoadPoolAsync(string tenantId, string poolId)
     {
         await using var batch = database.CreateBatch();
-        batch.BatchCommands.Add(Command(
+        batch.BatchCommands.Add(Sql.Command(
             """
             SELECT pool_id, number, visitor_id, session_id, leased_at FROM callmesh.number_leases
              WHERE tenant_id = $1 AND pool_id = $2 AND kind = 'lease' AND released_at IS NULL
             """, tenantId, poolId));
-        batch.BatchCommands.Add(Command(
+        batch.BatchCommands.Add(Sql.Command(
             """
             SELECT number, max(released_at) FROM callmesh.number_leases
              WHERE tenant_id = $1 AND pool_id = $2 AND kind = 'lease' AND released_at IS NOT NULL GROUP BY number
@@ -229,7 +223,7 @@ public sealed class DniStore(NpgsqlDataSource database, ILogger<DniStore> logger
     {
         await using var batch = database.CreateBatch();
         // By the number, the tenant checked apart (see LoadVisitorAsync).
-        batch.BatchCommands.Add(Command(
+        batch.BatchCommands.Add(Sql.Command(
             """
             SELECT pool_id, number, visitor_id, session_id, leased_at FROM callmesh.number_leases
              WHERE number = $1 AND kind = 'lease' AND released_at IS NULL AND tenant_id || '' = $2

@@ -17,22 +17,14 @@ public sealed class SpendStore(NpgsqlDataSource database)
         foreach (var row in rows)
         {
             // xmax <> 0 on the returned row: the upsert updated an existing one.
-            var command = new NpgsqlBatchCommand(
+            batch.BatchCommands.Add(Common.Sql.Command(
                 """
                 INSERT INTO callmesh.spend (tenant_id, day, location_id, source, campaign, cost, currency)
                 VALUES ($1, $2, $3, $4, $5, $6, $7)
                 ON CONFLICT (tenant_id, location_id, day, source, campaign)
                 DO UPDATE SET cost = EXCLUDED.cost, currency = EXCLUDED.currency, imported_at = now()
                 RETURNING xmax <> 0
-                """);
-            command.Parameters.Add(new() { Value = tenantId });
-            command.Parameters.Add(new() { Value = row.Day });
-            command.Parameters.Add(new() { Value = row.LocationId ?? "" });
-            command.Parameters.Add(new() { Value = row.Source });
-            command.Parameters.Add(new() { Value = row.Campaign });
-            command.Parameters.Add(new() { Value = row.Cost });
-            command.Parameters.Add(new() { Value = row.Currency });
-            batch.BatchCommands.Add(command);
+                """, tenantId, row.Day, row.LocationId ?? "", row.Source, row.Campaign, row.Cost, row.Currency));
         }
         var replaced = 0;
         await using (var reader = await batch.ExecuteReaderAsync())

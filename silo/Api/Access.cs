@@ -17,6 +17,10 @@ public static class Access
         : !caller.SeesWholeTenant(tenant) ? Problems.NotFound(what)
         : null;
 
+    /// <summary>The tenant's locations the caller may see (all of them for tenant-wide readers), from the tenant's index.</summary>
+    public static async Task<List<Tenants.LocationIndexEntry>> VisibleLocations(Caller caller, string tenant, IGrainFactory grains) =>
+        [.. (await grains.GetGrain<Tenants.ITenantGrain>(tenant).ListLocations()).Where(l => caller.SeesLocation(tenant, l.LocationId, l.Market))];
+
     /// <summary>The location when the caller may see it; null (answer 404) when it does not exist or is out of scope.</summary>
     public static async Task<Locations.LocationSnapshot?> VisibleLocation(Caller caller, string tenant, string location, IGrainFactory grains)
     {

@@ -64,8 +64,7 @@ public static class CallsApi
 
             IReadOnlyCollection<string>? locations = null;
             if (!caller.SeesWholeTenant(tenant))
-                locations = (await grains.GetGrain<ITenantGrain>(tenant).ListLocations())
-                    .Where(l => caller.SeesLocation(tenant, l.LocationId, l.Market)).Select(l => l.LocationId).ToList();
+                locations = (await Access.VisibleLocations(caller, tenant, grains)).Select(l => l.LocationId).ToList();
             if (location is not null) locations = locations is null || locations.Contains(location) ? [location] : [];
             var page = await calls.ListAsync(new CallQuery(tenant, locations, from?.ToUniversalTime(), to?.ToUniversalTime(), after, (limit ?? 50) + 1));
             var items = page.Take(limit ?? 50).Select(c => ToResource(c, caller)).ToList();
@@ -129,9 +128,9 @@ public static class CallsApi
         var call = await grains.GetGrain<ICallGrain>(TenantKey.For(tenant, callId)).Get();
         // A CRM's key that records outcomes must find the calls it reports on.
         if (call is null || caller.SeesWholeTenant(tenant) || caller.HasScope("outcomes:write")) return call;
-        if (call.Attribution.LocationId is not { } locationId) return null;
-        var market = (await grains.GetGrain<ITenantGrain>(tenant).ListLocations()).FirstOrDefault(l => l.LocationId == locationId)?.Market;
-        return caller.SeesLocation(tenant, locationId, market) ? call : null;
+        return call.Attribution.LocationId is { } locationId && await Access.VisibleLocation(caller, tenant, locationId, grains) is not null
+            ? call
+            : null;
     }
 
     private static CallResource ToResource(CallRecord c, Caller viewer)

@@ -49,9 +49,7 @@ public static class LocationsApi
         {
             var caller = Caller.From(http.User);
             if (!caller.SeesTenant(tenant)) return Problems.NotFound("tenant");
-            var index = await grains.GetGrain<ITenantGrain>(tenant).ListLocations();
-            var visible = index.Where(l => caller.SeesLocation(tenant, l.LocationId, l.Market)
-                                           && (market is null || l.Market == market));
+            var visible = (await Access.VisibleLocations(caller, tenant, grains)).Where(l => market is null || l.Market == market);
             // Each location answers for itself, in parallel across the silos that host them.
             var snapshots = await Task.WhenAll(visible.Select(l =>
                 grains.GetGrain<ILocationGrain>(TenantKey.For(tenant, l.LocationId)).Get()));

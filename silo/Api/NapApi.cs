@@ -67,8 +67,7 @@ public static class NapApi
         {
             var caller = Caller.From(http.User);
             if (!caller.SeesTenant(tenant)) return Problems.NotFound("tenant");
-            var visible = (await grains.GetGrain<ITenantGrain>(tenant).ListLocations())
-                .Where(l => caller.SeesLocation(tenant, l.LocationId, l.Market)).ToList();
+            var visible = await Access.VisibleLocations(caller, tenant, grains);
             // Each location audits itself, in parallel on whichever silo hosts it.
             var perLocation = await Task.WhenAll(visible.Select(async l =>
             {

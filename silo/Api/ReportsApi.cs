@@ -130,9 +130,8 @@ public static class ReportsApi
         (DateOnly From, DateOnly To) range, IGrainFactory grains, HttpContext http)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var locations = (await grains.GetGrain<ITenantGrain>(tenant).ListLocations())
-            .Where(l => caller.SeesLocation(tenant, l.LocationId, l.Market) && (market is null || l.Market == market))
-            .Select(l => ((string?)l.LocationId, l.Market)).ToList();
+        var locations = (await Access.VisibleLocations(caller, tenant, grains))
+            .Where(l => market is null || l.Market == market).Select(l => ((string?)l.LocationId, l.Market)).ToList();
         if (market is null && caller.SeesWholeTenant(tenant)) locations.Add((null, null));
         var scoped = System.Diagnostics.Stopwatch.GetTimestamp();
         var totals = await Task.WhenAll(locations.Select(l =>

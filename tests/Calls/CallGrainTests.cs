@@ -122,6 +122,12 @@ public sealed class CallGrainTests(GrainClusterFixture fixture) : IClassFixture<
         var afterRestart = await grain.Start(Inbound(brand.Billboard, DateTime.UtcNow.AddSeconds(6), from: "+14155550666"));
         Assert.Equal(first, afterRestart);
         Assert.Equal(1, await fixture.Database.Scalar<int>("SELECT revision FROM callmesh.calls WHERE call_id = $1", callId));
+
+        // The blocklist outlives the caller's activation: blocked again, then forgotten by every silo, still rejected.
+        await fixture.Grains.GetGrain<ICallerGrain>(TenantKey.For(brand.Tenant, "+14155550666")).SetBlocked(true, "robocaller");
+        await fixture.Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        var next = await Call(brand.Tenant, out _).Start(Inbound(brand.Billboard, DateTime.UtcNow.AddSeconds(9), from: "+14155550666"));
+        Assert.Equal(("reject", "blocked"), (next.Action, next.Route));
     }
 
     [Fact]
