@@ -35,7 +35,7 @@ public static class LoadRunner
         return Summarize(name, latencies.SelectMany(l => l).ToList(), failures, clock.Elapsed.TotalSeconds);
     }
 
-    public static async Task<Measurement> OpenLoop(string name, double ratePerSecond, TimeSpan duration, Func<Task<bool>> request)
+    public static async Task<Measurement> OpenLoop(string name, double ratePerSecond, TimeSpan duration, Func<Task<bool>> request, bool timeline = false)
     {
         var total = (int)(ratePerSecond * duration.TotalSeconds);
         var latencies = new double[total];
@@ -55,6 +55,13 @@ public static class LoadRunner
             }));
         }
         await Task.WhenAll(inFlight);
+        // Per second of schedule: shows whether a tail comes from a few stalls (GC, checkpoints) or from everywhere.
+        if (timeline)
+            for (var second = 0; second * ratePerSecond < total; second++)
+            {
+                var slice = latencies.Skip((int)(second * ratePerSecond)).Take((int)ratePerSecond).Order().ToList();
+                Console.WriteLine($"  second {second,3}: p50 {Percentile(slice, 0.5),7:F2}  p99 {Percentile(slice, 0.99),7:F2}  max {slice[^1],7:F2} ms");
+            }
         var answered = latencies.Where((_, i) => ok[i]).ToList();
         return Summarize(name, answered, total - answered.Count, clock.Elapsed.TotalSeconds);
     }

@@ -7,7 +7,7 @@ using CallMesh.Bench;
 using CallMesh.Identity;
 using Npgsql;
 
-// ./callmesh bench [--seconds 10] [--workers 64] — against the cluster `./callmesh up` started.
+// ./callmesh bench [--seconds 10] [--workers 64] [--scenarios dni,inbound,report] [--timeline true] — against the cluster `./callmesh up` started.
 var options = args.Chunk(2).Where(p => p.Length == 2).ToDictionary(p => p[0].TrimStart('-'), p => p[1]);
 var state = options.GetValueOrDefault("state") ?? ".callmesh";
 var endpoints = JsonDocument.Parse(File.ReadAllText(Path.Combine(state, "endpoints.json"))).RootElement;
@@ -17,6 +17,7 @@ var key = File.ReadAllText(Path.Combine(state, "dev-signing-key")).Trim();
 var duration = TimeSpan.FromSeconds(double.Parse(options.GetValueOrDefault("seconds") ?? "10"));
 var workers = int.Parse(options.GetValueOrDefault("workers") ?? "64");
 var scenarios = (options.GetValueOrDefault("scenarios") ?? "dni,inbound,report").Split(',');
+var timeline = options.GetValueOrDefault("timeline") == "true";
 
 using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = workers * 2, PooledConnectionLifetime = TimeSpan.FromMinutes(10) })
 {
@@ -31,33 +32,48 @@ Console.WriteLine($"seeded tenant {seed.Tenant}: {seed.Sites.Count} sites, {seed
 // noop: a trivial silo endpoint through the gateway, the ceiling of this stack on this machine.
 Task<bool> Noop() => http.GetAsync("/v1/ping").ContinueWith(t => { using var r = t.Result; return r.StatusCode == HttpStatusCode.OK; });
 
-// dni: half new visitors (a first page view), half returning ones (a later session of a visitor seen before).
-var returning = new ConcurrentQueue<(string Visitor, string Site, string Target)>();
+// dni, three kinds of request in equal parts, as the swap script sends them:
+// - a new visitor's first page view;
+// - a returning visitor's new session (a later visit: visitor id, no session id);
+// - a returning session: a page of another location in the same visit, so the script asks for the number it holds
+//   and a new one (visitor and session ids, two targets).
+// Whatever returns must get back the number it was given for its first target while that lease lives.
+var seen = new ConcurrentQueue<Visit>();
 var answered = new ConcurrentBag<(Guid Visitor, string Number)>();   // every new-visitor allocation a client was told
+var kinds = new int[3];
+var numberChanged = 0;
 async Task<bool> Dni()
 {
-    (string Visitor, string Site, string Target) back = default;
-    var isReturning = Random.Shared.Next(2) == 0 && returning.TryDequeue(out back);
-    var site = isReturning ? back.Site : seed.Sites[Random.Shared.Next(seed.Sites.Count)];
-    var target = isReturning ? back.Target : seed.Targets[Random.Shared.Next(seed.Targets.Count)];
+    var kind = Random.Shared.Next(3);
+    Visit? back = null;
+    if (kind > 0 && !seen.TryDequeue(out back)) kind = 0;
+    var site = back?.Site ?? seed.Sites[Random.Shared.Next(seed.Sites.Count)];
+    var target = back?.Target ?? seed.Targets[Random.Shared.Next(seed.Targets.Count)];
+    var targets = kind == 2 ? new[] { target, seed.Targets[(seed.Targets.IndexOf(target) + 1) % seed.Targets.Count] } : new[] { target };
     var body = JsonSerializer.Serialize(new
     {
-        siteKey = site, visitorId = isReturning ? back.Visitor : null,
+        siteKey = site, visitorId = back?.Visitor, sessionId = kind == 2 ? back!.Session : null,
         url = $"https://bench.example/locations/x?utm_source=google&utm_medium=cpc&utm_campaign=c{Random.Shared.Next(20)}",
-        targets = new[] { target },
+        targets,
     });
     using var request = new HttpRequestMessage(HttpMethod.Post, $"/v1/dni/sessions?siteKey={site}") { Content = new StringContent(body, Encoding.UTF8, "text/plain") };
     request.Headers.Add("X-Forwarded-For", $"10.{Random.Shared.Next(256)}.{Random.Shared.Next(256)}.{Random.Shared.Next(1, 255)}");
     using var response = await http.SendAsync(request);
     if (response.StatusCode != HttpStatusCode.OK) return false;
     var answer = await response.Content.ReadFromJsonAsync<JsonElement>();
-    if (!isReturning)
-    {
-        var visitor = answer.GetProperty("visitorId").GetString()!;
-        answered.Add((Guid.Parse(visitor), answer.GetProperty("swaps")[0].GetProperty("number").GetString()!));
-        returning.Enqueue((visitor, site!, target!));
-    }
-    return answer.GetProperty("swaps").GetArrayLength() == 1;
+    var swaps = answer.GetProperty("swaps");
+    if (swaps.GetArrayLength() != targets.Length) return false;
+    var first = swaps[0];
+    var number = first.GetProperty("number").GetString()!;
+    var overflow = first.GetProperty("overflow").GetBoolean();
+    var visitor = answer.GetProperty("visitorId").GetString()!;
+    if (back is null) answered.Add((Guid.Parse(visitor), number));
+    else if (!back.Overflow && !overflow && number != back.Number) Interlocked.Increment(ref numberChanged);
+    Interlocked.Increment(ref kinds[kind]);
+    // The number this visit holds: the first one it was given, unless that was the overflow number.
+    var holds = back is { Overflow: false } ? back : null;
+    seen.Enqueue(new Visit(visitor, answer.GetProperty("sessionId").GetString()!, site, target, holds?.Number ?? number, holds?.Overflow ?? overflow));
+    return true;
 }
 
 await LoadRunner.ClosedLoop("warm-up", workers, TimeSpan.FromSeconds(3), Noop);
@@ -70,7 +86,7 @@ if (scenarios.Contains("dni"))
     await LoadRunner.ClosedLoop("warm-up", workers, TimeSpan.FromSeconds(3), Dni);
     var dni = await LoadRunner.ClosedLoop("dni (peak)", workers, duration, Dni);
     Console.WriteLine(dni);
-    var half = await LoadRunner.OpenLoop($"dni at half peak ({dni.Throughput / 2:F0}/s)", dni.Throughput / 2, duration, Dni);
+    var half = await LoadRunner.OpenLoop($"dni at half peak ({dni.Throughput / 2:F0}/s)", dni.Throughput / 2, duration, Dni, timeline);
     Console.WriteLine(half);
 
     // Every allocation a client was answered must be in the lease history: the same visitor and number.
@@ -84,9 +100,11 @@ if (scenarios.Contains("dni"))
     Console.WriteLine();
     Console.WriteLine($"dni / noop throughput: {dni.Throughput / noop.Throughput:F2} (target ≥ 0.60)");
     Console.WriteLine($"dni p99 at half peak:  {half.P99Ms:F2} ms (target < 20 ms)");
+    Console.WriteLine($"requests: {kinds[0]} new visitors, {kinds[1]} returning visitors, {kinds[2]} returning sessions");
     Console.WriteLine($"durable: {answered.Count - missing} of {answered.Count} answered new-visitor allocations found in callmesh.number_leases" +
                       (missing == 0 ? "" : $" — {missing} MISSING"));
-    failed |= missing > 0;
+    Console.WriteLine($"returning visitors and sessions given another number than the one they hold: {numberChanged}");
+    failed |= missing > 0 || numberChanged > 0;
 }
 
 if (scenarios.Contains("inbound"))
@@ -97,7 +115,7 @@ if (scenarios.Contains("inbound"))
     await LoadRunner.ClosedLoop("warm-up", workers, TimeSpan.FromSeconds(3), calls.Call);
     var peak = await LoadRunner.ClosedLoop("inbound (peak)", workers, duration, calls.Call);
     Console.WriteLine(peak);
-    var at200 = await LoadRunner.OpenLoop("inbound at 200 calls/s", 200, duration, calls.Call);
+    var at200 = await LoadRunner.OpenLoop("inbound at 200 calls/s", 200, duration, calls.Call, timeline);
     Console.WriteLine(at200);
     var (completed, total) = await calls.CheckCompletedAsync(postgres);
     Console.WriteLine();
@@ -152,3 +170,5 @@ if (scenarios.Contains("report"))
     failed |= differing > 0;
 }
 return failed ? 1 : 0;
+
+internal sealed record Visit(string Visitor, string Session, string Site, string Target, string Number, bool Overflow);
