@@ -151,6 +151,9 @@ public sealed class DniStore(NpgsqlDataSource database, ILogger<DniStore> logger
         var refused = leases.Where(l => l.Kind == "lease").Select(l => (l.Number, l.VisitorId)).ToHashSet();
         if (batch.BatchCommands.Count > 0)
         {
+            // The same few statements run many times a second on each pooled connection: preparing them once per
+            // connection spares PostgreSQL parsing and planning them for every batch (already prepared: no round trip).
+            await batch.PrepareAsync();
             await using var reader = await batch.ExecuteReaderAsync();
             // Only the lease insert returns rows; earlier commands' (empty) result sets come first.
             do
