@@ -1,10 +1,9 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Security.Cryptography;
 using CallMesh.Identity;
 using CallMesh.Silo.Carriers;
+using CallMesh.Silo.Demo;
 using Npgsql;
 
 namespace CallMesh.Bench;
@@ -20,16 +19,9 @@ public sealed class InboundCalls(HttpClient http, Uri gateway, BenchTenant.Seed 
     private readonly ConcurrentBag<string> _answered = [];
     private readonly ConcurrentBag<Task> _callbacks = [];
 
-    public async Task RegisterAccountAsync(string signingKey)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Put, $"/v1/tenants/{seed.Tenant}/carriers/{_accountSid}")
-        {
-            Content = JsonContent.Create(new { carrier = "twilio", authToken = _token }),
-        };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", DevTokens.Mint(signingKey, seed.Tenant, Roles.BrandAdmin));
-        using var response = await http.SendAsync(request);
-        response.EnsureSuccessStatusCode();
-    }
+    public Task RegisterAccountAsync(string signingKey) =>
+        DemoSeeder.SendAsync(http, HttpMethod.Put, DevTokens.Mint(signingKey, seed.Tenant, Roles.BrandAdmin),
+            $"/v1/tenants/{seed.Tenant}/carriers/{_accountSid}", new { carrier = "twilio", authToken = _token });
 
     public async Task<bool> Call()
     {
@@ -57,10 +49,9 @@ public sealed class InboundCalls(HttpClient http, Uri gateway, BenchTenant.Seed 
         http.SendAsync(TwilioSignature.SignedRequest(_token, gateway, path, form));
 
     /// <summary>Every call answered with TwiML is a row, ended by its status callback.</summary>
-    public async Task<(int Completed, int Total)> CheckCompletedAsync(string postgres)
+    public async Task<(int Completed, int Total)> CheckCompletedAsync(NpgsqlDataSource db)
     {
         await Task.WhenAll(_callbacks);
-        await using var db = NpgsqlDataSource.Create(postgres);
         await using var command = db.CreateCommand("SELECT count(*) FROM callmesh.calls WHERE call_id = ANY($1) AND status = 'completed'");
         command.Parameters.Add(new() { Value = _answered.ToArray() });
         return ((int)(long)(await command.ExecuteScalarAsync())!, _answered.Count);

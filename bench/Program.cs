@@ -29,12 +29,12 @@ Console.WriteLine($"CallMesh bench: {Environment.ProcessorCount} cores, {workers
 var seed = await BenchTenant.SeedAsync(http, key);
 Console.WriteLine($"seeded tenant {seed.Tenant}: {seed.Sites.Count} sites, {seed.Targets.Count} locations with pools of {BenchTenant.PoolSize} numbers");
 
+await using var db = NpgsqlDataSource.Create(postgres);
 // As pgbench does before each run: every run adds tens of thousands of rows to these tables, and autovacuum
 // starting on them in the middle of a phase takes one of the machine's two cores away from what is measured.
-await using (var vacuumDb = NpgsqlDataSource.Create(postgres))
 {
     var vacuumed = System.Diagnostics.Stopwatch.StartNew();
-    await using var vacuum = vacuumDb.CreateCommand(
+    await using var vacuum = db.CreateCommand(
         "VACUUM (ANALYZE) callmesh.dni_sessions, callmesh.touchpoints, callmesh.number_leases, callmesh.tracking_numbers, callmesh.calls");
     vacuum.CommandTimeout = 600;
     await vacuum.ExecuteNonQueryAsync();
@@ -102,7 +102,6 @@ if (scenarios.Contains("dni"))
     Console.WriteLine(half);
 
     // Every allocation a client was answered must be in the lease history: the same visitor and number.
-    await using var db = NpgsqlDataSource.Create(postgres);
     await using var rows = db.CreateCommand("SELECT visitor_id, number FROM callmesh.number_leases WHERE tenant_id = $1");
     rows.Parameters.Add(new() { Value = seed.Tenant });
     var journaled = new HashSet<(Guid, string)>();
@@ -129,7 +128,7 @@ if (scenarios.Contains("inbound"))
     Console.WriteLine(peak);
     var at200 = await LoadRunner.OpenLoop("inbound at 200 calls/s", 200, duration, calls.Call, timeline);
     Console.WriteLine(at200);
-    var (completed, total) = await calls.CheckCompletedAsync(postgres);
+    var (completed, total) = await calls.CheckCompletedAsync(db);
     Console.WriteLine();
     Console.WriteLine($"inbound / noop throughput: {peak.Throughput / noop.Throughput:F2}");
     Console.WriteLine($"inbound TwiML p99 at 200 calls/s: {at200.P99Ms:F2} ms (target < 25 ms)");
@@ -167,7 +166,6 @@ if (scenarios.Contains("report"))
     // A new 90-day window each time: no rollup has the answer cached, every one sums its days again.
     var shift = 0;
     var missTimes = await Time(100, async () => { shift++; await report.ReportAsync(from.AddDays(-shift), to.AddDays(-shift)); });
-    await using var db = NpgsqlDataSource.Create(postgres);
     var fromSql = await ReportScenario.SqlReportAsync(db, from, to);
     var sqlTimes = await Time(20, async () => fromSql = await ReportScenario.SqlReportAsync(db, from, to));
     var differing = fromSql.Keys.Union(fromGrains.Keys).Count(k => fromSql.GetValueOrDefault(k) != fromGrains.GetValueOrDefault(k));

@@ -115,6 +115,8 @@ public sealed record CallRecord
     [Id(24)] public double? DaysSincePreviousCall { get; init; }
     /// <summary>The day the call started in its location's time zone (UTC without a location): its reporting day.</summary>
     [Id(25)] public DateOnly LocalDay { get; init; }
+    /// <summary>The day reports count the call on: its local day, or its UTC day for a record written before local days were kept.</summary>
+    public DateOnly ReportingDay => LocalDay == default ? DateOnly.FromDateTime(StartedAt) : LocalDay;
     /// <summary>The visitor's touches up to the call, oldest first; the last is the call's own attribution.</summary>
     [Id(26)] public List<Reports.CallTouch> Touches { get; init; } = [];
     /// <summary>Counts the record's saves, so rollups keep the newest contribution whatever order notices arrive in.</summary>

@@ -4,9 +4,10 @@ using NpgsqlTypes;
 
 namespace CallMesh.Calls;
 
-/// <summary>What a calls listing asks for: a tenant, optionally some locations, a time window, a page after a cursor.</summary>
+/// <summary>A number the tenant refuses calls from, with the reason a brand admin gave.</summary>
 public sealed record BlockedCaller(string Number, string? Reason, DateTime BlockedAt);
 
+/// <summary>What a calls listing asks for: a tenant, optionally some locations, a time window, a page after a cursor.</summary>
 public sealed record CallQuery(string TenantId, IReadOnlyCollection<string>? Locations, DateTime? From, DateTime? To,
     (DateTime StartedAt, string CallId)? After, int Limit);
 
@@ -24,15 +25,15 @@ public sealed class CallStore(NpgsqlDataSource database)
 
     private static readonly string[] ColumnNames = Columns.Split(", ");
 
+    private static readonly string InsertRow =
+        $"INSERT INTO callmesh.calls ({Columns}, updated_at) VALUES ({string.Join(", ", ColumnNames.Select((_, i) => $"${i + 1}"))}, now()) ";
+
     // One statement creates the row or replaces everything but its key.
     private static readonly string Upsert =
-        $"INSERT INTO callmesh.calls ({Columns}, updated_at) VALUES ({string.Join(", ", ColumnNames.Select((_, i) => $"${i + 1}"))}, now()) " +
-        $"ON CONFLICT (call_id) DO UPDATE SET {string.Join(", ", ColumnNames.Skip(1).Select(n => $"{n} = EXCLUDED.{n}"))}, updated_at = now()";
+        InsertRow + $"ON CONFLICT (call_id) DO UPDATE SET {string.Join(", ", ColumnNames.Skip(1).Select(n => $"{n} = EXCLUDED.{n}"))}, updated_at = now()";
 
     // A new call's row; a row already there (the carrier retried the webhook after our first answer) is left alone.
-    private static readonly string Insert =
-        $"INSERT INTO callmesh.calls ({Columns}, updated_at) VALUES ({string.Join(", ", ColumnNames.Select((_, i) => $"${i + 1}"))}, now()) " +
-        "ON CONFLICT (call_id) DO NOTHING";
+    private static readonly string Insert = InsertRow + "ON CONFLICT (call_id) DO NOTHING";
 
     public async Task SaveAsync(CallRecord call)
     {
@@ -59,7 +60,7 @@ public sealed class CallStore(NpgsqlDataSource database)
             a.StaticKey, a.LocationId, a.Source, a.Medium, a.Campaign, a.Keyword, a.Gclid, a.LandingPage, a.VisitorId, a.SessionId, a.IsTest,
             call.FirstTime, call.FirstTimeForLocation, call.WithinHours, call.Qualified, call.MetRules.ToArray(), call.Outcome, call.Value,
             call.Currency, call.OutcomeExternalId, call.AppliedEvents.ToArray(), call.DaysSincePreviousCall,
-            call.LocalDay == default ? DateOnly.FromDateTime(call.StartedAt) : call.LocalDay, JsonSerializer.Serialize(call.Touches), call.Revision,
+            call.ReportingDay, JsonSerializer.Serialize(call.Touches), call.Revision,
         ];
         foreach (var (value, i) in values.Select((v, i) => (v, i)))
             command.Parameters.Add(names[i] is "routing" or "touches"

@@ -32,7 +32,6 @@ public static class Contributions
         var a = call.Attribution;
         // A DNI call stores its path, ending with the touch it is attributed to; any other call has one touch, its attribution.
         List<CallTouch> touches = call.Touches.Count > 0 ? call.Touches : [new CallTouch(call.StartedAt, a.Source, a.Medium, a.Campaign, a.Keyword)];
-        var day = call.LocalDay == default ? DateOnly.FromDateTime(call.StartedAt) : call.LocalDay;
-        return new CallContribution(call.CallId, call.Revision, day, call.StartedAt, touches, measures);
+        return new CallContribution(call.CallId, call.Revision, call.ReportingDay, call.StartedAt, touches, measures);
     }
 }

@@ -131,16 +131,16 @@ public static class ReportsApi
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var locations = (await Access.VisibleLocations(caller, tenant, grains))
-            .Where(l => market is null || l.Market == market).Select(l => ((string?)l.LocationId, l.Market)).ToList();
+            .Where(l => market is null || l.Market == market).Select(l => (Location: (string?)l.LocationId, l.Market)).ToList();
         if (market is null && caller.SeesWholeTenant(tenant)) locations.Add((null, null));
         var scoped = System.Diagnostics.Stopwatch.GetTimestamp();
         var totals = await Task.WhenAll(locations.Select(l =>
-            grains.GetGrain<IRollupGrain>(Contributions.RollupKey(tenant, l.Item1)).Totals(range.From, range.To)));
+            grains.GetGrain<IRollupGrain>(Contributions.RollupKey(tenant, l.Location)).Totals(range.From, range.To)));
         // Where a slow report spends its time, for operators (browsers' dev tools show it too).
         http.Response.Headers["Server-Timing"] =
             $"scope;dur={System.Diagnostics.Stopwatch.GetElapsedTime(started, scoped).TotalMilliseconds:F1}, " +
             $"rollups;dur={System.Diagnostics.Stopwatch.GetElapsedTime(scoped).TotalMilliseconds:F1}";
-        return [.. locations.Select((l, i) => (l.Item1, l.Market, totals[i]))];
+        return [.. locations.Select((l, i) => (l.Location, l.Market, totals[i]))];
     }
 
     private static async Task<string?> Currency(string tenant, IGrainFactory grains) =>

@@ -22,15 +22,18 @@ public static class DemoSeeder
         }
         var file = options.GetValueOrDefault("--file") ?? Path.Combine(AppContext.BaseDirectory, "Demo", "demo-brand.json");
         using var http = new HttpClient { BaseAddress = new Uri(gateway) };
-        var (tenant, locations) = await SeedAsync(http, key, file);
-        var calls = await DemoCalls.SeedAsync(http, key, JsonNode.Parse(await File.ReadAllTextAsync(file))!);
+        var demo = JsonNode.Parse(await File.ReadAllTextAsync(file))!;
+        var (tenant, locations) = await SeedAsync(http, key, demo);
+        var calls = await DemoCalls.SeedAsync(http, key, demo);
         Console.WriteLine($"demo brand '{tenant}' seeded with {locations} locations, {calls} calls today and a week of spend");
         return 0;
     }
 
-    public static async Task<(string Tenant, int Locations)> SeedAsync(HttpClient http, string signingKeyHex, string file)
+    public static async Task<(string Tenant, int Locations)> SeedAsync(HttpClient http, string signingKeyHex, string file) =>
+        await SeedAsync(http, signingKeyHex, JsonNode.Parse(await File.ReadAllTextAsync(file))!);
+
+    public static async Task<(string Tenant, int Locations)> SeedAsync(HttpClient http, string signingKeyHex, JsonNode demo)
     {
-        var demo = JsonNode.Parse(await File.ReadAllTextAsync(file))!;
         var tenant = demo["tenant"]!.AsObject();
         var tenantId = (string)tenant["id"]!;
 
