@@ -31,7 +31,7 @@ public sealed record LiveLease(string PoolId, string Number, Guid VisitorId, Gui
 /// The DNI tables. Writes are batched: every caller's entry waits until the transaction that
 /// holds it commits, so nothing is acknowledged before it is durable, while one round trip
 /// serves many sessions. A lease that the database refuses (another live hold of the same
-/// number, see the exclusion constraint) comes back in the result so the caller can re-lease.
+/// number, see the live-hold index in 0010_live_hold_index.sql) comes back in the result so the caller can re-lease.
 /// </summary>
 public sealed class DniStore(NpgsqlDataSource database, ILogger<DniStore> logger) : BackgroundService
 {

@@ -47,6 +47,9 @@ public sealed class DniApiTests(ApiFixture fixture) : IClassFixture<ApiFixture>
         // On Austin's location page the brand line is Austin's too: the same pool, so the same number.
         Assert.Equal("page", swaps["+18005550100"].GetProperty("resolvedBy").GetString());
         Assert.Equal(swaps[AustinNap].GetProperty("number").GetString(), swaps["+18005550100"].GetProperty("number").GetString());
+        // New visitors and sessions get time-ordered ids (UUIDv7), so their index entries are appended, not scattered.
+        Assert.Equal(7, body.GetProperty("visitorId").GetGuid().Version);
+        Assert.Equal(7, body.GetProperty("sessionId").GetGuid().Version);
 
         using var preflight = await Cluster.SendAsync(HttpMethod.Options, "/v1/dni/sessions", null, configure: r =>
         {
