@@ -6,6 +6,9 @@ public sealed record Measurement(string Name, int Requests, int Failures, double
 {
     public double Throughput => Requests / Seconds;
 
+    /// <summary>An open-loop phase's latencies per second of its schedule (p50, p99, max in ms).</summary>
+    public IReadOnlyList<(double P50, double P99, double Max)> PerSecond { get; init; } = [];
+
     public override string ToString() =>
         $"{Name,-26} {Throughput,9:F0} req/s  p50 {P50Ms,6:F2} ms  p99 {P99Ms,7:F2} ms  ({Requests} ok, {Failures} failed, {Seconds:F1} s)";
 }
@@ -35,7 +38,7 @@ public static class LoadRunner
         return Summarize(name, latencies.SelectMany(l => l).ToList(), failures, clock.Elapsed.TotalSeconds);
     }
 
-    public static async Task<Measurement> OpenLoop(string name, double ratePerSecond, TimeSpan duration, Func<Task<bool>> request, bool timeline = false)
+    public static async Task<Measurement> OpenLoop(string name, double ratePerSecond, TimeSpan duration, Func<Task<bool>> request)
     {
         var total = (int)(ratePerSecond * duration.TotalSeconds);
         var latencies = new double[total];
@@ -55,15 +58,15 @@ public static class LoadRunner
             }));
         }
         await Task.WhenAll(inFlight);
-        // Per second of schedule: shows whether a tail comes from a few stalls (GC, checkpoints) or from everywhere.
-        if (timeline)
-            for (var second = 0; second * ratePerSecond < total; second++)
-            {
-                var slice = latencies.Skip((int)(second * ratePerSecond)).Take((int)ratePerSecond).Order().ToList();
-                Console.WriteLine($"  second {second,3}: p50 {Percentile(slice, 0.5),7:F2}  p99 {Percentile(slice, 0.99),7:F2}  max {slice[^1],7:F2} ms");
-            }
+        // Per second of schedule: shows whether a tail comes from a few stalls (GC, disk flushes) or from everywhere.
+        var perSecond = new List<(double, double, double)>();
+        for (var second = 0; second * ratePerSecond < total; second++)
+        {
+            var slice = latencies.Skip((int)(second * ratePerSecond)).Take((int)ratePerSecond).Order().ToList();
+            perSecond.Add((Percentile(slice, 0.5), Percentile(slice, 0.99), slice[^1]));
+        }
         var answered = latencies.Where((_, i) => ok[i]).ToList();
-        return Summarize(name, answered, total - answered.Count, clock.Elapsed.TotalSeconds);
+        return Summarize(name, answered, total - answered.Count, clock.Elapsed.TotalSeconds) with { PerSecond = perSecond };
     }
 
     private static async Task<bool> Safe(Func<Task<bool>> request)

@@ -68,7 +68,9 @@ public static class ApiSetup
     /// </summary>
     public static IServiceCollection AddCallMeshData(this IServiceCollection services, string postgres)
     {
-        services.AddSingleton(_ => NpgsqlDataSource.Create(postgres));
+        // Nothing here leaves session state on a connection (no SET, temp tables or session locks), so a connection
+        // goes back to the pool as it is: no reset statements ahead of every DNI journal batch.
+        services.AddSingleton(_ => NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(postgres) { NoResetOnClose = true }.ConnectionString));
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<NumberDirectory>();
         services.AddSingleton<PoolHealthQuery>();
