@@ -4,13 +4,14 @@ using Npgsql;
 namespace CallMesh.Bench;
 
 /// <summary>
-/// Times one durable commit on its own connection every 10 ms while a phase runs, the wait every DNI journal batch
-/// has before its answers go out. A tiny transactional WAL record (pg_logical_emit_message) makes the commit wait for
-/// the WAL flush; nothing is stored. Tells a slow second caused by the disk's flush apart from one caused by CPU.
+/// Every 10 ms while a phase runs, times on its own connection a plain round trip (SELECT 1) and a durable commit, the
+/// wait every DNI journal batch has before its answers go out. A tiny transactional WAL record
+/// (pg_logical_emit_message) makes the commit wait for the WAL flush; nothing is stored. A slow commit beside a fast
+/// round trip is the disk's flush; both slow is CPU (the probe waits for a core like everything else).
 /// </summary>
 public sealed class CommitProbe : IAsyncDisposable
 {
-    private readonly List<(double AtSeconds, double Ms)> _samples = [];
+    private readonly List<(double AtSeconds, double RoundTripMs, double CommitMs)> _samples = [];
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
@@ -20,25 +21,30 @@ public sealed class CommitProbe : IAsyncDisposable
     /// <summary>Why the probe measured nothing (e.g. the role may not write WAL messages), or null.</summary>
     public string? Problem { get; private set; }
 
-    public double MaxMs => _samples.Count == 0 ? double.NaN : _samples.Max(s => s.Ms);
-
-    /// <summary>The slowest commit that started in the given second of the phase.</summary>
-    public double MaxMsIn(int second) =>
-        _samples.Where(s => (int)s.AtSeconds == second).Select(s => s.Ms).DefaultIfEmpty(double.NaN).Max();
+    /// <summary>The slowest round trip and the slowest commit, over the phase or in one second of it.</summary>
+    public (double RoundTripMs, double CommitMs) Slowest(int? second = null)
+    {
+        var samples = _samples.Where(s => second is null || (int)s.AtSeconds == second).ToList();
+        return samples.Count == 0 ? (double.NaN, double.NaN) : (samples.Max(s => s.RoundTripMs), samples.Max(s => s.CommitMs));
+    }
 
     private async Task RunAsync(NpgsqlDataSource db)
     {
         try
         {
             await using var connection = await db.OpenConnectionAsync();
+            await using var roundTrip = new NpgsqlCommand("SELECT 1", connection);
             await using var commit = new NpgsqlCommand("SELECT pg_logical_emit_message(true, 'callmesh-bench', '')", connection);
+            await roundTrip.PrepareAsync();
             await commit.PrepareAsync();
             while (!_stop.IsCancellationRequested)
             {
                 var at = _clock.Elapsed.TotalSeconds;
                 var started = Stopwatch.GetTimestamp();
+                await roundTrip.ExecuteScalarAsync();
+                var between = Stopwatch.GetTimestamp();
                 await commit.ExecuteScalarAsync();
-                _samples.Add((at, Stopwatch.GetElapsedTime(started).TotalMilliseconds));
+                _samples.Add((at, Stopwatch.GetElapsedTime(started, between).TotalMilliseconds, Stopwatch.GetElapsedTime(between).TotalMilliseconds));
                 await Task.Delay(10);
             }
         }

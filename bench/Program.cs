@@ -88,8 +88,8 @@ async Task<bool> Dni()
     return true;
 }
 
-// An open-loop phase with a commit probe beside it: every DNI answer and every call waits for a durable commit, so a
-// slow second is either the disk's WAL flush (the probe's commit was slow too) or the CPU (it was not).
+// An open-loop phase with a commit probe beside it: every DNI answer and every call waits for a durable commit, so the
+// probe tells a slow second caused by the disk's WAL flush (its commit slow, its round trip not) from one caused by CPU.
 async Task<Measurement> Steady(string name, double rate, Func<Task<bool>> request)
 {
     var probe = new CommitProbe(db);
@@ -100,10 +100,12 @@ async Task<Measurement> Steady(string name, double rate, Func<Task<bool>> reques
         for (var second = 0; second < measured.PerSecond.Count; second++)
         {
             var (p50, p99, max) = measured.PerSecond[second];
-            Console.WriteLine($"  second {second,3}: p50 {p50,7:F2}  p99 {p99,7:F2}  max {max,7:F2} ms   slowest probe commit {probe.MaxMsIn(second),7:F2} ms");
+            var (roundTrip, commit) = probe.Slowest(second);
+            Console.WriteLine($"  second {second,3}: p50 {p50,7:F2}  p99 {p99,7:F2}  max {max,7:F2} ms   probe: round trip {roundTrip,6:F1}  commit {commit,6:F1} ms");
         }
+    var slowest = probe.Slowest();
     Console.WriteLine(probe.Problem is null
-        ? $"  slowest probe commit in the phase: {probe.MaxMs:F1} ms (a durable PostgreSQL commit every 10 ms beside the load)"
+        ? $"  probe beside the load (every 10 ms): slowest PostgreSQL round trip {slowest.RoundTripMs:F1} ms, slowest durable commit {slowest.CommitMs:F1} ms"
         : $"  commit probe failed: {probe.Problem}");
     return measured;
 }
