@@ -12,7 +12,7 @@ namespace CallMesh.Bench;
 /// Calls as a carrier makes them: a signed inbound webhook to a tracking number of the bench tenant, answered
 /// with TwiML (what the caller waits for), then the status callback that ends the call.
 /// </summary>
-public sealed class InboundCalls(HttpClient http, Uri gateway, BenchTenant.Seed seed)
+public sealed class InboundCalls(HttpClient http, BenchTenant.Seed seed)
 {
     private readonly string _accountSid = "AC" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
     private readonly string _token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
@@ -46,7 +46,7 @@ public sealed class InboundCalls(HttpClient http, Uri gateway, BenchTenant.Seed 
     }
 
     private Task<HttpResponseMessage> Post(string path, Dictionary<string, string> form) =>
-        http.SendAsync(TwilioSignature.SignedRequest(_token, gateway, path, form));
+        http.SendAsync(TwilioSignature.SignedRequest(_token, http.BaseAddress!, path, form));   // signed over the gateway's URL
 
     /// <summary>Every call answered with TwiML is a row, ended by its status callback.</summary>
     public async Task<(int Completed, int Total)> CheckCompletedAsync(NpgsqlDataSource db)

@@ -88,8 +88,7 @@ async Task<bool> Dni()
     return true;
 }
 
-// An open-loop phase with a commit probe beside it: every DNI answer and every call waits for a durable commit, so the
-// probe tells a slow second caused by the disk's WAL flush (its commit slow, its round trip not) from one caused by CPU.
+// An open-loop phase with a CommitProbe beside it, so a slow second can be told to be the disk's flush or the CPU.
 async Task<Measurement> Steady(string name, double rate, Func<Task<bool>> request)
 {
     var probe = new CommitProbe(db);
@@ -142,7 +141,7 @@ if (scenarios.Contains("dni"))
 if (scenarios.Contains("inbound"))
 {
     // inbound: a signed carrier webhook answered with TwiML (timed), then the call's status callback (not timed).
-    var calls = new InboundCalls(http, gateway, seed);
+    var calls = new InboundCalls(http, seed);
     await calls.RegisterAccountAsync(key);
     await LoadRunner.ClosedLoop("warm-up", workers, TimeSpan.FromSeconds(3), calls.Call);
     var peak = await LoadRunner.ClosedLoop("inbound (peak)", workers, duration, calls.Call);
