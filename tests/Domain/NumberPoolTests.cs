@@ -130,6 +130,23 @@ public sealed class NumberPoolTests(GrainClusterFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public async Task A_journal_entry_the_database_rejects_leaves_none_of_its_rows()
+    {
+        var (tenant, pool, numbers, _) = await _dni.PoolAsync(size: 1);
+        var (visitor, session) = (Guid.NewGuid(), Guid.NewGuid());
+        var now = DateTime.UtcNow;
+        // The session row is valid; the lease row breaks the kind check. The batch has no explicit transaction, so this
+        // fails if its statements were not one implicit transaction.
+        var entry = new JournalEntry(
+            [new SessionRow(session, tenant, visitor, "no-site", now, "https://example.com/", null, false)], [],
+            [new LeaseRow(tenant, pool, numbers[0], "not-a-kind", visitor, session, null, now)], []);
+
+        await Assert.ThrowsAsync<Npgsql.PostgresException>(() => _dni.Service<DniStore>().WriteAsync(entry));
+
+        Assert.Equal(0, await fixture.Database.Scalar<long>("SELECT count(*) FROM callmesh.dni_sessions WHERE session_id = $1", session));
+    }
+
+    [Fact]
     public async Task A_hold_the_database_knows_but_the_pool_does_not_is_never_leased_twice()
     {
         var (tenant, pool, numbers, _) = await _dni.PoolAsync(size: 2);
