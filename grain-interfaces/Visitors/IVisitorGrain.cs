@@ -17,8 +17,12 @@ public interface IVisitorGrain : IGrainWithStringKey
     Task<VisitorHistory> History();
 }
 
-/// <summary><c>NewVisitor</c>: the caller just minted the visitor id, so there is no history to load.</summary>
-[GenerateSerializer, Alias("callmesh.SessionStart")]
+/// <summary>
+/// <c>NewVisitor</c>: the caller just minted the visitor id, so there is no history to load.
+/// Immutable: neither side changes it after the call (its lists are the silo's cached plan and rules), so a call
+/// within the silo passes it as it is instead of deep-copying it for every page view.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("callmesh.SessionStart")]
 public sealed record SessionStart(
     [property: Id(0)] string SiteKey,
     [property: Id(1)] Guid? SessionId,
@@ -36,7 +40,8 @@ public sealed record PlannedSwap(
     [property: Id(2)] string? LocationId,
     [property: Id(3)] string ResolvedBy);
 
-[GenerateSerializer, Alias("callmesh.SessionAnswer")]
+/// <summary>Immutable, as <see cref="SessionStart"/>: the grain builds a new one for every answer.</summary>
+[GenerateSerializer, Immutable, Alias("callmesh.SessionAnswer")]
 public sealed record SessionAnswer(
     [property: Id(0)] Guid VisitorId,
     [property: Id(1)] Guid SessionId,

@@ -17,7 +17,7 @@ namespace CallMesh.Visitors;
 [Orleans.Placement.PreferLocalPlacement]
 // An open page heartbeats every minute; five idle minutes mean the visitor left (its rows reload it if it returns).
 [CollectionAgeLimit(Minutes = 5)]
-public sealed class VisitorGrain(DniStore store, TimeProvider clock) : Grain, IVisitorGrain
+public sealed class VisitorGrain(DniStore store, GrainReferences references, TimeProvider clock) : Grain, IVisitorGrain
 {
     private const string TestParameter = "callmesh_test";
     private const int MaxConflictRetries = 3;
@@ -93,7 +93,7 @@ public sealed class VisitorGrain(DniStore store, TimeProvider clock) : Grain, IV
         await EnsureLoadedAsync();
         if (!_sessions.ContainsKey(sessionId)) return null;
         var expiries = await Task.WhenAll(_pools.Select(pool =>
-            GrainFactory.GetGrain<INumberPoolGrain>(TenantKey.For(TenantId, pool)).Extend(VisitorId)));
+            references.Get<INumberPoolGrain>(TenantKey.For(TenantId, pool)).Extend(VisitorId)));
         var live = expiries.OfType<DateTime>().ToList();
         return live.Count > 0 ? live.Min() : clock.GetUtcNow().UtcDateTime;
     }
@@ -117,7 +117,7 @@ public sealed class VisitorGrain(DniStore store, TimeProvider clock) : Grain, IV
     private async Task<Dictionary<string, LeaseGrant>> LeaseAsync(List<string> poolIds, Guid sessionId,
         List<SessionRow> sessions, List<TouchRow> touches)
     {
-        var pools = poolIds.ToDictionary(id => id, id => GrainFactory.GetGrain<INumberPoolGrain>(TenantKey.For(TenantId, id)));
+        var pools = poolIds.ToDictionary(id => id, id => references.Get<INumberPoolGrain>(TenantKey.For(TenantId, id)));
         var grants = (await Task.WhenAll(pools.Values.Select(p => p.Lease(VisitorId, sessionId)))).ToDictionary(g => g.PoolId);
         var unwritten = grants.Values.Where(g => g.IsNew && g.Number is not null).ToList();
         for (var attempt = 0; ; attempt++)

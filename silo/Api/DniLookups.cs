@@ -27,13 +27,13 @@ public sealed class DniLookups(IGrainFactory grains, TimeProvider clock)
     /// </summary>
     public async Task<List<PlannedSwap>> PlanAsync(SiteSnapshot site, List<string> targets, string path, Func<List<VisitorPlace>> places)
     {
-        var tenant = grains.GetGrain<ITenantGrain>(site.TenantId);
+        // The tenant's reference only when a plan is made: building one costs more than the rest of a cached lookup.
         var plan = await _plans.GetAsync($"{site.SiteKey}|{path}|{string.Join(",", targets)}",
-            _ => tenant.PlanSwaps(targets, site.Config.DefaultLocation, site.Config.Targets ?? [], new PageContext(path)));
+            _ => grains.GetGrain<ITenantGrain>(site.TenantId).PlanSwaps(targets, site.Config.DefaultLocation, site.Config.Targets ?? [], new PageContext(path)));
         if (!plan.Any(s => s.ResolvedBy is "site-default" or "brand-pool")) return plan;
         var visitor = places();
         return visitor.Count > 0
-            ? await tenant.PlanSwaps(targets, site.Config.DefaultLocation, site.Config.Targets ?? [], new PageContext(path, visitor))
+            ? await grains.GetGrain<ITenantGrain>(site.TenantId).PlanSwaps(targets, site.Config.DefaultLocation, site.Config.Targets ?? [], new PageContext(path, visitor))
             : plan;
     }
 }

@@ -1,3 +1,4 @@
+using CallMesh.Common;
 using CallMesh.Dni;
 using CallMesh.Numbers;
 using CallMesh.Pools;
@@ -75,6 +76,7 @@ public static class ApiSetup
         services.AddSingleton<NumberDirectory>();
         services.AddSingleton<PoolHealthQuery>();
         services.AddSingleton<DniStore>();
+        services.AddSingleton<GrainReferences>();
         services.AddSingleton<CallMesh.Calls.CallStore>();
         services.AddSingleton<CallMesh.Reports.SpendStore>();
         services.AddSingleton<CallMesh.Reports.RollupLoads>();

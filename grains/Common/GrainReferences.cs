@@ -1,0 +1,17 @@
+using System.Collections.Concurrent;
+
+namespace CallMesh.Common;
+
+/// <summary>
+/// A silo's references to its few long-lived grains (number pools), made once. Orleans' <c>GetGrain</c> resolves the
+/// interface's type name and builds a new proxy with a copier for each of its methods' argument types on every call:
+/// perf put <c>GetGrain</c> at 9 % of the silo's CPU on the DNI path. A reference is immutable and safe to share.
+/// Visitors are not kept here: there are as many as there are visitors.
+/// </summary>
+public sealed class GrainReferences(IGrainFactory grains)
+{
+    private readonly ConcurrentDictionary<(Type Interface, string Key), IAddressable> _references = new();
+
+    public T Get<T>(string key) where T : IGrainWithStringKey =>
+        (T)_references.GetOrAdd((typeof(T), key), static (k, grains) => grains.GetGrain<T>(k.Key), grains);
+}
