@@ -27,15 +27,11 @@ public static class EdgeProtection
         var perSitePerSecond = configuration.GetValue("RATELIMIT:DNIPERSITEPERSECOND", 200);
         services.AddRateLimiter(o =>
         {
-            o.GlobalLimiter = PartitionedRateLimiter.CreateChained(
-                PartitionedRateLimiter.Create<HttpContext, string>(http =>
-                    IsDni(http) && perIpPerMinute > 0
-                        ? RateLimitPartition.GetTokenBucketLimiter("ip:" + http.Connection.RemoteIpAddress, _ => Bucket(perIpPerMinute, TimeSpan.FromMinutes(1)))
-                        : RateLimitPartition.GetNoLimiter("")),
-                PartitionedRateLimiter.Create<HttpContext, string>(http =>
-                    IsDni(http) && perSitePerSecond > 0
-                        ? RateLimitPartition.GetTokenBucketLimiter("site:" + http.Request.Query["siteKey"], _ => Bucket(perSitePerSecond, TimeSpan.FromSeconds(1)))
-                        : RateLimitPartition.GetNoLimiter("")));
+            o.GlobalLimiter = PartitionedRateLimiter.CreateChained<HttpContext>(
+                new KeyedTokenBuckets<HttpContext>(http => IsDni(http) && perIpPerMinute > 0 ? "ip:" + http.Connection.RemoteIpAddress : null,
+                    Math.Max(1, perIpPerMinute), TimeSpan.FromMinutes(1)),
+                new KeyedTokenBuckets<HttpContext>(http => IsDni(http) && perSitePerSecond > 0 ? "site:" + http.Request.Query["siteKey"] : null,
+                    Math.Max(1, perSitePerSecond), TimeSpan.FromSeconds(1)));
             o.OnRejected = async (context, token) =>
             {
                 var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)) : 1;
@@ -77,14 +73,4 @@ public static class EdgeProtection
             .Select(System.Net.IPNetwork.Parse);
 
     private static bool IsDni(HttpContext http) => http.Request.Path.StartsWithSegments("/v1/dni") && !HttpMethods.IsOptions(http.Request.Method);
-
-    // Allows the whole per-period budget as a burst, refilled evenly across the period.
-    private static TokenBucketRateLimiterOptions Bucket(int perPeriod, TimeSpan period) => new()
-    {
-        TokenLimit = perPeriod,
-        TokensPerPeriod = Math.Max(1, perPeriod / 10),
-        ReplenishmentPeriod = period / 10,
-        QueueLimit = 0,
-        AutoReplenishment = true,
-    };
 }

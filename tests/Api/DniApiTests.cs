@@ -135,6 +135,12 @@ public sealed class DniApiTests(ApiFixture fixture) : IClassFixture<ApiFixture>
         await ProblemAssert.Is(limited, HttpStatusCode.TooManyRequests, "rate-limited");
         Assert.True(limited.Headers.RetryAfter is not null);
         foreach (var r in bySite) r.Dispose();
+
+        // A second refills a site's bucket: the site is served again.
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        var again = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => PostSession(body, siteKey: "rate-probe")));
+        Assert.All(again, r => Assert.Equal(HttpStatusCode.NotFound, r.StatusCode));
+        foreach (var r in again) r.Dispose();
     }
 
     [Fact]
