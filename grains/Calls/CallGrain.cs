@@ -15,7 +15,7 @@ namespace CallMesh.Calls;
 /// </summary>
 // Deliveries come in bursts (answer, ring, end, an outcome later): between bursts the row is the call's memory.
 [CollectionAgeLimit(Minutes = 5)]
-public sealed class CallGrain(CallStore store, NumberDirectory directory, DniStore leases) : Grain, ICallGrain
+public sealed class CallGrain(CallStore store, NumberDirectory directory, DniStore leases, GrainReferences references) : Grain, ICallGrain
 {
     private static readonly string[] Terminal = ["completed", "busy", "no-answer", "failed", "canceled"];
     private static readonly string[] Progress = ["queued", "initiated", "ringing", "in-progress"];
@@ -43,7 +43,7 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
         if (_call is { } known) return known.Routing;
 
         var tenantId = Key.TenantId;
-        var tenantTask = GrainFactory.GetGrain<ITenantGrain>(tenantId).Get();
+        var tenantTask = references.Get<ITenantGrain>(tenantId).Get();
         // Who held the number is asked alongside what the number is (it matters only for a pool number).
         var holderTask = leases.FindHolderAtAsync(inbound.To, inbound.StartedAt);
         var number = (await directory.FindAsync(tenantId, [inbound.To])).GetValueOrDefault(inbound.To);
@@ -54,7 +54,7 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
         // The caller is waiting: the visitor's touches, the location and the caller's history are asked for at once.
         var attributionTask = Attribute(number, held, locationId, inbound);
         var locationTask = locationId is null ? Task.FromResult<LocationSnapshot?>(null)
-            : GrainFactory.GetGrain<ILocationGrain>(TenantKey.For(tenantId, locationId)).Get();
+            : references.Get<ILocationGrain>(TenantKey.For(tenantId, locationId)).Get();
         var callerTask = GrainFactory.GetGrain<ICallerGrain>(TenantKey.For(tenantId, inbound.From))
             .RecordCall(Key.CallId, locationId, inbound.StartedAt);
         var (attribution, touches) = await attributionTask;
@@ -185,7 +185,7 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
     public async Task<OutcomeResult> SetOutcome(CallOutcome outcome)
     {
         if (await Load() is not { } call) return new OutcomeResult(false, [], null);
-        var currency = (await GrainFactory.GetGrain<ITenantGrain>(Key.TenantId).Get())?.Config.Currency;
+        var currency = (await references.Get<ITenantGrain>(Key.TenantId).Get())?.Config.Currency;
         var errors = new ValidationErrors();
         if (!TenantRules.IsOutcome(outcome.Outcome)) errors.Add("outcome", $"must be one of {TenantRules.OutcomeList}.");
         if (outcome.Value is < 0 or > 100_000_000) errors.Add("value", "must be from 0 to 100000000.");
@@ -209,9 +209,9 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
     {
         // Rules are read when the call needs them (they may change between its start and its outcome).
         var rules = (call.Attribution.LocationId is { } locationId
-                        ? (await GrainFactory.GetGrain<ILocationGrain>(TenantKey.For(call.TenantId, locationId)).Get())?.Config.ConversionRules
+                        ? (await references.Get<ILocationGrain>(TenantKey.For(call.TenantId, locationId)).Get())?.Config.ConversionRules
                         : null)
-                    ?? (await GrainFactory.GetGrain<ITenantGrain>(call.TenantId).Get())?.Config.DefaultConversionRules;
+                    ?? (await references.Get<ITenantGrain>(call.TenantId).Get())?.Config.DefaultConversionRules;
         return Qualify(call, rules);
     }
 

@@ -3,10 +3,10 @@ using System.Collections.Concurrent;
 namespace CallMesh.Common;
 
 /// <summary>
-/// A silo's references to its few long-lived grains (number pools), made once. Orleans' <c>GetGrain</c> resolves the
-/// interface's type name and builds a new proxy with a copier for each of its methods' argument types on every call:
-/// perf put <c>GetGrain</c> at 9 % of the silo's CPU on the DNI path. A reference is immutable and safe to share.
-/// Visitors are not kept here: there are as many as there are visitors.
+/// A silo's references to its long-lived grains, as many as a brand has tenants, locations and pools, made once.
+/// Orleans' <c>GetGrain</c> resolves the interface's type name and builds a new proxy with a copier for each of its
+/// methods' argument types on every call: perf put <c>GetGrain</c> at 9 % of the silo's CPU on the DNI path.
+/// A reference is immutable and safe to share. Visitors, calls and callers are not kept here: they are unbounded.
 /// </summary>
 public sealed class GrainReferences(IGrainFactory grains)
 {

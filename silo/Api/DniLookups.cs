@@ -10,7 +10,7 @@ namespace CallMesh.Silo.Api;
 /// for which number), so the hot path asks only the visitor and pool grains. Entries live for
 /// <see cref="Freshness"/>: a changed site or a new pool reaches every silo within that time.
 /// </summary>
-public sealed class DniLookups(IGrainFactory grains, TimeProvider clock)
+public sealed class DniLookups(IGrainFactory grains, GrainReferences references, TimeProvider clock)
 {
     public static readonly TimeSpan Freshness = TimeSpan.FromSeconds(10);
 
@@ -27,13 +27,13 @@ public sealed class DniLookups(IGrainFactory grains, TimeProvider clock)
     /// </summary>
     public async Task<List<PlannedSwap>> PlanAsync(SiteSnapshot site, List<string> targets, string path, Func<List<VisitorPlace>> places)
     {
-        // The tenant's reference only when a plan is made: building one costs more than the rest of a cached lookup.
+        var tenant = references.Get<ITenantGrain>(site.TenantId);
         var plan = await _plans.GetAsync($"{site.SiteKey}|{path}|{string.Join(",", targets)}",
-            _ => grains.GetGrain<ITenantGrain>(site.TenantId).PlanSwaps(targets, site.Config.DefaultLocation, site.Config.Targets ?? [], new PageContext(path)));
+            _ => tenant.PlanSwaps(targets, site.Config.DefaultLocation, site.Config.Targets ?? [], new PageContext(path)));
         if (!plan.Any(s => s.ResolvedBy is "site-default" or "brand-pool")) return plan;
         var visitor = places();
         return visitor.Count > 0
-            ? await grains.GetGrain<ITenantGrain>(site.TenantId).PlanSwaps(targets, site.Config.DefaultLocation, site.Config.Targets ?? [], new PageContext(path, visitor))
+            ? await tenant.PlanSwaps(targets, site.Config.DefaultLocation, site.Config.Targets ?? [], new PageContext(path, visitor))
             : plan;
     }
 }
