@@ -107,7 +107,8 @@ async Task<bool> Dni()
 
 // An open-loop phase with a CommitProbe beside it, so a slow second can be told to be the disk's flush or the CPU.
 // The phase before it ran the stack flat out; the open-loop phase first runs a few seconds at its own rate, not counted,
-// so that it measures that rate and not the backlog the peak left (its first second had a p50 of 13-24 ms otherwise).
+// so that it measures that rate and not the backlog the peak left (its first second had a p50 of 13-24 ms otherwise;
+// with the settle it is still often slower, for a reason not found yet: README, Benchmark).
 async Task<Measurement> Steady(string name, double rate, Func<Task<bool>> request)
 {
     await LoadRunner.OpenLoop("settle", rate, settle, request);
