@@ -1,10 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Net.Http.Json;
-using System.Text;
 using System.Text.Json;
 using CallMesh.Bench;
-using CallMesh.Identity;
 using Npgsql;
 
 // ./callmesh bench [--seconds 10] [--warmup 15] [--settle 5] [--workers 64] [--scenarios dni,inbound,report] [--timeline true] [--dni-rate N]
