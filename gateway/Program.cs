@@ -17,7 +17,7 @@ builder.WebHost.ConfigureKestrel(k =>
 
 builder.Services.AddCallMeshJwt(builder.Configuration)
     .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, CallMesh.Gateway.Identity.ApiKeyPassThrough>(JwtSetup.ApiKeyScheme, null);
-builder.Services.AddAuthorization(o => o.AddPolicy(ProxyConfig.UserApiPolicy, p => p.RequireAuthenticatedUser()));
+builder.Services.AddAuthorization(o => o.AddPolicy(ProxyConfig.UserApiPolicy, JwtSetup.UserPolicy));
 builder.Services.AddProblemDetails();
 builder.Services.AddEdgeProtection(builder.Configuration);
 builder.Services.AddResponseCompression(o => o.EnableForHttps = true);

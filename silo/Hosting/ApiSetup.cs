@@ -23,7 +23,7 @@ public static class ApiSetup
         services.AddSingleton<ApiKeys>();
         services.AddCallMeshJwt(configuration)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthentication>(JwtSetup.ApiKeyScheme, null);
-        services.AddAuthorization();
+        services.AddAuthorization(o => o.DefaultPolicy = JwtSetup.UserPolicy);   // what RequireAuthorization() asks
         // Unreadable bodies (malformed JSON, wrong types) throw, so they get a problem with the reason.
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>

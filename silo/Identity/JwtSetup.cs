@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -26,6 +27,9 @@ public static class JwtSetup
     public const string ApiKeyPrefix = "cmk_";
     private const string Selector = "CallMesh";
 
+    /// <summary>A signed-in user (a JWT or an API key): the policy of every endpoint that is not anonymous.</summary>
+    public static AuthorizationPolicy UserPolicy { get; } = new AuthorizationPolicyBuilder(Selector).RequireAuthenticatedUser().Build();
+
     public static AuthenticationBuilder AddCallMeshJwt(this IServiceCollection services, IConfiguration configuration)
     {
         var auth = configuration.GetSection("Auth");
@@ -35,7 +39,13 @@ public static class JwtSetup
             throw new InvalidOperationException(
                 "Configure Auth:Authority (an OIDC issuer) or, for a local deployment, Auth:DevSigningKeyHex (CALLMESH_AUTH__DEVSIGNINGKEYHEX).");
 
-        return services.AddAuthentication(Selector)
+        // No default authenticate scheme: a request is authenticated only where its endpoint's policy asks for a user
+        // (UserPolicy names the scheme). The anonymous DNI and carrier calls, most of the traffic, construct no handlers.
+        return services.AddAuthentication(o =>
+            {
+                o.DefaultChallengeScheme = Selector;
+                o.DefaultForbidScheme = Selector;
+            })
             .AddPolicyScheme(Selector, "JWT or API key", o => o.ForwardDefaultSelector = http =>
                 http.Request.Headers.Authorization.ToString().StartsWith("Bearer " + ApiKeyPrefix, StringComparison.Ordinal)
                     ? ApiKeyScheme
