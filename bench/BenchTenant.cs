@@ -5,12 +5,12 @@ using CallMesh.Silo.Demo;
 
 namespace CallMesh.Bench;
 
-/// <summary>A fresh tenant per run: 8 locations, each with a big pool, and 32 sites (as many brands' pages would be).</summary>
+/// <summary>A fresh tenant per run: 8 locations, each with a big pool, and 64 sites (as many brands' pages would be).</summary>
 public static class BenchTenant
 {
     public const int PoolSize = 2000;
     private const int Locations = 8;
-    private const int Sites = 32;
+    private const int Sites = 64;
 
     public sealed record Seed(string Tenant, List<string> Sites, List<string> Targets, List<string> PoolNumbers);
 
