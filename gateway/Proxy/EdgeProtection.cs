@@ -28,9 +28,10 @@ public static class EdgeProtection
         services.AddRateLimiter(o =>
         {
             o.GlobalLimiter = PartitionedRateLimiter.CreateChained<HttpContext>(
-                new KeyedTokenBuckets<HttpContext>(http => IsDni(http) && perIpPerMinute > 0 ? "ip:" + http.Connection.RemoteIpAddress : null,
+                // Each limiter has its own buckets, so its keys need no prefix (one string less per DNI request).
+                new KeyedTokenBuckets<HttpContext>(http => IsDni(http) && perIpPerMinute > 0 ? http.Connection.RemoteIpAddress?.ToString() ?? "" : null,
                     Math.Max(1, perIpPerMinute), TimeSpan.FromMinutes(1)),
-                new KeyedTokenBuckets<HttpContext>(http => IsDni(http) && perSitePerSecond > 0 ? "site:" + http.Request.Query["siteKey"] : null,
+                new KeyedTokenBuckets<HttpContext>(http => IsDni(http) && perSitePerSecond > 0 ? http.Request.Query["siteKey"].ToString() : null,
                     Math.Max(1, perSitePerSecond), TimeSpan.FromSeconds(1)));
             o.OnRejected = async (context, token) =>
             {

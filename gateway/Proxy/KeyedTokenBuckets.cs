@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Threading.RateLimiting;
 
 namespace CallMesh.Gateway.Proxy;
@@ -22,7 +23,6 @@ public sealed class KeyedTokenBuckets<TResource> : PartitionedRateLimiter<TResou
     private readonly double _limit;
     private readonly double _perSecond;
     private readonly TimeSpan _generation;
-    private readonly TimeProvider _clock;
     private readonly Lock _rotation = new();
     private ConcurrentDictionary<string, Bucket> _current = new(StringComparer.Ordinal);
     private ConcurrentDictionary<string, Bucket> _previous = new(StringComparer.Ordinal);
@@ -31,20 +31,19 @@ public sealed class KeyedTokenBuckets<TResource> : PartitionedRateLimiter<TResou
     /// <param name="key">The bucket a request draws from; null: the request is not limited.</param>
     /// <param name="limit">The burst: a bucket's size.</param>
     /// <param name="period">The time in which a bucket refills from empty to full, evenly.</param>
-    public KeyedTokenBuckets(Func<TResource, string?> key, int limit, TimeSpan period, TimeProvider? clock = null)
+    public KeyedTokenBuckets(Func<TResource, string?> key, int limit, TimeSpan period)
     {
         _key = key;
         _limit = limit;
         _perSecond = limit / period.TotalSeconds;
         _generation = period;
-        _clock = clock ?? TimeProvider.System;
-        _generationStart = _clock.GetTimestamp();
+        _generationStart = Stopwatch.GetTimestamp();
     }
 
     protected override RateLimitLease AttemptAcquireCore(TResource resource, int permitCount)
     {
         if (_key(resource) is not { } key) return Granted.Instance;
-        var now = _clock.GetTimestamp();
+        var now = Stopwatch.GetTimestamp();
         Rotate(now);
         var current = _current;
         if (!current.TryGetValue(key, out var bucket))
@@ -52,7 +51,7 @@ public sealed class KeyedTokenBuckets<TResource> : PartitionedRateLimiter<TResou
             bucket = current.GetOrAdd(key, k => _previous.TryGetValue(k, out var kept) ? kept : new Bucket(_limit, now));
         lock (bucket)
         {
-            bucket.Tokens = Math.Min(_limit, bucket.Tokens + Math.Max(0, _clock.GetElapsedTime(bucket.At, now).TotalSeconds) * _perSecond);
+            bucket.Tokens = Math.Min(_limit, bucket.Tokens + Math.Max(0, Stopwatch.GetElapsedTime(bucket.At, now).TotalSeconds) * _perSecond);
             bucket.At = now;
             if (bucket.Tokens >= permitCount)
             {
@@ -72,7 +71,7 @@ public sealed class KeyedTokenBuckets<TResource> : PartitionedRateLimiter<TResou
     private void Rotate(long now)
     {
         var started = Interlocked.Read(ref _generationStart);
-        if (_clock.GetElapsedTime(started, now) < _generation) return;
+        if (Stopwatch.GetElapsedTime(started, now) < _generation) return;
         lock (_rotation)
         {
             if (_generationStart != started) return;
