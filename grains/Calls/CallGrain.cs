@@ -55,7 +55,7 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
         var attributionTask = Attribute(number, held, locationId, inbound);
         var locationTask = locationId is null ? Task.FromResult<LocationSnapshot?>(null)
             : references.Get<ILocationGrain>(TenantKey.For(tenantId, locationId)).Get();
-        var callerTask = GrainFactory.GetGrain<ICallerGrain>(TenantKey.For(tenantId, inbound.From))
+        var callerTask = references.New<ICallerGrain>(TenantKey.For(tenantId, inbound.From))
             .RecordCall(Key.CallId, locationId, inbound.StartedAt);
         var (attribution, touches) = await attributionTask;
         var location = (await locationTask)?.Config;
@@ -129,7 +129,7 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
             case "pool":
                 if (held is null)
                     return (new CallAttribution("pool", number.PoolId, null, locationId, "unknown", "unleased", null, null, null, null, null, null, false), []);
-                var history = await GrainFactory.GetGrain<IVisitorGrain>(TenantKey.For(held.TenantId, held.VisitorId.ToString())).History();
+                var history = await references.New<IVisitorGrain>(TenantKey.For(held.TenantId, held.VisitorId.ToString())).History();
                 var touch = history.Touches.Where(t => t.SessionId == held.SessionId).MaxBy(t => t.At)
                             ?? history.Touches.Where(t => t.At <= inbound.StartedAt).MaxBy(t => t.At);
                 var isTest = history.Sessions.Any(s => s.SessionId == held.SessionId && s.IsTest);

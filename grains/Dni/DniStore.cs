@@ -4,6 +4,8 @@ using CallMesh.Visitors;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using NpgsqlTypes;
+using static NpgsqlTypes.NpgsqlDbType;
 
 namespace CallMesh.Dni;
 
@@ -58,12 +60,14 @@ public sealed class DniStore(NpgsqlDataSource database, ILogger<DniStore> logger
     private async Task WriteLoopAsync()
     {
         var batch = new List<(JournalEntry Entry, TaskCompletionSource<IReadOnlySet<string>> Done)>(MaxBatch);
+        JournalWriter? writer = null;
         while (await _queue.Reader.WaitToReadAsync(CancellationToken.None))
         {
             while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var item)) batch.Add(item);
             try
             {
-                var refused = await WriteBatchAsync(batch.Select(b => b.Entry).ToList());
+                writer ??= await JournalWriter.OpenAsync(database);
+                var refused = await writer.WriteAsync(batch.Select(b => b.Entry).ToList());
                 foreach (var (entry, done) in batch)
                     done.SetResult(entry.Leases.Where(l => l.Kind == "lease" && refused.Contains((l.Number, l.VisitorId)))
                         .Select(l => l.Number).ToHashSet());
@@ -72,9 +76,13 @@ public sealed class DniStore(NpgsqlDataSource database, ILogger<DniStore> logger
             {
                 logger.LogError(e, "Writing {Count} DNI journal entries failed", batch.Count);
                 foreach (var (_, done) in batch) done.SetException(e);
+                // The connection may be broken; the next batch starts on a new one.
+                if (writer is not null) await writer.DisposeAsync();
+                writer = null;
             }
             batch.Clear();
         }
+        if (writer is not null) await writer.DisposeAsync();
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
@@ -83,58 +91,42 @@ public sealed class DniStore(NpgsqlDataSource database, ILogger<DniStore> logger
         await base.StopAsync(cancellationToken);
     }
 
-    private async Task<HashSet<(string, Guid)>> WriteBatchAsync(List<JournalEntry> entries)
+    /// <summary>
+    /// One writer's connection and its four statements, prepared once and run again for every batch with new arrays:
+    /// a batch then allocates no commands or parameters, and PostgreSQL neither parses nor plans it again.
+    /// A statement whose arrays are empty writes nothing.
+    /// </summary>
+    private sealed class JournalWriter : IAsyncDisposable
     {
-        var releases = entries.SelectMany(e => e.Releases).ToList();
-        var sessions = entries.SelectMany(e => e.Sessions).ToList();
-        var touches = entries.SelectMany(e => e.Touches).ToList();
-        var leases = entries.SelectMany(e => e.Leases).ToList();
+        private readonly NpgsqlConnection _connection;
+        private readonly NpgsqlBatch _batch;
 
-        await using var connection = await database.OpenConnectionAsync();
-        // No explicit transaction: PostgreSQL runs a batch's statements as one implicit transaction (an error in any
-        // rolls back all) and commits it, WAL flushed, before its ReadyForQuery, which ends the reader below. That is
-        // one round trip per batch instead of a second one for COMMIT.
-        await using var batch = new NpgsqlBatch(connection);
-        // Releases first: a number released and re-leased in one batch must not overlap itself.
-        if (releases.Count > 0)
-            batch.BatchCommands.Add(Sql.Command(
+        private JournalWriter(NpgsqlConnection connection)
+        {
+            _connection = connection;
+            _batch = new NpgsqlBatch(connection);
+            // Releases first: a number released and re-leased in one batch must not overlap itself.
+            _batch.BatchCommands.Add(Statement(
                 """
                 UPDATE callmesh.number_leases l SET released_at = r.released_at
                   FROM unnest($1::text[], $2::text[], $3::uuid[], $4::timestamptz[]) AS r(tenant_id, number, visitor_id, released_at)
                  WHERE l.number = r.number AND l.tenant_id = r.tenant_id AND l.visitor_id = r.visitor_id
                    AND l.kind = 'lease' AND l.released_at IS NULL
-                """,
-                releases.Select(r => r.TenantId).ToArray(), releases.Select(r => r.Number).ToArray(),
-                releases.Select(r => r.VisitorId).ToArray(), releases.Select(r => r.ReleasedAt).ToArray()));
-        if (sessions.Count > 0)
-            batch.BatchCommands.Add(Sql.Command(
+                """, Text, Text, Uuid, TimestampTz));
+            _batch.BatchCommands.Add(Statement(
                 """
                 INSERT INTO callmesh.dni_sessions (session_id, tenant_id, visitor_id, site_key, started_at, landing_url, referrer, is_test)
                 SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::timestamptz[], $6::text[], $7::text[], $8::boolean[])
                 ON CONFLICT (session_id) DO NOTHING
-                """,
-                sessions.Select(s => s.SessionId).ToArray(), sessions.Select(s => s.TenantId).ToArray(),
-                sessions.Select(s => s.VisitorId).ToArray(), sessions.Select(s => s.SiteKey).ToArray(),
-                sessions.Select(s => s.StartedAt).ToArray(), sessions.Select(s => s.LandingUrl).ToArray(),
-                sessions.Select(s => s.Referrer).ToArray(), sessions.Select(s => s.IsTest).ToArray()));
-        if (touches.Count > 0)
-            batch.BatchCommands.Add(Sql.Command(
+                """, Uuid, Text, Uuid, Text, TimestampTz, Text, Text, NpgsqlDbType.Boolean));
+            _batch.BatchCommands.Add(Statement(
                 """
                 INSERT INTO callmesh.touchpoints (tenant_id, visitor_id, session_id, at, source, medium, campaign, keyword,
                                                   gclid, gbraid, wbraid, msclkid, fbclid, landing_page, referrer, decided_by)
                 SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[],
                                      $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[])
-                """,
-                touches.Select(t => t.TenantId).ToArray(), touches.Select(t => t.VisitorId).ToArray(),
-                touches.Select(t => t.Touch.SessionId).ToArray(), touches.Select(t => t.Touch.At).ToArray(),
-                touches.Select(t => t.Touch.Source).ToArray(), touches.Select(t => t.Touch.Medium).ToArray(),
-                touches.Select(t => t.Touch.Campaign).ToArray(), touches.Select(t => t.Touch.Keyword).ToArray(),
-                touches.Select(t => t.Touch.ClickIds.Gclid).ToArray(), touches.Select(t => t.Touch.ClickIds.Gbraid).ToArray(),
-                touches.Select(t => t.Touch.ClickIds.Wbraid).ToArray(), touches.Select(t => t.Touch.ClickIds.Msclkid).ToArray(),
-                touches.Select(t => t.Touch.ClickIds.Fbclid).ToArray(), touches.Select(t => t.Touch.LandingPage).ToArray(),
-                touches.Select(t => t.Touch.Referrer).ToArray(), touches.Select(t => t.Touch.DecidedBy).ToArray()));
-        var leaseCommand = leases.Count > 0
-            ? Sql.Command(
+                """, Text, Uuid, Uuid, TimestampTz, Text, Text, Text, Text, Text, Text, Text, Text, Text, Text, Text, Text));
+            _batch.BatchCommands.Add(Statement(
                 """
                 INSERT INTO callmesh.number_leases (tenant_id, pool_id, number, kind, visitor_id, session_id, location_id, leased_at, released_at)
                 SELECT t.*, CASE WHEN t.kind = 'overflow' THEN t.leased_at END
@@ -142,29 +134,93 @@ public sealed class DniStore(NpgsqlDataSource database, ILogger<DniStore> logger
                        AS t(tenant_id, pool_id, number, kind, visitor_id, session_id, location_id, leased_at)
                 ON CONFLICT DO NOTHING
                 RETURNING number, visitor_id
-                """,
-                leases.Select(l => l.TenantId).ToArray(), leases.Select(l => l.PoolId).ToArray(),
-                leases.Select(l => l.Number).ToArray(), leases.Select(l => l.Kind).ToArray(),
-                leases.Select(l => l.VisitorId).ToArray(), leases.Select(l => l.SessionId).ToArray(),
-                leases.Select(l => l.LocationId).ToArray(), leases.Select(l => l.LeasedAt).ToArray())
-            : null;
-        if (leaseCommand is not null) batch.BatchCommands.Add(leaseCommand);
+                """, Text, Text, Text, Text, Uuid, Uuid, Text, TimestampTz));
+        }
 
-        var refused = leases.Where(l => l.Kind == "lease").Select(l => (l.Number, l.VisitorId)).ToHashSet();
-        if (batch.BatchCommands.Count > 0)
+        /// <summary>A statement whose parameters are arrays of these element types (declared, so nothing is inferred per batch).</summary>
+        private static NpgsqlBatchCommand Statement(string sql, params NpgsqlDbType[] elementTypes)
         {
-            // The same few statements run many times a second on each pooled connection: preparing them once per
-            // connection spares PostgreSQL parsing and planning them for every batch (already prepared: no round trip).
-            await batch.PrepareAsync();
-            await using var reader = await batch.ExecuteReaderAsync();
+            var command = new NpgsqlBatchCommand(sql);
+            foreach (var type in elementTypes) command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | type });
+            return command;
+        }
+
+        public static async Task<JournalWriter> OpenAsync(NpgsqlDataSource database)
+        {
+            var writer = new JournalWriter(await database.OpenConnectionAsync());
+            try
+            {
+                Bind(writer._batch, [], [], [], []);
+                await writer._batch.PrepareAsync();
+                return writer;
+            }
+            catch
+            {
+                await writer.DisposeAsync();
+                throw;
+            }
+        }
+
+        /// <summary>Writes the entries as one implicit transaction; returns the "lease" rows the live-hold index refused.</summary>
+        public async Task<HashSet<(string, Guid)>> WriteAsync(List<JournalEntry> entries)
+        {
+            var releases = entries.SelectMany(e => e.Releases).ToList();
+            var sessions = entries.SelectMany(e => e.Sessions).ToList();
+            var touches = entries.SelectMany(e => e.Touches).ToList();
+            var leases = entries.SelectMany(e => e.Leases).ToList();
+            Bind(_batch, releases, sessions, touches, leases);
+
+            var refused = leases.Where(l => l.Kind == "lease").Select(l => (l.Number, l.VisitorId)).ToHashSet();
+            // No explicit transaction: PostgreSQL runs a batch's statements as one implicit transaction (an error in any
+            // rolls back all) and commits it, WAL flushed, before its ReadyForQuery, which ends the reader below. That is
+            // one round trip per batch instead of a second one for COMMIT.
+            await using var reader = await _batch.ExecuteReaderAsync();
             // Only the lease insert returns rows; earlier commands' (empty) result sets come first.
             do
             {
                 while (await reader.ReadAsync())
                     refused.Remove((reader.GetString(0), reader.GetGuid(1)));
             } while (await reader.NextResultAsync());
+            return refused;
         }
-        return refused;
+
+        private static void Bind(NpgsqlBatch batch, List<ReleaseRow> releases, List<SessionRow> sessions, List<TouchRow> touches,
+            List<LeaseRow> leases)
+        {
+            Values(batch.BatchCommands[0],
+                releases.Select(r => r.TenantId).ToArray(), releases.Select(r => r.Number).ToArray(),
+                releases.Select(r => r.VisitorId).ToArray(), releases.Select(r => r.ReleasedAt).ToArray());
+            Values(batch.BatchCommands[1],
+                sessions.Select(s => s.SessionId).ToArray(), sessions.Select(s => s.TenantId).ToArray(),
+                sessions.Select(s => s.VisitorId).ToArray(), sessions.Select(s => s.SiteKey).ToArray(),
+                sessions.Select(s => s.StartedAt).ToArray(), sessions.Select(s => s.LandingUrl).ToArray(),
+                sessions.Select(s => s.Referrer).ToArray(), sessions.Select(s => s.IsTest).ToArray());
+            Values(batch.BatchCommands[2],
+                touches.Select(t => t.TenantId).ToArray(), touches.Select(t => t.VisitorId).ToArray(),
+                touches.Select(t => t.Touch.SessionId).ToArray(), touches.Select(t => t.Touch.At).ToArray(),
+                touches.Select(t => t.Touch.Source).ToArray(), touches.Select(t => t.Touch.Medium).ToArray(),
+                touches.Select(t => t.Touch.Campaign).ToArray(), touches.Select(t => t.Touch.Keyword).ToArray(),
+                touches.Select(t => t.Touch.ClickIds.Gclid).ToArray(), touches.Select(t => t.Touch.ClickIds.Gbraid).ToArray(),
+                touches.Select(t => t.Touch.ClickIds.Wbraid).ToArray(), touches.Select(t => t.Touch.ClickIds.Msclkid).ToArray(),
+                touches.Select(t => t.Touch.ClickIds.Fbclid).ToArray(), touches.Select(t => t.Touch.LandingPage).ToArray(),
+                touches.Select(t => t.Touch.Referrer).ToArray(), touches.Select(t => t.Touch.DecidedBy).ToArray());
+            Values(batch.BatchCommands[3],
+                leases.Select(l => l.TenantId).ToArray(), leases.Select(l => l.PoolId).ToArray(),
+                leases.Select(l => l.Number).ToArray(), leases.Select(l => l.Kind).ToArray(),
+                leases.Select(l => l.VisitorId).ToArray(), leases.Select(l => l.SessionId).ToArray(),
+                leases.Select(l => l.LocationId).ToArray(), leases.Select(l => l.LeasedAt).ToArray());
+        }
+
+        private static void Values(NpgsqlBatchCommand command, params object[] values)
+        {
+            for (var i = 0; i < values.Length; i++) command.Parameters[i].Value = values[i];
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _batch.DisposeAsync();
+            await _connection.DisposeAsync();
+        }
     }
 
     public async Task<(List<VisitorSession> Sessions, List<Touchpoint> Touches, List<LiveLease> Leases)> LoadVisitorAsync(string tenantId, Guid visitorId)

@@ -1,5 +1,5 @@
-using System.Web;
 using CallMesh.Sites;
+using Microsoft.AspNetCore.WebUtilities;
 
 namespace CallMesh.Visitors;
 
@@ -35,10 +35,24 @@ public static class SourceClassifier
         public bool IsPaidClick => ClickIds.Any || DecidedBy == "utm";
     }
 
-    public static Classification Classify(Uri landing, Uri? referrer, IReadOnlyList<SourceRule> rules)
+    /// <summary>
+    /// A landing URL's query parameters, decoded. Names are case-insensitive (UTM_Source is utm_source, as analytics
+    /// tools read them); of a repeated name the first value counts.
+    /// </summary>
+    public static Dictionary<string, string> QueryOf(Uri landing)
     {
-        var query = HttpUtility.ParseQueryString(landing.Query);
-        string? Param(string name) => query[name] is { Length: > 0 } v ? v.Trim() : null;
+        var parameters = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var pair in new QueryStringEnumerable(landing.Query))
+            parameters.TryAdd(pair.DecodeName().ToString(), pair.DecodeValue().ToString());
+        return parameters;
+    }
+
+    /// <param name="query">The landing URL's <see cref="QueryOf"/>, when the caller has it already.</param>
+    public static Classification Classify(Uri landing, Uri? referrer, IReadOnlyList<SourceRule> rules,
+        IReadOnlyDictionary<string, string>? query = null)
+    {
+        query ??= QueryOf(landing);
+        string? Param(string name) => query.TryGetValue(name, out var v) && v.Trim() is { Length: > 0 } trimmed ? trimmed : null;
         var clicks = new ClickIds(Param("gclid"), Param("gbraid"), Param("wbraid"), Param("msclkid"), Param("fbclid"));
         var campaign = Param("utm_campaign");
         var keyword = Param("utm_term");

@@ -1,4 +1,3 @@
-using System.Web;
 using CallMesh.Dni;
 using CallMesh.Locations;
 using CallMesh.Pools;
@@ -58,16 +57,17 @@ public sealed class VisitorGrain(DniStore store, GrainReferences references, Tim
         var sessions = new List<SessionRow>();
         var touches = new List<TouchRow>();
 
+        var query = SourceClassifier.QueryOf(request.Url);
         if (request.SessionId is not { } sessionId || !_sessions.TryGetValue(sessionId, out var session))
         {
-            var isTest = HttpUtility.ParseQueryString(request.Url.Query)[TestParameter] is "1" or "true";
+            var isTest = query.GetValueOrDefault(TestParameter) is "1" or "true";
             // A time-ordered id (UUIDv7), as for visitors (see DniApi): new rows land at the right edge of the session index.
             session = new VisitorSession(Guid.CreateVersion7(), now, request.Url.ToString(), isTest);
             sessions.Add(new SessionRow(session.SessionId, TenantId, VisitorId, request.SiteKey, now, session.LandingUrl,
                 request.Referrer?.ToString(), isTest));
         }
 
-        var source = SourceClassifier.Classify(request.Url, request.Referrer, request.SourceRules);
+        var source = SourceClassifier.Classify(request.Url, request.Referrer, request.SourceRules, query);
         if (IsNewTouch(source, session, isNewSession: sessions.Count > 0))
             touches.Add(new TouchRow(TenantId, VisitorId, new Touchpoint(session.SessionId, now, source.Source, source.Medium,
                 source.Campaign, source.Keyword, source.ClickIds, request.Url.GetLeftPart(UriPartial.Path), request.Referrer?.ToString(),

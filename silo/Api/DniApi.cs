@@ -1,4 +1,6 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using CallMesh.Common;
 using CallMesh.Dni;
 using CallMesh.Locations;
@@ -56,9 +58,9 @@ public static partial class DniApi
         return group;
     }
 
-    private static async Task<IResult> StartSession(HttpContext http, IGrainFactory grains, DniLookups lookups, ZipCentroids zips, IpGeolocation ip)
+    private static async Task<IResult> StartSession(HttpContext http, GrainReferences references, DniLookups lookups, ZipCentroids zips, IpGeolocation ip)
     {
-        if (await ReadBody<SessionRequest>(http) is not { } body) return Malformed();
+        if (await ReadBody(http, DniJson.Default.SessionRequest) is not { } body) return Malformed();
         var errors = new ValidationErrors();
         var siteKey = errors.Required("siteKey", body.SiteKey);
         var url = AbsoluteHttpUrl(errors, "url", body.Url, required: true);
@@ -83,20 +85,20 @@ public static partial class DniApi
         // would, instead of every new visitor touching a random page of a large index.
         var visitor = visitorId ?? Guid.CreateVersion7();
         if (Crawlers.IsCrawler(http.Request.Headers.UserAgent))
-            return Results.Ok(new SessionResponse(visitor, null, DateTime.UtcNow, [], false));
+            return TypedResults.Json(new SessionResponse(visitor, null, DateTime.UtcNow, [], false), DniJson.Default.SessionResponse);
 
         var plan = await lookups.PlanAsync(site, targets, url!.AbsolutePath, () => Places(body.Geo, http, zips, ip));
-        var answer = await grains.GetGrain<IVisitorGrain>(TenantKey.For(site.TenantId, visitor.ToString()))
+        var answer = await references.New<IVisitorGrain>(TenantKey.For(site.TenantId, visitor.ToString()))
             .StartOrResume(new SessionStart(site.SiteKey, sessionId, url!, referrer, site.Config.SourceRules ?? [], plan, NewVisitor: visitorId is null));
         http.Response.Headers.CacheControl = "no-store";
-        return Results.Ok(new SessionResponse(answer.VisitorId, answer.SessionId, answer.ExpiresAt,
+        return TypedResults.Json(new SessionResponse(answer.VisitorId, answer.SessionId, answer.ExpiresAt,
             answer.Swaps.Select(s => new SwapResource(s.Target, s.Number, Rules.Display(s.Number), s.Location, s.Overflow, s.ResolvedBy)).ToList(),
-            answer.IsTest));
+            answer.IsTest), DniJson.Default.SessionResponse);
     }
 
-    private static async Task<IResult> Heartbeat(string sessionId, HttpContext http, IGrainFactory grains, DniLookups lookups)
+    private static async Task<IResult> Heartbeat(string sessionId, HttpContext http, GrainReferences references, DniLookups lookups)
     {
-        if (await ReadBody<HeartbeatRequest>(http) is not { } body) return Malformed();
+        if (await ReadBody(http, DniJson.Default.HeartbeatRequest) is not { } body) return Malformed();
         var errors = new ValidationErrors();
         var siteKey = errors.Required("siteKey", body.SiteKey);
         var visitorId = OptionalGuid(errors, "visitorId", body.VisitorId);
@@ -107,13 +109,13 @@ public static partial class DniApi
         var site = await lookups.SiteAsync(siteKey!);
         if (site is null) return UnknownSite();
         AllowOrigin(http);
-        var expiresAt = await grains.GetGrain<IVisitorGrain>(TenantKey.For(site.TenantId, visitorId!.Value.ToString())).Heartbeat(session);
+        var expiresAt = await references.New<IVisitorGrain>(TenantKey.For(site.TenantId, visitorId!.Value.ToString())).Heartbeat(session);
         return expiresAt is { } at
             ? Results.Ok(new { expiresAt = at })
             : Problems.Problem(StatusCodes.Status404NotFound, "unknown-session", "No such session for this visitor; start a new one.");
     }
 
-    private static async Task<IResult> Amp(string? siteKey, string? target, string? visitorId, HttpContext http, IGrainFactory grains, DniLookups lookups)
+    private static async Task<IResult> Amp(string? siteKey, string? target, string? visitorId, HttpContext http, GrainReferences references, DniLookups lookups)
     {
         var errors = new ValidationErrors();
         errors.Required("siteKey", siteKey);
@@ -131,7 +133,7 @@ public static partial class DniApi
         AllowOrigin(http);
 
         var plan = await lookups.PlanAsync(site, [target!], page.AbsolutePath, () => []);
-        var answer = await grains.GetGrain<IVisitorGrain>(TenantKey.For(site.TenantId, (visitor ?? Guid.CreateVersion7()).ToString()))
+        var answer = await references.New<IVisitorGrain>(TenantKey.For(site.TenantId, (visitor ?? Guid.CreateVersion7()).ToString()))
             .StartOrResume(new SessionStart(site.SiteKey, null, page, null, site.Config.SourceRules ?? [], plan, NewVisitor: visitor is null));
         var number = answer.Swaps.FirstOrDefault()?.Number ?? target!;
         return Results.Ok(new { phoneNumber = number, formattedPhoneNumber = Rules.Display(number) });
@@ -173,13 +175,13 @@ public static partial class DniApi
         return last is not null && System.Net.IPAddress.TryParse(last, out var address) ? address : http.Connection.RemoteIpAddress;
     }
 
-    private static async Task<T?> ReadBody<T>(HttpContext http) where T : class
+    private static async Task<T?> ReadBody<T>(HttpContext http, JsonTypeInfo<T> type) where T : class
     {
         if (http.Request.ContentLength > MaxBodyBytes) throw new BadHttpRequestException("The body is too large.", StatusCodes.Status413PayloadTooLarge);
         if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = MaxBodyBytes;
         try
         {
-            return await JsonSerializer.DeserializeAsync<T>(http.Request.Body, JsonSerializerOptions.Web);
+            return await JsonSerializer.DeserializeAsync(http.Request.Body, type);
         }
         catch (JsonException)
         {
@@ -232,3 +234,13 @@ public static partial class DniApi
     private static IResult UnknownSite() =>
         Problems.Problem(StatusCodes.Status404NotFound, "unknown-site-key", "No site has this key.");
 }
+
+/// <summary>
+/// The DNI bodies' JSON, generated at compile time (web defaults: camelCase, case-insensitive reading). Every page view
+/// of every brand site comes through here, and generated code writes an answer without the reflection-built path.
+/// </summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+[JsonSerializable(typeof(DniApi.SessionRequest))]
+[JsonSerializable(typeof(DniApi.HeartbeatRequest))]
+[JsonSerializable(typeof(DniApi.SessionResponse))]
+internal sealed partial class DniJson : JsonSerializerContext;

@@ -22,7 +22,7 @@ public static partial class VoiceApi
     {
         var group = routes.MapGroup("/v1/voice/{carrier:regex(^(twilio|signalwire)$)}").WithTags("Carrier webhooks").DisableAntiforgery();
 
-        group.MapPost("/inbound", async (string carrier, HttpContext http, CarrierAccounts accounts, IConfiguration configuration, IGrainFactory grains) =>
+        group.MapPost("/inbound", async (string carrier, HttpContext http, CarrierAccounts accounts, IConfiguration configuration, GrainReferences references) =>
         {
             var (webhook, problem) = await Verify(http, accounts, configuration);
             if (problem is not null) return problem;
@@ -34,12 +34,12 @@ public static partial class VoiceApi
             if (to is not null && Rules.PhoneNumberError(to) is { } error) errors.Add("To", error);
             if (errors.Any) return Problems.Invalid(errors.ToDictionary());
 
-            var routing = await grains.GetGrain<ICallGrain>(TenantKey.For(webhook.Account.TenantId, callSid!))
+            var routing = await references.New<ICallGrain>(TenantKey.For(webhook.Account.TenantId, callSid!))
                 .Start(new InboundCall(webhook.Account.AccountSid, from!, to!, Microseconds(DateTime.UtcNow)));
             return Results.Text(TwiML.Answer(routing, $"{webhook.BaseUrl}/v1/voice/{carrier}"), TwiML.ContentType);
         }).WithSummary("Inbound call (form-encoded, signed): attributes the call and answers TwiML routing it.");
 
-        group.MapPost("/status", async (HttpContext http, CarrierAccounts accounts, IConfiguration configuration, IGrainFactory grains) =>
+        group.MapPost("/status", async (HttpContext http, CarrierAccounts accounts, IConfiguration configuration, GrainReferences references) =>
         {
             var (webhook, problem) = await Verify(http, accounts, configuration);
             if (problem is not null) return problem;
@@ -57,12 +57,12 @@ public static partial class VoiceApi
             var leg = parent is null ? "inbound" : "dialed";
             var delivery = new CallEvent($"{leg}:{callSid}:{(sequence is { } s ? s.ToString() : status)}", leg, status!, duration,
                 Url(form["RecordingUrl"]));
-            return await grains.GetGrain<ICallGrain>(TenantKey.For(webhook.Account.TenantId, parent ?? callSid!)).Apply(delivery)
+            return await references.New<ICallGrain>(TenantKey.For(webhook.Account.TenantId, parent ?? callSid!)).Apply(delivery)
                 ? Results.NoContent()
                 : Problems.NotFound("call");
         }).WithSummary("Call progress of the caller's or the forwarded leg; repeated and reordered deliveries are applied once.");
 
-        group.MapPost("/dial-action", async (HttpContext http, CarrierAccounts accounts, IConfiguration configuration, IGrainFactory grains) =>
+        group.MapPost("/dial-action", async (HttpContext http, CarrierAccounts accounts, IConfiguration configuration, GrainReferences references) =>
         {
             var (webhook, problem) = await Verify(http, accounts, configuration);
             if (problem is not null) return problem;
@@ -75,7 +75,7 @@ public static partial class VoiceApi
 
             var delivery = new CallEvent($"dial-result:{callSid}", "dial-result", status!, duration, Url(form["RecordingUrl"]),
                 bool.TryParse(form["DialBridged"], out var bridged) ? bridged : null);
-            return await grains.GetGrain<ICallGrain>(TenantKey.For(webhook.Account.TenantId, callSid!)).Apply(delivery)
+            return await references.New<ICallGrain>(TenantKey.For(webhook.Account.TenantId, callSid!)).Apply(delivery)
                 ? Results.Text(TwiML.HangUp(), TwiML.ContentType)
                 : Problems.NotFound("call");
         }).WithSummary("The forwarded leg's result (answered or missed, talk time, recording); answers TwiML that hangs up.");

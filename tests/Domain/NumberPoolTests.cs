@@ -144,6 +144,12 @@ public sealed class NumberPoolTests(GrainClusterFixture fixture) : IClassFixture
         await Assert.ThrowsAsync<Npgsql.PostgresException>(() => _dni.Service<DniStore>().WriteAsync(entry));
 
         Assert.Equal(0, await fixture.Database.Scalar<long>("SELECT count(*) FROM callmesh.dni_sessions WHERE session_id = $1", session));
+        // The journal goes on after a failed batch: the same entry, mended, is written whole, and written again changes nothing.
+        var mended = entry with { Leases = [entry.Leases[0] with { Kind = "lease" }] };
+        Assert.Empty(await _dni.Service<DniStore>().WriteAsync(mended));
+        Assert.Empty(await _dni.Service<DniStore>().WriteAsync(mended with { Leases = [] }));
+        Assert.Equal(1, await fixture.Database.Scalar<long>("SELECT count(*) FROM callmesh.dni_sessions WHERE session_id = $1", session));
+        Assert.Equal(visitor, (await _dni.Service<DniStore>().FindHolderAtAsync(numbers[0], DateTime.UtcNow))!.VisitorId);
     }
 
     [Fact]

@@ -18,6 +18,14 @@ public sealed class SourceClassifierTests
         Assert.Equal("G1", c.ClickIds.Gclid);
     }
 
+    [Fact]
+    public void Parameter_names_are_case_insensitive_values_decoded_and_a_repeated_name_keeps_its_first_value()
+    {
+        var c = Classify("https://acme.example/?UTM_Source=Yelp%20Ads&utm_medium=cpc&utm_source=other&utm_campaign=%C3%A9t%C3%A9&GCLID=G2");
+
+        Assert.Equal(("yelp ads", "cpc", "\u00e9t\u00e9", "G2"), (c.Source, c.Medium, c.Campaign, c.ClickIds.Gclid));
+    }
+
     [Theory]
     [InlineData("gclid=abc", "google", "cpc")]
     [InlineData("gbraid=abc", "google", "cpc")]
