@@ -126,6 +126,7 @@ async Task<Measurement> Steady(string name, double rate, Func<Task<bool>> reques
     if (noGcHeld) GC.EndNoGCRegion();
     await probe.DisposeAsync();
     Console.WriteLine(measured);
+    Console.WriteLine($"  the generator's own lag, scheduled to sent: p50 {measured.SendLag.P50:F2} ms, p99 {measured.SendLag.P99:F2} ms (counted in the latencies)");
     if (!noGcHeld) Console.WriteLine($"  the generator collected garbage during this phase ({(noGc ? "its no-GC region ran out" : "no no-GC region")}): its pauses are in the figures");
     if (timeline)
         for (var second = 0; second < measured.PerSecond.Count; second++)

@@ -93,40 +93,40 @@ public sealed class DniStore(NpgsqlDataSource database, ILogger<DniStore> logger
 
     /// <summary>
     /// One writer's connection and its four statements, prepared once and run again for every batch with new arrays:
-    /// a batch then allocates no commands or parameters, and PostgreSQL neither parses nor plans it again.
-    /// A statement whose arrays are empty writes nothing.
+    /// a batch then allocates no commands or parameters, and PostgreSQL neither parses nor plans it again. A batch
+    /// sends only the statements that have rows.
     /// </summary>
     private sealed class JournalWriter : IAsyncDisposable
     {
         private readonly NpgsqlConnection _connection;
         private readonly NpgsqlBatch _batch;
+        private readonly NpgsqlBatchCommand _releases, _sessions, _touches, _leases;
 
         private JournalWriter(NpgsqlConnection connection)
         {
             _connection = connection;
             _batch = new NpgsqlBatch(connection);
-            // Releases first: a number released and re-leased in one batch must not overlap itself.
-            _batch.BatchCommands.Add(Statement(
+            _releases = Statement(
                 """
                 UPDATE callmesh.number_leases l SET released_at = r.released_at
                   FROM unnest($1::text[], $2::text[], $3::uuid[], $4::timestamptz[]) AS r(tenant_id, number, visitor_id, released_at)
                  WHERE l.number = r.number AND l.tenant_id = r.tenant_id AND l.visitor_id = r.visitor_id
                    AND l.kind = 'lease' AND l.released_at IS NULL
-                """, Text, Text, Uuid, TimestampTz));
-            _batch.BatchCommands.Add(Statement(
+                """, Text, Text, Uuid, TimestampTz);
+            _sessions = Statement(
                 """
                 INSERT INTO callmesh.dni_sessions (session_id, tenant_id, visitor_id, site_key, started_at, landing_url, referrer, is_test)
                 SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::timestamptz[], $6::text[], $7::text[], $8::boolean[])
                 ON CONFLICT (session_id) DO NOTHING
-                """, Uuid, Text, Uuid, Text, TimestampTz, Text, Text, NpgsqlDbType.Boolean));
-            _batch.BatchCommands.Add(Statement(
+                """, Uuid, Text, Uuid, Text, TimestampTz, Text, Text, NpgsqlDbType.Boolean);
+            _touches = Statement(
                 """
                 INSERT INTO callmesh.touchpoints (tenant_id, visitor_id, session_id, at, source, medium, campaign, keyword,
                                                   gclid, gbraid, wbraid, msclkid, fbclid, landing_page, referrer, decided_by)
                 SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[],
                                      $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[])
-                """, Text, Uuid, Uuid, TimestampTz, Text, Text, Text, Text, Text, Text, Text, Text, Text, Text, Text, Text));
-            _batch.BatchCommands.Add(Statement(
+                """, Text, Uuid, Uuid, TimestampTz, Text, Text, Text, Text, Text, Text, Text, Text, Text, Text, Text, Text);
+            _leases = Statement(
                 """
                 INSERT INTO callmesh.number_leases (tenant_id, pool_id, number, kind, visitor_id, session_id, location_id, leased_at, released_at)
                 SELECT t.*, CASE WHEN t.kind = 'overflow' THEN t.leased_at END
@@ -134,7 +134,7 @@ public sealed class DniStore(NpgsqlDataSource database, ILogger<DniStore> logger
                        AS t(tenant_id, pool_id, number, kind, visitor_id, session_id, location_id, leased_at)
                 ON CONFLICT DO NOTHING
                 RETURNING number, visitor_id
-                """, Text, Text, Text, Text, Uuid, Uuid, Text, TimestampTz));
+                """, Text, Text, Text, Text, Uuid, Uuid, Text, TimestampTz);
         }
 
         /// <summary>A statement whose parameters are arrays of these element types (declared, so nothing is inferred per batch).</summary>
@@ -150,7 +150,9 @@ public sealed class DniStore(NpgsqlDataSource database, ILogger<DniStore> logger
             var writer = new JournalWriter(await database.OpenConnectionAsync());
             try
             {
-                Bind(writer._batch, [], [], [], []);
+                writer.Bind([], [], [], []);
+                foreach (var statement in (NpgsqlBatchCommand[])[writer._releases, writer._sessions, writer._touches, writer._leases])
+                    writer._batch.BatchCommands.Add(statement);
                 await writer._batch.PrepareAsync();
                 return writer;
             }
@@ -168,9 +170,18 @@ public sealed class DniStore(NpgsqlDataSource database, ILogger<DniStore> logger
             var sessions = entries.SelectMany(e => e.Sessions).ToList();
             var touches = entries.SelectMany(e => e.Touches).ToList();
             var leases = entries.SelectMany(e => e.Leases).ToList();
-            Bind(_batch, releases, sessions, touches, leases);
+            Bind(releases, sessions, touches, leases);
+            _batch.BatchCommands.Clear();
+            // Releases first: a number released and re-leased in one batch must not overlap itself.
+            if (releases.Count > 0) _batch.BatchCommands.Add(_releases);
+            if (sessions.Count > 0) _batch.BatchCommands.Add(_sessions);
+            if (touches.Count > 0) _batch.BatchCommands.Add(_touches);
+            if (leases.Count > 0) _batch.BatchCommands.Add(_leases);
 
             var refused = leases.Where(l => l.Kind == "lease").Select(l => (l.Number, l.VisitorId)).ToHashSet();
+            if (_batch.BatchCommands.Count == 0) return refused;
+            // The statements are prepared on this connection already: this finds them there, with no round trip.
+            await _batch.PrepareAsync();
             // No explicit transaction: PostgreSQL runs a batch's statements as one implicit transaction (an error in any
             // rolls back all) and commits it, WAL flushed, before its ReadyForQuery, which ends the reader below. That is
             // one round trip per batch instead of a second one for COMMIT.
@@ -184,18 +195,17 @@ public sealed class DniStore(NpgsqlDataSource database, ILogger<DniStore> logger
             return refused;
         }
 
-        private static void Bind(NpgsqlBatch batch, List<ReleaseRow> releases, List<SessionRow> sessions, List<TouchRow> touches,
-            List<LeaseRow> leases)
+        private void Bind(List<ReleaseRow> releases, List<SessionRow> sessions, List<TouchRow> touches, List<LeaseRow> leases)
         {
-            Values(batch.BatchCommands[0],
+            Values(_releases,
                 releases.Select(r => r.TenantId).ToArray(), releases.Select(r => r.Number).ToArray(),
                 releases.Select(r => r.VisitorId).ToArray(), releases.Select(r => r.ReleasedAt).ToArray());
-            Values(batch.BatchCommands[1],
+            Values(_sessions,
                 sessions.Select(s => s.SessionId).ToArray(), sessions.Select(s => s.TenantId).ToArray(),
                 sessions.Select(s => s.VisitorId).ToArray(), sessions.Select(s => s.SiteKey).ToArray(),
                 sessions.Select(s => s.StartedAt).ToArray(), sessions.Select(s => s.LandingUrl).ToArray(),
                 sessions.Select(s => s.Referrer).ToArray(), sessions.Select(s => s.IsTest).ToArray());
-            Values(batch.BatchCommands[2],
+            Values(_touches,
                 touches.Select(t => t.TenantId).ToArray(), touches.Select(t => t.VisitorId).ToArray(),
                 touches.Select(t => t.Touch.SessionId).ToArray(), touches.Select(t => t.Touch.At).ToArray(),
                 touches.Select(t => t.Touch.Source).ToArray(), touches.Select(t => t.Touch.Medium).ToArray(),
@@ -204,7 +214,7 @@ public sealed class DniStore(NpgsqlDataSource database, ILogger<DniStore> logger
                 touches.Select(t => t.Touch.ClickIds.Wbraid).ToArray(), touches.Select(t => t.Touch.ClickIds.Msclkid).ToArray(),
                 touches.Select(t => t.Touch.ClickIds.Fbclid).ToArray(), touches.Select(t => t.Touch.LandingPage).ToArray(),
                 touches.Select(t => t.Touch.Referrer).ToArray(), touches.Select(t => t.Touch.DecidedBy).ToArray());
-            Values(batch.BatchCommands[3],
+            Values(_leases,
                 leases.Select(l => l.TenantId).ToArray(), leases.Select(l => l.PoolId).ToArray(),
                 leases.Select(l => l.Number).ToArray(), leases.Select(l => l.Kind).ToArray(),
                 leases.Select(l => l.VisitorId).ToArray(), leases.Select(l => l.SessionId).ToArray(),
