@@ -18,7 +18,7 @@ public sealed class GrainReferences(IGrainFactory grains)
         (T)_references.GetOrAdd((typeof(T), key), static (k, grains) => grains.GetGrain<T>(k.Key), grains);
 
     /// <summary>
-    /// A new reference for an unbounded grain (a visitor): the grain and interface types are resolved once per silo,
+    /// A new reference for an unbounded grain (a visitor, call or caller): the grain and interface types are resolved once per silo,
     /// so only the proxy is made per call (resolving them was 1.4 % of the silo's allocations on the DNI path).
     /// </summary>
     public T New<T>(string key) where T : IGrainWithStringKey
