@@ -60,7 +60,7 @@ public static class LoadRunner
         // The schedule runs on a thread of its own that wakes every millisecond and sends what is due, each send starting
         // right there. A timer continuation and a Task.Run per request queued behind the answers' work in the thread
         // pool: the generator's own lag was 4-8 ms at p99, counted as every request's latency.
-        var scheduled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var allSent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var scheduler = new Thread(() =>
         {
             for (var i = 0; i < total; i++)
@@ -69,10 +69,10 @@ public static class LoadRunner
                 while (clock.Elapsed < due) Thread.Sleep(1);
                 inFlight[i] = Send(i, due);
             }
-            scheduled.SetResult();
+            allSent.SetResult();
         }) { IsBackground = true, Name = "open-loop schedule" };
         scheduler.Start();
-        await scheduled.Task;
+        await allSent.Task;
         await Task.WhenAll(inFlight);
         // Per second of schedule: shows whether a tail comes from a few stalls (GC, disk flushes) or from everywhere.
         var perSecond = new List<(double, double, double)>();

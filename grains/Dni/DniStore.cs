@@ -145,23 +145,9 @@ public sealed class DniStore(NpgsqlDataSource database, ILogger<DniStore> logger
             return command;
         }
 
-        public static async Task<JournalWriter> OpenAsync(NpgsqlDataSource database)
-        {
-            var writer = new JournalWriter(await database.OpenConnectionAsync());
-            try
-            {
-                writer.Bind([], [], [], []);
-                foreach (var statement in (NpgsqlBatchCommand[])[writer._releases, writer._sessions, writer._touches, writer._leases])
-                    writer._batch.BatchCommands.Add(statement);
-                await writer._batch.PrepareAsync();
-                return writer;
-            }
-            catch
-            {
-                await writer.DisposeAsync();
-                throw;
-            }
-        }
+        /// <summary>A writer on a new connection; each statement is prepared there by the first batch that sends it.</summary>
+        public static async Task<JournalWriter> OpenAsync(NpgsqlDataSource database) =>
+            new(await database.OpenConnectionAsync());
 
         /// <summary>Writes the entries as one implicit transaction; returns the "lease" rows the live-hold index refused.</summary>
         public async Task<HashSet<(string, Guid)>> WriteAsync(List<JournalEntry> entries)
@@ -180,7 +166,7 @@ public sealed class DniStore(NpgsqlDataSource database, ILogger<DniStore> logger
 
             var refused = leases.Where(l => l.Kind == "lease").Select(l => (l.Number, l.VisitorId)).ToHashSet();
             if (_batch.BatchCommands.Count == 0) return refused;
-            // The statements are prepared on this connection already: this finds them there, with no round trip.
+            // Prepares what this connection has not seen yet (one round trip, once); the rest it finds there, with none.
             await _batch.PrepareAsync();
             // No explicit transaction: PostgreSQL runs a batch's statements as one implicit transaction (an error in any
             // rolls back all) and commits it, WAL flushed, before its ReadyForQuery, which ends the reader below. That is

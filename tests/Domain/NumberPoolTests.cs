@@ -153,6 +153,42 @@ public sealed class NumberPoolTests(GrainClusterFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public async Task The_journal_takes_new_connections_when_its_own_are_cut()
+    {
+        var (tenant, _, _, _) = await _dni.PoolAsync(size: 1);
+        var store = _dni.Service<DniStore>();
+        JournalEntry Session(Guid id) =>
+            new([new SessionRow(id, tenant, Guid.NewGuid(), "no-site", DateTime.UtcNow, "https://example.com/", null, false)], [], [], []);
+        await store.WriteAsync(Session(Guid.NewGuid()));
+
+        // As a database restart or a proxy's idle timeout would: the writers' connections die under them.
+        var cut = await fixture.Database.Scalar<long>(
+            """
+            SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+             WHERE datname = current_database() AND query LIKE 'INSERT INTO callmesh.dni_sessions%'
+            """);
+        Assert.True(cut >= 1);
+
+        // A batch on a cut connection fails (its callers are told, nothing is acknowledged); each writer fails at most once.
+        var failures = 0;
+        var written = new List<Guid>();
+        while (written.Count < 12)
+        {
+            var id = Guid.NewGuid();
+            try
+            {
+                await store.WriteAsync(Session(id));
+                written.Add(id);
+            }
+            catch (Npgsql.NpgsqlException)
+            {
+                Assert.True(++failures <= 2, "a writer kept its cut connection");
+            }
+        }
+        Assert.Equal(12, await fixture.Database.Scalar<long>("SELECT count(*) FROM callmesh.dni_sessions WHERE session_id = ANY($1)", written.ToArray()));
+    }
+
+    [Fact]
     public async Task A_hold_the_database_knows_but_the_pool_does_not_is_never_leased_twice()
     {
         var (tenant, pool, numbers, _) = await _dni.PoolAsync(size: 2);
