@@ -21,6 +21,7 @@ builder.Services.AddAuthorization(o => o.AddPolicy(ProxyConfig.UserApiPolicy, Jw
 builder.Services.AddProblemDetails();
 builder.Services.AddEdgeProtection(builder.Configuration);
 builder.Services.AddResponseCompression(o => o.EnableForHttps = true);
+builder.Services.AddSingleton<Yarp.ReverseProxy.Forwarder.IForwarderHttpClientFactory, SmallBodiesInOneWrite>();
 var proxy = builder.Services.AddReverseProxy()
     .LoadFromMemory(ProxyConfig.Routes, [ProxyConfig.SiloClusterFrom(builder.Configuration)]);
 if (builder.Configuration.GetValue<bool>("SILOS_DNS"))
