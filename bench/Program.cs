@@ -25,11 +25,28 @@ var timeline = options.GetValueOrDefault("timeline") == "true";
 // builds be compared at the same load.
 var dniRate = options.TryGetValue("dni-rate", out var rateText) ? double.Parse(rateText) : (double?)null;
 
-using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = workers * 2, PooledConnectionLifetime = TimeSpan.FromMinutes(10) })
+using var connections = new SocketsHttpHandler { MaxConnectionsPerServer = workers * 2, PooledConnectionLifetime = TimeSpan.FromMinutes(10) };
+using var http = new HttpClient(connections, disposeHandler: false) { BaseAddress = gateway, Timeout = TimeSpan.FromSeconds(10) };
+// DNI requests carry what Chrome sends with the swap script's fetch from a brand's page (a cross-site, no-preflight
+// POST): the gateway and the silo parse and forward these headers, check the Origin and choose an encoding.
+using var browser = new HttpClient(connections, disposeHandler: false) { BaseAddress = gateway, Timeout = TimeSpan.FromSeconds(10) };
+foreach (var (name, value) in new[]
 {
-    BaseAddress = gateway,
-    Timeout = TimeSpan.FromSeconds(10),
-};
+    ("sec-ch-ua", "\"Chromium\";v=\"130\", \"Google Chrome\";v=\"130\", \"Not?A_Brand\";v=\"99\""),
+    ("sec-ch-ua-mobile", "?0"),
+    ("sec-ch-ua-platform", "\"Windows\""),
+    ("User-Agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36"),
+    ("Accept", "*/*"),
+    ("Origin", "https://bench.example"),
+    ("Sec-Fetch-Site", "cross-site"),
+    ("Sec-Fetch-Mode", "cors"),
+    ("Sec-Fetch-Dest", "empty"),
+    ("Referer", "https://bench.example/"),
+    ("Accept-Encoding", "gzip, deflate, br, zstd"),
+    ("Accept-Language", "en-US,en;q=0.9"),
+    ("Priority", "u=1, i"),
+})
+    browser.DefaultRequestHeaders.TryAddWithoutValidation(name, value);
 
 Console.WriteLine($"CallMesh bench: {Environment.ProcessorCount} cores, {workers} workers, {duration.TotalSeconds:F0} s per phase, gateway {gateway}");
 // Linux holds a file's dirty pages until they are 30 s old or exceed dirty_background_*, then writes them at once. Under
@@ -95,7 +112,7 @@ async Task<bool> Dni()
     using var request = new HttpRequestMessage(HttpMethod.Post, sitePaths[site]) { Content = new ReadOnlyMemoryContent(body.WrittenMemory) };
     request.Content.Headers.TryAddWithoutValidation("Content-Type", "text/plain; charset=utf-8");
     request.Headers.TryAddWithoutValidation("X-Forwarded-For", $"10.{Random.Shared.Next(256)}.{Random.Shared.Next(256)}.{Random.Shared.Next(1, 255)}");
-    using var response = await http.SendAsync(request);
+    using var response = await browser.SendAsync(request);
     if (response.StatusCode != HttpStatusCode.OK) return false;
     var answer = JsonSerializer.Deserialize<DniAnswer>(await response.Content.ReadAsByteArrayAsync(), JsonSerializerOptions.Web);
     if (answer?.Swaps.Count != (kind == 2 ? 2 : 1)) return false;

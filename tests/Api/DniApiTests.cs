@@ -196,6 +196,25 @@ public sealed class DniApiTests(ApiFixture fixture) : IClassFixture<ApiFixture>
     }
 
     [Fact]
+    public async Task The_script_is_compressed_for_a_browser_that_asks_and_a_DNI_answer_is_not()
+    {
+        const string browserEncodings = "gzip, deflate, br, zstd";
+        using var script = await Cluster.SendAsync(HttpMethod.Get, "/dni/v1.js", null, configure: r => r.Headers.Add("Accept-Encoding", browserEncodings));
+        Assert.Equal(["br"], script.Content.Headers.ContentEncoding);
+
+        var content = new StringContent(JsonSerializer.Serialize(new { siteKey = Site, url = "http://127.0.0.1:9999/", targets = new[] { AustinNap } }),
+            Encoding.UTF8, "text/plain");
+        using var answer = await Cluster.SendAsync(HttpMethod.Post, $"/v1/dni/sessions?siteKey={Site}", null, content, r =>
+        {
+            r.Headers.Add("Accept-Encoding", browserEncodings);
+            r.Headers.Add("X-Forwarded-For", NewClientIp());
+        });
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        Assert.Empty(answer.Content.Headers.ContentEncoding);
+        Assert.Equal(1, (await answer.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("swaps").GetArrayLength());
+    }
+
+    [Fact]
     public async Task The_brand_line_on_a_location_page_or_near_a_location_is_swapped_from_that_locations_pool()
     {
         async Task<JsonElement> Swap(string path, object? geo)
