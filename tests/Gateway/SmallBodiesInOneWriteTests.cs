@@ -32,10 +32,35 @@ public sealed class SmallBodiesInOneWriteTests
         Assert.Equal(body.Length, operations.Skip(1).Where(o => o.StartsWith("write ")).Sum(o => int.Parse(o[6..])));
     }
 
-    private static async Task<List<string>> ForwardAsync(byte[] body, bool buffered)
+    [Fact]
+    public async Task A_refused_connection_is_still_a_request_error_that_the_gateway_retries_with_the_whole_body()
     {
-        await using var services = new ServiceCollection().AddLogging().AddHttpForwarder().BuildServiceProvider();
+        var body = Encoding.UTF8.GetBytes("""{"siteKey":"site_1","url":"https://example.com/","targets":["5125550100"]}""");
+        await using var services = Forwarding();
+        var http = Post(services, body);
         var forwarder = services.GetRequiredService<IHttpForwarder>();
+
+        // The body is read before the connection is tried; the failure must still read as "never reached a silo",
+        // which is what RetryOnSiloFailure retries a POST on.
+        var refused = new SmallBodiesInOneWrite.BufferSmallBody { InnerHandler = new RefusingConnection() };
+        Assert.Equal(ForwarderError.Request, await forwarder.SendAsync(http, "http://silo.test/", new HttpMessageInvoker(refused), ForwarderRequestConfig.Empty));
+        Assert.Equal(HttpRequestError.ConnectionError,
+            Assert.IsType<HttpRequestException>(http.Features.Get<IForwarderErrorFeature>()!.Exception).HttpRequestError);
+
+        // The retry, as RetryOnSiloFailure makes it: the request body from its start, to the next silo.
+        http.Features.Set<IForwarderErrorFeature>(null);
+        http.Response.StatusCode = StatusCodes.Status200OK;
+        http.Request.Body.Position = 0;
+        var next = new RecordingConnection();
+        var again = new SmallBodiesInOneWrite.BufferSmallBody { InnerHandler = next };
+        Assert.Equal(ForwarderError.None, await forwarder.SendAsync(http, "http://silo.test/", new HttpMessageInvoker(again), ForwarderRequestConfig.Empty));
+        Assert.Equal([$"write {body.Length}"], next.Operations);
+    }
+
+    private static ServiceProvider Forwarding() => new ServiceCollection().AddLogging().AddHttpForwarder().BuildServiceProvider();
+
+    private static DefaultHttpContext Post(IServiceProvider services, byte[] body)
+    {
         var http = new DefaultHttpContext { RequestServices = services };
         http.Request.Method = "POST";
         http.Request.Path = "/v1/dni/sessions";
@@ -43,14 +68,28 @@ public sealed class SmallBodiesInOneWriteTests
         http.Request.ContentLength = body.Length;
         http.Request.Body = new MemoryStream(body);
         http.Response.Body = new MemoryStream();
+        return http;
+    }
 
+    private static async Task<List<string>> ForwardAsync(byte[] body, bool buffered)
+    {
+        await using var services = Forwarding();
+        var http = Post(services, body);
         var connection = new RecordingConnection();
         HttpMessageHandler handler = buffered ? new SmallBodiesInOneWrite.BufferSmallBody { InnerHandler = connection } : connection;
-        var error = await forwarder.SendAsync(http, "http://silo.test/", new HttpMessageInvoker(handler), ForwarderRequestConfig.Empty);
+        var error = await services.GetRequiredService<IHttpForwarder>()
+            .SendAsync(http, "http://silo.test/", new HttpMessageInvoker(handler), ForwarderRequestConfig.Empty);
 
         Assert.Equal(ForwarderError.None, error);
         Assert.Equal(StatusCodes.Status200OK, http.Response.StatusCode);
         return connection.Operations;
+    }
+
+    /// <summary>A silo that is down: the connection is refused before anything is sent.</summary>
+    private sealed class RefusingConnection : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            throw new HttpRequestException(HttpRequestError.ConnectionError, "Connection refused");
     }
 
     /// <summary>Copies the request content as an HTTP/1.1 connection does, and records the stream calls.</summary>
