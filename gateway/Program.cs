@@ -31,7 +31,7 @@ var app = builder.Build();
 app.UseEdgeProtection();
 // A DNI answer is a few hundred bytes on the hottest path: brotli saved 186 of its 456 bytes for about 5 µs of CPU,
 // and made it chunked. The script, the dashboard and the tenant APIs are compressed.
-app.UseWhen(http => !http.Request.Path.StartsWithSegments("/v1/dni"), branch => branch.UseResponseCompression());
+app.UseWhen(http => !EdgeProtection.IsDniPath(http), branch => branch.UseResponseCompression());
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseAuthentication();

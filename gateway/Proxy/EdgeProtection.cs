@@ -73,5 +73,8 @@ public static class EdgeProtection
         (configuration["TRUSTED_PROXIES"] ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(System.Net.IPNetwork.Parse);
 
-    private static bool IsDni(HttpContext http) => http.Request.Path.StartsWithSegments("/v1/dni") && !HttpMethods.IsOptions(http.Request.Method);
+    /// <summary>The anonymous DNI endpoints: every page view of every brand site.</summary>
+    public static bool IsDniPath(HttpContext http) => http.Request.Path.StartsWithSegments("/v1/dni");
+
+    private static bool IsDni(HttpContext http) => IsDniPath(http) && !HttpMethods.IsOptions(http.Request.Method);
 }

@@ -43,6 +43,8 @@ public sealed class DniStore(NpgsqlDataSource database, ILogger<DniStore> logger
     // leases the number again, so the two never hold the same number.
     private const int Writers = 2;
 
+    private static readonly IReadOnlySet<string> NoneRefused = System.Collections.Frozen.FrozenSet<string>.Empty;
+
     private readonly Channel<(JournalEntry Entry, TaskCompletionSource<IReadOnlySet<string>> Done)> _queue =
         Channel.CreateUnbounded<(JournalEntry, TaskCompletionSource<IReadOnlySet<string>>)>();
 
@@ -68,9 +70,10 @@ public sealed class DniStore(NpgsqlDataSource database, ILogger<DniStore> logger
             {
                 writer ??= await JournalWriter.OpenAsync(database);
                 var refused = await writer.WriteAsync(batch.Select(b => b.Entry).ToList());
+                // Refusals are rare: the common answer shares one empty set instead of a set per entry.
                 foreach (var (entry, done) in batch)
-                    done.SetResult(entry.Leases.Where(l => l.Kind == "lease" && refused.Contains((l.Number, l.VisitorId)))
-                        .Select(l => l.Number).ToHashSet());
+                    done.SetResult(refused.Count == 0 ? NoneRefused
+                        : entry.Leases.Where(l => l.Kind == "lease" && refused.Contains((l.Number, l.VisitorId))).Select(l => l.Number).ToHashSet());
             }
             catch (Exception e)
             {
@@ -156,13 +159,34 @@ public sealed class DniStore(NpgsqlDataSource database, ILogger<DniStore> logger
             var sessions = entries.SelectMany(e => e.Sessions).ToList();
             var touches = entries.SelectMany(e => e.Touches).ToList();
             var leases = entries.SelectMany(e => e.Leases).ToList();
-            Bind(releases, sessions, touches, leases);
             _batch.BatchCommands.Clear();
             // Releases first: a number released and re-leased in one batch must not overlap itself.
-            if (releases.Count > 0) _batch.BatchCommands.Add(_releases);
-            if (sessions.Count > 0) _batch.BatchCommands.Add(_sessions);
-            if (touches.Count > 0) _batch.BatchCommands.Add(_touches);
-            if (leases.Count > 0) _batch.BatchCommands.Add(_leases);
+            if (releases.Count > 0)
+                Send(_releases,
+                    releases.Select(r => r.TenantId).ToArray(), releases.Select(r => r.Number).ToArray(),
+                    releases.Select(r => r.VisitorId).ToArray(), releases.Select(r => r.ReleasedAt).ToArray());
+            if (sessions.Count > 0)
+                Send(_sessions,
+                    sessions.Select(s => s.SessionId).ToArray(), sessions.Select(s => s.TenantId).ToArray(),
+                    sessions.Select(s => s.VisitorId).ToArray(), sessions.Select(s => s.SiteKey).ToArray(),
+                    sessions.Select(s => s.StartedAt).ToArray(), sessions.Select(s => s.LandingUrl).ToArray(),
+                    sessions.Select(s => s.Referrer).ToArray(), sessions.Select(s => s.IsTest).ToArray());
+            if (touches.Count > 0)
+                Send(_touches,
+                    touches.Select(t => t.TenantId).ToArray(), touches.Select(t => t.VisitorId).ToArray(),
+                    touches.Select(t => t.Touch.SessionId).ToArray(), touches.Select(t => t.Touch.At).ToArray(),
+                    touches.Select(t => t.Touch.Source).ToArray(), touches.Select(t => t.Touch.Medium).ToArray(),
+                    touches.Select(t => t.Touch.Campaign).ToArray(), touches.Select(t => t.Touch.Keyword).ToArray(),
+                    touches.Select(t => t.Touch.ClickIds.Gclid).ToArray(), touches.Select(t => t.Touch.ClickIds.Gbraid).ToArray(),
+                    touches.Select(t => t.Touch.ClickIds.Wbraid).ToArray(), touches.Select(t => t.Touch.ClickIds.Msclkid).ToArray(),
+                    touches.Select(t => t.Touch.ClickIds.Fbclid).ToArray(), touches.Select(t => t.Touch.LandingPage).ToArray(),
+                    touches.Select(t => t.Touch.Referrer).ToArray(), touches.Select(t => t.Touch.DecidedBy).ToArray());
+            if (leases.Count > 0)
+                Send(_leases,
+                    leases.Select(l => l.TenantId).ToArray(), leases.Select(l => l.PoolId).ToArray(),
+                    leases.Select(l => l.Number).ToArray(), leases.Select(l => l.Kind).ToArray(),
+                    leases.Select(l => l.VisitorId).ToArray(), leases.Select(l => l.SessionId).ToArray(),
+                    leases.Select(l => l.LocationId).ToArray(), leases.Select(l => l.LeasedAt).ToArray());
 
             var refused = leases.Where(l => l.Kind == "lease").Select(l => (l.Number, l.VisitorId)).ToHashSet();
             if (_batch.BatchCommands.Count == 0) return refused;
@@ -181,35 +205,11 @@ public sealed class DniStore(NpgsqlDataSource database, ILogger<DniStore> logger
             return refused;
         }
 
-        private void Bind(List<ReleaseRow> releases, List<SessionRow> sessions, List<TouchRow> touches, List<LeaseRow> leases)
-        {
-            Values(_releases,
-                releases.Select(r => r.TenantId).ToArray(), releases.Select(r => r.Number).ToArray(),
-                releases.Select(r => r.VisitorId).ToArray(), releases.Select(r => r.ReleasedAt).ToArray());
-            Values(_sessions,
-                sessions.Select(s => s.SessionId).ToArray(), sessions.Select(s => s.TenantId).ToArray(),
-                sessions.Select(s => s.VisitorId).ToArray(), sessions.Select(s => s.SiteKey).ToArray(),
-                sessions.Select(s => s.StartedAt).ToArray(), sessions.Select(s => s.LandingUrl).ToArray(),
-                sessions.Select(s => s.Referrer).ToArray(), sessions.Select(s => s.IsTest).ToArray());
-            Values(_touches,
-                touches.Select(t => t.TenantId).ToArray(), touches.Select(t => t.VisitorId).ToArray(),
-                touches.Select(t => t.Touch.SessionId).ToArray(), touches.Select(t => t.Touch.At).ToArray(),
-                touches.Select(t => t.Touch.Source).ToArray(), touches.Select(t => t.Touch.Medium).ToArray(),
-                touches.Select(t => t.Touch.Campaign).ToArray(), touches.Select(t => t.Touch.Keyword).ToArray(),
-                touches.Select(t => t.Touch.ClickIds.Gclid).ToArray(), touches.Select(t => t.Touch.ClickIds.Gbraid).ToArray(),
-                touches.Select(t => t.Touch.ClickIds.Wbraid).ToArray(), touches.Select(t => t.Touch.ClickIds.Msclkid).ToArray(),
-                touches.Select(t => t.Touch.ClickIds.Fbclid).ToArray(), touches.Select(t => t.Touch.LandingPage).ToArray(),
-                touches.Select(t => t.Touch.Referrer).ToArray(), touches.Select(t => t.Touch.DecidedBy).ToArray());
-            Values(_leases,
-                leases.Select(l => l.TenantId).ToArray(), leases.Select(l => l.PoolId).ToArray(),
-                leases.Select(l => l.Number).ToArray(), leases.Select(l => l.Kind).ToArray(),
-                leases.Select(l => l.VisitorId).ToArray(), leases.Select(l => l.SessionId).ToArray(),
-                leases.Select(l => l.LocationId).ToArray(), leases.Select(l => l.LeasedAt).ToArray());
-        }
-
-        private static void Values(NpgsqlBatchCommand command, params object[] values)
+        /// <summary>Binds the statement's arrays and adds it to this batch.</summary>
+        private void Send(NpgsqlBatchCommand command, params object[] values)
         {
             for (var i = 0; i < values.Length; i++) command.Parameters[i].Value = values[i];
+            _batch.BatchCommands.Add(command);
         }
 
         public async ValueTask DisposeAsync()
