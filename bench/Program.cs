@@ -51,10 +51,10 @@ foreach (var (name, value) in new[]
 Console.WriteLine($"CallMesh bench: {Environment.ProcessorCount} cores, {workers} workers, {duration.TotalSeconds:F0} s per phase, gateway {gateway}");
 // Linux holds a file's dirty pages until they are 30 s old or exceed dirty_background_*, then writes them at once. Under
 // DNI load PostgreSQL's new table pages pile up (about 6.5 MB/s) and go out as one burst of 100+ MB that every commit's
-// flush waits behind. Say how this host is set, since it decides the open-loop tail (README, Benchmark).
+// flush waits behind. Say how this host is set, since it decides the open-loop tail (bench/README.md).
 if (File.Exists("/proc/sys/vm/dirty_background_bytes") && File.ReadAllText("/proc/sys/vm/dirty_background_bytes").Trim() == "0")
     Console.WriteLine($"kernel writeback: vm.dirty_background_ratio = {File.ReadAllText("/proc/sys/vm/dirty_background_ratio").Trim()} %, " +
-        "so PostgreSQL's writes reach the disk in bursts; vm.dirty_background_bytes=16777216 smooths them (README, Benchmark)");
+        "so PostgreSQL's writes reach the disk in bursts; vm.dirty_background_bytes=16777216 smooths them (bench/README.md)");
 var seed = await BenchTenant.SeedAsync(http, key);
 Console.WriteLine($"seeded tenant {seed.Tenant}: {seed.Sites.Count} sites, {seed.Targets.Count} locations with pools of {BenchTenant.PoolSize} numbers");
 
@@ -129,7 +129,7 @@ async Task<bool> Dni()
 // An open-loop phase with a CommitProbe beside it, so a slow second can be told to be the disk's flush or the CPU.
 // The phase before it ran the stack flat out; the open-loop phase first runs a few seconds at its own rate, not counted,
 // so that it measures that rate and not the backlog the peak left (its first second had a p50 of 13-24 ms otherwise;
-// with the settle it is still often slower, for a reason not found yet: README, Benchmark).
+// with the settle it is still often slower, for a reason not found yet: bench/README.md).
 async Task<Measurement> Steady(string name, double rate, Func<Task<bool>> request)
 {
     await LoadRunner.OpenLoop("settle", rate, settle, request);
