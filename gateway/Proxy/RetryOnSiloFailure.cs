@@ -1,4 +1,6 @@
 using System.Net.Http;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Model;
 
@@ -11,6 +13,8 @@ namespace CallMesh.Gateway.Proxy;
 /// retried when the silo died after receiving it but before answering.
 /// Runs in the proxy pipeline before load balancing, so each attempt picks again from the
 /// destinations that have not failed.
+/// A request it cannot retry (a POST whose silo died after receiving it, or no silo left to try) is a
+/// 503 with Retry-After, as the silo answers a request that a cluster change interrupted, not YARP's 502.
 /// </summary>
 public static class RetryOnSiloFailure
 {
@@ -28,9 +32,13 @@ public static class RetryOnSiloFailure
             await next();
 
             var error = context.Features.Get<IForwarderErrorFeature>();
-            if (error is null || attempt == MaxAttempts || context.Response.HasStarted || !SafeToRetry(context.Request, error)) return;
+            if (error is null || context.Response.HasStarted) return;
             var remaining = candidates.Where(d => d != proxy.ProxiedDestination).ToList();
-            if (remaining.Count == 0) return;
+            if (attempt == MaxAttempts || remaining.Count == 0 || !SafeToRetry(context.Request, error))
+            {
+                if (SiloLost(error)) await AnswerSiloLost(context);
+                return;
+            }
 
             candidates = remaining;
             proxy.AvailableDestinations = remaining;
@@ -38,6 +46,29 @@ public static class RetryOnSiloFailure
             context.Response.StatusCode = StatusCodes.Status200OK;
             if (context.Request.Body.CanSeek) context.Request.Body.Position = 0;
         }
+    }
+
+    /// <summary>The silo failed the request (not the client, and not a timeout, which stays a 504).</summary>
+    private static bool SiloLost(IForwarderErrorFeature error) =>
+        error.Error is ForwarderError.Request or ForwarderError.RequestBodyDestination or ForwarderError.ResponseHeaders;
+
+    private static Task AnswerSiloLost(HttpContext context)
+    {
+        context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+        context.Response.Headers.RetryAfter = "1";
+        return context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context,
+            ProblemDetails =
+            {
+                Status = StatusCodes.Status503ServiceUnavailable,
+                // The silo's own answer when a cluster change interrupts a request (silo/Hosting/ApiSetup.cs): one kind to retry.
+                Type = "https://callmesh.dev/problems/temporarily-unavailable",
+                Title = "No silo answered this request; retry in a moment.",
+                Detail = "A silo stopped or refused the connection. A request it had received may or may not have taken effect.",
+                Extensions = { ["code"] = "temporarily-unavailable" },
+            },
+        }).AsTask();
     }
 
     private static bool SafeToRetry(HttpRequest request, IForwarderErrorFeature error) =>

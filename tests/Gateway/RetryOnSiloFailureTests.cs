@@ -1,0 +1,89 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using CallMesh.Gateway.Proxy;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Yarp.ReverseProxy.Configuration;
+
+namespace CallMesh.Tests.Gateway;
+
+/// <summary>
+/// The gateway's retry step in YARP's real proxy pipeline, over real HTTP, in front of stand-in silos: a killed silo
+/// drops the connection of a request it had read, which a test cannot time with a real kill.
+/// </summary>
+public sealed class RetryOnSiloFailureTests
+{
+    [Fact]
+    public async Task A_POST_whose_silo_dies_before_answering_is_a_503_to_send_again()
+    {
+        await using var dying = await Server(app => app.Run(http => { http.Abort(); return Task.CompletedTask; }));
+        await using var gateway = await Gateway(Url(dying));
+        using var client = new HttpClient { BaseAddress = new Uri(Url(gateway)) };
+
+        using var response = await client.PostAsync("/v1/dni/sessions?siteKey=site_1",
+            new StringContent("""{"siteKey":"site_1","url":"https://example.com/","targets":["5125550100"]}""", Encoding.UTF8, "text/plain"));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal("1", response.Headers.GetValues("Retry-After").Single());
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("https://callmesh.dev/problems/temporarily-unavailable", problem.GetProperty("type").GetString());
+        Assert.Equal("temporarily-unavailable", problem.GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task A_GET_whose_silo_dies_goes_to_the_next_silo()
+    {
+        await using var dying = await Server(app => app.Run(http => { http.Abort(); return Task.CompletedTask; }));
+        await using var healthy = await Server(app => app.Run(http => http.Response.WriteAsync("answered")));
+        await using var gateway = await Gateway(Url(dying), Url(healthy));
+        using var client = new HttpClient { BaseAddress = new Uri(Url(gateway)) };
+
+        // Whichever silo load balancing picks first, the GET ends at the one that answers.
+        for (var i = 0; i < 8; i++)
+        {
+            using var response = await client.GetAsync("/v1/tenants/t1/locations");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("answered", await response.Content.ReadAsStringAsync());
+        }
+    }
+
+    /// <summary>The gateway's proxy pipeline (gateway/Program.cs) over the given silos, without health checks.</summary>
+    private static Task<WebApplication> Gateway(params string[] silos) => Server(app =>
+        app.MapReverseProxy(pipeline =>
+        {
+            pipeline.Use(RetryOnSiloFailure.Invoke);
+            pipeline.UseLoadBalancing();
+        }),
+        services =>
+        {
+            services.AddProblemDetails();
+            services.AddReverseProxy().LoadFromMemory(
+                [new RouteConfig { RouteId = "all", ClusterId = "silos", Match = new RouteMatch { Path = "{**rest}" } }],
+                [new ClusterConfig
+                {
+                    ClusterId = "silos",
+                    Destinations = silos.Select((url, i) => (url, i)).ToDictionary(d => $"silo-{d.i}", d => new DestinationConfig { Address = d.url }),
+                }]);
+        });
+
+    private static async Task<WebApplication> Server(Action<WebApplication> map, Action<IServiceCollection>? services = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        services?.Invoke(builder.Services);
+        var app = builder.Build();
+        map(app);
+        await app.StartAsync();
+        return app;
+    }
+
+    private static string Url(WebApplication app) =>
+        app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+}
