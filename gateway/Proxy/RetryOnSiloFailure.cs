@@ -50,7 +50,7 @@ public static class RetryOnSiloFailure
 
     /// <summary>The silo failed the request (not the client, and not a timeout, which stays a 504).</summary>
     private static bool SiloLost(IForwarderErrorFeature error) =>
-        error.Error is ForwarderError.Request or ForwarderError.RequestBodyDestination or ForwarderError.ResponseHeaders;
+        error.Error is ForwarderError.Request or ForwarderError.RequestBodyDestination;
 
     private static Task AnswerSiloLost(HttpContext context)
     {

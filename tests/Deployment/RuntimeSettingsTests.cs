@@ -13,7 +13,7 @@ public class RuntimeSettingsTests
 
     [Theory]
     [MemberData(nameof(Services))]
-    public void A_service_collects_garbage_per_core_in_the_background_and_its_idle_workers_do_not_spin(string dll)
+    public void A_service_runs_background_workstation_GC_and_its_idle_workers_do_not_spin(string dll)
     {
         var options = RuntimeOptions(dll);
 
