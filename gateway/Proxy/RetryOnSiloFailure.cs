@@ -1,6 +1,5 @@
 using System.Net.Http;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Model;
 
@@ -54,21 +53,12 @@ public static class RetryOnSiloFailure
 
     private static Task AnswerSiloLost(HttpContext context)
     {
-        context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
         context.Response.Headers.RetryAfter = "1";
-        return context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = context,
-            ProblemDetails =
-            {
-                Status = StatusCodes.Status503ServiceUnavailable,
-                // The silo's own answer when a cluster change interrupts a request (silo/Hosting/ApiSetup.cs): one kind to retry.
-                Type = "https://callmesh.dev/problems/temporarily-unavailable",
-                Title = "No silo answered this request; retry in a moment.",
-                Detail = "A silo stopped or refused the connection. A request it had received may or may not have taken effect.",
-                Extensions = { ["code"] = "temporarily-unavailable" },
-            },
-        }).AsTask();
+        // The silo's own answer when a cluster change interrupts a request (silo/Hosting/ApiSetup.cs): one kind to retry.
+        return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "No silo answered this request; retry in a moment.",
+            detail: "A silo stopped or refused the connection. A request it had received may or may not have taken effect.",
+            type: "https://callmesh.dev/problems/temporarily-unavailable",
+            extensions: new Dictionary<string, object?> { ["code"] = "temporarily-unavailable" }).ExecuteAsync(context);
     }
 
     private static bool SafeToRetry(HttpRequest request, IForwarderErrorFeature error) =>

@@ -20,10 +20,12 @@ namespace CallMesh.Tests.Gateway;
 public sealed class RetryOnSiloFailureTests
 {
     [Fact]
-    public async Task A_POST_whose_silo_dies_before_answering_is_a_503_to_send_again()
+    public async Task A_POST_whose_silo_dies_before_answering_is_a_503_to_send_again_and_is_not_sent_to_another_silo()
     {
+        var answered = 0;
         await using var dying = await Server(app => app.Run(http => { http.Abort(); return Task.CompletedTask; }));
-        await using var gateway = await Gateway(Url(dying));
+        await using var healthy = await Server(app => app.Run(http => { Interlocked.Increment(ref answered); return http.Response.WriteAsync("answered"); }));
+        await using var gateway = await Gateway(Url(dying), Url(healthy));
         using var client = new HttpClient { BaseAddress = new Uri(Url(gateway)) };
 
         using var response = await client.PostAsync("/v1/dni/sessions?siteKey=site_1",
@@ -35,6 +37,8 @@ public sealed class RetryOnSiloFailureTests
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal("https://callmesh.dev/problems/temporarily-unavailable", problem.GetProperty("type").GetString());
         Assert.Equal("temporarily-unavailable", problem.GetProperty("code").GetString());
+        // It may have taken effect on the silo that died, so it is not sent again.
+        Assert.Equal(0, answered);
     }
 
     [Fact]
@@ -45,16 +49,15 @@ public sealed class RetryOnSiloFailureTests
         await using var gateway = await Gateway(Url(dying), Url(healthy));
         using var client = new HttpClient { BaseAddress = new Uri(Url(gateway)) };
 
-        // Whichever silo load balancing picks first, the GET ends at the one that answers.
-        for (var i = 0; i < 8; i++)
-        {
-            using var response = await client.GetAsync("/v1/tenants/t1/locations");
-            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            Assert.Equal("answered", await response.Content.ReadAsStringAsync());
-        }
+        using var response = await client.GetAsync("/v1/tenants/t1/locations");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("answered", await response.Content.ReadAsStringAsync());
     }
 
-    /// <summary>The gateway's proxy pipeline (gateway/Program.cs) over the given silos, without health checks.</summary>
+    /// <summary>
+    /// The gateway's proxy pipeline (gateway/Program.cs) over the given silos, without health checks. Every request
+    /// goes to the first silo first (it is named first), so the retry step always meets the dying one.
+    /// </summary>
     private static Task<WebApplication> Gateway(params string[] silos) => Server(app =>
         app.MapReverseProxy(pipeline =>
         {
@@ -69,6 +72,7 @@ public sealed class RetryOnSiloFailureTests
                 [new ClusterConfig
                 {
                     ClusterId = "silos",
+                    LoadBalancingPolicy = Yarp.ReverseProxy.LoadBalancing.LoadBalancingPolicies.FirstAlphabetical,
                     Destinations = silos.Select((url, i) => (url, i)).ToDictionary(d => $"silo-{d.i}", d => new DestinationConfig { Address = d.url }),
                 }]);
         });
