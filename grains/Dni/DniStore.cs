@@ -38,15 +38,20 @@ public sealed record LiveLease(string PoolId, string Number, Guid VisitorId, Gui
 public sealed class DniStore(NpgsqlDataSource database, ILogger<DniStore> logger) : BackgroundService
 {
     private const int MaxBatch = 512;
-    // Two transactions in flight: entries that arrive while one waits for its WAL flush go out in the other
-    // instead of waiting for it (halves the queueing behind a slow fsync). A pool journals a release before it
-    // leases the number again, so the two never hold the same number.
-    private const int Writers = 2;
+    // One transaction in flight gathers every entry that arrives while it waits for its WAL flush. A second one joins
+    // only when the first has been out longer than this (a slow flush, a lock), so the entries behind it are
+    // inserted meanwhile and commit right after it. A second transaction always in flight halved the entries per
+    // commit at ordinary rates, and PostgreSQL's cost per commit is most of its cost there (bench/README.md).
+    // A pool journals a release before it leases the number again, so the two never hold the same number.
+    private static readonly TimeSpan StalledAfter = TimeSpan.FromMilliseconds(5);
 
     private static readonly IReadOnlySet<string> NoneRefused = System.Collections.Frozen.FrozenSet<string>.Empty;
 
     private readonly Channel<(JournalEntry Entry, TaskCompletionSource<IReadOnlySet<string>> Done)> _queue =
         Channel.CreateUnbounded<(JournalEntry, TaskCompletionSource<IReadOnlySet<string>>)>();
+
+    // When the lead's batch in flight was sent (Stopwatch ticks), or 0 when it has none.
+    private long _leadSentAt;
 
     /// <summary>Durably writes the entry; returns the numbers of its "lease" rows that were refused.</summary>
     public Task<IReadOnlySet<string>> WriteAsync(JournalEntry entry)
@@ -57,35 +62,69 @@ public sealed class DniStore(NpgsqlDataSource database, ILogger<DniStore> logger
     }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(Enumerable.Range(0, Writers).Select(_ => Task.Run(WriteLoopAsync, CancellationToken.None)));
+        Task.WhenAll(Task.Run(LeadAsync, CancellationToken.None), Task.Run(HelpAsync, CancellationToken.None));
 
-    private async Task WriteLoopAsync()
+    private async Task LeadAsync()
     {
-        var batch = new List<(JournalEntry Entry, TaskCompletionSource<IReadOnlySet<string>> Done)>(MaxBatch);
-        JournalWriter? writer = null;
+        var lane = new Lane(database, logger);
         while (await _queue.Reader.WaitToReadAsync(CancellationToken.None))
         {
-            while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var item)) batch.Add(item);
+            Volatile.Write(ref _leadSentAt, System.Diagnostics.Stopwatch.GetTimestamp());
+            await lane.WriteQueuedAsync(_queue.Reader);
+            Volatile.Write(ref _leadSentAt, 0);
+        }
+        await lane.DisposeAsync();
+    }
+
+    /// <summary>Looks every few milliseconds whether the lead is stalled with entries waiting, and writes those.</summary>
+    private async Task HelpAsync()
+    {
+        var lane = new Lane(database, logger);
+        using var timer = new PeriodicTimer(StalledAfter);
+        while (!_queue.Reader.Completion.IsCompleted && await timer.WaitForNextTickAsync())
+        {
+            while (Volatile.Read(ref _leadSentAt) is var sentAt and > 0
+                   && System.Diagnostics.Stopwatch.GetElapsedTime(sentAt) >= StalledAfter && _queue.Reader.Count > 0)
+                await lane.WriteQueuedAsync(_queue.Reader);
+        }
+        await lane.DisposeAsync();
+    }
+
+    /// <summary>One transaction at a time on one connection, taken again after a failure.</summary>
+    private sealed class Lane(NpgsqlDataSource database, ILogger logger) : IAsyncDisposable
+    {
+        private readonly List<(JournalEntry Entry, TaskCompletionSource<IReadOnlySet<string>> Done)> _batch = new(MaxBatch);
+        private JournalWriter? _writer;
+
+        /// <summary>Writes what is queued (up to a batch) as one transaction and tells each caller.</summary>
+        public async Task WriteQueuedAsync(ChannelReader<(JournalEntry Entry, TaskCompletionSource<IReadOnlySet<string>> Done)> queue)
+        {
+            while (_batch.Count < MaxBatch && queue.TryRead(out var item)) _batch.Add(item);
+            if (_batch.Count == 0) return;
             try
             {
-                writer ??= await JournalWriter.OpenAsync(database);
-                var refused = await writer.WriteAsync(batch.Select(b => b.Entry).ToList());
+                _writer ??= await JournalWriter.OpenAsync(database);
+                var refused = await _writer.WriteAsync(_batch.Select(b => b.Entry).ToList());
                 // Refusals are rare: the common answer shares one empty set instead of a set per entry.
-                foreach (var (entry, done) in batch)
+                foreach (var (entry, done) in _batch)
                     done.SetResult(refused.Count == 0 ? NoneRefused
                         : entry.Leases.Where(l => l.Kind == "lease" && refused.Contains((l.Number, l.VisitorId))).Select(l => l.Number).ToHashSet());
             }
             catch (Exception e)
             {
-                logger.LogError(e, "Writing {Count} DNI journal entries failed", batch.Count);
-                foreach (var (_, done) in batch) done.SetException(e);
+                logger.LogError(e, "Writing {Count} DNI journal entries failed", _batch.Count);
+                foreach (var (_, done) in _batch) done.SetException(e);
                 // The connection may be broken; the next batch starts on a new one.
-                if (writer is not null) await writer.DisposeAsync();
-                writer = null;
+                await DisposeAsync();
             }
-            batch.Clear();
+            _batch.Clear();
         }
-        if (writer is not null) await writer.DisposeAsync();
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_writer is not null) await _writer.DisposeAsync();
+            _writer = null;
+        }
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)

@@ -189,6 +189,43 @@ public sealed class NumberPoolTests(GrainClusterFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public async Task Entries_behind_a_stalled_journal_transaction_are_written_while_it_waits()
+    {
+        var (tenant, pool, numbers, _) = await _dni.PoolAsync(size: 1);
+        var store = _dni.Service<DniStore>();
+        JournalEntry Session(Guid id) =>
+            new([new SessionRow(id, tenant, Guid.NewGuid(), "no-site", DateTime.UtcNow, "https://example.com/", null, false)], [], [], []);
+
+        // An open transaction holds a live lease of the number, so the journal's insert of another lease of it waits
+        // for that transaction to end: a transaction stalled as behind a slow WAL flush, only for as long as we like.
+        await using var blocker = new Npgsql.NpgsqlConnection(fixture.Database.ConnectionString);
+        await blocker.OpenAsync();
+        await using var blocking = await blocker.BeginTransactionAsync();
+        await using (var insert = new Npgsql.NpgsqlCommand(
+            """
+            INSERT INTO callmesh.number_leases (tenant_id, pool_id, number, kind, visitor_id, session_id, leased_at)
+            VALUES ($1, $2, $3, 'lease', gen_random_uuid(), gen_random_uuid(), now())
+            """, blocker, blocking) { Parameters = { new() { Value = tenant }, new() { Value = pool }, new() { Value = numbers[0] } } })
+            await insert.ExecuteNonQueryAsync();
+
+        var (visitor, session) = (Guid.NewGuid(), Guid.NewGuid());
+        var stalled = store.WriteAsync(new JournalEntry([], [],
+            [new LeaseRow(tenant, pool, numbers[0], "lease", visitor, session, null, DateTime.UtcNow)], []));
+        await Task.Delay(TimeSpan.FromMilliseconds(200));
+        Assert.False(stalled.IsCompleted);
+
+        var behind = Enumerable.Range(0, 40).Select(_ => Guid.NewGuid()).ToList();
+        await Task.WhenAll(behind.Select(id => store.WriteAsync(Session(id)))).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.False(stalled.IsCompleted);
+        Assert.Equal(40, await fixture.Database.Scalar<long>("SELECT count(*) FROM callmesh.dni_sessions WHERE session_id = ANY($1)", behind.ToArray()));
+
+        // The other holder gives up: the stalled lease goes through, and is not refused.
+        await blocking.RollbackAsync();
+        Assert.Empty(await stalled.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(visitor, (await store.FindHolderAtAsync(numbers[0], DateTime.UtcNow))!.VisitorId);
+    }
+
+    [Fact]
     public async Task A_hold_the_database_knows_but_the_pool_does_not_is_never_leased_twice()
     {
         var (tenant, pool, numbers, _) = await _dni.PoolAsync(size: 2);
