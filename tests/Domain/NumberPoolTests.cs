@@ -157,9 +157,7 @@ public sealed class NumberPoolTests(GrainClusterFixture fixture) : IClassFixture
     {
         var (tenant, _, _, _) = await _dni.PoolAsync(size: 1);
         var store = _dni.Service<DniStore>();
-        JournalEntry Session(Guid id) =>
-            new([new SessionRow(id, tenant, Guid.NewGuid(), "no-site", DateTime.UtcNow, "https://example.com/", null, false)], [], [], []);
-        await store.WriteAsync(Session(Guid.NewGuid()));
+        await store.WriteAsync(SessionEntry(tenant, Guid.NewGuid()));
 
         // As a database restart or a proxy's idle timeout would: the writers' connections die under them.
         var cut = await fixture.Database.Scalar<long>(
@@ -177,7 +175,7 @@ public sealed class NumberPoolTests(GrainClusterFixture fixture) : IClassFixture
             var id = Guid.NewGuid();
             try
             {
-                await store.WriteAsync(Session(id));
+                await store.WriteAsync(SessionEntry(tenant, id));
                 written.Add(id);
             }
             catch (Npgsql.NpgsqlException)
@@ -193,8 +191,6 @@ public sealed class NumberPoolTests(GrainClusterFixture fixture) : IClassFixture
     {
         var (tenant, pool, numbers, _) = await _dni.PoolAsync(size: 1);
         var store = _dni.Service<DniStore>();
-        JournalEntry Session(Guid id) =>
-            new([new SessionRow(id, tenant, Guid.NewGuid(), "no-site", DateTime.UtcNow, "https://example.com/", null, false)], [], [], []);
 
         // An open transaction holds a live lease of the number, so the journal's insert of another lease of it waits
         // for that transaction to end: a transaction stalled as behind a slow WAL flush, only for as long as we like.
@@ -215,7 +211,7 @@ public sealed class NumberPoolTests(GrainClusterFixture fixture) : IClassFixture
         Assert.False(stalled.IsCompleted);
 
         var behind = Enumerable.Range(0, 40).Select(_ => Guid.NewGuid()).ToList();
-        await Task.WhenAll(behind.Select(id => store.WriteAsync(Session(id)))).WaitAsync(TimeSpan.FromSeconds(30));
+        await Task.WhenAll(behind.Select(id => store.WriteAsync(SessionEntry(tenant, id)))).WaitAsync(TimeSpan.FromSeconds(30));
         Assert.False(stalled.IsCompleted);
         Assert.Equal(40, await fixture.Database.Scalar<long>("SELECT count(*) FROM callmesh.dni_sessions WHERE session_id = ANY($1)", behind.ToArray()));
 
@@ -244,4 +240,8 @@ public sealed class NumberPoolTests(GrainClusterFixture fixture) : IClassFixture
         Assert.True(next.Swaps[0].Overflow);                       // and the pool now knows the stranger holds it
         Assert.Equal(stranger, (await _dni.Service<DniStore>().FindHolderAtAsync(numbers[0], DateTime.UtcNow))!.VisitorId);
     }
+
+    /// <summary>A journal entry of one new session and nothing else: rows that never conflict.</summary>
+    private static JournalEntry SessionEntry(string tenant, Guid sessionId) =>
+        new([new SessionRow(sessionId, tenant, Guid.NewGuid(), "no-site", DateTime.UtcNow, "https://example.com/", null, false)], [], [], []);
 }
