@@ -54,11 +54,10 @@ public static class RetryOnSiloFailure
     private static Task AnswerSiloLost(HttpContext context)
     {
         context.Response.Headers.RetryAfter = "1";
-        // The silo's own answer when a cluster change interrupts a request (silo/Hosting/ApiSetup.cs): one kind to retry.
-        return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "No silo answered this request; retry in a moment.",
-            detail: "A silo stopped or refused the connection. A request it had received may or may not have taken effect.",
-            type: "https://callmesh.dev/problems/temporarily-unavailable",
-            extensions: new Dictionary<string, object?> { ["code"] = "temporarily-unavailable" }).ExecuteAsync(context);
+        // The kind the silo answers when a cluster change interrupts a request (silo/Hosting/ApiSetup.cs): one kind to retry.
+        return ProblemResponses.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, ProblemResponses.TemporarilyUnavailable,
+            "No silo answered this request; retry in a moment.",
+            "A silo stopped or refused the connection. A request it had received may or may not have taken effect.");
     }
 
     private static bool SafeToRetry(HttpRequest request, IForwarderErrorFeature error) =>

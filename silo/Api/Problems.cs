@@ -3,8 +3,6 @@ namespace CallMesh.Silo.Api;
 /// <summary>RFC 7807 answers with a stable `type` and `code` that clients can switch on.</summary>
 public static class Problems
 {
-    private const string TypeBase = "https://callmesh.dev/problems/";
-
     public static IResult NotFound(string what) =>
         Problem(StatusCodes.Status404NotFound, "not-found", $"No such {what}.");
 
@@ -12,14 +10,13 @@ public static class Problems
         Problem(StatusCodes.Status403Forbidden, "forbidden", $"This token may not {action}.");
 
     public static IResult Invalid(IDictionary<string, string[]> errors) =>
-        Results.ValidationProblem(errors, title: "The request has invalid fields.", type: TypeBase + "validation",
+        Results.ValidationProblem(errors, title: "The request has invalid fields.", type: ProblemResponses.TypeBase + "validation",
             extensions: new Dictionary<string, object?> { ["code"] = "validation" });
 
     public static IResult Invalid(string field, string message) => Invalid(new Dictionary<string, string[]> { [field] = [message] });
 
     public static IResult Problem(int status, string code, string title, string? detail = null) =>
-        Results.Problem(statusCode: status, title: title, detail: detail, type: TypeBase + code,
-            extensions: new Dictionary<string, object?> { ["code"] = code });
+        ProblemResponses.Result(status, code, title, detail);
 
     /// <summary>The answer to an accepted PUT: 201 with its location when it created the resource, else 200.</summary>
     public static IResult Saved(Common.SaveResult result, string location, object resource) =>

@@ -30,15 +30,15 @@ public static class ApiSetup
         {
             if (IsClusterChange(context.Exception))
             {
-                context.ProblemDetails.Type = "https://callmesh.dev/problems/temporarily-unavailable";
+                context.ProblemDetails.Type = ProblemResponses.TypeBase + ProblemResponses.TemporarilyUnavailable;
                 context.ProblemDetails.Title = "A silo left the cluster; retry in a moment.";
-                context.ProblemDetails.Extensions["code"] = "temporarily-unavailable";
+                context.ProblemDetails.Extensions["code"] = ProblemResponses.TemporarilyUnavailable;
                 context.HttpContext.Response.Headers.RetryAfter = "1";
                 return;
             }
             if (context.Exception is not BadHttpRequestException bad) return;
             context.ProblemDetails.Status = context.HttpContext.Response.StatusCode = bad.StatusCode;
-            context.ProblemDetails.Type = "https://callmesh.dev/problems/malformed-request";
+            context.ProblemDetails.Type = ProblemResponses.TypeBase + "malformed-request";
             context.ProblemDetails.Title = "The request could not be read.";
             context.ProblemDetails.Detail = bad.InnerException is System.Text.Json.JsonException json ? $"{bad.Message} {json.Message}" : bad.Message;
             context.ProblemDetails.Extensions["code"] = "malformed-request";

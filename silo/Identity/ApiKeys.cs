@@ -93,5 +93,5 @@ public sealed class ApiKeyAuthentication(IOptionsMonitor<AuthenticationSchemeOpt
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
-        JwtSetup.WriteProblem(Context, StatusCodes.Status401Unauthorized, "unauthorized", "A valid bearer token or API key is required.");
+        ProblemResponses.WriteAsync(Context, StatusCodes.Status401Unauthorized, "unauthorized", "A valid bearer token or API key is required.");
 }

@@ -76,19 +76,12 @@ public static class JwtSetup
                 OnChallenge = async context =>
                 {
                     context.HandleResponse();
-                    await WriteProblem(context.HttpContext, StatusCodes.Status401Unauthorized, "unauthorized",
+                    await ProblemResponses.WriteAsync(context.HttpContext, StatusCodes.Status401Unauthorized, "unauthorized",
                         "A valid bearer token is required.");
                 },
-                OnForbidden = context => WriteProblem(context.HttpContext, StatusCodes.Status403Forbidden, "forbidden",
+                OnForbidden = context => ProblemResponses.WriteAsync(context.HttpContext, StatusCodes.Status403Forbidden, "forbidden",
                     "This token may not do that."),
             };
         });
-    }
-
-    public static Task WriteProblem(HttpContext http, int status, string code, string title)
-    {
-        http.Response.StatusCode = status;
-        return Results.Problem(statusCode: status, title: title, type: $"https://callmesh.dev/problems/{code}",
-            extensions: new Dictionary<string, object?> { ["code"] = code }).ExecuteAsync(http);
     }
 }

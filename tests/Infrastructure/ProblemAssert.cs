@@ -13,6 +13,8 @@ public static class ProblemAssert
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal(code, problem.GetProperty("code").GetString());
+        // The silo and the gateway name each kind alike (ProblemResponses), so the type follows from the code.
+        Assert.Equal(ProblemResponses.TypeBase + code, problem.GetProperty("type").GetString());
         Assert.Equal((int)status, problem.GetProperty("status").GetInt32());
         return problem;
     }
