@@ -17,6 +17,14 @@ public static class ProblemResponses
         Results.Problem(statusCode: status, title: title, detail: detail, type: TypeBase + code,
             extensions: new Dictionary<string, object?> { ["code"] = code });
 
+    /// <summary>Names the kind of a problem ASP.NET Core built from an exception (ProblemDetailsOptions.CustomizeProblemDetails).</summary>
+    public static void Describe(Microsoft.AspNetCore.Mvc.ProblemDetails problem, string code, string title)
+    {
+        problem.Type = TypeBase + code;
+        problem.Title = title;
+        problem.Extensions["code"] = code;
+    }
+
     /// <summary>Writes the problem from middleware or an authentication handler, where no endpoint returns an IResult.</summary>
     public static Task WriteAsync(HttpContext http, int status, string code, string title, string? detail = null)
     {

@@ -30,18 +30,14 @@ public static class ApiSetup
         {
             if (IsClusterChange(context.Exception))
             {
-                context.ProblemDetails.Type = ProblemResponses.TypeBase + ProblemResponses.TemporarilyUnavailable;
-                context.ProblemDetails.Title = "A silo left the cluster; retry in a moment.";
-                context.ProblemDetails.Extensions["code"] = ProblemResponses.TemporarilyUnavailable;
+                ProblemResponses.Describe(context.ProblemDetails, ProblemResponses.TemporarilyUnavailable, "A silo left the cluster; retry in a moment.");
                 context.HttpContext.Response.Headers.RetryAfter = "1";
                 return;
             }
             if (context.Exception is not BadHttpRequestException bad) return;
             context.ProblemDetails.Status = context.HttpContext.Response.StatusCode = bad.StatusCode;
-            context.ProblemDetails.Type = ProblemResponses.TypeBase + "malformed-request";
-            context.ProblemDetails.Title = "The request could not be read.";
+            ProblemResponses.Describe(context.ProblemDetails, "malformed-request", "The request could not be read.");
             context.ProblemDetails.Detail = bad.InnerException is System.Text.Json.JsonException json ? $"{bad.Message} {json.Message}" : bad.Message;
-            context.ProblemDetails.Extensions["code"] = "malformed-request";
         });
         // Clients reach the API through the gateway: do not advertise a silo's own address.
         services.AddOpenApi("v1", o => o.AddDocumentTransformer((document, _, _) =>

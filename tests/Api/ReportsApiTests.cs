@@ -34,17 +34,17 @@ public sealed class ReportsApiTests(ApiFixture fixture) : IClassFixture<ApiFixtu
         return callSid;
     }
 
-    private async Task<decimal> CallsToday(string location) =>
-        Number(Rows(await Get($"/v1/tenants/{Tenant}/reports/locations?from={Today:yyyy-MM-dd}&to={Today:yyyy-MM-dd}", Admin))[location], "calls");
+    private async Task<Dictionary<string, JsonElement>> LocationRows(string range) =>
+        Rows(await Get($"/v1/tenants/{Tenant}/reports/locations?{range}", Admin));
 
     /// <summary>
     /// The carrier's answer does not wait for the rollup's notice of a new call (a completed call's update
     /// does), so a test that reads the rollups right after a ringing call first waits for its notice.
     /// </summary>
-    private async Task UntilCallsToday(string location, decimal calls)
+    private async Task UntilCalls(string range, string location, decimal calls)
     {
-        for (var wait = Stopwatch.StartNew(); await CallsToday(location) < calls; await Task.Delay(20))
-            Assert.True(wait.Elapsed < TimeSpan.FromSeconds(10), $"{location}'s rollup never counted {calls} calls today");
+        for (var wait = Stopwatch.StartNew(); Number((await LocationRows(range))[location], "calls") < calls; await Task.Delay(20))
+            Assert.True(wait.Elapsed < TimeSpan.FromSeconds(10), $"{location}'s rollup never counted {calls} calls in {range}");
     }
 
     private async Task<JsonElement> Get(string path, string token)
@@ -70,8 +70,7 @@ public sealed class ReportsApiTests(ApiFixture fixture) : IClassFixture<ApiFixtu
     public async Task Each_reader_sees_the_rows_of_its_scope_with_totals_that_are_their_sum_and_money_from_calls_outcomes_and_spend()
     {
         var range = $"from={Today.AddDays(-1):yyyy-MM-dd}&to={Today:yyyy-MM-dd}";
-        var before = Rows(await Get($"/v1/tenants/{Tenant}/reports/locations?{range}", Admin));
-        var austinToday = await CallsToday("austin-downtown");
+        var before = await LocationRows(range);
 
         var sold = await CallAsync("+15125550180", talkSeconds: 95);    // Austin downtown's GBP number, answered and qualified
         await CallAsync("+15125550180");                                 // …still ringing
@@ -81,7 +80,7 @@ public sealed class ReportsApiTests(ApiFixture fixture) : IClassFixture<ApiFixtu
         using (var spend = await Cluster.SendAsync(HttpMethod.Post, $"/v1/tenants/{Tenant}/spend", Admin,
                    new { rows = new[] { new { date = $"{Today:yyyy-MM-dd}", location = "austin-downtown", source = "google", campaign = "gbp-listing", cost = 50.00m, currency = "USD" } } }))
             Assert.Equal(HttpStatusCode.OK, spend.StatusCode);
-        await UntilCallsToday("austin-downtown", austinToday + 2);
+        await UntilCalls(range, "austin-downtown", Number(before["austin-downtown"], "calls") + 2);
 
         var brand = await Get($"/v1/tenants/{Tenant}/reports/locations?{range}", Admin);
         var rows = Rows(brand);
@@ -136,7 +135,7 @@ public sealed class ReportsApiTests(ApiFixture fixture) : IClassFixture<ApiFixtu
 
     private async Task<(decimal Austin, decimal Plano, decimal Unassigned)> SpendOn(string day)
     {
-        var rows = Rows(await Get($"/v1/tenants/{Tenant}/reports/locations?from={day}&to={day}", Admin));
+        var rows = await LocationRows($"from={day}&to={day}");
         return (Number(rows["austin-downtown"], "spend"), Number(rows["plano"], "spend"), Number(rows["(unassigned)"], "spend"));
     }
 
@@ -188,10 +187,11 @@ public sealed class ReportsApiTests(ApiFixture fixture) : IClassFixture<ApiFixtu
     [Fact]
     public async Task A_rebuild_from_the_calls_table_finds_the_live_rollups_already_equal_and_only_brand_admins_start_one()
     {
-        var katy = await CallsToday("katy");
+        var today = $"from={Today:yyyy-MM-dd}&to={Today:yyyy-MM-dd}";
+        var katy = Number((await LocationRows(today))["katy"], "calls");
         await CallAsync("+15125550180", talkSeconds: 70);
         await CallAsync("+12815550123");   // still ringing
-        await UntilCallsToday("katy", katy + 1);
+        await UntilCalls(today, "katy", katy + 1);
 
         using (var all = await Cluster.SendAsync(HttpMethod.Post, $"/v1/tenants/{Tenant}/reports/rebuild", Admin))
         {
