@@ -1,3 +1,4 @@
+using CallMesh.Gateway.Dashboard;
 using CallMesh.Gateway.Dni;
 using CallMesh.Gateway.Proxy;
 using CallMesh.Identity;
@@ -38,6 +39,7 @@ app.UseAuthentication();
 app.UseAuthorization();
 
 app.MapSwapScript();
+app.MapDashboard();
 app.MapGet("/health/live", () => Results.Ok(new { status = "Healthy" }));
 // Ready while at least one silo passes its readiness probe.
 app.MapGet("/health/ready", (IProxyStateLookup state) =>

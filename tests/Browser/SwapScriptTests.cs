@@ -38,13 +38,7 @@ public sealed class SwapScriptTests(ApiFixture fixture) : IClassFixture<ApiFixtu
         await _site.StartAsync();
 
         _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new()
-        {
-            ExecutablePath = Environment.GetEnvironmentVariable("CALLMESH_CHROMIUM") ?? "/usr/bin/chromium",
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync"],
-        });
+        _browser = await Chromium.LaunchAsync(_playwright);
     }
 
     public async Task DisposeAsync()

@@ -1,0 +1,242 @@
+// The CallMesh dashboard: the locations report and the calls list, read from the tenant APIs with the user's token.
+// The silo decides the scope (a location manager gets only its locations), so this page filters nothing itself.
+// Every value from the API is written with textContent: campaigns and keywords come from visitors' URLs.
+"use strict";
+
+const store = sessionStorage;   // the token lives in this tab only
+const $ = (id) => document.getElementById(id);
+let session = null;             // { token, tenant, claims }
+let names = new Map();          // location id -> name
+let nextCursor = null;
+let generation = 0;             // a newer "Show" wins over answers still on their way
+
+function claimsOf(token) {
+  const parts = token.split(".");
+  if (parts.length !== 3) return null;
+  try {
+    const json = atob(parts[1].replace(/-/g, "+").replace(/_/g, "/"));
+    return JSON.parse(decodeURIComponent(Array.from(json, (c) => "%" + c.charCodeAt(0).toString(16).padStart(2, "0")).join("")));
+  } catch {
+    return null;
+  }
+}
+
+function showError(message) {
+  $("error").textContent = message;
+  $("error").hidden = !message;
+}
+
+class ApiError extends Error {
+  constructor(status, message) { super(message); this.status = status; }
+}
+
+async function api(path) {
+  const response = await fetch(path, { headers: { Authorization: "Bearer " + session.token, Accept: "application/json" } });
+  if (response.ok) return response.json();
+  let problem = {};
+  try { problem = await response.json(); } catch { /* not a problem document */ }
+  const text = [problem.title, problem.detail].filter(Boolean).join(": ") || response.statusText;
+  throw new ApiError(response.status, `${text} (HTTP ${response.status})`);
+}
+
+const tenantPath = () => "/v1/tenants/" + encodeURIComponent(session.tenant);
+
+function cell(row, value, className) {
+  const td = row.insertCell();
+  td.textContent = value ?? "";
+  if (className) td.className = className;
+  return td;
+}
+
+const count = (n) => (n ?? 0).toLocaleString();
+function money(amount, currency) {
+  if (amount === null || amount === undefined) return "";
+  try {
+    return amount.toLocaleString(undefined, { style: "currency", currency: currency || "USD" });
+  } catch {
+    return amount.toLocaleString() + " " + currency;
+  }
+}
+
+function reportCells(row, m, currency) {
+  for (const n of [m.calls, m.answered, m.qualified, m.appointments, m.sales]) cell(row, count(n), "number");
+  cell(row, money(m.revenue, currency), "number");
+  cell(row, money(m.spend, currency), "number");
+  cell(row, money(m.costPerQualifiedCall, currency), "number");
+  cell(row, m.roas === null ? "" : m.roas.toFixed(2), "number");
+}
+
+function renderReport(report) {
+  $("range").textContent = `${report.from} to ${report.to} (each location's own days)`;
+  const body = $("report").tBodies[0];
+  body.replaceChildren();
+  for (const item of report.items) {
+    const row = body.insertRow();
+    row.dataset.location = item.location ?? "";
+    cell(row, item.location === null ? "(no location)" : names.get(item.location) ?? item.location);
+    cell(row, item.market);
+    reportCells(row, item.measures, report.currency);
+  }
+  const foot = $("report").tFoot;
+  foot.replaceChildren();
+  const total = foot.insertRow();
+  const locations = report.items.filter((i) => i.location !== null).length;
+  cell(total, `Total, ${locations} location${locations === 1 ? "" : "s"}`);
+  cell(total, "");
+  reportCells(total, report.totals, report.currency);
+}
+
+function duration(seconds) {
+  return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
+}
+
+function appendCalls(page) {
+  const body = $("calls").tBodies[0];
+  for (const call of page.items) {
+    const row = body.insertRow();
+    row.dataset.call = call.id;
+    row.dataset.location = call.location ?? "";
+    cell(row, new Date(call.startedAt).toLocaleString());
+    cell(row, call.location === null ? "(no location)" : names.get(call.location) ?? call.location);
+    cell(row, call.caller);
+    cell(row, call.trackingNumber);
+    cell(row, `${call.source} / ${call.medium}`);
+    cell(row, call.campaign, "campaign");
+    cell(row, call.keyword);
+    cell(row, call.test ? `${call.status} (test)` : call.status, call.test ? "test" : "");
+    cell(row, duration(call.talkSeconds), "number");
+    cell(row, call.qualified ? "yes" : "no");
+    cell(row, call.outcome);
+    cell(row, money(call.value, call.currency), "number");
+  }
+  nextCursor = page.nextCursor;
+  $("more").hidden = !nextCursor;
+}
+
+// The calls list uses the report's days, counted in the browser's time zone (the calls API takes instants).
+function callsQuery(report, cursor) {
+  const query = new URLSearchParams({ limit: "100" });
+  const from = new Date(report.from + "T00:00:00");
+  const to = new Date(report.to + "T00:00:00");
+  to.setDate(to.getDate() + 1);
+  query.set("from", from.toISOString());
+  query.set("to", to.toISOString());
+  if ($("location").value) query.set("location", $("location").value);
+  if (cursor) query.set("cursor", cursor);
+  return query;
+}
+
+let lastReport = null;
+
+async function load() {
+  const mine = ++generation;
+  showError("");
+  try {
+    if (names.size === 0) {
+      const locations = await api(tenantPath() + "/locations");
+      names = new Map(locations.items.map((l) => [l.id, l.name || l.id]));
+      for (const l of locations.items) $("location").add(new Option(l.name || l.id, l.id));
+    }
+    const query = new URLSearchParams();
+    if ($("from").value) query.set("from", $("from").value);
+    if ($("to").value) query.set("to", $("to").value);
+    const report = await api(`${tenantPath()}/reports/locations?${query}`);
+    if (mine !== generation) return;
+    lastReport = report;
+    $("from").value = report.from;
+    $("to").value = report.to;
+    renderReport(report);
+    const calls = await api(`${tenantPath()}/calls?${callsQuery(report)}`);
+    if (mine !== generation) return;
+    $("calls").tBodies[0].replaceChildren();
+    $("calls-range").textContent = `newest first, ${report.from} to ${report.to} in your time zone`;
+    appendCalls(calls);
+    document.body.dataset.loaded = String(mine);   // lets a test (or a person) see that this load finished
+  } catch (error) {
+    failed(error);
+  }
+}
+
+async function more() {
+  if (!nextCursor || !lastReport) return;
+  try {
+    appendCalls(await api(`${tenantPath()}/calls?${callsQuery(lastReport, nextCursor)}`));
+  } catch (error) {
+    failed(error);
+  }
+}
+
+function failed(error) {
+  if (error instanceof ApiError && error.status === 401) {
+    signOut();
+    showError("Your sign-in has expired or is not valid: sign in again.");
+  } else {
+    showError(error.message);
+  }
+}
+
+function start() {
+  const token = store.getItem("callmesh.token");
+  const tenant = store.getItem("callmesh.tenant");
+  if (!token || !tenant) {
+    $("sign-in").hidden = false;
+    $("app").hidden = true;
+    $("sign-out").hidden = true;
+    $("who").textContent = "";
+    return;
+  }
+  const claims = claimsOf(token) ?? {};
+  session = { token, tenant, claims };
+  const scope = [].concat(claims.locations ?? [], claims.markets ?? []).join(", ");
+  $("who").textContent = claims.sub
+    ? `${claims.sub} · ${claims.role}${scope ? " of " + scope : ""} · ${tenant}`
+    : `API key · ${tenant}`;
+  $("sign-in").hidden = true;
+  $("app").hidden = false;
+  $("sign-out").hidden = false;
+  load();
+}
+
+function signOut() {
+  store.removeItem("callmesh.token");
+  store.removeItem("callmesh.tenant");
+  session = null;
+  names = new Map();
+  $("location").length = 1;
+  $("report").tBodies[0].replaceChildren();
+  $("report").tFoot.replaceChildren();
+  $("calls").tBodies[0].replaceChildren();
+  start();
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("token").addEventListener("input", () => {
+    const claims = claimsOf($("token").value.trim());
+    if (claims?.tenant) $("tenant").value = claims.tenant;
+  });
+  $("sign-in-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const token = $("token").value.trim();
+    const tenant = $("tenant").value.trim() || claimsOf(token)?.tenant;
+    if (!tenant) {
+      showError("Name the tenant: an API key does not carry it.");
+      return;
+    }
+    store.setItem("callmesh.token", token);
+    store.setItem("callmesh.tenant", tenant);
+    $("token").value = "";
+    showError("");
+    start();
+  });
+  $("sign-out").addEventListener("click", signOut);
+  $("filters").addEventListener("submit", (event) => { event.preventDefault(); load(); });
+  $("location").addEventListener("change", load);
+  $("more").addEventListener("click", more);
+  $("report").addEventListener("click", (event) => {
+    const row = event.target.closest("tbody tr");
+    if (!row || !row.dataset.location) return;
+    $("location").value = row.dataset.location;
+    load();
+  });
+  start();
+});

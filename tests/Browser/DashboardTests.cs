@@ -1,0 +1,168 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using CallMesh.Identity;
+using CallMesh.Tests.Api;
+using CallMesh.Tests.Infrastructure;
+using Microsoft.Playwright;
+
+namespace CallMesh.Tests.Browser;
+
+/// <summary>
+/// The dashboard in a real browser (Debian's chromium) through the real gateway, on the demo brand with two calls made
+/// the way visitors make them: a DNI session on a location page, then the carrier's webhooks for a call to that number.
+/// </summary>
+[Collection(ProcessTests.Name)]
+public sealed class DashboardTests(ApiFixture fixture) : IClassFixture<ApiFixture>, IAsyncLifetime
+{
+    private const string Tenant = "bluebonnet";
+    // A visitor controls its landing URL, so its campaign may be markup: the dashboard must show it as text.
+    private const string HostileCampaign = "<img src=x onerror=\"window.__pwned=1\">spring";
+
+    private ProcessCluster Cluster => fixture.Cluster;
+    private IPlaywright _playwright = null!;
+    private IBrowser _browser = null!;
+    private string _austinCall = null!;
+    private string _planoCall = null!;
+
+    public async Task InitializeAsync()
+    {
+        var carrier = new TwilioCarrier(Cluster);
+        await carrier.RegisterAsync(Tenant, Cluster.Token(Tenant, Roles.BrandAdmin));
+        _austinCall = await CallFromLocationPage(carrier, "austin-downtown", "+15125550101", Uri.EscapeDataString(HostileCampaign));
+        _planoCall = await CallFromLocationPage(carrier, "plano", "+12145550108", "plano-search");
+
+        _playwright = await Playwright.CreateAsync();
+        _browser = await Chromium.LaunchAsync(_playwright);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _browser.DisposeAsync();
+        _playwright.Dispose();
+    }
+
+    private async Task<string> CallFromLocationPage(TwilioCarrier carrier, string location, string napPhone, string campaign)
+    {
+        var body = new StringContent(JsonSerializer.Serialize(new
+        {
+            siteKey = "bluebonnet-web", url = $"http://127.0.0.1:9999/locations/{location}?utm_source=google&utm_medium=cpc&utm_campaign={campaign}",
+            targets = new[] { napPhone },
+        }), Encoding.UTF8, "text/plain");
+        using var session = await Cluster.SendAsync(HttpMethod.Post, "/v1/dni/sessions?siteKey=bluebonnet-web", null, body);
+        Assert.Equal(HttpStatusCode.OK, session.StatusCode);
+        var number = (await session.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("swaps")[0].GetProperty("number").GetString()!;
+        var callSid = TwilioCarrier.NewCallSid();
+        using var inbound = await carrier.Webhook("/v1/voice/twilio/inbound", TwilioCarrier.InboundForm(callSid, number));
+        Assert.Equal(HttpStatusCode.OK, inbound.StatusCode);
+        await carrier.CompleteAsync(callSid, talkSeconds: 95);   // the status callbacks wait for the rollups
+        return callSid;
+    }
+
+    private async Task<IPage> SignInAsync(IBrowserContext context, string token)
+    {
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(new Uri(Cluster.Gateway, "/dashboard/").ToString());
+        await page.FillAsync("#token", token);
+        Assert.Equal(Tenant, await page.InputValueAsync("#tenant"));   // read from the token's claims
+        await page.ClickAsync("#sign-in-form button[type=submit]");
+        await LoadedAsync(page, previous: null);
+        return page;
+    }
+
+    /// <summary>Waits until a load newer than <paramref name="previous"/> finished, or fails with the page's error.</summary>
+    private static async Task<string> LoadedAsync(IPage page, string? previous)
+    {
+        await page.WaitForFunctionAsync("prev => (document.body.dataset.loaded && document.body.dataset.loaded !== prev) || !document.getElementById('error').hidden",
+            previous ?? "");
+        Assert.True(await page.Locator("#error").IsHiddenAsync(), await page.Locator("#error").TextContentAsync());
+        return (await page.EvaluateAsync<string>("() => document.body.dataset.loaded"))!;
+    }
+
+    private static Task<string[]> Column(IPage page, string rows, string attribute) =>
+        page.EvaluateAsync<string[]>($"() => Array.from(document.querySelectorAll('{rows}'), r => r.dataset.{attribute})");
+
+    [Fact]
+    public async Task A_brand_admin_sees_every_location_and_call_and_a_location_manager_only_its_own()
+    {
+        var admin = Cluster.Token(Tenant, Roles.BrandAdmin);
+        using var report = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}/reports/locations", admin);
+        var apiRows = (await report.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("items").EnumerateArray()
+            .Select(r => r.GetProperty("location").GetString() ?? "").ToArray();
+
+        await using (var context = await _browser.NewContextAsync())
+        {
+            var page = await SignInAsync(context, admin);
+            Assert.Equal(apiRows, await Column(page, "#report tbody tr", "location"));   // every location, and the unassigned row
+            var calls = await Column(page, "#calls tbody tr", "call");
+            Assert.Contains(_austinCall, calls);
+            Assert.Contains(_planoCall, calls);
+            Assert.StartsWith("Total, 24 locations", await page.TextContentAsync("#report tfoot td"));
+
+            // Choosing a location's row narrows the calls to that location.
+            var loaded = await page.EvaluateAsync<string>("() => document.body.dataset.loaded");
+            await page.ClickAsync("#report tbody tr[data-location='plano'] td");
+            await LoadedAsync(page, loaded);
+            Assert.Equal("plano", await page.InputValueAsync("#location"));
+            var planoCalls = await Column(page, "#calls tbody tr", "location");
+            Assert.NotEmpty(planoCalls);
+            Assert.All(planoCalls, l => Assert.Equal("plano", l));
+            Assert.Contains(_planoCall, await Column(page, "#calls tbody tr", "call"));
+        }
+
+        await using (var context = await _browser.NewContextAsync())
+        {
+            var page = await SignInAsync(context, Cluster.Token(Tenant, Roles.LocationManager, locations: ["austin-downtown"]));
+            Assert.Equal(["austin-downtown"], await Column(page, "#report tbody tr", "location"));
+            var locations = await Column(page, "#calls tbody tr", "location");
+            Assert.NotEmpty(locations);
+            Assert.All(locations, l => Assert.Equal("austin-downtown", l));
+            Assert.Contains(_austinCall, await Column(page, "#calls tbody tr", "call"));
+            Assert.DoesNotContain(_planoCall, await Column(page, "#calls tbody tr", "call"));
+            Assert.Equal(2, await page.Locator("#location option").CountAsync());   // "all my locations" and its one
+            Assert.Contains("location-manager of austin-downtown", await page.TextContentAsync("#who"));
+        }
+    }
+
+    [Fact]
+    public async Task Visitor_controlled_text_is_shown_as_text_and_a_bad_token_asks_to_sign_in_again()
+    {
+        await using var context = await _browser.NewContextAsync();
+        var page = await SignInAsync(context, Cluster.Token(Tenant, Roles.BrandAdmin));
+        Assert.Equal(HostileCampaign, await page.TextContentAsync($"#calls tr[data-call='{_austinCall}'] td.campaign"));
+        Assert.Equal(0, await page.Locator("#calls img").CountAsync());
+        Assert.Null(await page.EvaluateAsync<int?>("() => window.__pwned ?? null"));
+
+        // A token the gateway refuses (here: signed with another key) sends the user back to the sign-in form.
+        await page.ClickAsync("#sign-out");
+        await page.FillAsync("#token", DevTokens.Mint(Convert.ToHexString(new byte[32]), Tenant, Roles.BrandAdmin));
+        await page.ClickAsync("#sign-in-form button[type=submit]");
+        await page.WaitForFunctionAsync("() => !document.getElementById('sign-in').hidden && !document.getElementById('error').hidden");
+        Assert.Contains("sign in again", await page.TextContentAsync("#error"));
+        Assert.Equal(0, await page.Locator("#calls tbody tr").CountAsync());
+        Assert.Null(await page.EvaluateAsync<string?>("() => sessionStorage.getItem('callmesh.token')"));
+    }
+
+    [Fact]
+    public async Task The_gateway_serves_the_dashboard_with_a_strict_content_policy_and_revalidation()
+    {
+        using var noRedirects = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = Cluster.Gateway };
+        using var bare = await noRedirects.GetAsync("/dashboard");   // the page's relative links need the slash
+        Assert.Equal((HttpStatusCode.Redirect, "/dashboard/"), (bare.StatusCode, bare.Headers.Location?.ToString()));
+        using var index = await Cluster.Http.GetAsync("/dashboard/");
+        Assert.Equal(HttpStatusCode.OK, index.StatusCode);
+        Assert.Equal("text/html", index.Content.Headers.ContentType?.MediaType);
+        var csp = index.Headers.GetValues("Content-Security-Policy").Single();
+        Assert.Contains("default-src 'none'", csp);
+        Assert.Contains("script-src 'self'", csp);
+        Assert.Contains("frame-ancestors 'none'", csp);
+        Assert.Equal("no-cache", index.Headers.CacheControl?.ToString());
+
+        using var again = new HttpRequestMessage(HttpMethod.Get, "/dashboard/dashboard.js");
+        again.Headers.TryAddWithoutValidation("If-None-Match", (await Cluster.Http.GetAsync("/dashboard/dashboard.js")).Headers.ETag!.Tag);
+        Assert.Equal(HttpStatusCode.NotModified, (await Cluster.Http.SendAsync(again)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await Cluster.Http.GetAsync("/dashboard/secrets.json")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await Cluster.Http.GetAsync("/dashboard/..%2Fdni%2Fv1.js")).StatusCode);
+    }
+}
