@@ -99,6 +99,8 @@ public sealed class DashboardTests(ApiFixture fixture) : IClassFixture<ApiFixtur
             Assert.Contains(_austinCall, calls);
             Assert.Contains(_planoCall, calls);
             Assert.StartsWith("Total, 24 locations", await page.TextContentAsync("#report tfoot td"));
+            Assert.Equal(["austin", "dfw", "houston", "san-antonio"], await Column(page, "#markets tbody tr", "market"));
+            Assert.Equal("6", await page.TextContentAsync("#markets tr[data-market='austin'] td:nth-child(2)"));   // its locations
 
             // Choosing a location's row narrows the calls to that location.
             var loaded = await page.EvaluateAsync<string>("() => document.body.dataset.loaded");
@@ -115,6 +117,8 @@ public sealed class DashboardTests(ApiFixture fixture) : IClassFixture<ApiFixtur
         {
             var page = await SignInAsync(context, Cluster.Token(Tenant, Roles.LocationManager, locations: ["austin-downtown"]));
             Assert.Equal(["austin-downtown"], await Column(page, "#report tbody tr", "location"));
+            Assert.Equal(["austin"], await Column(page, "#markets tbody tr", "market"));
+            Assert.Equal("1", await page.TextContentAsync("#markets tr[data-market='austin'] td:nth-child(2)"));   // its one location
             var locations = await Column(page, "#calls tbody tr", "location");
             Assert.NotEmpty(locations);
             Assert.All(locations, l => Assert.Equal("austin-downtown", l));

@@ -66,6 +66,19 @@ function reportCells(row, m, currency) {
   cell(row, m.roas === null ? "" : m.roas.toFixed(2), "number");
 }
 
+// Markets are the sums of their locations in the user's scope; the brand total is under the locations.
+function renderMarkets(markets) {
+  const body = $("markets").tBodies[0];
+  body.replaceChildren();
+  for (const item of markets.items) {
+    const row = body.insertRow();
+    row.dataset.market = item.market ?? "";
+    cell(row, item.market ?? "(no market)");
+    cell(row, count(item.locations), "number");
+    reportCells(row, item.measures, markets.currency);
+  }
+}
+
 function renderReport(report) {
   $("range").textContent = `${report.from} to ${report.to} (each location's own days)`;
   const body = $("report").tBodies[0];
@@ -140,11 +153,13 @@ async function load() {
     const query = new URLSearchParams();
     if ($("from").value) query.set("from", $("from").value);
     if ($("to").value) query.set("to", $("to").value);
-    const report = await api(`${tenantPath()}/reports/locations?${query}`);
+    const [report, markets] = await Promise.all([
+      api(`${tenantPath()}/reports/locations?${query}`), api(`${tenantPath()}/reports/markets?${query}`)]);
     if (mine !== generation) return;
     lastReport = report;
     $("from").value = report.from;
     $("to").value = report.to;
+    renderMarkets(markets);
     renderReport(report);
     const calls = await api(`${tenantPath()}/calls?${callsQuery(report)}`);
     if (mine !== generation) return;
@@ -205,6 +220,7 @@ function signOut() {
   $("location").length = 1;
   $("report").tBodies[0].replaceChildren();
   $("report").tFoot.replaceChildren();
+  $("markets").tBodies[0].replaceChildren();
   $("calls").tBodies[0].replaceChildren();
   start();
 }
