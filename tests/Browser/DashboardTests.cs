@@ -30,6 +30,13 @@ public sealed class DashboardTests(ApiFixture fixture) : IClassFixture<ApiFixtur
     {
         var carrier = new TwilioCarrier(Cluster);
         await carrier.RegisterAsync(Tenant, Cluster.Token(Tenant, Roles.BrandAdmin));
+        // More calls than one page of the list (100) before the two the tests look for, which are then the newest.
+        var katy = await LeaseFromLocationPage("katy", "+17135550116", "katy-ac");
+        await Parallel.ForAsync(0, 110, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (_, _) =>
+        {
+            using var inbound = await carrier.Webhook("/v1/voice/twilio/inbound", TwilioCarrier.InboundForm(TwilioCarrier.NewCallSid(), katy));
+            Assert.Equal(HttpStatusCode.OK, inbound.StatusCode);
+        });
         _austinCall = await CallFromLocationPage(carrier, "austin-downtown", "+15125550101", Uri.EscapeDataString(HostileCampaign));
         _planoCall = await CallFromLocationPage(carrier, "plano", "+12145550108", "plano-search");
 
@@ -45,6 +52,17 @@ public sealed class DashboardTests(ApiFixture fixture) : IClassFixture<ApiFixtur
 
     private async Task<string> CallFromLocationPage(TwilioCarrier carrier, string location, string napPhone, string campaign)
     {
+        var number = await LeaseFromLocationPage(location, napPhone, campaign);
+        var callSid = TwilioCarrier.NewCallSid();
+        using var inbound = await carrier.Webhook("/v1/voice/twilio/inbound", TwilioCarrier.InboundForm(callSid, number));
+        Assert.Equal(HttpStatusCode.OK, inbound.StatusCode);
+        await carrier.CompleteAsync(callSid, talkSeconds: 95);   // the status callbacks wait for the rollups
+        return callSid;
+    }
+
+    /// <summary>A visitor from an ad on the location's page: the tracking number it is shown.</summary>
+    private async Task<string> LeaseFromLocationPage(string location, string napPhone, string campaign)
+    {
         var body = new StringContent(JsonSerializer.Serialize(new
         {
             siteKey = "bluebonnet-web", url = $"http://127.0.0.1:9999/locations/{location}?utm_source=google&utm_medium=cpc&utm_campaign={campaign}",
@@ -52,12 +70,7 @@ public sealed class DashboardTests(ApiFixture fixture) : IClassFixture<ApiFixtur
         }), Encoding.UTF8, "text/plain");
         using var session = await Cluster.SendAsync(HttpMethod.Post, "/v1/dni/sessions?siteKey=bluebonnet-web", null, body);
         Assert.Equal(HttpStatusCode.OK, session.StatusCode);
-        var number = (await session.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("swaps")[0].GetProperty("number").GetString()!;
-        var callSid = TwilioCarrier.NewCallSid();
-        using var inbound = await carrier.Webhook("/v1/voice/twilio/inbound", TwilioCarrier.InboundForm(callSid, number));
-        Assert.Equal(HttpStatusCode.OK, inbound.StatusCode);
-        await carrier.CompleteAsync(callSid, talkSeconds: 95);   // the status callbacks wait for the rollups
-        return callSid;
+        return (await session.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("swaps")[0].GetProperty("number").GetString()!;
     }
 
     private async Task<IPage> SignInAsync(IBrowserContext context, string token)
@@ -127,6 +140,30 @@ public sealed class DashboardTests(ApiFixture fixture) : IClassFixture<ApiFixtur
             Assert.Equal(2, await page.Locator("#location option").CountAsync());   // "all my locations" and its one
             Assert.Contains("location-manager of austin-downtown", await page.TextContentAsync("#who"));
         }
+    }
+
+    [Fact]
+    public async Task More_calls_pages_on_with_the_APIs_cursor_until_every_call_is_listed_once()
+    {
+        var admin = Cluster.Token(Tenant, Roles.BrandAdmin);
+        var all = new List<string>();
+        for (string? cursor = null; ;)
+        {
+            using var response = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}/calls?limit=500{(cursor is null ? "" : "&cursor=" + cursor)}", admin);
+            var answer = await response.Content.ReadFromJsonAsync<JsonElement>();
+            all.AddRange(answer.GetProperty("items").EnumerateArray().Select(c => c.GetProperty("id").GetString()!));
+            if (answer.GetProperty("nextCursor").GetString() is not { } next) break;
+            cursor = next;
+        }
+        Assert.InRange(all.Count, 101, 200);   // two pages of the dashboard's 100
+
+        await using var context = await _browser.NewContextAsync();
+        var page = await SignInAsync(context, admin);
+        Assert.Equal(all.Take(100), await Column(page, "#calls tbody tr", "call"));
+        await page.ClickAsync("#more");
+        await page.WaitForFunctionAsync($"() => document.querySelectorAll('#calls tbody tr').length === {all.Count}");
+        Assert.Equal(all, await Column(page, "#calls tbody tr", "call"));
+        Assert.True(await page.Locator("#more").IsHiddenAsync());
     }
 
     [Fact]
