@@ -1,6 +1,4 @@
-using System.Security.Cryptography;
-using System.Text;
-using Microsoft.Net.Http.Headers;
+using CallMesh.Gateway.Assets;
 
 namespace CallMesh.Gateway.Dni;
 
@@ -14,11 +12,10 @@ public static class SwapScript
     public const string Latest = "v1";
     private static readonly string[] Versions = ["v1"];
 
-    private sealed record Script(byte[] Body, string ETag, string Integrity);
+    private static readonly Dictionary<string, EmbeddedAsset> Scripts =
+        Versions.ToDictionary(v => v, v => EmbeddedAsset.Load($"dni/{v}.js", "text/javascript; charset=utf-8"));
 
-    private static readonly Dictionary<string, Script> Scripts = Versions.ToDictionary(v => v, Load);
-
-    public static string IntegrityOf(string version) => Scripts[version].Integrity;
+    private static string IntegrityOf(string version) => "sha384-" + Convert.ToBase64String(Scripts[version].Sha384);
 
     public static IEndpointRouteBuilder MapSwapScript(this IEndpointRouteBuilder routes)
     {
@@ -30,30 +27,14 @@ public static class SwapScript
         routes.MapGet("/dni/versions.json", () => Results.Json(new
         {
             latest = Latest,
-            versions = Scripts.ToDictionary(s => s.Key, s => new { src = $"/dni/{s.Key}.js", integrity = s.Value.Integrity }),
+            versions = Scripts.Keys.ToDictionary(v => v, v => new { src = $"/dni/{v}.js", integrity = IntegrityOf(v) }),
         }));
         return routes;
     }
 
-    private static IResult Serve(HttpContext http, Script script, string cacheControl)
+    private static IResult Serve(HttpContext http, EmbeddedAsset script, string cacheControl)
     {
-        var headers = http.Response.Headers;
-        headers.CacheControl = cacheControl;
-        headers.ETag = script.ETag;
-        headers.AccessControlAllowOrigin = "*";   // lets sites load it with integrity= and crossorigin=anonymous
-        headers["X-Content-Type-Options"] = "nosniff";
-        if (http.Request.Headers.IfNoneMatch.ToString() == script.ETag) return Results.StatusCode(StatusCodes.Status304NotModified);
-        return Results.Bytes(script.Body, "text/javascript; charset=utf-8");
-    }
-
-    private static Script Load(string version)
-    {
-        using var stream = typeof(SwapScript).Assembly.GetManifestResourceStream($"dni/{version}.js")
-            ?? throw new InvalidOperationException($"dni/{version}.js is not embedded");
-        using var copy = new MemoryStream();
-        stream.CopyTo(copy);
-        var body = copy.ToArray();
-        var hash = SHA384.HashData(body);
-        return new Script(body, $"\"{Convert.ToHexString(hash)[..16]}\"", "sha384-" + Convert.ToBase64String(hash));
+        http.Response.Headers.AccessControlAllowOrigin = "*";   // lets sites load it with integrity= and crossorigin=anonymous
+        return script.Serve(http, cacheControl);
     }
 }
