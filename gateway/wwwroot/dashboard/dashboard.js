@@ -174,10 +174,15 @@ async function load() {
 
 async function more() {
   if (!nextCursor || !lastReport) return;
+  const mine = generation;
+  $("more").disabled = true;   // a second click would fetch the same page again
   try {
-    appendCalls(await api(`${tenantPath()}/calls?${callsQuery(lastReport, nextCursor)}`));
+    const page = await api(`${tenantPath()}/calls?${callsQuery(lastReport, nextCursor)}`);
+    if (mine === generation) appendCalls(page);   // not onto the list of a newer "Show"
   } catch (error) {
     failed(error);
+  } finally {
+    $("more").disabled = false;
   }
 }
 
