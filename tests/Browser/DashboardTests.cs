@@ -167,13 +167,22 @@ public sealed class DashboardTests(ApiFixture fixture) : IClassFixture<ApiFixtur
     }
 
     [Fact]
-    public async Task Visitor_controlled_text_is_shown_as_text_and_a_bad_token_asks_to_sign_in_again()
+    public async Task Visitor_text_stays_text_refused_days_show_the_problem_and_a_bad_token_asks_to_sign_in_again()
     {
         await using var context = await _browser.NewContextAsync();
         var page = await SignInAsync(context, Cluster.Token(Tenant, Roles.BrandAdmin));
         Assert.Equal(HostileCampaign, await page.TextContentAsync($"#calls tr[data-call='{_austinCall}'] td.campaign"));
         Assert.Equal(0, await page.Locator("#calls img").CountAsync());
         Assert.Null(await page.EvaluateAsync<int?>("() => window.__pwned ?? null"));
+
+        // Days the API refuses: its problem is shown, field by field, and the figures on the page stay.
+        var rows = await page.Locator("#calls tbody tr").CountAsync();
+        await page.FillAsync("#from", "2026-03-02");
+        await page.FillAsync("#to", "2026-03-01");
+        await page.ClickAsync("#filters button[type=submit]");
+        await page.WaitForFunctionAsync("() => !document.getElementById('error').hidden");
+        Assert.Contains("from: must not be after to.", await page.TextContentAsync("#error"));
+        Assert.Equal(rows, await page.Locator("#calls tbody tr").CountAsync());
 
         // A token the gateway refuses (here: signed with another key) sends the user back to the sign-in form.
         await page.ClickAsync("#sign-out");

@@ -1,4 +1,4 @@
-// The CallMesh dashboard: the locations report and the calls list, read from the tenant APIs with the user's token.
+// The CallMesh dashboard: the markets and locations reports and the calls list, read from the tenant APIs with the user's token.
 // The silo decides the scope (a location manager gets only its locations), so this page filters nothing itself.
 // Every value from the API is written with textContent: campaigns and keywords come from visitors' URLs.
 "use strict";
@@ -35,7 +35,9 @@ async function api(path) {
   if (response.ok) return response.json();
   let problem = {};
   try { problem = await response.json(); } catch { /* not a problem document */ }
-  const text = [problem.title, problem.detail].filter(Boolean).join(": ") || response.statusText;
+  // A validation problem names each bad field (e.g. "from: must not be after to.").
+  const fields = Object.entries(problem.errors ?? {}).map(([field, messages]) => `${field}: ${[].concat(messages).join(" ")}`);
+  const text = [problem.title, problem.detail, ...fields].filter(Boolean).join(" ") || response.statusText;
   throw new ApiError(response.status, `${text} (HTTP ${response.status})`);
 }
 
