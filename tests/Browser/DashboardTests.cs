@@ -10,24 +10,25 @@ using Microsoft.Playwright;
 namespace CallMesh.Tests.Browser;
 
 /// <summary>
-/// The dashboard in a real browser (Debian's chromium) through the real gateway, on the demo brand with two calls made
-/// the way visitors make them: a DNI session on a location page, then the carrier's webhooks for a call to that number.
+/// The demo brand with calls made the way visitors make them (a DNI session on a location page, then the carrier's
+/// webhooks for a call to that number), seeded once for the class, and one browser (Debian's chromium).
 /// </summary>
-[Collection(ProcessTests.Name)]
-public sealed class DashboardTests(ApiFixture fixture) : IClassFixture<ApiFixture>, IAsyncLifetime
+public sealed class DashboardFixture : IAsyncLifetime
 {
-    private const string Tenant = "bluebonnet";
+    public const string Tenant = "bluebonnet";
     // A visitor controls its landing URL, so its campaign may be markup: the dashboard must show it as text.
-    private const string HostileCampaign = "<img src=x onerror=\"window.__pwned=1\">spring";
+    public const string HostileCampaign = "<img src=x onerror=\"window.__pwned=1\">spring";
 
-    private ProcessCluster Cluster => fixture.Cluster;
+    private readonly ApiFixture _api = new();
     private IPlaywright _playwright = null!;
-    private IBrowser _browser = null!;
-    private string _austinCall = null!;
-    private string _planoCall = null!;
+    public ProcessCluster Cluster => _api.Cluster;
+    public IBrowser Browser { get; private set; } = null!;
+    public string AustinCall { get; private set; } = null!;
+    public string PlanoCall { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
+        await _api.InitializeAsync();
         var carrier = new TwilioCarrier(Cluster);
         await carrier.RegisterAsync(Tenant, Cluster.Token(Tenant, Roles.BrandAdmin));
         // More calls than one page of the list (100) before the two the tests look for, which are then the newest.
@@ -37,17 +38,18 @@ public sealed class DashboardTests(ApiFixture fixture) : IClassFixture<ApiFixtur
             using var inbound = await carrier.Webhook("/v1/voice/twilio/inbound", TwilioCarrier.InboundForm(TwilioCarrier.NewCallSid(), katy));
             Assert.Equal(HttpStatusCode.OK, inbound.StatusCode);
         });
-        _austinCall = await CallFromLocationPage(carrier, "austin-downtown", "+15125550101", Uri.EscapeDataString(HostileCampaign));
-        _planoCall = await CallFromLocationPage(carrier, "plano", "+12145550108", "plano-search");
+        AustinCall = await CallFromLocationPage(carrier, "austin-downtown", "+15125550101", Uri.EscapeDataString(HostileCampaign));
+        PlanoCall = await CallFromLocationPage(carrier, "plano", "+12145550108", "plano-search");
 
         _playwright = await Playwright.CreateAsync();
-        _browser = await Chromium.LaunchAsync(_playwright);
+        Browser = await Chromium.LaunchAsync(_playwright);
     }
 
     public async Task DisposeAsync()
     {
-        await _browser.DisposeAsync();
+        await Browser.DisposeAsync();
         _playwright.Dispose();
+        await _api.DisposeAsync();
     }
 
     private async Task<string> CallFromLocationPage(TwilioCarrier carrier, string location, string napPhone, string campaign)
@@ -72,6 +74,18 @@ public sealed class DashboardTests(ApiFixture fixture) : IClassFixture<ApiFixtur
         Assert.Equal(HttpStatusCode.OK, session.StatusCode);
         return (await session.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("swaps")[0].GetProperty("number").GetString()!;
     }
+}
+
+/// <summary>The dashboard in a real browser through the real gateway, as a brand admin and as a location manager.</summary>
+[Collection(ProcessTests.Name)]
+public sealed class DashboardTests(DashboardFixture fixture) : IClassFixture<DashboardFixture>
+{
+    private const string Tenant = DashboardFixture.Tenant;
+    private const string HostileCampaign = DashboardFixture.HostileCampaign;
+    private ProcessCluster Cluster => fixture.Cluster;
+    private IBrowser Browser => fixture.Browser;
+    private string AustinCall => fixture.AustinCall;
+    private string PlanoCall => fixture.PlanoCall;
 
     private async Task<IPage> SignInAsync(IBrowserContext context, string token)
     {
@@ -104,13 +118,13 @@ public sealed class DashboardTests(ApiFixture fixture) : IClassFixture<ApiFixtur
         var apiRows = (await report.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("items").EnumerateArray()
             .Select(r => r.GetProperty("location").GetString() ?? "").ToArray();
 
-        await using (var context = await _browser.NewContextAsync())
+        await using (var context = await Browser.NewContextAsync())
         {
             var page = await SignInAsync(context, admin);
             Assert.Equal(apiRows, await Column(page, "#report tbody tr", "location"));   // every location, and the unassigned row
             var calls = await Column(page, "#calls tbody tr", "call");
-            Assert.Contains(_austinCall, calls);
-            Assert.Contains(_planoCall, calls);
+            Assert.Contains(AustinCall, calls);
+            Assert.Contains(PlanoCall, calls);
             Assert.StartsWith("Total, 24 locations", await page.TextContentAsync("#report tfoot td"));
             Assert.Equal(["austin", "dfw", "houston", "san-antonio"], await Column(page, "#markets tbody tr", "market"));
             Assert.Equal("6", await page.TextContentAsync("#markets tr[data-market='austin'] td:nth-child(2)"));   // its locations
@@ -123,10 +137,23 @@ public sealed class DashboardTests(ApiFixture fixture) : IClassFixture<ApiFixtur
             var planoCalls = await Column(page, "#calls tbody tr", "location");
             Assert.NotEmpty(planoCalls);
             Assert.All(planoCalls, l => Assert.Equal("plano", l));
-            Assert.Contains(_planoCall, await Column(page, "#calls tbody tr", "call"));
+            Assert.Contains(PlanoCall, await Column(page, "#calls tbody tr", "call"));
+
+            // With one location chosen, its calls are credited to the marketing that led to them.
+            Assert.True(await page.Locator("#attribution").IsVisibleAsync());
+            Assert.Equal(["google"], await Column(page, "#attribution-table tbody tr", "key"));
+            Assert.Equal("1", await page.TextContentAsync("#attribution-table tr[data-key='google'] td:nth-child(2)"));
+            loaded = await page.EvaluateAsync<string>("() => document.body.dataset.loaded");
+            var asked = page.WaitForRequestAsync(r => r.Url.Contains("/locations/plano/report?") && r.Url.Contains("groupBy=campaign") && r.Url.Contains("model=linear"));
+            await page.SelectOptionAsync("#model", "linear");
+            await page.SelectOptionAsync("#group-by", "campaign");
+            await asked;
+            await LoadedAsync(page, loaded);
+            Assert.Equal(["google/plano-search"], await Column(page, "#attribution-table tbody tr", "key"));
+            Assert.Equal("google / plano-search", await page.TextContentAsync("#attribution-table tbody td"));
         }
 
-        await using (var context = await _browser.NewContextAsync())
+        await using (var context = await Browser.NewContextAsync())
         {
             var page = await SignInAsync(context, Cluster.Token(Tenant, Roles.LocationManager, locations: ["austin-downtown"]));
             Assert.Equal(["austin-downtown"], await Column(page, "#report tbody tr", "location"));
@@ -135,9 +162,10 @@ public sealed class DashboardTests(ApiFixture fixture) : IClassFixture<ApiFixtur
             var locations = await Column(page, "#calls tbody tr", "location");
             Assert.NotEmpty(locations);
             Assert.All(locations, l => Assert.Equal("austin-downtown", l));
-            Assert.Contains(_austinCall, await Column(page, "#calls tbody tr", "call"));
-            Assert.DoesNotContain(_planoCall, await Column(page, "#calls tbody tr", "call"));
+            Assert.Contains(AustinCall, await Column(page, "#calls tbody tr", "call"));
+            Assert.DoesNotContain(PlanoCall, await Column(page, "#calls tbody tr", "call"));
             Assert.Equal(2, await page.Locator("#location option").CountAsync());   // "all my locations" and its one
+            Assert.True(await page.Locator("#attribution").IsHiddenAsync());   // shown for one chosen location
             Assert.Contains("location-manager of austin-downtown", await page.TextContentAsync("#who"));
         }
     }
@@ -157,7 +185,7 @@ public sealed class DashboardTests(ApiFixture fixture) : IClassFixture<ApiFixtur
         }
         Assert.InRange(all.Count, 101, 200);   // two pages of the dashboard's 100
 
-        await using var context = await _browser.NewContextAsync();
+        await using var context = await Browser.NewContextAsync();
         var page = await SignInAsync(context, admin);
         Assert.Equal(all.Take(100), await Column(page, "#calls tbody tr", "call"));
         await page.ClickAsync("#more");
@@ -169,9 +197,9 @@ public sealed class DashboardTests(ApiFixture fixture) : IClassFixture<ApiFixtur
     [Fact]
     public async Task Visitor_text_stays_text_refused_days_show_the_problem_and_a_bad_token_asks_to_sign_in_again()
     {
-        await using var context = await _browser.NewContextAsync();
+        await using var context = await Browser.NewContextAsync();
         var page = await SignInAsync(context, Cluster.Token(Tenant, Roles.BrandAdmin));
-        Assert.Equal(HostileCampaign, await page.TextContentAsync($"#calls tr[data-call='{_austinCall}'] td.campaign"));
+        Assert.Equal(HostileCampaign, await page.TextContentAsync($"#calls tr[data-call='{AustinCall}'] td.campaign"));
         Assert.Equal(0, await page.Locator("#calls img").CountAsync());
         Assert.Null(await page.EvaluateAsync<int?>("() => window.__pwned ?? null"));
 

@@ -50,7 +50,8 @@ function cell(row, value, className) {
   return td;
 }
 
-const count = (n) => (n ?? 0).toLocaleString();
+// Shared credit (linear, time decay, position based) gives a touch part of a call.
+const count = (n) => (n ?? 0).toLocaleString(undefined, { maximumFractionDigits: 2 });
 function money(amount, currency) {
   if (amount === null || amount === undefined) return "";
   try {
@@ -60,12 +61,20 @@ function money(amount, currency) {
   }
 }
 
-function reportCells(row, m, currency) {
-  for (const n of [m.calls, m.answered, m.qualified, m.appointments, m.sales]) cell(row, count(n), "number");
+function countCells(row, counts) {
+  for (const n of counts) cell(row, count(n), "number");
+}
+
+function moneyCells(row, m, currency) {
   cell(row, money(m.revenue, currency), "number");
   cell(row, money(m.spend, currency), "number");
   cell(row, money(m.costPerQualifiedCall, currency), "number");
   cell(row, m.roas === null ? "" : m.roas.toFixed(2), "number");
+}
+
+function reportCells(row, m, currency) {
+  countCells(row, [m.calls, m.answered, m.qualified, m.appointments, m.sales]);
+  moneyCells(row, m, currency);
 }
 
 // Markets are the sums of their locations in the user's scope; the brand total is under the locations.
@@ -99,6 +108,24 @@ function renderReport(report) {
   cell(total, `Total, ${locations} location${locations === 1 ? "" : "s"}`);
   cell(total, "");
   reportCells(total, report.totals, report.currency);
+}
+
+// One location's calls credited to the touches that led to them, under the chosen model, with spend where it is known.
+function renderAttribution(location, report) {
+  const groupBy = report.groupBy;
+  $("attribution-location").textContent = names.get(location) ?? location;
+  $("attribution-key").textContent = { source: "Source", campaign: "Source / campaign", keyword: "Keyword" }[groupBy];
+  const body = $("attribution-table").tBodies[0];
+  body.replaceChildren();
+  for (const item of report.items) {
+    const row = body.insertRow();
+    row.dataset.key = item.key;
+    const label = groupBy === "campaign" ? `${item.source} / ${item.campaign || "(no campaign)"}` : item.key || "(none)";
+    cell(row, label);
+    countCells(row, [item.measures.calls, item.measures.qualified, item.measures.sales]);
+    moneyCells(row, item.measures, report.currency);
+  }
+  $("attribution").hidden = false;
 }
 
 function duration(seconds) {
@@ -155,14 +182,21 @@ async function load() {
     const query = new URLSearchParams();
     if ($("from").value) query.set("from", $("from").value);
     if ($("to").value) query.set("to", $("to").value);
-    const [report, markets] = await Promise.all([
-      api(`${tenantPath()}/reports/locations?${query}`), api(`${tenantPath()}/reports/markets?${query}`)]);
+    const location = $("location").value;
+    const attributionQuery = new URLSearchParams(query);
+    attributionQuery.set("groupBy", $("group-by").value);
+    attributionQuery.set("model", $("model").value);
+    const [report, markets, attribution] = await Promise.all([
+      api(`${tenantPath()}/reports/locations?${query}`), api(`${tenantPath()}/reports/markets?${query}`),
+      location ? api(`${tenantPath()}/locations/${encodeURIComponent(location)}/report?${attributionQuery}`) : null]);
     if (mine !== generation) return;
     lastReport = report;
     $("from").value = report.from;
     $("to").value = report.to;
     renderMarkets(markets);
     renderReport(report);
+    if (attribution) renderAttribution(location, attribution);
+    else $("attribution").hidden = true;
     const calls = await api(`${tenantPath()}/calls?${callsQuery(report)}`);
     if (mine !== generation) return;
     $("calls").tBodies[0].replaceChildren();
@@ -228,6 +262,7 @@ function signOut() {
   $("report").tBodies[0].replaceChildren();
   $("report").tFoot.replaceChildren();
   $("markets").tBodies[0].replaceChildren();
+  $("attribution").hidden = true;
   $("calls").tBodies[0].replaceChildren();
   start();
 }
@@ -254,6 +289,8 @@ document.addEventListener("DOMContentLoaded", () => {
   $("sign-out").addEventListener("click", signOut);
   $("filters").addEventListener("submit", (event) => { event.preventDefault(); load(); });
   $("location").addEventListener("change", load);
+  $("group-by").addEventListener("change", load);
+  $("model").addEventListener("change", load);
   $("more").addEventListener("click", more);
   $("report").addEventListener("click", (event) => {
     const row = event.target.closest("tbody tr");
