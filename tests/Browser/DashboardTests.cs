@@ -18,6 +18,7 @@ public sealed class DashboardFixture : IAsyncLifetime
     public const string Tenant = "bluebonnet";
     // A visitor controls its landing URL, so its campaign may be markup: the dashboard must show it as text.
     public const string HostileCampaign = "<img src=x onerror=\"window.__pwned=1\">spring";
+    public const string PlanoRecording = "https://api.twilio.com/2010-04-01/Accounts/AC0/Recordings/RE0123";
 
     private readonly ApiFixture _api = new();
     private IPlaywright _playwright = null!;
@@ -39,7 +40,7 @@ public sealed class DashboardFixture : IAsyncLifetime
             Assert.Equal(HttpStatusCode.OK, inbound.StatusCode);
         });
         AustinCall = await CallFromLocationPage(carrier, "austin-downtown", "+15125550101", Uri.EscapeDataString(HostileCampaign));
-        PlanoCall = await CallFromLocationPage(carrier, "plano", "+12145550108", "plano-search");
+        PlanoCall = await CallFromLocationPage(carrier, "plano", "+12145550108", "plano-search", PlanoRecording);
 
         _playwright = await Playwright.CreateAsync();
         Browser = await Chromium.LaunchAsync(_playwright);
@@ -52,13 +53,14 @@ public sealed class DashboardFixture : IAsyncLifetime
         await _api.DisposeAsync();
     }
 
-    private async Task<string> CallFromLocationPage(TwilioCarrier carrier, string location, string napPhone, string campaign)
+    private async Task<string> CallFromLocationPage(TwilioCarrier carrier, string location, string napPhone, string campaign,
+        string? recordingUrl = null)
     {
         var number = await LeaseFromLocationPage(location, napPhone, campaign);
         var callSid = TwilioCarrier.NewCallSid();
         using var inbound = await carrier.Webhook("/v1/voice/twilio/inbound", TwilioCarrier.InboundForm(callSid, number));
         Assert.Equal(HttpStatusCode.OK, inbound.StatusCode);
-        await carrier.CompleteAsync(callSid, talkSeconds: 95);   // the status callbacks wait for the rollups
+        await carrier.CompleteAsync(callSid, talkSeconds: 95, recordingUrl);   // the status callbacks wait for the rollups
         return callSid;
     }
 
@@ -138,6 +140,9 @@ public sealed class DashboardTests(DashboardFixture fixture) : IClassFixture<Das
             Assert.NotEmpty(planoCalls);
             Assert.All(planoCalls, l => Assert.Equal("plano", l));
             Assert.Contains(PlanoCall, await Column(page, "#calls tbody tr", "call"));
+            var recording = page.Locator($"#calls tr[data-call='{PlanoCall}'] td.recording a");
+            Assert.Equal((DashboardFixture.PlanoRecording, "_blank", "noopener noreferrer"), (await recording.GetAttributeAsync("href"),
+                await recording.GetAttributeAsync("target"), await recording.GetAttributeAsync("rel")));
 
             // With one location chosen, its calls are credited to the marketing that led to them.
             Assert.True(await page.Locator("#attribution").IsVisibleAsync());

@@ -30,12 +30,13 @@ public sealed class TwilioCarrier(ProcessCluster cluster)
     };
 
     /// <summary>An answered call of <paramref name="talkSeconds"/>: the dialed leg's and the caller's final status callbacks.</summary>
-    public async Task CompleteAsync(string callSid, int talkSeconds)
+    public async Task CompleteAsync(string callSid, int talkSeconds, string? recordingUrl = null)
     {
         var dialed = new Dictionary<string, string> { ["AccountSid"] = AccountSid, ["CallSid"] = "CB" + callSid[2..], ["ParentCallSid"] = callSid,
             ["CallStatus"] = "completed", ["CallDuration"] = $"{talkSeconds}", ["SequenceNumber"] = "3" };
         var parent = new Dictionary<string, string> { ["AccountSid"] = AccountSid, ["CallSid"] = callSid, ["CallStatus"] = "completed",
             ["CallDuration"] = $"{talkSeconds + 10}", ["SequenceNumber"] = "0" };
+        if (recordingUrl is not null) parent["RecordingUrl"] = recordingUrl;
         foreach (var form in new[] { dialed, parent })
         {
             using var response = await Webhook("/v1/voice/twilio/status", form);

@@ -128,6 +128,20 @@ function renderAttribution(location, report) {
   $("attribution").hidden = false;
 }
 
+// The carrier's recording, opened in a tab of its own (the carrier may ask for its account's sign-in); web links only.
+function recordingCell(row, url) {
+  const td = cell(row, "", "recording");
+  let parsed = null;
+  try { parsed = url ? new URL(url) : null; } catch { /* not a URL: no link */ }
+  if (!parsed || (parsed.protocol !== "https:" && parsed.protocol !== "http:")) return;
+  const link = document.createElement("a");
+  link.href = parsed.href;
+  link.target = "_blank";
+  link.rel = "noopener noreferrer";
+  link.textContent = "Listen";
+  td.append(link);
+}
+
 function duration(seconds) {
   return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
 }
@@ -150,6 +164,7 @@ function appendCalls(page) {
     cell(row, call.qualified ? "yes" : "no");
     cell(row, call.outcome);
     cell(row, money(call.value, call.currency), "number");
+    recordingCell(row, call.recordingUrl);
   }
   nextCursor = page.nextCursor;
   $("more").hidden = !nextCursor;
