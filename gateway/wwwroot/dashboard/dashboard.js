@@ -184,9 +184,16 @@ function callsQuery(report, cursor) {
 }
 
 let lastReport = null;
+let customDays = false;   // until the user picks days, every load asks for the API's default (the last 30 days)
+let pagedOn = false;      // the user read more than the first page of calls
+
+// Calls keep coming in: while the page is visible, it reloads every 30 s, unless the user paged on in the calls
+// (a reload would drop what was read) or is signed out.
+const RefreshSeconds = 30;
 
 async function load() {
   const mine = ++generation;
+  pagedOn = false;
   showError("");
   try {
     if (names.size === 0) {
@@ -195,8 +202,8 @@ async function load() {
       for (const l of locations.items) $("location").add(new Option(l.name || l.id, l.id));
     }
     const query = new URLSearchParams();
-    if ($("from").value) query.set("from", $("from").value);
-    if ($("to").value) query.set("to", $("to").value);
+    if (customDays && $("from").value) query.set("from", $("from").value);
+    if (customDays && $("to").value) query.set("to", $("to").value);
     const location = $("location").value;
     const attributionQuery = new URLSearchParams(query);
     attributionQuery.set("groupBy", $("group-by").value);
@@ -217,6 +224,7 @@ async function load() {
     $("calls").tBodies[0].replaceChildren();
     $("calls-range").textContent = `newest first, ${report.from} to ${report.to} in your time zone`;
     appendCalls(calls);
+    $("updated").textContent = `Updated ${new Date().toLocaleTimeString()}; refreshed every ${RefreshSeconds} s`;
     document.body.dataset.loaded = String(mine);   // lets a test (or a person) see that this load finished
   } catch (error) {
     failed(error);
@@ -229,7 +237,10 @@ async function more() {
   $("more").disabled = true;   // a second click would fetch the same page again
   try {
     const page = await api(`${tenantPath()}/calls?${callsQuery(lastReport, nextCursor)}`);
-    if (mine === generation) appendCalls(page);   // not onto the list of a newer "Show"
+    if (mine === generation) {   // not onto the list of a newer load
+      appendCalls(page);
+      pagedOn = true;
+    }
   } catch (error) {
     failed(error);
   } finally {
@@ -279,6 +290,9 @@ function signOut() {
   $("markets").tBodies[0].replaceChildren();
   $("attribution").hidden = true;
   $("calls").tBodies[0].replaceChildren();
+  $("from").value = $("to").value = $("updated").textContent = "";
+  customDays = false;
+  generation++;   // an answer still on its way is for the user who left
   start();
 }
 
@@ -302,6 +316,10 @@ document.addEventListener("DOMContentLoaded", () => {
     start();
   });
   $("sign-out").addEventListener("click", signOut);
+  for (const id of ["from", "to"]) $(id).addEventListener("input", () => { customDays = true; });
+  setInterval(() => {
+    if (session && !pagedOn && document.visibilityState === "visible") load();
+  }, RefreshSeconds * 1000);
   $("filters").addEventListener("submit", (event) => { event.preventDefault(); load(); });
   $("location").addEventListener("change", load);
   $("group-by").addEventListener("change", load);
