@@ -34,8 +34,7 @@ public sealed class DashboardFixture : IAsyncLifetime
         var carrier = new TwilioCarrier(Cluster);
         await carrier.RegisterAsync(Tenant, Cluster.Token(Tenant, Roles.BrandAdmin));
         // More calls than one page of the list (100) before the two the tests look for, which are then the newest.
-        var katy = await LeaseFromLocationPage("katy", "+17135550116", "katy-ac");
-        KatyNumber = katy;
+        KatyNumber = await LeaseFromLocationPage("katy", "+17135550116", "katy-ac");
         await Parallel.ForAsync(0, 110, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (_, _) => await RingKatyAsync());
         AustinCall = await CallFromLocationPage(carrier, "austin-downtown", "+15125550101", Uri.EscapeDataString(HostileCampaign));
         PlanoCall = await CallFromLocationPage(carrier, "plano", "+12145550108", "plano-search", PlanoRecording);
@@ -110,7 +109,8 @@ public sealed class DashboardTests(DashboardFixture fixture) : IClassFixture<Das
     /// <summary>Waits until a load newer than <paramref name="previous"/> finished, or fails with the page's error.</summary>
     private static async Task<string> LoadedAsync(IPage page, string? previous)
     {
-        await page.WaitForFunctionAsync("prev => (document.body.dataset.loaded && document.body.dataset.loaded !== prev) || !document.getElementById('error').hidden",
+        await page.WaitForFunctionAsync(
+            "prev => (document.body.dataset.loaded && document.body.dataset.loaded !== prev) || !document.getElementById('error').hidden",
             previous ?? "");
         Assert.True(await page.Locator("#error").IsHiddenAsync(), await page.Locator("#error").TextContentAsync());
         return (await page.EvaluateAsync<string>("() => document.body.dataset.loaded"))!;
@@ -169,7 +169,8 @@ public sealed class DashboardTests(DashboardFixture fixture) : IClassFixture<Das
             Assert.Equal(["google"], await Column(page, "#attribution-table tbody tr", "key"));
             Assert.Equal("1", await page.TextContentAsync("#attribution-table tr[data-key='google'] td:nth-child(2)"));
             loaded = await page.EvaluateAsync<string>("() => document.body.dataset.loaded");
-            var asked = page.WaitForRequestAsync(r => r.Url.Contains("/locations/plano/report?") && r.Url.Contains("groupBy=campaign") && r.Url.Contains("model=linear"));
+            var asked = page.WaitForRequestAsync(r =>
+                r.Url.Contains("/locations/plano/report?") && r.Url.Contains("groupBy=campaign") && r.Url.Contains("model=linear"));
             await page.SelectOptionAsync("#model", "linear");
             await page.SelectOptionAsync("#group-by", "campaign");
             await asked;
@@ -202,7 +203,8 @@ public sealed class DashboardTests(DashboardFixture fixture) : IClassFixture<Das
         var all = new List<string>();
         for (string? cursor = null; ;)
         {
-            using var response = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}/calls?limit=500{(cursor is null ? "" : "&cursor=" + cursor)}", admin);
+            var path = $"/v1/tenants/{Tenant}/calls?limit=500{(cursor is null ? "" : "&cursor=" + cursor)}";
+            using var response = await Cluster.SendAsync(HttpMethod.Get, path, admin);
             var answer = await response.Content.ReadFromJsonAsync<JsonElement>();
             all.AddRange(answer.GetProperty("items").EnumerateArray().Select(c => c.GetProperty("id").GetString()!));
             if (answer.GetProperty("nextCursor").GetString() is not { } next) break;

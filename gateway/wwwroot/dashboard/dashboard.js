@@ -1,4 +1,5 @@
-// The CallMesh dashboard: the markets and locations reports and the calls list, read from the tenant APIs with the user's token.
+// The CallMesh dashboard: the markets and locations reports and the calls list, read from the tenant APIs with the
+// user's token.
 // The silo decides the scope (a location manager gets only its locations), so this page filters nothing itself.
 // Every value from the API is written with textContent: campaigns and keywords come from visitors' URLs.
 "use strict";
@@ -8,7 +9,7 @@ const $ = (id) => document.getElementById(id);
 let session = null;             // { token, tenant, claims }
 let names = new Map();          // location id -> name
 let nextCursor = null;
-let generation = 0;             // a newer "Show" wins over answers still on their way
+let generation = 0;             // a newer load wins over answers still on their way
 
 function claimsOf(token) {
   const parts = token.split(".");
