@@ -278,6 +278,28 @@ public sealed class DashboardTests(DashboardFixture fixture) : IClassFixture<Das
     }
 
     [Fact]
+    public async Task An_integrations_API_key_with_read_scopes_signs_in_with_its_tenant_named()
+    {
+        using var issued = await Cluster.SendAsync(HttpMethod.Post, $"/v1/tenants/{Tenant}/api-keys", Cluster.Token(Tenant, Roles.BrandAdmin),
+            new { name = "BI dashboard", scopes = new[] { "reports:read", "calls:read" } });
+        Assert.Equal(HttpStatusCode.Created, issued.StatusCode);
+        var key = (await issued.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString()!;
+
+        await using var context = await Browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(new Uri(Cluster.Gateway, "/dashboard/").ToString());
+        await page.FillAsync("#token", key);
+        await page.ClickAsync("#sign-in-form button[type=submit]");   // a key does not carry its tenant
+        Assert.Contains("Name the tenant", await page.TextContentAsync("#error"));
+        await page.FillAsync("#tenant", Tenant);
+        await page.ClickAsync("#sign-in-form button[type=submit]");
+        await LoadedAsync(page, previous: null);
+        Assert.Equal($"API key · {Tenant}", await page.TextContentAsync("#who"));
+        Assert.StartsWith("Total, 24 locations", await page.TextContentAsync("#report tfoot td"));
+        Assert.Contains(PlanoCall, await Column(page, "#calls tbody tr", "call"));
+    }
+
+    [Fact]
     public async Task The_gateway_serves_the_dashboard_with_a_strict_content_policy_and_revalidation()
     {
         using var noRedirects = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = Cluster.Gateway };
