@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
@@ -37,15 +36,8 @@ public sealed class ReportsApiTests(ApiFixture fixture) : IClassFixture<ApiFixtu
     private async Task<Dictionary<string, JsonElement>> LocationRows(string range) =>
         Rows(await Get($"/v1/tenants/{Tenant}/reports/locations?{range}", Admin));
 
-    /// <summary>
-    /// The carrier's answer does not wait for the rollup's notice of a new call (a completed call's update
-    /// does), so a test that reads the rollups right after a ringing call first waits for its notice.
-    /// </summary>
-    private async Task UntilCalls(string range, string location, decimal calls)
-    {
-        for (var wait = Stopwatch.StartNew(); Number((await LocationRows(range))[location], "calls") < calls; await Task.Delay(20))
-            Assert.True(wait.Elapsed < TimeSpan.FromSeconds(10), $"{location}'s rollup never counted {calls} calls in {range}");
-    }
+    private Task UntilCalls(string range, string location, decimal calls) =>
+        Rollups.UntilCallsAsync(Cluster, Admin, Tenant, location, calls, range);
 
     private async Task<JsonElement> Get(string path, string token)
     {

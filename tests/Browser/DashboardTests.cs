@@ -116,19 +116,6 @@ public sealed class DashboardTests(DashboardFixture fixture) : IClassFixture<Das
         return (await page.EvaluateAsync<string>("() => document.body.dataset.loaded"))!;
     }
 
-    private async Task UntilReportCountsAsync(string location, int calls)
-    {
-        var admin = Cluster.Token(Tenant, Roles.BrandAdmin);
-        for (var deadline = DateTime.UtcNow.AddSeconds(10); ; await Task.Delay(50))
-        {
-            using var response = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}/reports/locations", admin);
-            var row = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("items").EnumerateArray()
-                .Single(r => r.GetProperty("location").GetString() == location);
-            if (row.GetProperty("measures").GetProperty("calls").GetDecimal() >= calls) return;
-            Assert.True(DateTime.UtcNow < deadline, $"{location}'s report did not reach {calls} calls in 10 s");
-        }
-    }
-
     private static Task<string[]> Column(IPage page, string rows, string attribute) =>
         page.EvaluateAsync<string[]>($"() => Array.from(document.querySelectorAll('{rows}'), r => r.dataset.{attribute})");
 
@@ -240,8 +227,8 @@ public sealed class DashboardTests(DashboardFixture fixture) : IClassFixture<Das
         var katyCalls = int.Parse((await katyRow.TextContentAsync())!);
 
         var callSid = await fixture.RingKatyAsync();
-        // The carrier's answer does not wait for the rollup's notice of the call (README, Reports): let it land first.
-        await UntilReportCountsAsync("katy", katyCalls + 1);
+        // The carrier's answer does not wait for the rollup's notice of the call: let it land first.
+        await Rollups.UntilCallsAsync(Cluster, Cluster.Token(Tenant, Roles.BrandAdmin), Tenant, "katy", katyCalls + 1);
         await page.Clock.FastForwardAsync("00:31");
         await LoadedAsync(page, loaded);
         Assert.Equal(callSid, (await Column(page, "#calls tbody tr", "call"))[0]);

@@ -6,7 +6,7 @@
 
 const store = sessionStorage;   // the token lives in this tab only
 const $ = (id) => document.getElementById(id);
-let session = null;             // { token, tenant, claims }
+let session = null;             // { token, tenant }
 let names = new Map();          // location id -> name
 let nextCursor = null;
 let generation = 0;             // a newer load wins over answers still on their way
@@ -269,7 +269,7 @@ function start() {
     return;
   }
   const claims = claimsOf(token) ?? {};
-  session = { token, tenant, claims };
+  session = { token, tenant };
   const scope = [].concat(claims.locations ?? [], claims.markets ?? []).join(", ");
   $("who").textContent = claims.sub
     ? `${claims.sub} · ${claims.role}${scope ? " of " + scope : ""} · ${tenant}`
