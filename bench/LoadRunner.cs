@@ -12,8 +12,12 @@ public sealed record Measurement(string Name, int Requests, int Failures, double
     /// <summary>An open-loop phase's own lag, from each request's scheduled time to its send (p50, p99 in ms): part of its latency.</summary>
     public (double P50, double P99) SendLag { get; init; }
 
+    /// <summary>What each process spent on a request in this phase (<see cref="ProcessCpu"/>), when it was measured.</summary>
+    public string? Cpu { get; init; }
+
     public override string ToString() =>
-        $"{Name,-26} {Throughput,9:F0} req/s  p50 {P50Ms,6:F2} ms  p99 {P99Ms,7:F2} ms  ({Requests} ok, {Failures} failed, {Seconds:F1} s)";
+        $"{Name,-26} {Throughput,9:F0} req/s  p50 {P50Ms,6:F2} ms  p99 {P99Ms,7:F2} ms  ({Requests} ok, {Failures} failed, {Seconds:F1} s)" +
+        (Cpu is null ? "" : $"{Environment.NewLine}  {Cpu}");
 }
 
 /// <summary>

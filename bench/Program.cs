@@ -24,6 +24,9 @@ var timeline = options.GetValueOrDefault("timeline") == "true";
 // The DNI steady phase runs at half the peak just measured, which varies from run to run with it; a fixed rate lets two
 // builds be compared at the same load.
 var dniRate = options.TryGetValue("dni-rate", out var rateText) ? double.Parse(rateText) : (double?)null;
+// Where each measured phase's CPU went, per request: the four processes share the cores, so this bounds the ratios.
+// (In an open-loop phase PostgreSQL's figure includes the commit probe's 200 queries a second.)
+var cpu = new ProcessCpu(state);
 
 using var connections = new SocketsHttpHandler { MaxConnectionsPerServer = workers * 2, PooledConnectionLifetime = TimeSpan.FromMinutes(10) };
 using var http = new HttpClient(connections, disposeHandler: false) { BaseAddress = gateway, Timeout = TimeSpan.FromSeconds(10) };
@@ -138,7 +141,7 @@ async Task<Measurement> Steady(string name, double rate, Func<Task<bool>> reques
     // pauses (11-18 ms, three in a 10 s phase) delayed every request in flight. The measured phase runs in a no-GC
     // region (it allocates under 7 KB a request); if it allocates more, a collection ends the region and we say so.
     var noGc = TryStartNoGcRegion();
-    var measured = await LoadRunner.OpenLoop(name, rate, duration, request);
+    var measured = await cpu.Around(() => LoadRunner.OpenLoop(name, rate, duration, request));
     var noGcHeld = GCSettings.LatencyMode == GCLatencyMode.NoGCRegion;
     if (noGcHeld) GC.EndNoGCRegion();
     await probe.DisposeAsync();
@@ -160,14 +163,14 @@ async Task<Measurement> Steady(string name, double rate, Func<Task<bool>> reques
 }
 
 await LoadRunner.ClosedLoop("warm-up", workers, warmUp, Noop);
-var noop = await LoadRunner.ClosedLoop("noop (peak)", workers, duration, Noop);
+var noop = await cpu.Around(() => LoadRunner.ClosedLoop("noop (peak)", workers, duration, Noop));
 Console.WriteLine(noop);
 var failed = false;
 
 if (scenarios.Contains("dni"))
 {
     await LoadRunner.ClosedLoop("warm-up", workers, warmUp, Dni);
-    var dni = await LoadRunner.ClosedLoop("dni (peak)", workers, duration, Dni);
+    var dni = await cpu.Around(() => LoadRunner.ClosedLoop("dni (peak)", workers, duration, Dni));
     Console.WriteLine(dni);
     var halfRate = dniRate ?? dni.Throughput / 2;
     var half = await Steady(dniRate is null ? $"dni at half peak ({halfRate:F0}/s)" : $"dni at a fixed {halfRate:F0}/s", halfRate, Dni);
@@ -197,7 +200,7 @@ if (scenarios.Contains("inbound"))
     var calls = new InboundCalls(http, seed);
     await calls.RegisterAccountAsync(key);
     await LoadRunner.ClosedLoop("warm-up", workers, warmUp, calls.Call);
-    var peak = await LoadRunner.ClosedLoop("inbound (peak)", workers, duration, calls.Call);
+    var peak = await cpu.Around(() => LoadRunner.ClosedLoop("inbound (peak)", workers, duration, calls.Call));
     Console.WriteLine(peak);
     var at200 = await Steady("inbound at 200 calls/s", 200, calls.Call);
     var (completed, total) = await calls.CheckCompletedAsync(db);
