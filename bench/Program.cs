@@ -131,20 +131,21 @@ async Task<bool> Dni()
 
 // An open-loop phase with a CommitProbe beside it, so a slow second can be told to be the disk's flush or the CPU.
 // The phase before it ran the stack flat out; the open-loop phase first runs a few seconds at its own rate, not counted,
-// so that it measures that rate and not the backlog the peak left (its first second had a p50 of 13-24 ms otherwise;
-// with the settle it is still often slower, for a reason not found yet: bench/README.md).
+// so that it measures that rate and not the backlog the peak left (its first second had a p50 of 13-24 ms otherwise).
+// The probe starts before the settle: its own start-up made the measured phase's first second the slowest.
 async Task<Measurement> Steady(string name, double rate, Func<Task<bool>> request)
 {
-    await LoadRunner.OpenLoop("settle", rate, settle, request);
     var probe = new CommitProbe(db);
+    await LoadRunner.OpenLoop("settle", rate, settle, request);
     // The generator stands in for thousands of browsers, so its own GC pauses are not the system's latency: its gen1
     // pauses (11-18 ms, three in a 10 s phase) delayed every request in flight. The measured phase runs in a no-GC
     // region (it allocates under 7 KB a request); if it allocates more, a collection ends the region and we say so.
     var noGc = TryStartNoGcRegion();
+    probe.BeginPhase();
     var measured = await cpu.Around(() => LoadRunner.OpenLoop(name, rate, duration, request));
     var noGcHeld = GCSettings.LatencyMode == GCLatencyMode.NoGCRegion;
     if (noGcHeld) GC.EndNoGCRegion();
-    await probe.DisposeAsync();
+    await probe.DisposeAsync();   // ends the probe's loop before Slowest reads its samples
     Console.WriteLine(measured);
     Console.WriteLine($"  the generator's own lag, scheduled to sent: p50 {measured.SendLag.P50:F2} ms, p99 {measured.SendLag.P99:F2} ms (counted in the latencies)");
     if (!noGcHeld) Console.WriteLine($"  the generator collected garbage during this phase ({(noGc ? "its no-GC region ran out" : "no no-GC region")}): its pauses are in the figures");

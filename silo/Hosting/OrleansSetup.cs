@@ -26,6 +26,11 @@ public static class OrleansSetup
         });
         // How fast a dead silo is noticed (appsettings "MEMBERSHIP" / CALLMESH_MEMBERSHIP__PROBETIMEOUT ...).
         silo.Services.Configure<ClusterMembershipOptions>(configuration.GetSection("MEMBERSHIP"));
+        // The collector deactivates, all at once, every activation whose idle time ran out in the last quantum. With
+        // Orleans' default quantum of a minute, a minute's new visitors went at once (66,076 after a bench run: 2.4 s of
+        // the silo's CPU on more than a core), and DNI answers waited behind them. A quantum of a second spreads the
+        // same work in sixty smaller pieces.
+        silo.Configure<GrainCollectionOptions>(o => o.CollectionQuantum = TimeSpan.FromSeconds(1));
         return silo.AddCallMeshStorage(settings.Postgres);
     }
 
