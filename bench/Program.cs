@@ -54,10 +54,13 @@ foreach (var (name, value) in new[]
 Console.WriteLine($"CallMesh bench: {Environment.ProcessorCount} cores, {workers} workers, {duration.TotalSeconds:F0} s per phase, gateway {gateway}");
 // Linux holds a file's dirty pages until they are 30 s old or exceed dirty_background_*, then writes them at once. Under
 // DNI load PostgreSQL's new table pages pile up (about 6.5 MB/s) and go out as one burst of 100+ MB that every commit's
-// flush waits behind. Say how this host is set, since it decides the open-loop tail (bench/README.md).
+// flush waits behind, unless `./callmesh up`'s pg-writeback sends them a second at a time. Say which, since it decides
+// the open-loop tail (bench/README.md).
 if (File.Exists("/proc/sys/vm/dirty_background_bytes") && File.ReadAllText("/proc/sys/vm/dirty_background_bytes").Trim() == "0")
-    Console.WriteLine($"kernel writeback: vm.dirty_background_ratio = {File.ReadAllText("/proc/sys/vm/dirty_background_ratio").Trim()} %, " +
-        "so PostgreSQL's writes reach the disk in bursts; vm.dirty_background_bytes=16777216 smooths them (bench/README.md)");
+    Console.WriteLine(ProcessCpu.Runs(state, "pg-writeback")
+        ? "kernel writeback: vm.dirty_background_ratio as the host comes; pg-writeback writes PostgreSQL's table pages every second"
+        : $"kernel writeback: vm.dirty_background_ratio = {File.ReadAllText("/proc/sys/vm/dirty_background_ratio").Trim()} % and no " +
+          "pg-writeback, so PostgreSQL's writes reach the disk in bursts; vm.dirty_background_bytes=16777216 smooths them (bench/README.md)");
 var seed = await BenchTenant.SeedAsync(http, key);
 Console.WriteLine($"seeded tenant {seed.Tenant}: {seed.Sites.Count} sites, {seed.Targets.Count} locations with pools of {BenchTenant.PoolSize} numbers");
 

@@ -3,7 +3,7 @@ using CallMesh.Silo.Database;
 using CallMesh.Silo.Demo;
 using CallMesh.Silo.Hosting;
 
-// `CallMesh.Silo migrate` and `CallMesh.Silo seed-demo ...` are tools of ./callmesh; no argument runs the silo.
+// `CallMesh.Silo migrate`, `token`, `seed-demo` and `pg-writeback` are tools of ./callmesh; no argument runs the silo.
 switch (args.FirstOrDefault())
 {
     case "migrate":
@@ -13,6 +13,8 @@ switch (args.FirstOrDefault())
         return DevTokens.RunCommand(args[1..]);
     case "seed-demo":
         return await DemoSeeder.RunAsync(args[1..]);
+    case "pg-writeback":
+        return await PostgresWriteback.RunAsync(args[1..]);
 }
 
 // Content root = the app's own folder, so appsettings.json is found whatever the working directory.

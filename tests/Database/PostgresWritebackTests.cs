@@ -1,0 +1,119 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using CallMesh.Silo.Database;
+using CallMesh.Tests.Infrastructure;
+using Microsoft.Win32.SafeHandles;
+
+namespace CallMesh.Tests.Database;
+
+/// <summary>
+/// `pg-writeback`, which `./callmesh up` runs beside its PostgreSQL: the pages of a table file that grew start for the
+/// disk within a second, where Linux alone would hold them for 30 s and then write them in one burst. The files live on
+/// the checkout's disk, not in a tmpfs, and Linux's page cache tells how many of their pages are still dirty.
+/// </summary>
+public sealed class PostgresWritebackTests : IDisposable
+{
+    // Under 16 MB, so the kernel does not write it on its own even on a host with vm.dirty_background_bytes set.
+    private const int TableBytes = 8 * 1024 * 1024;
+
+    private readonly string _data = Path.Combine(AppContext.BaseDirectory, "pg-writeback-" + Guid.NewGuid().ToString("N"));
+    private string Table => Path.Combine(_data, "base", "5", "16384");
+    private string Wal => Path.Combine(_data, "pg_wal", "000000010000000000000001");
+
+    public PostgresWritebackTests()
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Table)!);
+        Directory.CreateDirectory(Path.GetDirectoryName(Wal)!);
+    }
+
+    public void Dispose() => Directory.Delete(_data, recursive: true);
+
+    [Fact]
+    public async Task A_pass_starts_writing_the_table_files_that_changed_and_only_those()
+    {
+        Grow(Table);
+        Grow(Wal);
+        Assert.True(DirtyPages(Table) > 0, "the new table pages are dirty before the pass");
+
+        var writeback = new PostgresWriteback(_data);
+        Assert.Equal(1, writeback.StartWritingChanged());
+        await Until(() => DirtyPages(Table) == 0, "the table's pages were written");
+        Assert.True(DirtyPages(Wal) > 0, "the WAL is PostgreSQL's own to flush");
+
+        Assert.Equal(0, writeback.StartWritingChanged());   // nothing changed since
+        Grow(Table);
+        Assert.Equal(1, writeback.StartWritingChanged());
+        File.Delete(Table);
+        Assert.Equal(0, writeback.StartWritingChanged());   // a dropped table is no error
+    }
+
+    [Fact]
+    public async Task The_command_that_callmesh_up_starts_writes_a_growing_table_within_seconds()
+    {
+        using var process = Process.Start(new ProcessStartInfo("dotnet", [Repo.SiloDll, "pg-writeback", _data]) { RedirectStandardError = true })!;
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1));   // the first pass, over an empty directory
+            Grow(Table);
+            Assert.True(DirtyPages(Table) > 0);
+
+            await Until(() => DirtyPages(Table) == 0, "the running command wrote the table's pages");
+            Assert.False(process.HasExited, "the command stopped");
+        }
+        finally
+        {
+            process.Kill();
+        }
+    }
+
+    [Fact]
+    public async Task The_command_refuses_a_directory_that_is_not_a_data_directory()
+    {
+        using var process = Process.Start(new ProcessStartInfo("dotnet", [Repo.SiloDll, "pg-writeback", Path.Combine(_data, "missing")])
+            { RedirectStandardError = true })!;
+        var error = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+
+        Assert.Equal(2, process.ExitCode);
+        Assert.Contains("usage: CallMesh.Silo pg-writeback DATADIR", error);
+    }
+
+    /// <summary>Appends 8 MB without any flush, as PostgreSQL extends a table.</summary>
+    private static void Grow(string path)
+    {
+        using var file = new FileStream(path, FileMode.Append, FileAccess.Write);
+        file.Write(new byte[TableBytes].AsSpan());
+    }
+
+    /// <summary>Waits up to 10 s: a third of the 30 s that Linux would hold the pages alone.</summary>
+    private static async Task Until(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"within 10 s: {what}");
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>The file's dirty pages in the page cache (Linux 6.5's cachestat).</summary>
+    private static ulong DirtyPages(string path)
+    {
+        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        var range = new CacheStatRange(0, 0);   // length 0: to the end of the file
+        var result = syscall(CacheStatSyscall, handle, ref range, out var stat, 0);
+        Assert.True(result == 0, $"cachestat failed: errno {Marshal.GetLastPInvokeError()}");
+        return stat.Dirty;
+    }
+
+    private const long CacheStatSyscall = 451;   // the same number on every architecture
+
+    [StructLayout(LayoutKind.Sequential)]
+    private readonly record struct CacheStatRange(ulong Offset, ulong Length);
+
+    [StructLayout(LayoutKind.Sequential)]
+    private readonly record struct CacheStat(ulong Cache, ulong Dirty, ulong Writeback, ulong Evicted, ulong RecentlyEvicted);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern long syscall(long number, SafeFileHandle fd, ref CacheStatRange range, out CacheStat stat, uint flags);
+}
