@@ -10,6 +10,9 @@ namespace CallMesh.Visitors;
 /// before the new session, touch and lease rows are durable (one batched write).
 /// A touch is recorded for a new session from any source but direct (a visitor's very first
 /// session counts even when direct) and, within a session, for a new paid click.
+/// Memory keeps only what answering needs (each session's test flag and last touch): the silo holds every visitor of
+/// the last idle minutes, and the garbage collector marks them all in each background collection (bench/README.md).
+/// The whole history is in callmesh.dni_sessions and callmesh.touchpoints, durable before any answer; History reads it.
 /// </summary>
 // A visitor is first called by the silo that took its HTTP request (the gateway spreads those):
 // activating it right there saves a placement decision and a network hop.
@@ -21,9 +24,16 @@ public sealed class VisitorGrain(DniStore store, GrainReferences references, Tim
     private const string TestParameter = "callmesh_test";
     private const int MaxConflictRetries = 3;
 
-    private readonly Dictionary<Guid, VisitorSession> _sessions = [];
-    private readonly List<Touchpoint> _touches = [];
+    private readonly Dictionary<Guid, SessionMemo> _sessions = [];
+    private bool _touched;
     private readonly HashSet<string> _pools = new(StringComparer.Ordinal);
+
+    /// <summary>A session as answering needs it: whether it is a test, and what a new paid click is compared with.</summary>
+    private sealed class SessionMemo(bool isTest)
+    {
+        public bool IsTest { get; } = isTest;
+        public (string Source, string? Campaign, ClickIds ClickIds)? LastTouch { get; set; }
+    }
 
     private (string TenantId, Guid VisitorId)? _key;
     private (string TenantId, Guid VisitorId) Key => _key ??= ParseKey(this.GetPrimaryKeyString());
@@ -45,8 +55,8 @@ public sealed class VisitorGrain(DniStore store, GrainReferences references, Tim
         _loaded = true;
         if (knownNew) return;
         var (sessions, touches, leases) = await store.LoadVisitorAsync(TenantId, VisitorId);
-        foreach (var session in sessions) _sessions[session.SessionId] = session;
-        _touches.AddRange(touches);
+        foreach (var session in sessions) _sessions[session.SessionId] = new SessionMemo(session.IsTest);
+        foreach (var touch in touches) Remember(touch);   // oldest first, so each session keeps its last
         foreach (var lease in leases) _pools.Add(lease.PoolId);
     }
 
@@ -62,22 +72,23 @@ public sealed class VisitorGrain(DniStore store, GrainReferences references, Tim
         {
             var isTest = query.GetValueOrDefault(TestParameter) is "1" or "true";
             // A time-ordered id (UUIDv7), as for visitors (see DniApi): new rows land at the right edge of the session index.
-            session = new VisitorSession(Guid.CreateVersion7(), now, request.Url.ToString(), isTest);
-            sessions.Add(new SessionRow(session.SessionId, TenantId, VisitorId, request.SiteKey, now, session.LandingUrl,
+            sessionId = Guid.CreateVersion7();
+            session = new SessionMemo(isTest);
+            sessions.Add(new SessionRow(sessionId, TenantId, VisitorId, request.SiteKey, now, request.Url.ToString(),
                 request.Referrer?.ToString(), isTest));
         }
 
         var source = SourceClassifier.Classify(request.Url, request.Referrer, request.SourceRules, query);
         if (IsNewTouch(source, session, isNewSession: sessions.Count > 0))
-            touches.Add(new TouchRow(TenantId, VisitorId, new Touchpoint(session.SessionId, now, source.Source, source.Medium,
+            touches.Add(new TouchRow(TenantId, VisitorId, new Touchpoint(sessionId, now, source.Source, source.Medium,
                 source.Campaign, source.Keyword, source.ClickIds, request.Url.GetLeftPart(UriPartial.Path), request.Referrer?.ToString(),
                 source.DecidedBy)));
 
-        var grants = await LeaseAsync(request.Plan.Select(p => p.PoolId).Distinct().ToList(), session.SessionId, sessions, touches);
+        var grants = await LeaseAsync(request.Plan.Select(p => p.PoolId).Distinct().ToList(), sessionId, sessions, touches);
 
         // Only now, with everything durable, does this grain's memory move on.
-        foreach (var row in sessions) _sessions[row.SessionId] = new VisitorSession(row.SessionId, row.StartedAt, row.LandingUrl, row.IsTest);
-        _touches.AddRange(touches.Select(t => t.Touch));
+        if (sessions.Count > 0) _sessions[sessionId] = session;
+        foreach (var touch in touches) Remember(touch.Touch);
         _pools.UnionWith(grants.Values.Where(g => !g.Overflow).Select(g => g.PoolId));
 
         var swaps = request.Plan.Select(p => (Plan: p, Grant: grants[p.PoolId]))
@@ -85,7 +96,7 @@ public sealed class VisitorGrain(DniStore store, GrainReferences references, Tim
                 x.Grant.Overflow, x.Plan.ResolvedBy))
             .ToList();
         var expiresAt = grants.Count > 0 ? grants.Values.Min(g => g.ExpiresAt) : now;
-        return new SessionAnswer(VisitorId, session.SessionId, expiresAt, swaps, session.IsTest);
+        return new SessionAnswer(VisitorId, sessionId, expiresAt, swaps, session.IsTest);
     }
 
     public async Task<DateTime?> Heartbeat(Guid sessionId)
@@ -98,19 +109,26 @@ public sealed class VisitorGrain(DniStore store, GrainReferences references, Tim
         return live.Count > 0 ? live.Min() : clock.GetUtcNow().UtcDateTime;
     }
 
+    /// <summary>Every session and touch, from the database: a call's attribution asks this once, minutes after the visit.</summary>
     public async Task<VisitorHistory> History()
     {
-        await EnsureLoadedAsync();
-        return new VisitorHistory(_sessions.Values.OrderBy(s => s.StartedAt).ToList(), _touches.ToList());
+        var (sessions, touches, _) = await store.LoadVisitorAsync(TenantId, VisitorId);
+        return new VisitorHistory(sessions, touches);
     }
 
-    private bool IsNewTouch(SourceClassifier.Classification source, VisitorSession session, bool isNewSession)
+    private void Remember(Touchpoint touch)
     {
-        if (isNewSession) return !source.IsDirect || _touches.Count == 0;
+        _touched = true;
+        if (_sessions.TryGetValue(touch.SessionId, out var session)) session.LastTouch = (touch.Source, touch.Campaign, touch.ClickIds);
+    }
+
+    private bool IsNewTouch(SourceClassifier.Classification source, SessionMemo session, bool isNewSession)
+    {
+        if (isNewSession) return !source.IsDirect || !_touched;
         if (!source.IsPaidClick) return false;
         // Within a session only a different paid click is a new touch (a reload of the same ad URL is not).
-        var last = _touches.LastOrDefault(t => t.SessionId == session.SessionId);
-        return last is null || last.ClickIds != source.ClickIds || last.Campaign != source.Campaign || last.Source != source.Source;
+        return session.LastTouch is not { } last
+            || last.ClickIds != source.ClickIds || last.Campaign != source.Campaign || last.Source != source.Source;
     }
 
     /// <summary>Leases from every pool the page needs, journals the new holds with the session rows, re-leases refused ones.</summary>

@@ -113,6 +113,25 @@ public sealed class NumberPoolTests(GrainClusterFixture fixture) : IClassFixture
         Assert.True(await fixture.Database.Scalar<bool>("SELECT is_test FROM callmesh.dni_sessions WHERE session_id = $1", test.SessionId));
     }
 
+    /// <summary>The grain keeps only each session's last click in memory; after a deactivation it rebuilds that from the rows.</summary>
+    [Fact]
+    public async Task A_visitor_back_from_deactivation_still_tells_a_reload_from_a_new_click()
+    {
+        var (tenant, pool, _, _) = await _dni.PoolAsync(size: 2);
+        var visitor = Guid.NewGuid();
+        var first = await _dni.Visit(tenant, pool, visitor, url: "https://acme.example/?gclid=AD1&utm_campaign=spring");
+        await _dni.Visit(tenant, pool, visitor, first.SessionId, url: "https://acme.example/?gclid=AD2&utm_campaign=spring");
+
+        await _dni.Grains.GetGrain<Orleans.Runtime.IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        var reload = await _dni.Visit(tenant, pool, visitor, first.SessionId, url: "https://acme.example/?gclid=AD2&utm_campaign=spring");
+        await _dni.Visit(tenant, pool, visitor, first.SessionId, url: "https://acme.example/?gclid=AD3&utm_campaign=summer");
+
+        Assert.Equal(first.SessionId, reload.SessionId);
+        var history = await _dni.Grains.GetGrain<Visitors.IVisitorGrain>(TenantKey.For(tenant, visitor.ToString())).History();
+        Assert.Equal(["AD1", "AD2", "AD3"], history.Touches.Select(t => t.ClickIds.Gclid));
+        Assert.Equal(["spring", "spring", "summer"], history.Touches.Select(t => t.Campaign));
+    }
+
     [Fact]
     public async Task Pool_numbers_must_be_this_tenants_and_free_of_other_uses()
     {
