@@ -146,9 +146,11 @@ async Task<Measurement> Steady(string name, double rate, Func<Task<bool>> reques
     var noGc = TryStartNoGcRegion();
     probe.BeginPhase();
     var measured = await cpu.Around(() => LoadRunner.OpenLoop(name, rate, duration, request));
+    // The probe stops with the phase: once a sample taken after it read as a 99.9 ms commit that no second of the phase
+    // had (most likely the generator's first collection after its no-GC region, which pauses the probe's timing too).
+    await probe.DisposeAsync();
     var noGcHeld = GCSettings.LatencyMode == GCLatencyMode.NoGCRegion;
     if (noGcHeld) GC.EndNoGCRegion();
-    await probe.DisposeAsync();   // ends the probe's loop before Slowest reads its samples
     Console.WriteLine(measured);
     Console.WriteLine($"  the generator's own lag, scheduled to sent: p50 {measured.SendLag.P50:F2} ms, p99 {measured.SendLag.P99:F2} ms (counted in the latencies)");
     if (!noGcHeld) Console.WriteLine($"  the generator collected garbage during this phase ({(noGc ? "its no-GC region ran out" : "no no-GC region")}): its pauses are in the figures");
