@@ -41,12 +41,15 @@ public sealed class ProcessCpu(string state)
             ? Directory.GetFiles(Path.Combine(state, "pids"), "silo-*.pid").Sum(f => Ticks(PidIn(f)))
             : 0;
         // pg-writeback works for PostgreSQL (it starts the writes of its table files), so its CPU counts there.
-        var postgres = PostgresTicks(PidIn(Path.Combine(state, "pg", "postmaster.pid"))) + Ticks(PidIn(Path.Combine(state, "pids", "pg-writeback.pid")));
-        return new Sample(Ticks(Environment.ProcessId), Ticks(PidIn(Path.Combine(state, "pids", "gateway.pid"))), silos, postgres, idle, at);
+        var postgres = PostgresTicks(PidIn(Path.Combine(state, "pg", "postmaster.pid")))
+            + Ticks(PidIn(Path.Combine(state, "pids", "pg-writeback.pid")));
+        return new Sample(Ticks(Environment.ProcessId), Ticks(PidIn(Path.Combine(state, "pids", "gateway.pid"))), silos, postgres,
+            idle, at);
     }
 
     /// <summary>Whether the process `./callmesh up` started under this name is running.</summary>
-    public static bool Runs(string state, string name) => PidIn(Path.Combine(state, "pids", name + ".pid")) is { } pid && Directory.Exists($"/proc/{pid}");
+    public static bool Runs(string state, string name) =>
+        PidIn(Path.Combine(state, "pids", name + ".pid")) is { } pid && Directory.Exists($"/proc/{pid}");
 
     private static int? PidIn(string file) =>
         File.Exists(file) && int.TryParse(File.ReadLines(file).FirstOrDefault(), out var pid) ? pid : null;

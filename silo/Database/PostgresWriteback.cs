@@ -9,7 +9,7 @@ namespace CallMesh.Silo.Database;
 /// waits nor forces a journal commit).
 /// Why: PostgreSQL 15 extends a table by writing zero pages it never flushes itself (its *_flush_after settings cover
 /// only buffer writes). Linux keeps a file's dirty pages until the oldest is 30 s old, then writes them all at once:
-/// 120–140 MB under DNI load, and every commit waited 40–100 ms behind that burst (bench/README.md). Written a second's
+/// 120–140 MB under DNI load, and every commit waited 30–100 ms behind that burst (bench/README.md). Written a second's
 /// worth at a time, they never pile up. A database host should set vm.dirty_background_bytes instead; this process
 /// does the same for one data directory without changing the host.
 /// </summary>
@@ -49,21 +49,26 @@ public sealed class PostgresWriteback(string dataDirectory)
         var started = 0;
         // Rebuilt every pass, so a dropped table's files are forgotten.
         var current = new Dictionary<string, (DateTime Written, long Length)>(_seen.Count, StringComparer.Ordinal);
+        // PostgreSQL drops files and whole directories as it goes (a dropped table or database): what is gone is skipped,
+        // and a directory that vanished mid-listing is listed again in the next pass.
         foreach (var root in _roots.Where(Directory.Exists))
         {
-            foreach (var file in new DirectoryInfo(root).EnumerateFiles("*", SearchOption.AllDirectories))
+            try
             {
-                try
+                foreach (var file in new DirectoryInfo(root).EnumerateFiles("*", SearchOption.AllDirectories))
                 {
-                    var state = (file.LastWriteTimeUtc, file.Length);
-                    current[file.FullName] = state;
-                    if (_seen.TryGetValue(file.FullName, out var seen) && seen == state) continue;
-                    using var handle = File.OpenHandle(file.FullName, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-                    if (sync_file_range(handle, 0, 0, SyncFileRangeWrite) == 0) started++;
+                    try
+                    {
+                        var state = (file.LastWriteTimeUtc, file.Length);
+                        current[file.FullName] = state;
+                        if (_seen.TryGetValue(file.FullName, out var seen) && seen == state) continue;
+                        using var handle = File.OpenHandle(file.FullName, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                        if (sync_file_range(handle, 0, 0, SyncFileRangeWrite) == 0) started++;
+                    }
+                    catch (IOException) { }
                 }
-                // PostgreSQL drops and truncates files as it goes (a dropped table, a vacuumed relation): skip them.
-                catch (IOException) { }
             }
+            catch (IOException) { }
         }
         _seen = current;
         return started;
