@@ -100,12 +100,12 @@ public sealed class NumberPoolTests(GrainClusterFixture fixture) : IClassFixture
         var visitor = Guid.NewGuid();
 
         var organic = await _dni.Visit(tenant, pool, visitor, referrer: "https://www.google.com/");
-        await _dni.Visit(tenant, pool, visitor, organic.SessionId, url: "https://acme.example/?gclid=AD1&utm_campaign=spring");
-        await _dni.Visit(tenant, pool, visitor, organic.SessionId, url: "https://acme.example/?gclid=AD1&utm_campaign=spring");
+        await _dni.Visit(tenant, pool, visitor, organic.SessionId, url: Ad("AD1", "spring"));
+        await _dni.Visit(tenant, pool, visitor, organic.SessionId, url: Ad("AD1", "spring"));
         await _dni.Visit(tenant, pool, visitor);   // a later direct session: not a touch
         var test = await _dni.Visit(tenant, pool, Guid.NewGuid(), url: "https://acme.example/?callmesh_test=1");
 
-        var history = await _dni.Grains.GetGrain<Visitors.IVisitorGrain>(TenantKey.For(tenant, visitor.ToString())).History();
+        var history = await _dni.History(tenant, visitor);
         Assert.Equal([("google", "organic", (string?)null), ("google", "cpc", "AD1")],
             history.Touches.Select(t => (t.Source, t.Medium, t.ClickIds.Gclid)));
         Assert.Equal(2, history.Sessions.Count);
@@ -119,18 +119,21 @@ public sealed class NumberPoolTests(GrainClusterFixture fixture) : IClassFixture
     {
         var (tenant, pool, _, _) = await _dni.PoolAsync(size: 2);
         var visitor = Guid.NewGuid();
-        var first = await _dni.Visit(tenant, pool, visitor, url: "https://acme.example/?gclid=AD1&utm_campaign=spring");
-        await _dni.Visit(tenant, pool, visitor, first.SessionId, url: "https://acme.example/?gclid=AD2&utm_campaign=spring");
+        var first = await _dni.Visit(tenant, pool, visitor, url: Ad("AD1", "spring"));
+        await _dni.Visit(tenant, pool, visitor, first.SessionId, url: Ad("AD2", "spring"));
 
         await _dni.Grains.GetGrain<Orleans.Runtime.IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
-        var reload = await _dni.Visit(tenant, pool, visitor, first.SessionId, url: "https://acme.example/?gclid=AD2&utm_campaign=spring");
-        await _dni.Visit(tenant, pool, visitor, first.SessionId, url: "https://acme.example/?gclid=AD3&utm_campaign=summer");
+        var reload = await _dni.Visit(tenant, pool, visitor, first.SessionId, url: Ad("AD2", "spring"));
+        await _dni.Visit(tenant, pool, visitor, first.SessionId, url: Ad("AD3", "summer"));
 
         Assert.Equal(first.SessionId, reload.SessionId);
-        var history = await _dni.Grains.GetGrain<Visitors.IVisitorGrain>(TenantKey.For(tenant, visitor.ToString())).History();
+        var history = await _dni.History(tenant, visitor);
         Assert.Equal(["AD1", "AD2", "AD3"], history.Touches.Select(t => t.ClickIds.Gclid));
         Assert.Equal(["spring", "spring", "summer"], history.Touches.Select(t => t.Campaign));
     }
+
+    /// <summary>A landing URL with a Google Ads click id and a campaign.</summary>
+    private static string Ad(string gclid, string campaign) => $"https://acme.example/?gclid={gclid}&utm_campaign={campaign}";
 
     [Fact]
     public async Task Pool_numbers_must_be_this_tenants_and_free_of_other_uses()

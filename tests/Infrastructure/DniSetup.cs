@@ -35,6 +35,9 @@ public sealed class DniSetup(GrainClusterFixture fixture)
         return (tenant, pool, numbers[..size], numbers[size]);
     }
 
+    public Task<VisitorHistory> History(string tenant, Guid visitor) =>
+        Grains.GetGrain<IVisitorGrain>(TenantKey.For(tenant, visitor.ToString())).History();
+
     public Task<SessionAnswer> Visit(string tenant, string pool, Guid visitor, Guid? session = null, string url = "https://acme.example/", string? referrer = null) =>
         Grains.GetGrain<IVisitorGrain>(TenantKey.For(tenant, visitor.ToString())).StartOrResume(new SessionStart(
             "acme-web", session, new Uri(url), referrer is null ? null : new Uri(referrer), [],
