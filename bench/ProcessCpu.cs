@@ -11,7 +11,7 @@ public sealed class ProcessCpu(string state)
     // /proc gives CPU times in USER_HZ ticks, which Linux fixes at 100 a second for user space.
     private const double TicksPerSecond = 100;
 
-    public sealed record Sample(long Generator, long Gateway, long Silos, long Postgres, long Idle, DateTime At);
+    private sealed record Sample(long Generator, long Gateway, long Silos, long Postgres, long Idle, DateTime At);
 
     /// <summary>Runs a phase and adds to its measurement what each process spent per answered request.</summary>
     public async Task<Measurement> Around(Func<Task<Measurement>> phase)

@@ -258,9 +258,34 @@ public sealed class DniStore(NpgsqlDataSource database, ILogger<DniStore> logger
         }
     }
 
-    public async Task<(List<VisitorSession> Sessions, List<Touchpoint> Touches, List<LiveLease> Leases)> LoadVisitorAsync(string tenantId, Guid visitorId)
+    /// <summary>A visitor's sessions and touches, oldest first: what a call's attribution reads.</summary>
+    public async Task<VisitorHistory> LoadHistoryAsync(string tenantId, Guid visitorId)
     {
         await using var batch = database.CreateBatch();
+        AddHistoryCommands(batch, tenantId, visitorId);
+        await using var reader = await batch.ExecuteReaderAsync();
+        return await ReadHistory(reader);
+    }
+
+    /// <summary>The history and the visitor's live holds in one round trip: what a visitor's activation restores.</summary>
+    public async Task<(VisitorHistory History, List<LiveLease> Leases)> LoadVisitorAsync(string tenantId, Guid visitorId)
+    {
+        await using var batch = database.CreateBatch();
+        AddHistoryCommands(batch, tenantId, visitorId);
+        // "tenant_id || ''" checks the tenant without letting the planner walk a tenant-first index (0008_keyed_lookups.sql).
+        batch.BatchCommands.Add(Sql.Command(
+            """
+            SELECT pool_id, number, visitor_id, session_id, leased_at FROM callmesh.number_leases
+             WHERE visitor_id = $1 AND kind = 'lease' AND released_at IS NULL AND tenant_id || '' = $2
+            """, visitorId, tenantId));
+        await using var reader = await batch.ExecuteReaderAsync();
+        var history = await ReadHistory(reader);
+        await reader.NextResultAsync();
+        return (history, await ReadLeases(reader));
+    }
+
+    private static void AddHistoryCommands(NpgsqlBatch batch, string tenantId, Guid visitorId)
+    {
         batch.BatchCommands.Add(Sql.Command(
             "SELECT session_id, started_at, landing_url, is_test FROM callmesh.dni_sessions WHERE tenant_id = $1 AND visitor_id = $2 ORDER BY started_at",
             tenantId, visitorId));
@@ -269,13 +294,11 @@ public sealed class DniStore(NpgsqlDataSource database, ILogger<DniStore> logger
             SELECT session_id, at, source, medium, campaign, keyword, gclid, gbraid, wbraid, msclkid, fbclid, landing_page, referrer, decided_by
               FROM callmesh.touchpoints WHERE tenant_id = $1 AND visitor_id = $2 ORDER BY at, id
             """, tenantId, visitorId));
-        // "tenant_id || ''" checks the tenant without letting the planner walk a tenant-first index (0008_keyed_lookups.sql).
-        batch.BatchCommands.Add(Sql.Command(
-            """
-            SELECT pool_id, number, visitor_id, session_id, leased_at FROM callmesh.number_leases
-             WHERE visitor_id = $1 AND kind = 'lease' AND released_at IS NULL AND tenant_id || '' = $2
-            """, visitorId, tenantId));
-        await using var reader = await batch.ExecuteReaderAsync();
+    }
+
+    /// <summary>Reads the two results of <see cref="AddHistoryCommands"/>, leaving the reader on the second.</summary>
+    private static async Task<VisitorHistory> ReadHistory(NpgsqlDataReader reader)
+    {
         var sessions = new List<VisitorSession>();
         while (await reader.ReadAsync())
             sessions.Add(new VisitorSession(reader.GetGuid(0), reader.GetDateTime(1), reader.GetString(2), reader.GetBoolean(3)));
@@ -287,8 +310,7 @@ public sealed class DniStore(NpgsqlDataSource database, ILogger<DniStore> logger
             touches.Add(new Touchpoint(reader.GetGuid(0), reader.GetDateTime(1), reader.GetString(2), reader.GetString(3), S(4), S(5),
                 new ClickIds(S(6), S(7), S(8), S(9), S(10)), reader.GetString(11), S(12), reader.GetString(13)));
         }
-        await reader.NextResultAsync();
-        return (sessions, touches, await ReadLeases(reader));
+        return new VisitorHistory(sessions, touches);
     }
 
     /// <summary>A pool's live holds, and when each of its numbers was last released (for least-recently-released order).</summary>

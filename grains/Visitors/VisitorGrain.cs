@@ -25,7 +25,6 @@ public sealed class VisitorGrain(DniStore store, GrainReferences references, Tim
     private const int MaxConflictRetries = 3;
 
     private readonly Dictionary<Guid, SessionMemo> _sessions = [];
-    private bool _touched;
     private readonly HashSet<string> _pools = new(StringComparer.Ordinal);
 
     /// <summary>A session as answering needs it: whether it is a test, and what a new paid click is compared with.</summary>
@@ -54,9 +53,9 @@ public sealed class VisitorGrain(DniStore store, GrainReferences references, Tim
         if (_loaded) return;
         _loaded = true;
         if (knownNew) return;
-        var (sessions, touches, leases) = await store.LoadVisitorAsync(TenantId, VisitorId);
-        foreach (var session in sessions) _sessions[session.SessionId] = new SessionMemo(session.IsTest);
-        foreach (var touch in touches) Remember(touch);   // oldest first, so each session keeps its last
+        var (history, leases) = await store.LoadVisitorAsync(TenantId, VisitorId);
+        foreach (var session in history.Sessions) _sessions[session.SessionId] = new SessionMemo(session.IsTest);
+        foreach (var touch in history.Touches) Remember(touch);   // oldest first, so each session keeps its last
         foreach (var lease in leases) _pools.Add(lease.PoolId);
     }
 
@@ -68,12 +67,15 @@ public sealed class VisitorGrain(DniStore store, GrainReferences references, Tim
         var touches = new List<TouchRow>();
 
         var query = SourceClassifier.QueryOf(request.Url);
-        if (request.SessionId is not { } sessionId || !_sessions.TryGetValue(sessionId, out var session))
+        Guid sessionId;
+        SessionMemo session;
+        if (request.SessionId is { } known && _sessions.TryGetValue(known, out var resumed))
+            (sessionId, session) = (known, resumed);
+        else
         {
             var isTest = query.GetValueOrDefault(TestParameter) is "1" or "true";
             // A time-ordered id (UUIDv7), as for visitors (see DniApi): new rows land at the right edge of the session index.
-            sessionId = Guid.CreateVersion7();
-            session = new SessionMemo(isTest);
+            (sessionId, session) = (Guid.CreateVersion7(), new SessionMemo(isTest));
             sessions.Add(new SessionRow(sessionId, TenantId, VisitorId, request.SiteKey, now, request.Url.ToString(),
                 request.Referrer?.ToString(), isTest));
         }
@@ -112,19 +114,18 @@ public sealed class VisitorGrain(DniStore store, GrainReferences references, Tim
     /// <summary>Every session and touch, from the database: a call's attribution asks this once, minutes after the visit.</summary>
     public async Task<VisitorHistory> History()
     {
-        var (sessions, touches, _) = await store.LoadVisitorAsync(TenantId, VisitorId);
-        return new VisitorHistory(sessions, touches);
+        return await store.LoadHistoryAsync(TenantId, VisitorId);
     }
 
     private void Remember(Touchpoint touch)
     {
-        _touched = true;
         if (_sessions.TryGetValue(touch.SessionId, out var session)) session.LastTouch = (touch.Source, touch.Campaign, touch.ClickIds);
     }
 
     private bool IsNewTouch(SourceClassifier.Classification source, SessionMemo session, bool isNewSession)
     {
-        if (isNewSession) return !source.IsDirect || !_touched;
+        // A visitor's very first session is a touch even when direct (any touch leaves some session a last touch).
+        if (isNewSession) return !source.IsDirect || !_sessions.Values.Any(s => s.LastTouch is not null);
         if (!source.IsPaidClick) return false;
         // Within a session only a different paid click is a new touch (a reload of the same ad URL is not).
         return session.LastTouch is not { } last

@@ -49,26 +49,22 @@ public sealed class PostgresWriteback(string dataDirectory)
         var started = 0;
         // Rebuilt every pass, so a dropped table's files are forgotten.
         var current = new Dictionary<string, (DateTime Written, long Length)>(_seen.Count, StringComparer.Ordinal);
-        // PostgreSQL drops files and whole directories as it goes (a dropped table or database): what is gone is skipped,
-        // and a directory that vanished mid-listing is listed again in the next pass.
+        // PostgreSQL drops files and directories as it goes (a dropped table or database): .NET's listing skips a
+        // directory that vanishes under it, and a file that vanished is skipped here.
         foreach (var root in _roots.Where(Directory.Exists))
         {
-            try
+            foreach (var file in new DirectoryInfo(root).EnumerateFiles("*", SearchOption.AllDirectories))
             {
-                foreach (var file in new DirectoryInfo(root).EnumerateFiles("*", SearchOption.AllDirectories))
+                try
                 {
-                    try
-                    {
-                        var state = (file.LastWriteTimeUtc, file.Length);
-                        current[file.FullName] = state;
-                        if (_seen.TryGetValue(file.FullName, out var seen) && seen == state) continue;
-                        using var handle = File.OpenHandle(file.FullName, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-                        if (sync_file_range(handle, 0, 0, SyncFileRangeWrite) == 0) started++;
-                    }
-                    catch (IOException) { }
+                    var state = (file.LastWriteTimeUtc, file.Length);
+                    current[file.FullName] = state;
+                    if (_seen.TryGetValue(file.FullName, out var seen) && seen == state) continue;
+                    using var handle = File.OpenHandle(file.FullName, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                    if (sync_file_range(handle, 0, 0, SyncFileRangeWrite) == 0) started++;
                 }
+                catch (IOException) { }
             }
-            catch (IOException) { }
         }
         _seen = current;
         return started;

@@ -132,6 +132,22 @@ public sealed class NumberPoolTests(GrainClusterFixture fixture) : IClassFixture
         Assert.Equal(["spring", "spring", "summer"], history.Touches.Select(t => t.Campaign));
     }
 
+    [Fact]
+    public async Task A_visitors_first_session_is_a_touch_even_when_direct_and_its_later_direct_ones_are_not()
+    {
+        var (tenant, pool, _, _) = await _dni.PoolAsync(size: 2);
+        var visitor = Guid.NewGuid();
+
+        await _dni.Visit(tenant, pool, visitor);
+        // The later session finds the visitor restored from its rows, which must remember that first touch.
+        await _dni.Grains.GetGrain<Orleans.Runtime.IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        await _dni.Visit(tenant, pool, visitor);
+
+        var history = await _dni.History(tenant, visitor);
+        Assert.Equal(2, history.Sessions.Count);
+        Assert.Equal([history.Sessions[0].SessionId], history.Touches.Select(t => t.SessionId));
+    }
+
     /// <summary>A landing URL with a Google Ads click id and a campaign.</summary>
     private static string Ad(string gclid, string campaign) => $"https://acme.example/?gclid={gclid}&utm_campaign={campaign}";
 
