@@ -28,6 +28,11 @@ public static class NumbersApi
             var seen = new HashSet<string>();
             for (var i = 0; i < body.Count; i++)
             {
+                if (body[i] is null)
+                {
+                    errors.Add($"[{i}]", "must be an object with number and carrier.");
+                    continue;
+                }
                 Rules.PhoneNumber(errors, $"[{i}].number", body[i].Number, required: true);
                 if (body[i].Number is { } n && !seen.Add(n)) errors.Add($"[{i}].number", "is listed twice.");
                 if (body[i].Carrier is not { } carrier || !Carriers.Contains(carrier))

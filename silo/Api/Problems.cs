@@ -9,9 +9,20 @@ public static class Problems
     public static IResult Forbidden(string action) =>
         Problem(StatusCodes.Status403Forbidden, "forbidden", $"This token may not {action}.");
 
-    public static IResult Invalid(IDictionary<string, string[]> errors) =>
-        Results.ValidationProblem(errors, title: "The request has invalid fields.", type: ProblemResponses.TypeBase + "validation",
-            extensions: new Dictionary<string, object?> { ["code"] = "validation" });
+    /// <summary>At most this many fields are listed: a 5,000-number import with every number wrong stays a short answer.</summary>
+    public const int MaxListedErrors = 50;
+
+    public static IResult Invalid(IDictionary<string, string[]> errors)
+    {
+        var extensions = new Dictionary<string, object?> { ["code"] = "validation" };
+        if (errors.Count > MaxListedErrors)
+        {
+            extensions["unlistedErrors"] = errors.Count - MaxListedErrors;
+            errors = errors.Take(MaxListedErrors).ToDictionary();
+        }
+        return Results.ValidationProblem(errors, title: "The request has invalid fields.", type: ProblemResponses.TypeBase + "validation",
+            extensions: extensions);
+    }
 
     public static IResult Invalid(string field, string message) => Invalid(new Dictionary<string, string[]> { [field] = [message] });
 

@@ -26,19 +26,8 @@ public static class ApiSetup
         services.AddAuthorization(o => o.DefaultPolicy = JwtSetup.UserPolicy);   // what RequireAuthorization() asks
         // Unreadable bodies (malformed JSON, wrong types) throw, so they get a problem with the reason.
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
-        services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
-        {
-            if (IsClusterChange(context.Exception))
-            {
-                ProblemResponses.Describe(context.ProblemDetails, ProblemResponses.TemporarilyUnavailable, "A silo left the cluster; retry in a moment.");
-                context.HttpContext.Response.Headers.RetryAfter = "1";
-                return;
-            }
-            if (context.Exception is not BadHttpRequestException bad) return;
-            context.ProblemDetails.Status = context.HttpContext.Response.StatusCode = bad.StatusCode;
-            ProblemResponses.Describe(context.ProblemDetails, "malformed-request", "The request could not be read.");
-            context.ProblemDetails.Detail = bad.InnerException is System.Text.Json.JsonException json ? $"{bad.Message} {json.Message}" : bad.Message;
-        });
+        services.AddProblemDetails();
+        services.AddExceptionHandler<ProblemExceptionHandler>();
         // Clients reach the API through the gateway: do not advertise a silo's own address.
         services.AddOpenApi("v1", o => o.AddDocumentTransformer((document, _, _) =>
         {
@@ -51,13 +40,6 @@ public static class ApiSetup
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
         return services;
     }
-
-    /// <summary>
-    /// A grain call that was in flight to a silo that just died: transient, the grain is
-    /// re-activated elsewhere once the cluster declares the silo dead (seconds).
-    /// </summary>
-    private static bool IsClusterChange(Exception? e) =>
-        e is SiloUnavailableException or OrleansMessageRejectionException or TimeoutException;
 
     /// <summary>
     /// The database services grains use (the silo's and the tests' in-process silos alike). Register them
@@ -82,15 +64,8 @@ public static class ApiSetup
 
     public static WebApplication UseCallMeshApi(this WebApplication app)
     {
-        app.UseExceptionHandler(new ExceptionHandlerOptions
-        {
-            StatusCodeSelector = e => e switch
-            {
-                BadHttpRequestException bad => bad.StatusCode,
-                _ when IsClusterChange(e) => StatusCodes.Status503ServiceUnavailable,
-                _ => StatusCodes.Status500InternalServerError,
-            },
-        });
+        // ProblemExceptionHandler answers what a client or an outage causes; the rest is a logged 500.
+        app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseAuthentication();
         app.UseAuthorization();

@@ -197,6 +197,25 @@ public sealed class CallsApiTests(ApiFixture fixture) : IClassFixture<ApiFixture
         Assert.Equal(before, await CallRows());
     }
 
+    [Theory]
+    [InlineData("AccountSid=AC0123456789abcdef0123456789abcdef&CallSid=CA%zz&To=%2B15125550180")]   // invalid percent-encoding
+    [InlineData("AccountSid=AC0123456789abcdef0123456789abcdef&CallSid=%FF%FE&To=%2B15125550180")]   // not UTF-8
+    [InlineData("AccountSid=AC%00&CallSid=CA1&To=%2B15125550180")]   // a NUL byte, which PostgreSQL refuses in text
+    [InlineData("AccountSid=AC\u0000&CallSid=CA1&To=%2B15125550180")]
+    [InlineData("AccountSid=%C0%AF&CallSid=CA1&To=%2B15125550180")]   // an overlong UTF-8 sequence
+    public async Task Malformed_webhook_forms_are_4xx_problems_and_store_nothing(string body)
+    {
+        var before = await CallRows();
+        foreach (var path in new[] { "/v1/voice/twilio/inbound", "/v1/voice/twilio/status", "/v1/voice/twilio/dial-action" })
+        {
+            using var response = await Cluster.SendAsync(HttpMethod.Post, path, null,
+                new StringContent(System.Text.RegularExpressions.Regex.Unescape(body), Encoding.UTF8, "application/x-www-form-urlencoded"));
+            Assert.True((int)response.StatusCode is >= 400 and < 500, $"{path}: {response.StatusCode}");
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        }
+        Assert.Equal(before, await CallRows());
+    }
+
     [Fact]
     public async Task A_CRM_records_outcomes_with_a_scoped_API_key_that_brand_admins_issue_and_revoke()
     {

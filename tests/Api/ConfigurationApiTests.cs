@@ -96,6 +96,48 @@ public sealed class ConfigurationApiTests(ApiFixture fixture) : IClassFixture<Ap
     }
 
     [Fact]
+    public async Task A_null_in_a_list_body_is_a_problem_a_NUL_in_a_path_a_400_and_long_error_lists_are_cut()
+    {
+        var tenant = await NewTenant();
+        var admin = Cluster.Token(tenant, Roles.BrandAdmin);
+
+        using var nullItem = await Cluster.SendAsync(HttpMethod.Post, $"/v1/tenants/{tenant}/numbers", admin,
+            new StringContent("[null]", Encoding.UTF8, "application/json"));
+        await ProblemAssert.Is(nullItem, HttpStatusCode.BadRequest, "validation", "[0]");
+        // Kestrel refuses an encoded NUL in the path itself, before any middleware could write a problem: a bare 400.
+        using var nulInPath = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{tenant}/calls/%00", admin);
+        Assert.Equal(HttpStatusCode.BadRequest, nulInPath.StatusCode);
+
+        // 2,000 bad numbers: the problem lists the first 50 and counts the rest.
+        var bad = Enumerable.Range(0, 2000).Select(i => new { number = $"555-{i:D4}", carrier = "twilio" }).ToList();
+        using var many = await Cluster.SendAsync(HttpMethod.Post, $"/v1/tenants/{tenant}/numbers", admin, bad);
+        var problem = await ProblemAssert.Is(many, HttpStatusCode.BadRequest, "validation");
+        Assert.Equal(50, problem.GetProperty("errors").EnumerateObject().Count());
+        Assert.Equal(1950, problem.GetProperty("unlistedErrors").GetInt32());
+        Assert.Equal(0, await fixture.Database.Scalar<long>("SELECT count(*) FROM callmesh.tracking_numbers WHERE tenant_id = $1", tenant));
+    }
+
+    [Fact]
+    public async Task A_flood_of_malformed_bodies_is_a_few_warning_lines_not_a_stack_trace_each()
+    {
+        var tenant = await NewTenant();
+        var admin = Cluster.Token(tenant, Roles.BrandAdmin);
+        var marker = $"/v1/tenants/{tenant}/locations/flood";
+        for (var i = 0; i < 40; i++)
+        {
+            using var junk = await Cluster.SendAsync(HttpMethod.Put, marker, admin, new StringContent("{\"name\": ", Encoding.UTF8, "application/json"));
+            await ProblemAssert.Is(junk, HttpStatusCode.BadRequest, "malformed-request");
+        }
+
+        await Task.Delay(500);   // the console logger writes behind
+        var lines = Cluster.SiloLogs().Split('\n');
+        var warnings = lines.Where(l => l.Contains(marker) && l.Contains("malformed-request")).ToList();
+        Assert.InRange(warnings.Count, 1, 10);   // one a second per kind, whatever the request rate
+        Assert.DoesNotContain(lines, l => l.Contains("BadHttpRequestException") && !l.Contains(marker));
+        Assert.DoesNotContain(lines, l => l.TrimStart().StartsWith("at Microsoft.AspNetCore.Http.RequestDelegateFactory", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Oversized_bodies_are_refused_at_the_gateway()
     {
         var tenant = await NewTenant();

@@ -136,6 +136,9 @@ public sealed class ProcessCluster : IAsyncDisposable
     /// <summary>SIGKILL: no shutdown, no goodbye to the cluster.</summary>
     public void Kill(Process process) => process.Kill(entireProcessTree: false);
 
+    /// <summary>Everything the silos have logged so far.</summary>
+    public string SiloLogs() => string.Join("\n", Directory.GetFiles(_logs, "silo-*.log").Select(File.ReadAllText));
+
     public string Logs() => string.Join("\n", Directory.GetFiles(_logs).Select(f =>
         $"--- {Path.GetFileName(f)}\n{string.Join("\n", File.ReadLines(f).TakeLast(30))}"));
 

@@ -1,0 +1,40 @@
+using CallMesh.Tests.Infrastructure;
+using Npgsql;
+
+namespace CallMesh.Tests.Deployment;
+
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public class PrivatePostgresTests
+{
+    /// <summary>
+    /// A clone in a directory only its owner may enter (mktemp -d makes 0700): as root, PostgreSQL runs as its own user,
+    /// which cannot walk that path, so initdb and pg_ctl must be given a data directory it can reach.
+    /// </summary>
+    [Fact]
+    public async Task The_script_starts_its_PostgreSQL_from_a_checkout_others_cannot_enter()
+    {
+        var home = Directory.CreateTempSubdirectory("callmesh-private-");
+        try
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(home.FullName));
+            var checkout = Directory.CreateDirectory(Path.Combine(home.FullName, "callmesh")).FullName;
+            File.Copy(Path.Combine(Repo.Root, "callmesh"), Path.Combine(checkout, "callmesh"));
+
+            await using (var server = await PrivatePostgres.StartAsync(Path.Combine(checkout, "callmesh"), migrate: false))
+            {
+                await using var connection = new NpgsqlConnection(server.ConnectionString);
+                await connection.OpenAsync();
+                await using var command = new NpgsqlCommand("SELECT current_user", connection);
+                Assert.Equal("callmesh", await command.ExecuteScalarAsync());
+                // Started again while running: the script finds it running and answers the same server.
+                var again = server.ConnectionString;
+                await server.StartAsync();
+                Assert.Equal(again, server.ConnectionString);
+            }
+        }
+        finally
+        {
+            home.Delete(recursive: true);
+        }
+    }
+}
