@@ -8,7 +8,7 @@ namespace CallMesh.Gateway.Proxy;
 /// <summary>
 /// A silo that was killed refuses connections until the health checks notice. Such a request
 /// never reached any silo, so it is safe to send it to another one, whatever its method. An
-/// idempotent request (GET, HEAD, PUT, DELETE: our PUTs replace whole resources) is also
+/// idempotent request (GET, HEAD, PUT, DELETE: our PUTs replace whole resources; a carrier's webhook) is also
 /// retried when the silo died after receiving it but before answering.
 /// Runs in the proxy pipeline before load balancing, so each attempt picks again from the
 /// destinations that have not failed.
@@ -64,5 +64,13 @@ public static class RetryOnSiloFailure
         error.Error == ForwarderError.Request
         && (error.Exception is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError }
             || HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)
-            || HttpMethods.IsPut(request.Method) || HttpMethods.IsDelete(request.Method));
+            || HttpMethods.IsPut(request.Method) || HttpMethods.IsDelete(request.Method)
+            || IsCarrierWebhook(request));
+
+    /// <summary>
+    /// A carrier's webhook is idempotent (a call by its call id, a callback by its key: silo/Calls/CallJournal.cs), and a
+    /// caller is waiting on it: sent again to another silo rather than answered with an error the caller would hear.
+    /// </summary>
+    public static bool IsCarrierWebhook(HttpRequest request) =>
+        HttpMethods.IsPost(request.Method) && request.Path.StartsWithSegments("/v1/voice");
 }

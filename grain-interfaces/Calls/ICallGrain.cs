@@ -9,8 +9,11 @@ namespace CallMesh.Calls;
 /// </summary>
 public interface ICallGrain : IGrainWithStringKey
 {
-    /// <summary>Attributes and routes a new inbound call; a repeated webhook gets the same answer and changes nothing.</summary>
-    Task<CallRouting> Start(InboundCall call);
+    /// <summary>
+    /// Records, attributes and (unless <paramref name="routed"/> says how the webhook already answered) routes a new
+    /// inbound call; a repeated start gets the first answer and changes nothing.
+    /// </summary>
+    Task<CallRouting> Start(InboundCall call, CallRouting? routed = null);
 
     /// <summary>Applies a status callback or dial result once; false when the call is unknown.</summary>
     Task<bool> Apply(CallEvent delivery);

@@ -37,7 +37,7 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
 
     public Task<CallRecord?> Get() => Load();
 
-    public async Task<CallRouting> Start(InboundCall inbound)
+    public async Task<CallRouting> Start(InboundCall inbound, CallRouting? routed = null)
     {
         // A retried webhook finds the call in memory, or (after a new activation) its row when we write ours below.
         if (_call is { } known) return known.Routing;
@@ -67,7 +67,7 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
         {
             CallId = Key.CallId, TenantId = tenantId, AccountSid = inbound.AccountSid, TrackingNumber = inbound.To, Caller = inbound.From,
             StartedAt = inbound.StartedAt, Status = "ringing",
-            Routing = Route(inbound, tenant, location, open, caller.Blocked),
+            Routing = routed ?? CallRouter.Route(inbound, tenant, location, open, caller.Blocked),
             Attribution = attribution,
             FirstTime = caller.FirstTime, FirstTimeForLocation = caller.FirstTimeForLocation, WithinHours = open,
             DaysSincePreviousCall = caller.PreviousCallAt is { } previous ? (inbound.StartedAt - previous).TotalDays : null,
@@ -86,30 +86,6 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
         _ = Rollup(call).Record(Contributions.From(call))
             .ContinueWith(t => t.Exception, TaskContinuationOptions.OnlyOnFaulted);   // a new activation rebuilds from the row
         return call.Routing;
-    }
-
-    /// <summary>
-    /// Where the call rings: the location's forward number in its business hours, its after-hours number
-    /// outside them, else the tenant's fail-safe number; blocked callers are rejected.
-    /// </summary>
-    private static CallRouting Route(InboundCall inbound, TenantConfig? tenant, LocationConfig? location, bool open, bool blocked)
-    {
-        // The location sees who is calling: pass the caller's number through when it is a real one.
-        var callerId = Rules.PhoneNumberError(inbound.From) is null ? inbound.From : inbound.To;
-        if (blocked) return new CallRouting("reject", "blocked", null, callerId, false, null);
-        var (route, dialTo) = location switch
-        {
-            not null when open => ("open", location.ForwardTo),
-            not null when location.AfterHoursForwardTo is { } afterHours => ("after-hours", afterHours),
-            _ when tenant?.FailSafeNumber is { } failSafe => ("fail-safe", failSafe),
-            not null => ("after-hours", location.ForwardTo),   // no after-hours or fail-safe number: ring the location anyway
-            _ => ("not-in-service", null),
-        };
-        return dialTo is null
-            ? new CallRouting("not-in-service", route, null, callerId, false, null)
-            : tenant?.RecordCalls == true
-                ? new CallRouting("dial", route, dialTo, callerId, true, tenant.RecordingNotice ?? "This call may be recorded.")
-                : new CallRouting("dial", route, dialTo, callerId, false, null);
     }
 
     /// <summary>

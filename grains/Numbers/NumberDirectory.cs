@@ -66,6 +66,13 @@ public sealed class NumberDirectory(NpgsqlDataSource database)
         return await ReadTrackingNumbers(command);
     }
 
+    /// <summary>Every tenant's numbers: what each silo's routing snapshot holds.</summary>
+    public async Task<List<TrackingNumber>> AllAsync(CancellationToken cancellationToken = default)
+    {
+        await using var command = database.CreateCommand($"SELECT {TrackingNumberColumns} FROM callmesh.tracking_numbers");
+        return await ReadTrackingNumbers(command, cancellationToken);
+    }
+
     /// <summary>The tenant's directory entries for <paramref name="numbers"/>; numbers it does not own are absent.</summary>
     public async Task<Dictionary<string, TrackingNumber>> FindAsync(string tenantId, IEnumerable<string> numbers)
     {
@@ -80,11 +87,11 @@ public sealed class NumberDirectory(NpgsqlDataSource database)
 
     private const string TrackingNumberColumns = "number, tenant_id, carrier, account_sid, use_kind, pool_id, location_id, static_key, medium, source, campaign";
 
-    private static async Task<List<TrackingNumber>> ReadTrackingNumbers(NpgsqlCommand command)
+    private static async Task<List<TrackingNumber>> ReadTrackingNumbers(NpgsqlCommand command, CancellationToken cancellationToken = default)
     {
         var numbers = new List<TrackingNumber>();
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
         {
             string? S(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
             numbers.Add(new TrackingNumber(reader.GetString(0), reader.GetString(1), reader.GetString(2), S(3), reader.GetString(4), S(5), S(6), S(7), S(8), S(9), S(10)));

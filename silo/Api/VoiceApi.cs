@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using CallMesh.Calls;
 using CallMesh.Common;
+using CallMesh.Silo.Calls;
 using CallMesh.Silo.Carriers;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -8,8 +9,8 @@ namespace CallMesh.Silo.Api;
 
 /// <summary>
 /// The carrier's webhooks (Twilio; SignalWire speaks the same form and signature). Each is signed with
-/// the carrier account's auth token; a missing or wrong signature is 403 and stores nothing. The inbound
-/// webhook is answered with TwiML while the caller waits, so it only asks the call's grain.
+/// the carrier account's auth token; a missing or wrong signature is 403 and stores nothing. Every delivery is
+/// journaled before it is answered (CallJournal); the inbound webhook's answer comes from the silo's memory.
 /// </summary>
 public static partial class VoiceApi
 {
@@ -22,9 +23,10 @@ public static partial class VoiceApi
     {
         var group = routes.MapGroup("/v1/voice/{carrier:regex(^(twilio|signalwire)$)}").WithTags("Carrier webhooks").DisableAntiforgery();
 
-        group.MapPost("/inbound", async (string carrier, HttpContext http, CarrierAccounts accounts, IConfiguration configuration, GrainReferences references) =>
+        group.MapPost("/inbound", async (string carrier, HttpContext http, CarrierAccounts accounts, RoutingSnapshot snapshot,
+            IConfiguration configuration, InboundRouter router, CallJournal journal, TimeProvider clock) =>
         {
-            var (webhook, problem) = await Verify(http, accounts, configuration);
+            var (webhook, problem) = await Verify(http, accounts, snapshot, configuration);
             if (problem is not null) return problem;
             var form = webhook!.Form;
             var errors = new ValidationErrors();
@@ -34,14 +36,18 @@ public static partial class VoiceApi
             if (to is not null && Rules.PhoneNumberError(to) is { } error) errors.Add("To", error);
             if (errors.Any) return Problems.Invalid(errors.ToDictionary());
 
-            var routing = await references.New<ICallGrain>(TenantKey.For(webhook.Account.TenantId, callSid!))
-                .Start(new InboundCall(webhook.Account.AccountSid, from!, to!, Microseconds(DateTime.UtcNow)));
+            // The caller is waiting: route from memory, make the start durable here, and let the grain record,
+            // attribute and roll it up behind the answer (CallJournal).
+            var inbound = new InboundCall(webhook.Account.AccountSid, from!, to!, Microseconds(clock.GetUtcNow().UtcDateTime));
+            var routing = await router.RouteAsync(webhook.Account.TenantId, inbound);
+            await journal.AppendStartAsync(webhook.Account.TenantId, callSid!, inbound, routing);
             return Results.Text(TwiML.Answer(routing, $"{webhook.BaseUrl}/v1/voice/{carrier}"), TwiML.ContentType);
-        }).WithSummary("Inbound call (form-encoded, signed): attributes the call and answers TwiML routing it.");
+        }).WithSummary("Inbound call (form-encoded, signed): answers TwiML routing it at once; records and attributes it behind the answer.");
 
-        group.MapPost("/status", async (HttpContext http, CarrierAccounts accounts, IConfiguration configuration, GrainReferences references) =>
+        group.MapPost("/status", async (HttpContext http, CarrierAccounts accounts, RoutingSnapshot snapshot, IConfiguration configuration,
+            CallJournal journal) =>
         {
-            var (webhook, problem) = await Verify(http, accounts, configuration);
+            var (webhook, problem) = await Verify(http, accounts, snapshot, configuration);
             if (problem is not null) return problem;
             var form = webhook!.Form;
             var errors = new ValidationErrors();
@@ -57,14 +63,14 @@ public static partial class VoiceApi
             var leg = parent is null ? "inbound" : "dialed";
             var delivery = new CallEvent($"{leg}:{callSid}:{(sequence is { } s ? s.ToString() : status)}", leg, status!, duration,
                 Url(form["RecordingUrl"]));
-            return await references.New<ICallGrain>(TenantKey.For(webhook.Account.TenantId, parent ?? callSid!)).Apply(delivery)
-                ? Results.NoContent()
-                : Problems.NotFound("call");
-        }).WithSummary("Call progress of the caller's or the forwarded leg; repeated and reordered deliveries are applied once.");
+            await journal.AppendEventAsync(webhook.Account.TenantId, parent ?? callSid!, delivery);
+            return Results.NoContent();
+        }).WithSummary("Call progress of the caller's or the forwarded leg; journaled, then applied once whatever the order of deliveries.");
 
-        group.MapPost("/dial-action", async (HttpContext http, CarrierAccounts accounts, IConfiguration configuration, GrainReferences references) =>
+        group.MapPost("/dial-action", async (HttpContext http, CarrierAccounts accounts, RoutingSnapshot snapshot, IConfiguration configuration,
+            CallJournal journal) =>
         {
-            var (webhook, problem) = await Verify(http, accounts, configuration);
+            var (webhook, problem) = await Verify(http, accounts, snapshot, configuration);
             if (problem is not null) return problem;
             var form = webhook!.Form;
             var errors = new ValidationErrors();
@@ -75,10 +81,9 @@ public static partial class VoiceApi
 
             var delivery = new CallEvent($"dial-result:{callSid}", "dial-result", status!, duration, Url(form["RecordingUrl"]),
                 bool.TryParse(form["DialBridged"], out var bridged) ? bridged : null);
-            return await references.New<ICallGrain>(TenantKey.For(webhook.Account.TenantId, callSid!)).Apply(delivery)
-                ? Results.Text(TwiML.HangUp(), TwiML.ContentType)
-                : Problems.NotFound("call");
-        }).WithSummary("The forwarded leg's result (answered or missed, talk time, recording); answers TwiML that hangs up.");
+            await journal.AppendEventAsync(webhook.Account.TenantId, callSid!, delivery);
+            return Results.Text(TwiML.HangUp(), TwiML.ContentType);
+        }).WithSummary("The forwarded leg's result (answered or missed, talk time, recording); journaled; answers TwiML that hangs up.");
 
         return group;
     }
@@ -86,14 +91,16 @@ public static partial class VoiceApi
     private sealed record Webhook(CarrierAccount Account, IFormCollection Form, string BaseUrl);
 
     /// <summary>Reads the form and checks its signature against the account's auth token: 403 when it does not match.</summary>
-    private static async Task<(Webhook?, IResult?)> Verify(HttpContext http, CarrierAccounts accounts, IConfiguration configuration)
+    private static async Task<(Webhook?, IResult?)> Verify(HttpContext http, CarrierAccounts accounts, RoutingSnapshot snapshot, IConfiguration configuration)
     {
         if (!http.Request.HasFormContentType)
             return (null, Problems.Problem(StatusCodes.Status415UnsupportedMediaType, "malformed-request", "Carrier webhooks are application/x-www-form-urlencoded."));
         if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = MaxFormBytes;
         var form = await http.Request.ReadFormAsync();
         var forbidden = Problems.Problem(StatusCodes.Status403Forbidden, "invalid-signature", "The webhook's signature does not match.");
-        if (form["AccountSid"].ToString() is not { Length: > 0 } accountSid || await accounts.FindAsync(accountSid) is not { } account)
+        // The snapshot knows every account; only one added since its last reload is looked up.
+        if (form["AccountSid"].ToString() is not { Length: > 0 } accountSid
+            || (snapshot.Current?.Accounts.GetValueOrDefault(accountSid) ?? await accounts.FindAsync(accountSid)) is not { } account)
             return (null, forbidden);
         var baseUrl = PublicBaseUrl(http, configuration);
         var url = baseUrl + (http.Features.Get<IHttpRequestFeature>()?.RawTarget ?? $"{http.Request.Path}{http.Request.QueryString}");

@@ -21,6 +21,14 @@ public static class ApiSetup
         services.AddSingleton<IpGeolocation>();
         services.AddSingleton<CallMesh.Silo.Carriers.CarrierAccounts>();
         services.AddSingleton<ApiKeys>();
+        // The call path: routing from memory, deliveries journaled before they are answered. Registered after Orleans, so
+        // at shutdown the journal hands over what it can before the silo leaves.
+        services.AddSingleton(new CallMesh.Silo.Calls.CallJournalOptions(settings.JournalPath));
+        services.AddSingleton<CallMesh.Silo.Calls.RoutingSnapshot>();
+        services.AddHostedService(sp => sp.GetRequiredService<CallMesh.Silo.Calls.RoutingSnapshot>());
+        services.AddSingleton<CallMesh.Silo.Calls.InboundRouter>();
+        services.AddSingleton<CallMesh.Silo.Calls.CallJournal>();
+        services.AddHostedService(sp => sp.GetRequiredService<CallMesh.Silo.Calls.CallJournal>());
         services.AddCallMeshJwt(configuration)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthentication>(JwtSetup.ApiKeyScheme, null);
         services.AddAuthorization(o => o.DefaultPolicy = JwtSetup.UserPolicy);   // what RequireAuthorization() asks

@@ -18,6 +18,10 @@ public sealed record SiloSettings
     public string AdvertisedIp { get; init; } = "127.0.0.1";
     public string? SiloName { get; init; }
     public bool MigrateOnStart { get; init; } = true;
+    /// <summary>This silo's own directory for its call journal and routing snapshot; it must outlive the process (a volume).</summary>
+    public string? JournalDirectory { get; init; }
+
+    public string JournalPath => JournalDirectory ?? Path.Combine(AppContext.BaseDirectory, "journal", SiloName ?? $"silo-{HttpPort}");
 
     public static SiloSettings From(IConfiguration configuration)
     {
@@ -36,6 +40,7 @@ public sealed record SiloSettings
             AdvertisedIp = configuration["ADVERTISED_IP"] ?? defaults.AdvertisedIp,
             SiloName = configuration["SILO_NAME"],
             MigrateOnStart = configuration.GetValue("MIGRATE_ON_START", defaults.MigrateOnStart),
+            JournalDirectory = configuration["JOURNAL_DIR"],
         };
     }
 

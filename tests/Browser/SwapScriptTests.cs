@@ -111,6 +111,36 @@ public sealed class SwapScriptTests(ApiFixture fixture) : IClassFixture<ApiFixtu
     }
 
     [Fact]
+    public async Task Refused_by_an_outage_the_page_keeps_its_own_numbers_and_the_script_asks_again_later()
+    {
+        await using var context = await _browser.NewContextAsync();
+        await context.Clock.InstallAsync();
+        var page = await context.NewPageAsync();
+        var refusals = 0;
+        // The answer every silo gives while PostgreSQL is down (CallsAlwaysRingTests): once, then the real gateway.
+        await page.RouteAsync("**/v1/dni/sessions?*", async route =>
+        {
+            if (Interlocked.Increment(ref refusals) > 1) { await route.ContinueAsync(); return; }
+            await route.FulfillAsync(new()
+            {
+                Status = 503, ContentType = "application/problem+json", Headers = new Dictionary<string, string> { ["Retry-After"] = "1" },
+                Body = """{"status":503,"code":"temporarily-unavailable"}""",
+            });
+        });
+
+        await page.GotoAsync(_origin + "/locations/austin-downtown");
+        await page.WaitForFunctionAsync("() => CallMesh !== undefined");
+        await page.Clock.RunForAsync(1000);
+        Assert.Equal(1, refusals);
+        Assert.Equal("(512) 555-0101", await page.TextContentAsync("#main-link"));   // the location's own number rings the location
+
+        await page.Clock.FastForwardAsync("00:06");
+        await page.WaitForFunctionAsync("() => document.querySelector('#main-link').textContent !== '(512) 555-0101'");
+        Assert.Equal(2, refusals);
+        Assert.Matches(new Regex(@"^tel:\+1512555011\d$"), (await page.GetAttributeAsync("#main-link", "href"))!);
+    }
+
+    [Fact]
     public async Task A_new_visitor_gets_a_different_number_and_a_test_session_is_flagged()
     {
         await using var first = await _browser.NewContextAsync();

@@ -37,6 +37,32 @@ public sealed class RetryOnSiloFailureTests
     }
 
     [Fact]
+    public async Task A_carrier_webhook_whose_silo_dies_before_answering_goes_to_the_next_silo_with_its_body()
+    {
+        var bodies = new List<string>();
+        await using var dying = await Server(app => app.Run(async http =>
+        {
+            await new StreamReader(http.Request.Body).ReadToEndAsync();
+            http.Abort();
+        }));
+        await using var healthy = await Server(app => app.Run(async http =>
+        {
+            bodies.Add(await new StreamReader(http.Request.Body).ReadToEndAsync());
+            await http.Response.WriteAsync("<Response><Dial/></Response>");
+        }));
+        await using var gateway = await Gateway(Url(dying), Url(healthy));
+        using var client = new HttpClient { BaseAddress = new Uri(Url(gateway)) };
+
+        using var response = await client.PostAsync("/v1/voice/twilio/inbound",
+            new FormUrlEncodedContent(new Dictionary<string, string> { ["CallSid"] = "CA1", ["To"] = "+15125550180" }));
+
+        // The caller hears the next silo's answer: the webhook is idempotent by its call id.
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("<Response><Dial/></Response>", await response.Content.ReadAsStringAsync());
+        Assert.Equal(["CallSid=CA1&To=%2B15125550180"], bodies);
+    }
+
+    [Fact]
     public async Task A_GET_whose_silo_dies_goes_to_the_next_silo()
     {
         await using var dying = await Server(app => app.Run(http => { http.Abort(); return Task.CompletedTask; }));

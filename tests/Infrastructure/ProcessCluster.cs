@@ -62,6 +62,8 @@ public sealed class ProcessCluster : IAsyncDisposable
                 ["CALLMESH_SILO_PORT"] = Ports.Free().ToString(),
                 ["CALLMESH_ORLEANS_GATEWAY_PORT"] = Ports.Free().ToString(),
                 ["CALLMESH_SILO_NAME"] = $"silo-{i}",
+                // Kept across a restart of the same silo, as a Kubernetes volume is: its journal is replayed.
+                ["CALLMESH_JOURNAL_DIR"] = Path.Combine(_logs, $"journal-silo-{i}"),
                 ["CALLMESH_AUTH__DEVSIGNINGKEYHEX"] = SigningKeyHex,
                 // Notice a killed silo in a few seconds instead of the production ~15 s.
                 ["CALLMESH_MEMBERSHIP__PROBETIMEOUT"] = "00:00:01",
@@ -138,6 +140,9 @@ public sealed class ProcessCluster : IAsyncDisposable
 
     /// <summary>Everything the silos have logged so far.</summary>
     public string SiloLogs() => string.Join("\n", Directory.GetFiles(_logs, "silo-*.log").Select(File.ReadAllText));
+
+    /// <summary>Silo <paramref name="index"/>'s journal directory.</summary>
+    public string JournalDirectory(int index) => _siloEnvironments[index]["CALLMESH_JOURNAL_DIR"];
 
     public string Logs() => string.Join("\n", Directory.GetFiles(_logs).Select(f =>
         $"--- {Path.GetFileName(f)}\n{string.Join("\n", File.ReadLines(f).TakeLast(30))}"));

@@ -73,6 +73,10 @@
       s = { visitorId: r.visitorId, sessionId: r.sessionId, expiresAt: r.expiresAt, swaps: map, known: wanted, search: location.search };
       save(s);
       return s;
+    }, function (e) {
+      // Not answered (CallMesh unavailable, a 503 during a database outage): these targets may be asked again.
+      wanted.forEach(function (t) { delete asked[t]; });
+      throw e;
     }).finally(function () { pending = null; });
     return pending;
   }
@@ -89,8 +93,12 @@
     root = root || d.body;
     var wanted = targets(root);
     if (!wanted.length) return Promise.resolve();
-    return getNumbers(wanted).then(function (s) { apply(root, s); }, function () { /* keep the page's own numbers */ });
+    return getNumbers(wanted).then(function (s) { retries = 0; apply(root, s); }, function () {
+      // Keep the page's own numbers (a call to them rings the location) and ask again later: 5 s, 20 s, 80 s.
+      if (retries < 3) setTimeout(function () { swap(root); }, 5000 * Math.pow(4, retries++));
+    });
   }
+  var retries = 0;
   // While the page is visible, keep the numbers leased.
   setInterval(function () {
     var s = load();

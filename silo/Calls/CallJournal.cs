@@ -1,0 +1,272 @@
+using System.Text.Json;
+using System.Threading.Channels;
+using CallMesh.Calls;
+using CallMesh.Common;
+using CallMesh.Silo.Hosting;
+
+namespace CallMesh.Silo.Calls;
+
+/// <summary>Where this silo keeps its call journal and routing snapshot: a directory of its own (a persistent volume on Kubernetes).</summary>
+public sealed record CallJournalOptions(string Directory);
+
+/// <summary>
+/// A carrier delivery as journaled: a call's start (with the routing the caller was answered with) or one of its
+/// events (status callbacks, the dial result). <c>Id</c> orders a silo's entries.
+/// </summary>
+public sealed record CallJournalEntry(long Id, string TenantId, string CallId, DateTime At, InboundCall? Start, CallRouting? Routing, CallEvent? Event);
+
+/// <summary>
+/// Nothing a carrier was told is lost: a delivery is appended to this silo's journal and made durable (fsync, one for
+/// every delivery that arrived meanwhile) before the carrier is answered, and handed to the call's grain behind the
+/// answer, which writes it to PostgreSQL idempotently (by call id, and by each event's key). Until the grain confirms,
+/// the entry stays pending: retried with backoff through database outages and silo losses, and replayed in order from
+/// the files when the silo starts again.
+/// Files: calls-NNNNNNNNNN.jsonl segments of JSON lines, an entry or a {"done": id} marker each; a torn last line (a
+/// kill mid-write) was never acknowledged and is skipped. A segment is deleted once it and every older one are done.
+/// </summary>
+public sealed class CallJournal(CallJournalOptions options, GrainReferences references, TimeProvider clock, ILogger<CallJournal> logger)
+    : BackgroundService
+{
+    private const long SegmentBytes = 8 * 1024 * 1024;
+    /// <summary>An event for a call no silo has started yet waits this long for the start (it may sit in another silo's journal).</summary>
+    public static readonly TimeSpan UnknownCallPatience = TimeSpan.FromMinutes(10);
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    private readonly Channel<(CallJournalEntry Entry, TaskCompletionSource Durable)> _appends =
+        Channel.CreateUnbounded<(CallJournalEntry, TaskCompletionSource)>(new() { SingleReader = true });
+    private readonly Lock _lock = new();
+    private readonly SortedDictionary<long, int> _pendingPerSegment = [];   // segment → entries not yet done
+    private readonly Dictionary<long, long> _segmentOf = [];                 // entry id → its segment
+    private readonly List<long> _doneToWrite = [];
+    private readonly SemaphoreSlim _deliveries = new(64);
+    private FileStream? _file;
+    private long _segment;
+    private long _nextId;
+    private CancellationToken _stopping;
+
+    /// <summary>Entries not yet confirmed by their grain (for readiness and tests).</summary>
+    public int Pending { get { lock (_lock) return _segmentOf.Count; } }
+
+    private string SegmentPath(long segment) => Path.Combine(options.Directory, $"calls-{segment:D10}.jsonl");
+
+    /// <summary>Journals a call's start; returns once it is durable. Its grain learns of it behind the answer.</summary>
+    public Task AppendStartAsync(string tenantId, string callId, InboundCall start, CallRouting routing) =>
+        AppendAsync(tenantId, callId, start, routing, null);
+
+    public Task AppendEventAsync(string tenantId, string callId, CallEvent delivery) =>
+        AppendAsync(tenantId, callId, null, null, delivery);
+
+    private Task AppendAsync(string tenantId, string callId, InboundCall? start, CallRouting? routing, CallEvent? delivery)
+    {
+        var entry = new CallJournalEntry(Interlocked.Increment(ref _nextId), tenantId, callId, clock.GetUtcNow().UtcDateTime, start, routing, delivery);
+        var durable = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_appends.Writer.TryWrite((entry, durable)))
+            durable.SetException(new InvalidOperationException("The call journal is stopped."));
+        return durable.Task;
+    }
+
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(options.Directory);
+        var pending = Replay();
+        _segment = Directory.GetFiles(options.Directory, "calls-*.jsonl").Select(SegmentNumber).DefaultIfEmpty(0).Max() + 1;
+        _file = OpenSegment(_segment);
+        if (pending.Count > 0) logger.LogInformation("Call journal: {Count} deliveries to replay", pending.Count);
+        var started = base.StartAsync(cancellationToken);
+        foreach (var entry in pending) Deliver(entry);
+        return started;
+    }
+
+    /// <summary>Reads every segment: the entries without a done marker, oldest first.</summary>
+    private List<CallJournalEntry> Replay()
+    {
+        var entries = new SortedDictionary<long, (CallJournalEntry Entry, long Segment)>();
+        var done = new HashSet<long>();
+        foreach (var path in Directory.GetFiles(options.Directory, "calls-*.jsonl").OrderBy(SegmentNumber))
+        {
+            var segment = SegmentNumber(path);
+            _pendingPerSegment[segment] = 0;
+            foreach (var line in File.ReadLines(path))
+            {
+                JournalLine? parsed;
+                try { parsed = JsonSerializer.Deserialize<JournalLine>(line, Json); }
+                catch (JsonException) { continue; }   // torn by a kill mid-write: never acknowledged
+                if (parsed?.Done is { } id) done.Add(id);
+                else if (parsed?.Entry is { } entry) entries[entry.Id] = (entry, segment);
+            }
+        }
+        _nextId = entries.Keys.Concat(done).DefaultIfEmpty(0).Max();
+        var pending = entries.Values.Where(e => !done.Contains(e.Entry.Id)).ToList();
+        foreach (var (entry, segment) in pending)
+        {
+            _segmentOf[entry.Id] = segment;
+            _pendingPerSegment[segment]++;
+        }
+        DeleteFinishedSegments();
+        return [.. pending.Select(p => p.Entry)];
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stopping)
+    {
+        _stopping = stopping;
+        var batch = new List<(CallJournalEntry Entry, TaskCompletionSource Durable)>();
+        // Appends are written in the order they came; done markers ride along, or are flushed on their own each second.
+        Task<bool>? waiting = null;
+        while (true)
+        {
+            waiting ??= _appends.Reader.WaitToReadAsync().AsTask();
+            if (await Task.WhenAny(waiting, Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None)) == waiting)
+            {
+                if (!await waiting) break;   // completed by StopAsync
+                waiting = null;
+            }
+            while (_appends.Reader.TryRead(out var append)) batch.Add(append);
+            try
+            {
+                Write(batch.Select(b => b.Entry));
+                foreach (var (_, durable) in batch) durable.TrySetResult();
+            }
+            catch (Exception e)
+            {
+                logger.LogError(e, "Call journal: could not write {Count} deliveries", batch.Count);
+                foreach (var (_, durable) in batch) durable.TrySetException(e);
+                batch.Clear();
+                continue;
+            }
+            foreach (var (entry, _) in batch) Deliver(entry);
+            batch.Clear();
+        }
+    }
+
+    private void Write(IEnumerable<CallJournalEntry> entries)
+    {
+        long[] done;
+        lock (_lock)
+        {
+            done = [.. _doneToWrite];
+            _doneToWrite.Clear();
+        }
+        var wrote = false;
+        foreach (var entry in entries)
+        {
+            lock (_lock)
+            {
+                _segmentOf[entry.Id] = _segment;
+                _pendingPerSegment[_segment] = _pendingPerSegment.GetValueOrDefault(_segment) + 1;
+            }
+            WriteLine(new JournalLine(null, entry));
+            wrote = true;
+        }
+        foreach (var id in done) WriteLine(new JournalLine(id, null));
+        if (!wrote && done.Length == 0) return;
+        // Only a new delivery waits for the disk; a lost done marker only replays a delivery its grain ignores.
+        _file!.Flush(flushToDisk: wrote);
+        if (_file.Length >= SegmentBytes)
+        {
+            _file.Dispose();
+            _file = OpenSegment(++_segment);
+            lock (_lock) DeleteFinishedSegments();
+        }
+    }
+
+    private void WriteLine(JournalLine line)
+    {
+        JsonSerializer.Serialize(_file!, line, Json);
+        _file!.WriteByte((byte)'\n');
+    }
+
+    private FileStream OpenSegment(long segment)
+    {
+        lock (_lock) _pendingPerSegment.TryAdd(segment, 0);
+        return new FileStream(SegmentPath(segment), FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 64 * 1024);
+    }
+
+    /// <summary>Hands an entry to its call's grain until the grain confirms it; then marks it done.</summary>
+    private void Deliver(CallJournalEntry entry) => _ = Task.Run(async () =>
+    {
+        await _deliveries.WaitAsync();
+        try
+        {
+            for (var attempt = 0; ; attempt++)
+            {
+                if (await TryDeliver(entry, attempt)) break;
+                // Quick at first (a start racing its own events), then patient (a database outage).
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(200 * Math.Pow(2, attempt), 10_000)), clock);
+            }
+            MarkDone(entry.Id);
+        }
+        finally
+        {
+            _deliveries.Release();
+        }
+    });
+
+    /// <summary>True when the grain has it (or it can never be delivered); false to try again later.</summary>
+    private async Task<bool> TryDeliver(CallJournalEntry entry, int attempt)
+    {
+        var call = references.New<ICallGrain>(TenantKey.For(entry.TenantId, entry.CallId));
+        try
+        {
+            if (entry.Start is { } start)
+            {
+                await call.Start(start, entry.Routing);
+                return true;
+            }
+            if (await call.Apply(entry.Event!)) return true;
+            if (clock.GetUtcNow().UtcDateTime - entry.At < UnknownCallPatience) return false;
+            logger.LogWarning("Call journal: {Event} for unknown call {CallId} dropped after {Patience}", entry.Event!.Key, entry.CallId, UnknownCallPatience);
+            return true;
+        }
+        catch (Exception e) when (TransientFaults.IsDatabaseUnavailable(e) || TransientFaults.IsClusterChange(e) || _stopping.IsCancellationRequested
+                                  || e is Orleans.Runtime.OrleansException)
+        {
+            if (attempt % 10 == 0) logger.LogWarning("Call journal: {CallId} waits ({Reason})", entry.CallId, e.Message);
+            return false;
+        }
+        catch (Exception e) when (attempt < 20)
+        {
+            logger.LogWarning("Call journal: {CallId} failed ({Reason}); will retry", entry.CallId, e.Message);
+            return false;
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Call journal: {CallId} given up after {Attempts} attempts: {Entry}", entry.CallId, attempt + 1, JsonSerializer.Serialize(entry, Json));
+            return true;
+        }
+    }
+
+    private void MarkDone(long id)
+    {
+        lock (_lock)
+        {
+            _doneToWrite.Add(id);
+            if (_segmentOf.Remove(id, out var segment)) _pendingPerSegment[segment]--;
+        }
+    }
+
+    /// <summary>Deletes the oldest segments while they are done; never the one being written. Call under the lock.</summary>
+    private void DeleteFinishedSegments()
+    {
+        while (_pendingPerSegment.Count > 0 && _pendingPerSegment.First() is { Value: 0 } finished && finished.Key != _segment)
+        {
+            File.Delete(SegmentPath(finished.Key));
+            _pendingPerSegment.Remove(finished.Key);
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _appends.Writer.TryComplete();
+        // Give deliveries under way a moment; whatever is left is replayed at the next start.
+        var deadline = clock.GetUtcNow() + TimeSpan.FromSeconds(5);
+        while (Pending > 0 && clock.GetUtcNow() < deadline && !cancellationToken.IsCancellationRequested)
+            await Task.Delay(50, CancellationToken.None);
+        await base.StopAsync(cancellationToken);
+        Write([]);
+        _file?.Dispose();
+    }
+
+    private static long SegmentNumber(string path) => long.Parse(Path.GetFileNameWithoutExtension(path)["calls-".Length..]);
+
+    private sealed record JournalLine(long? Done, CallJournalEntry? Entry);
+}

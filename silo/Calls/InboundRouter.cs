@@ -1,0 +1,57 @@
+using CallMesh.Calls;
+using CallMesh.Common;
+using CallMesh.Dni;
+using CallMesh.Locations;
+using CallMesh.Numbers;
+using CallMesh.Tenants;
+
+namespace CallMesh.Silo.Calls;
+
+/// <summary>
+/// Decides where an inbound call rings while the caller waits: from the silo's <see cref="RoutingSnapshot"/>, so no
+/// database or other silo is in the way. Only what the snapshot cannot know is asked, briefly: who holds a number of a
+/// brand-wide pool right now (its lease picks the location), and a number or location newer than the copy. When that
+/// question gets no quick answer, the call still rings: at the tenant's fail-safe number.
+/// </summary>
+public sealed class InboundRouter(RoutingSnapshot snapshot, NumberDirectory directory, DniStore leases, GrainReferences references,
+    ILogger<InboundRouter> logger)
+{
+    /// <summary>How long a question outside the snapshot may hold up the answer.</summary>
+    public static readonly TimeSpan Patience = TimeSpan.FromMilliseconds(300);
+
+    public async Task<CallRouting> RouteAsync(string tenantId, InboundCall inbound)
+    {
+        var data = snapshot.Current;
+        var number = data?.Numbers.GetValueOrDefault(inbound.To) is { } known
+            ? known.TenantId == tenantId ? known : null
+            : await Ask(() => FindNumberAsync(tenantId, inbound.To), "number");
+        var locationId = number?.Use is "pool" or "static" or "overflow" ? number.LocationId : null;
+        if (locationId is null && number?.Use == "pool")
+            locationId = (await Ask(() => leases.FindHolderAtAsync(inbound.To, inbound.StartedAt), "lease holder")) is { } holder
+                         && holder.TenantId == tenantId ? holder.LocationId : null;
+
+        var tenant = data?.Tenants.GetValueOrDefault(tenantId)
+                     ?? (await Ask(() => references.Get<ITenantGrain>(tenantId).Get(), "tenant"))?.Config;
+        var location = locationId is null ? null
+            : data?.Locations.GetValueOrDefault(TenantKey.For(tenantId, locationId))
+              ?? (await Ask(() => references.Get<ILocationGrain>(TenantKey.For(tenantId, locationId)).Get(), "location"))?.Config;
+        var blocked = data?.Blocked.Contains(TenantKey.For(tenantId, inbound.From)) == true;
+        return CallRouter.Route(inbound, tenant, location, blocked);
+    }
+
+    private async Task<TrackingNumber?> FindNumberAsync(string tenantId, string number) =>
+        (await directory.FindAsync(tenantId, [number])).GetValueOrDefault(number);
+
+    private async Task<T?> Ask<T>(Func<Task<T?>> question, string what) where T : class
+    {
+        try
+        {
+            return await question().WaitAsync(Patience);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            logger.LogWarning("Routing a call without the {What}: {Reason}", what, e.Message);
+            return null;
+        }
+    }
+}

@@ -1,0 +1,150 @@
+using System.Text.Json;
+using CallMesh.Locations;
+using CallMesh.Numbers;
+using CallMesh.Silo.Carriers;
+using CallMesh.Tenants;
+using Npgsql;
+
+namespace CallMesh.Silo.Calls;
+
+/// <summary>Everything a voice webhook needs to answer, for every tenant: small (thousands of rows), read whole.</summary>
+public sealed record RoutingData(
+    Dictionary<string, CarrierAccount> Accounts,
+    Dictionary<string, TrackingNumber> Numbers,
+    Dictionary<string, TenantConfig> Tenants,
+    Dictionary<string, LocationConfig> Locations,   // "{tenant}/{location}"
+    HashSet<string> Blocked,                        // "{tenant}/{caller}"
+    DateTime LoadedAt);
+
+/// <summary>
+/// Each silo's in-memory copy of the routing facts (<see cref="RoutingData"/>), so a call is answered without a database
+/// round trip. Loaded at start, reloaded when PostgreSQL notifies a change (0011_routing_notify.sql) and every 30 s, and
+/// kept on disk beside the call journal: a silo started while the database is down routes from its last copy.
+/// </summary>
+public sealed class RoutingSnapshot(NpgsqlDataSource database, NumberDirectory directory, CallJournalOptions options,
+    TimeProvider clock, ILogger<RoutingSnapshot> logger) : BackgroundService
+{
+    private const string Channel = "callmesh_routing";
+    private static readonly TimeSpan SafetyReload = TimeSpan.FromSeconds(30);
+    // Grain state is stored as web-style JSON (silo/Database/JsonGrainStateSerializer.cs).
+    private static readonly JsonSerializerOptions StateJson = new(JsonSerializerDefaults.Web);
+
+    private volatile RoutingData? _current;
+
+    /// <summary>The latest copy, or null before the first load (from the database or the disk).</summary>
+    public RoutingData? Current => _current;
+
+    private string FilePath => Path.Combine(options.Directory, "routing-snapshot.json");
+
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(options.Directory);
+        try
+        {
+            await ReloadAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException or OperationCanceledException)
+        {
+            _current = ReadFile();
+            logger.LogWarning("Routing snapshot: the database is unreachable ({Reason}); routing from the copy on disk of {LoadedAt:O}",
+                e.Message, _current?.LoadedAt);
+        }
+        await base.StartAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stopping)
+    {
+        while (!stopping.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = await database.OpenConnectionAsync(stopping);
+                await using (var listen = new NpgsqlCommand($"LISTEN {Channel}", connection))
+                    await listen.ExecuteNonQueryAsync(stopping);
+                await ReloadAsync(stopping);   // after LISTEN: no change between the two is missed
+                while (!stopping.IsCancellationRequested)
+                {
+                    if (await connection.WaitAsync(SafetyReload, stopping))
+                        await Task.Delay(20, stopping);   // a burst of changes (a bulk import) is one reload
+                    await ReloadAsync(stopping);
+                }
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException or IOException)
+            {
+                logger.LogWarning("Routing snapshot: {Reason}; routing from the copy of {LoadedAt:O} and retrying", e.Message, _current?.LoadedAt);
+                await Task.Delay(TimeSpan.FromSeconds(1), stopping).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+        }
+    }
+
+    /// <summary>Reads every routing fact in one batch and replaces the copy (and the file) whole.</summary>
+    public async Task ReloadAsync(CancellationToken cancellationToken = default)
+    {
+        var numbers = directory.AllAsync(cancellationToken);
+        await using var batch = database.CreateBatch();
+        batch.BatchCommands.Add(new("SELECT account_sid, tenant_id, carrier, auth_token FROM callmesh.carrier_accounts"));
+        batch.BatchCommands.Add(new("SELECT tenant_id, caller FROM callmesh.blocked_callers"));
+        batch.BatchCommands.Add(new(
+            "SELECT state_name, grain_id_ext, payload FROM orleans.grain_state " +
+            "WHERE state_name IN ('tenant', 'location') AND payload IS NOT NULL AND grain_id_ext IS NOT NULL"));
+        var accounts = new Dictionary<string, CarrierAccount>(StringComparer.Ordinal);
+        var blocked = new HashSet<string>(StringComparer.Ordinal);
+        var tenants = new Dictionary<string, TenantConfig>(StringComparer.Ordinal);
+        var locations = new Dictionary<string, LocationConfig>(StringComparer.Ordinal);
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+                accounts[reader.GetString(0)] = new CarrierAccount(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3));
+            await reader.NextResultAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken)) blocked.Add($"{reader.GetString(0)}/{reader.GetString(1)}");
+            await reader.NextResultAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var (kind, key, payload) = (reader.GetString(0), reader.GetString(1), reader.GetFieldValue<byte[]>(2));
+                if (kind == "tenant" && JsonSerializer.Deserialize<TenantGrain.State>(payload, StateJson)?.Config is { } tenant)
+                    tenants[key] = tenant;
+                else if (kind == "location" && JsonSerializer.Deserialize<LocationGrain.State>(payload, StateJson)?.Config is { } location)
+                    locations[key] = location;
+            }
+        }
+        var data = new RoutingData(accounts, (await numbers).ToDictionary(n => n.Number, StringComparer.Ordinal), tenants, locations, blocked,
+            clock.GetUtcNow().UtcDateTime);
+        _current = data;
+        WriteFile(data);
+    }
+
+    private void WriteFile(RoutingData data)
+    {
+        try
+        {
+            // It holds carrier auth tokens: readable by this user only; replaced whole, never half written.
+            var temporary = FilePath + ".tmp";
+            var mode = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+            if (!OperatingSystem.IsWindows()) mode.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            using (var file = new FileStream(temporary, mode))
+                JsonSerializer.Serialize(file, data);
+            File.Move(temporary, FilePath, overwrite: true);
+        }
+        catch (IOException e)
+        {
+            logger.LogWarning("Routing snapshot: could not keep a copy on disk: {Reason}", e.Message);
+        }
+    }
+
+    private RoutingData? ReadFile()
+    {
+        try
+        {
+            using var file = File.OpenRead(FilePath);
+            return JsonSerializer.Deserialize<RoutingData>(file);
+        }
+        catch (Exception e) when (e is IOException or JsonException)
+        {
+            return null;
+        }
+    }
+}
