@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Security.Cryptography;
 using CallMesh.Identity;
-using CallMesh.Silo.Carriers;
+using CallMesh.Carriers;
 using CallMesh.Silo.Demo;
 using Npgsql;
 
@@ -48,12 +48,21 @@ public sealed class InboundCalls(HttpClient http, BenchTenant.Seed seed)
     private Task<HttpResponseMessage> Post(string path, Dictionary<string, string> form) =>
         http.SendAsync(TwilioSignature.SignedRequest(_token, http.BaseAddress!, path, form));   // signed over the gateway's URL
 
-    /// <summary>Every call answered with TwiML is a row, ended by its status callback.</summary>
+    /// <summary>
+    /// Every call answered with TwiML becomes a row, ended by its status callback. Both are written behind the answer
+    /// (silo/Calls/CallJournal.cs), so this waits up to a minute for the last of them.
+    /// </summary>
     public async Task<(int Completed, int Total)> CheckCompletedAsync(NpgsqlDataSource db)
     {
         await Task.WhenAll(_callbacks);
-        await using var command = db.CreateCommand("SELECT count(*) FROM callmesh.calls WHERE call_id = ANY($1) AND status = 'completed'");
-        command.Parameters.Add(new() { Value = _answered.ToArray() });
-        return ((int)(long)(await command.ExecuteScalarAsync())!, _answered.Count);
+        var deadline = DateTime.UtcNow.AddMinutes(1);
+        while (true)
+        {
+            await using var command = db.CreateCommand("SELECT count(*) FROM callmesh.calls WHERE call_id = ANY($1) AND status = 'completed'");
+            command.Parameters.Add(new() { Value = _answered.ToArray() });
+            var completed = (int)(long)(await command.ExecuteScalarAsync())!;
+            if (completed == _answered.Count || DateTime.UtcNow > deadline) return (completed, _answered.Count);
+            await Task.Delay(500);
+        }
     }
 }

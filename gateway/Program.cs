@@ -1,3 +1,4 @@
+using CallMesh.Gateway.Calls;
 using CallMesh.Gateway.Dashboard;
 using CallMesh.Gateway.Dni;
 using CallMesh.Gateway.Proxy;
@@ -23,6 +24,10 @@ builder.Services.AddProblemDetails();
 builder.Services.AddEdgeProtection(builder.Configuration);
 builder.Services.AddResponseCompression(o => o.EnableForHttps = true);
 builder.Services.AddSingleton<Yarp.ReverseProxy.Forwarder.IForwarderHttpClientFactory, SmallBodiesInOneWrite>();
+builder.Services.AddHttpClient();
+builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddSingleton<FallbackAnswers>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<FallbackAnswers>());
 var proxy = builder.Services.AddReverseProxy()
     .LoadFromMemory(ProxyConfig.Routes, [ProxyConfig.SiloClusterFrom(builder.Configuration)]);
 if (builder.Configuration.GetValue<bool>("SILOS_DNS"))
@@ -39,17 +44,20 @@ app.UseAuthentication();
 app.UseAuthorization();
 
 app.MapSwapScript();
+app.Services.GetRequiredService<FallbackAnswers>().Map(app);
 app.MapDashboard();
 app.MapGet("/health/live", () => Results.Ok(new { status = "Healthy" }));
-// Ready while at least one silo passes its readiness probe.
-app.MapGet("/health/ready", (IProxyStateLookup state) =>
+// Ready while at least one silo passes its readiness probe, or, with none, while the gateway can answer the carrier's
+// fail-safe URL from its own routing copy (Degraded): taking it out of the load balancer then would silence every call.
+app.MapGet("/health/ready", (IProxyStateLookup state, FallbackAnswers fallback) =>
 {
     var healthy = state.TryGetCluster(ProxyConfig.SiloCluster, out var cluster)
         ? cluster.Destinations.Values.Count(d => d.Health.Active == DestinationHealth.Healthy)
         : 0;
-    return healthy > 0
-        ? Results.Ok(new { status = "Healthy", healthySilos = healthy })
-        : Results.Json(new { status = "Unhealthy", healthySilos = 0 }, statusCode: StatusCodes.Status503ServiceUnavailable);
+    var failSafeRoutingAt = fallback.RoutingLoadedAt;
+    return healthy > 0 ? Results.Ok(new { status = "Healthy", healthySilos = healthy, failSafeRoutingAt })
+        : failSafeRoutingAt is not null ? Results.Ok(new { status = "Degraded", healthySilos = 0, failSafeRoutingAt })
+        : Results.Json(new { status = "Unhealthy", healthySilos = 0, failSafeRoutingAt }, statusCode: StatusCodes.Status503ServiceUnavailable);
 });
 
 app.MapReverseProxy(pipeline =>

@@ -34,6 +34,9 @@ builder.UseOrleans(silo => silo.UseCallMeshCluster(settings, builder.Configurati
 builder.Services.AddCallMeshApi(settings, builder.Configuration);
 
 var app = builder.Build();
+// A rolling restart fails no request: on SIGTERM the silo first reports unready (ShutdownCheck) and goes on serving
+// until the gateway's probes, every 2 s, have taken it out of rotation; only then do Kestrel and Orleans stop.
+app.Lifetime.ApplicationStopping.Register(() => Thread.Sleep(settings.ShutdownDrain));
 app.UseCallMeshApi();
 await app.RunAsync();
 return 0;

@@ -5,6 +5,7 @@ using CallMesh.Common;
 using CallMesh.Dni;
 using CallMesh.Locations;
 using CallMesh.Silo.Geo;
+using CallMesh.Silo.Hosting;
 using CallMesh.Sites;
 using CallMesh.Tenants;
 using CallMesh.Visitors;
@@ -88,8 +89,9 @@ public static partial class DniApi
             return TypedResults.Json(new SessionResponse(visitor, null, DateTime.UtcNow, [], false), DniJson.Default.SessionResponse);
 
         var plan = await lookups.PlanAsync(site, targets, url!.AbsolutePath, () => Places(body.Geo, http, zips, ip));
-        var answer = await references.New<IVisitorGrain>(TenantKey.For(site.TenantId, visitor.ToString()))
-            .StartOrResume(new SessionStart(site.SiteKey, sessionId, url!, referrer, site.Config.SourceRules ?? [], plan, NewVisitor: visitorId is null));
+        var start = new SessionStart(site.SiteKey, sessionId, url!, referrer, site.Config.SourceRules ?? [], plan, NewVisitor: visitorId is null);
+        var answer = await TransientFaults.AcrossClusterChangesAsync(() =>
+            references.New<IVisitorGrain>(TenantKey.For(site.TenantId, visitor.ToString())).StartOrResume(start));
         http.Response.Headers.CacheControl = "no-store";
         return TypedResults.Json(new SessionResponse(answer.VisitorId, answer.SessionId, answer.ExpiresAt,
             answer.Swaps.Select(s => new SwapResource(s.Target, s.Number, Rules.Display(s.Number), s.Location, s.Overflow, s.ResolvedBy)).ToList(),

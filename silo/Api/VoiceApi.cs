@@ -2,6 +2,7 @@ using System.Text.RegularExpressions;
 using CallMesh.Calls;
 using CallMesh.Common;
 using CallMesh.Silo.Calls;
+using CallMesh.Carriers;
 using CallMesh.Silo.Carriers;
 using Microsoft.AspNetCore.Http.Features;
 

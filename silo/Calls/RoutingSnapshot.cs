@@ -1,20 +1,12 @@
 using System.Text.Json;
+using CallMesh.Calls;
 using CallMesh.Locations;
 using CallMesh.Numbers;
-using CallMesh.Silo.Carriers;
+using CallMesh.Carriers;
 using CallMesh.Tenants;
 using Npgsql;
 
 namespace CallMesh.Silo.Calls;
-
-/// <summary>Everything a voice webhook needs to answer, for every tenant: small (thousands of rows), read whole.</summary>
-public sealed record RoutingData(
-    Dictionary<string, CarrierAccount> Accounts,
-    Dictionary<string, TrackingNumber> Numbers,
-    Dictionary<string, TenantConfig> Tenants,
-    Dictionary<string, LocationConfig> Locations,   // "{tenant}/{location}"
-    HashSet<string> Blocked,                        // "{tenant}/{caller}"
-    DateTime LoadedAt);
 
 /// <summary>
 /// Each silo's in-memory copy of the routing facts (<see cref="RoutingData"/>), so a call is answered without a database

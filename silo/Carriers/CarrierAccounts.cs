@@ -1,9 +1,8 @@
+using CallMesh.Calls;
 using CallMesh.Common;
 using Npgsql;
 
 namespace CallMesh.Silo.Carriers;
-
-public sealed record CarrierAccount(string AccountSid, string TenantId, string Carrier, string AuthToken);
 
 /// <summary>
 /// callmesh.carrier_accounts: which tenant owns a carrier account and the token that signs its webhooks.

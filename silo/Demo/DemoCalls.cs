@@ -2,7 +2,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using CallMesh.Identity;
-using CallMesh.Silo.Carriers;
+using CallMesh.Carriers;
 
 namespace CallMesh.Silo.Demo;
 

@@ -44,6 +44,7 @@ public static class ApiSetup
         }));
         services.AddHealthChecks()
             .AddCheck<ClusterMembershipCheck>("cluster", tags: [HealthApi.ReadyTag])
+            .AddCheck<ShutdownCheck>("shutdown", tags: [HealthApi.ReadyTag])
             .AddCheck<DatabaseCheck>("database", tags: [HealthApi.ReadyTag]);
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
         return services;
@@ -70,10 +71,30 @@ public static class ApiSetup
         return services;
     }
 
+    /// <summary>
+    /// A read whose grain was on a silo that is leaving (a rolling restart) is asked again once the grain has moved,
+    /// instead of answering 503: a GET changes nothing, so running it twice is safe.
+    /// </summary>
+    private static async Task RetryReadsAcrossClusterChanges(HttpContext http, Func<Task> next)
+    {
+        if (!HttpMethods.IsGet(http.Request.Method))
+        {
+            await next();
+            return;
+        }
+        await TransientFaults.AcrossClusterChangesAsync(async () =>
+        {
+            if (http.Response.HasStarted) throw new InvalidOperationException("A read that started answering cannot be run again.");
+            await next();
+            return true;
+        });
+    }
+
     public static WebApplication UseCallMeshApi(this WebApplication app)
     {
         // ProblemExceptionHandler answers what a client or an outage causes; the rest is a logged 500.
         app.UseExceptionHandler();
+        app.Use(RetryReadsAcrossClusterChanges);
         app.UseStatusCodePages();
         app.UseAuthentication();
         app.UseAuthorization();
@@ -88,6 +109,7 @@ public static class ApiSetup
         app.MapNapApi();
         app.MapDniApi();
         app.MapVoiceApi();
+        app.MapInternalApi();
         app.MapCallsApi();
         app.MapApiKeysApi();
         app.MapReportsApi();

@@ -16,6 +16,15 @@ public sealed class ClusterMembershipCheck(ILocalSiloDetails local, IClusterMemb
     }
 }
 
+/// <summary>Unready from the moment the silo is told to stop, while it drains (Program.cs).</summary>
+public sealed class ShutdownCheck(IHostApplicationLifetime lifetime) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(lifetime.ApplicationStopping.IsCancellationRequested
+            ? HealthCheckResult.Unhealthy("stopping: draining requests")
+            : HealthCheckResult.Healthy("running"));
+}
+
 /// <summary>
 /// The database, reported as Degraded (still 200) when unreachable: this silo keeps answering calls from memory and its
 /// journal, and DNI answers 503 by itself, so taking every silo out of the gateway's rotation would only make callers

@@ -21,6 +21,9 @@ public sealed record SiloSettings
     /// <summary>This silo's own directory for its call journal and routing snapshot; it must outlive the process (a volume).</summary>
     public string? JournalDirectory { get; init; }
 
+    /// <summary>How long a stopping silo keeps serving while reporting unready, so the gateway's probes take it out first.</summary>
+    public TimeSpan ShutdownDrain { get; init; } = TimeSpan.FromSeconds(5);
+
     public string JournalPath => JournalDirectory ?? Path.Combine(AppContext.BaseDirectory, "journal", SiloName ?? $"silo-{HttpPort}");
 
     public static SiloSettings From(IConfiguration configuration)
@@ -41,6 +44,7 @@ public sealed record SiloSettings
             SiloName = configuration["SILO_NAME"],
             MigrateOnStart = configuration.GetValue("MIGRATE_ON_START", defaults.MigrateOnStart),
             JournalDirectory = configuration["JOURNAL_DIR"],
+            ShutdownDrain = TimeSpan.FromSeconds(configuration.GetValue("SHUTDOWN_DRAIN_SECONDS", defaults.ShutdownDrain.TotalSeconds)),
         };
     }
 

@@ -14,6 +14,26 @@ public static class TransientFaults
     public static bool IsClusterChange(Exception? e) =>
         e is SiloUnavailableException or OrleansMessageRejectionException or TimeoutException;
 
+    /// <summary>
+    /// Calls again a grain call that a silo's departure interrupted (a rolling restart), once the grain has moved. Only
+    /// for calls that may run twice: a DNI allocation whose first answer never reached the browser at worst leaves a
+    /// lease nobody was shown, which expires.
+    /// </summary>
+    public static async Task<T> AcrossClusterChangesAsync<T>(Func<Task<T>> call, int attempts = 3)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await call();
+            }
+            catch (Exception e) when (attempt < attempts && IsClusterChange(e))
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(250 * attempt));
+            }
+        }
+    }
+
     /// <summary>PostgreSQL cannot be reached, here or inside a grain (Orleans may carry the fault by its type name only).</summary>
     public static bool IsDatabaseUnavailable(Exception? e) => e switch
     {

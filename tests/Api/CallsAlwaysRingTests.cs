@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Xml.Linq;
 using CallMesh.Identity;
-using CallMesh.Silo.Carriers;
+using CallMesh.Carriers;
 using CallMesh.Silo.Demo;
 using CallMesh.Tests.Infrastructure;
 using Npgsql;
@@ -17,7 +17,7 @@ namespace CallMesh.Tests.Api;
 /// recorded once after recovery, from the killed silo's journal too. On a server of the test's own, stopped for real.
 /// </summary>
 [Collection(ProcessTests.Name)]
-public sealed class CallsAlwaysRingTests(ITestOutputHelper output)
+public sealed class CallsAlwaysRingTests(TestDatabase db, ITestOutputHelper output) : IClassFixture<TestDatabase>
 {
     private const string Tenant = "bluebonnet";
     private const string AustinGbp = "+15125550180";                                     // Austin's static GBP number
@@ -43,7 +43,7 @@ public sealed class CallsAlwaysRingTests(ITestOutputHelper output)
             calls.Add(sid);
             using var inbound = await carrier.Webhook("/v1/voice/twilio/inbound", TwilioCarrier.InboundForm(sid, AustinGbp));
             AssertRingsAustin(inbound, await inbound.Content.ReadAsStringAsync());
-            await carrier.CompleteAsync(sid, talkSeconds: 70 + i);
+            await carrier.CompleteAsync(sid, talkSeconds: 70 + i, waitApplied: false);   // the database is down
         }
 
         // DNI cannot make a lease durable: a 503 to retry later (the script keeps the page's own numbers), never a 500.
@@ -94,6 +94,119 @@ public sealed class CallsAlwaysRingTests(ITestOutputHelper output)
         Assert.All(rows.Where(r => calls.Contains(r.Id)), r => Assert.Equal("completed", r.Status));
         Assert.Equal(calls.Select((_, i) => 70 + i), rows.Where(r => calls.Contains(r.Id)).OrderBy(r => calls.IndexOf(r.Id)).Select(r => r.Talk));
         Assert.All(rows, r => Assert.Contains(r.Route, new[] { "open", "after-hours" }));
+    }
+
+    [Fact]
+    public async Task With_every_silo_down_the_gateways_fail_safe_URL_rings_the_location_and_the_call_is_recorded_after()
+    {
+        await using var postgres = await PrivatePostgres.StartAsync();
+        await using var cluster = await ProcessCluster.StartAsync(postgres.ConnectionString, silos: 2);
+        await DemoSeeder.SeedAsync(cluster.Http, cluster.SigningKeyHex, Repo.DemoBrandFile);
+        var carrier = new TwilioCarrier(cluster);
+        await carrier.RegisterAsync(Tenant, cluster.Token(Tenant, Roles.BrandAdmin));
+        // The gateway's copy of the routing facts must be newer than the account.
+        var registered = DateTime.UtcNow.AddMilliseconds(500);
+        await Until(async () =>
+        {
+            using var ready = await cluster.Http.GetAsync("/health/ready");
+            var at = (await ready.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("failSafeRoutingAt");
+            return at.ValueKind == JsonValueKind.String && at.GetDateTime() > registered;
+        });
+
+        foreach (var silo in cluster.Silos) cluster.Kill(silo);
+        foreach (var silo in cluster.Silos) await silo.WaitForExitAsync();
+        var callSid = TwilioCarrier.NewCallSid();
+        var form = TwilioCarrier.InboundForm(callSid, AustinGbp);
+        form["ErrorCode"] = "11200";   // what Twilio adds when the primary URL failed
+        using (var unsigned = await cluster.SendAsync(HttpMethod.Post, "/v1/voice/twilio/fallback", null, new FormUrlEncodedContent(form)))
+            await ProblemAssert.Is(unsigned, HttpStatusCode.Forbidden, "invalid-signature");
+        using (var answer = await carrier.Webhook("/v1/voice/twilio/fallback", form))
+            AssertRingsAustin(answer, await answer.Content.ReadAsStringAsync());
+        // Once its probes find no silo, Degraded, not unready: the load balancer keeps sending the carrier here.
+        await Until(async () =>
+        {
+            using var ready = await cluster.Http.GetAsync("/health/ready");
+            return ready.StatusCode == HttpStatusCode.OK
+                   && (await ready.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString() == "Degraded";
+        });
+
+        cluster.Restart(0);
+        cluster.Restart(1);
+        await cluster.WaitReadyAsync();
+        List<(string Id, string Status, int Talk, string Route)> rows = [];
+        await Until(async () => (rows = await Rows(postgres.ConnectionString, [callSid])).Count == 1);
+        Assert.Contains(rows.Single().Route, new[] { "open", "after-hours" });
+    }
+
+    [Fact]
+    public async Task A_rolling_restart_of_every_silo_under_calls_DNI_and_reads_fails_no_request()
+    {
+        await using var cluster = await ProcessCluster.StartAsync(db.ConnectionString, silos: 2);
+        await DemoSeeder.SeedAsync(cluster.Http, cluster.SigningKeyHex, Repo.DemoBrandFile);
+        var carrier = new TwilioCarrier(cluster);
+        var admin = cluster.Token(Tenant, Roles.BrandAdmin);
+        await carrier.RegisterAsync(Tenant, admin);
+        await Task.Delay(500);
+
+        var calls = new System.Collections.Concurrent.ConcurrentBag<string>();
+        var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
+        var requests = 0;
+        using var stop = new CancellationTokenSource();
+        async Task Client(int worker)
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                Interlocked.Add(ref requests, 3);
+                var sid = TwilioCarrier.NewCallSid();
+                await Expect("inbound", () => carrier.Webhook("/v1/voice/twilio/inbound", TwilioCarrier.InboundForm(sid, AustinGbp)));
+                calls.Add(sid);
+                var dni = JsonSerializer.Serialize(new { siteKey = "bluebonnet-web", url = $"http://localhost/locations/katy?w={worker}", targets = new[] { "+17135550116" } });
+                await Expect("dni", () => cluster.SendAsync(HttpMethod.Post, "/v1/dni/sessions?siteKey=bluebonnet-web", null,
+                    new StringContent(dni, Encoding.UTF8, "text/plain"), r => r.Headers.Add("X-Forwarded-For", $"10.{worker}.{requests / 250 % 250}.{requests % 250}")));   // many browsers: under the per-address limit
+                await Expect("locations", () => cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}/locations", admin));
+                await Task.Delay(50);
+            }
+        }
+        async Task Expect(string what, Func<Task<HttpResponseMessage>> send)
+        {
+            try
+            {
+                using var response = await send();
+                if (!response.IsSuccessStatusCode) failures.Add($"{what}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            }
+            catch (HttpRequestException e)
+            {
+                failures.Add($"{what}: {e.Message}");
+            }
+        }
+
+        var load = Task.WhenAll(Enumerable.Range(0, 3).Select(Client));
+        for (var i = 0; i < cluster.Silos.Count; i++)
+        {
+            await cluster.StopGracefullyAsync(i);
+            cluster.Restart(i);
+            await cluster.WaitReadyAsync();
+        }
+        await Task.Delay(1000);
+        await stop.CancelAsync();
+        await load;
+
+        output.WriteLine($"{requests} requests, {failures.Count} failed: {string.Join("; ", failures.Take(5))}");
+        Assert.Empty(failures);
+        var all = calls.ToArray();
+        List<(string Id, string Status, int Talk, string Route)> rows = [];
+        await Until(async () => (rows = await Rows(db.ConnectionString, all)).Count == all.Length);
+        Assert.Equal(all.Length, rows.Select(r => r.Id).Distinct().Count());
+    }
+
+    private static async Task Until(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "not within 60 s");
+            await Task.Delay(250);
+        }
     }
 
     private static void AssertRingsAustin(HttpResponseMessage response, string body)

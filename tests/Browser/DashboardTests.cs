@@ -66,7 +66,7 @@ public sealed class DashboardFixture : IAsyncLifetime
         var callSid = TwilioCarrier.NewCallSid();
         using var inbound = await carrier.Webhook("/v1/voice/twilio/inbound", TwilioCarrier.InboundForm(callSid, number));
         Assert.Equal(HttpStatusCode.OK, inbound.StatusCode);
-        await carrier.CompleteAsync(callSid, talkSeconds: 95, recordingUrl);   // the status callbacks wait for the rollups
+        await carrier.CompleteAsync(callSid, talkSeconds: 95, recordingUrl);   // waits until the call, and so its rollup, has them
         return callSid;
     }
 

@@ -1,4 +1,4 @@
-using CallMesh.Silo.Carriers;
+using CallMesh.Carriers;
 
 namespace CallMesh.Tests.Calls;
 

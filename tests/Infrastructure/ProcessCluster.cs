@@ -17,6 +17,7 @@ public sealed class ProcessCluster : IAsyncDisposable
     private readonly string _logs = Directory.CreateTempSubdirectory("callmesh-test-").FullName;
 
     public string SigningKeyHex { get; } = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
+    public string InternalKey { get; } = Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
     public Uri Gateway { get; private set; } = null!;
     public List<Uri> SiloUrls { get; } = [];
     public List<Process> Silos { get; } = [];
@@ -65,6 +66,7 @@ public sealed class ProcessCluster : IAsyncDisposable
                 // Kept across a restart of the same silo, as a Kubernetes volume is: its journal is replayed.
                 ["CALLMESH_JOURNAL_DIR"] = Path.Combine(_logs, $"journal-silo-{i}"),
                 ["CALLMESH_AUTH__DEVSIGNINGKEYHEX"] = SigningKeyHex,
+                ["CALLMESH_INTERNAL_KEY"] = InternalKey,
                 // Notice a killed silo in a few seconds instead of the production ~15 s.
                 ["CALLMESH_MEMBERSHIP__PROBETIMEOUT"] = "00:00:01",
                 ["CALLMESH_MEMBERSHIP__NUMMISSEDPROBESLIMIT"] = "2",
@@ -78,6 +80,9 @@ public sealed class ProcessCluster : IAsyncDisposable
             ["CALLMESH_GATEWAY_PORT"] = gatewayPort.ToString(),
             ["CALLMESH_SILOS"] = string.Join(",", SiloUrls.Select(u => u.ToString().TrimEnd('/'))),
             ["CALLMESH_AUTH__DEVSIGNINGKEYHEX"] = SigningKeyHex,
+            ["CALLMESH_INTERNAL_KEY"] = InternalKey,
+            ["CALLMESH_GATEWAY_STATE_DIR"] = Path.Combine(_logs, "gateway-state"),
+            ["CALLMESH_FAILSAFE_REFRESH_SECONDS"] = "1",
         };
         foreach (var (key, value) in gatewaySettings) gateway[key] = value;
         Start("gateway", Repo.GatewayDll, gateway);
@@ -133,6 +138,13 @@ public sealed class ProcessCluster : IAsyncDisposable
         var process = Process.Start(info)!;
         _processes.Add(process);
         return process;
+    }
+
+    /// <summary>SIGTERM, as Kubernetes stops a pod in a rolling restart: the silo drains, leaves the cluster and exits.</summary>
+    public async Task StopGracefullyAsync(int index)
+    {
+        using (var term = Process.Start("kill", ["-TERM", Silos[index].Id.ToString()])!) await term.WaitForExitAsync();
+        await Silos[index].WaitForExitAsync();
     }
 
     /// <summary>SIGKILL: no shutdown, no goodbye to the cluster.</summary>

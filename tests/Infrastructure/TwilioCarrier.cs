@@ -1,4 +1,5 @@
-using CallMesh.Silo.Carriers;
+using System.Net.Http.Json;
+using CallMesh.Carriers;
 
 namespace CallMesh.Tests.Infrastructure;
 
@@ -29,8 +30,12 @@ public sealed class TwilioCarrier(ProcessCluster cluster)
         ["From"] = from, ["To"] = to, ["Caller"] = from, ["Called"] = to, ["FromCity"] = "HOUSTON", ["FromState"] = "TX",
     };
 
-    /// <summary>An answered call of <paramref name="talkSeconds"/>: the dialed leg's and the caller's final status callbacks.</summary>
-    public async Task CompleteAsync(string callSid, int talkSeconds, string? recordingUrl = null)
+    /// <summary>
+    /// An answered call of <paramref name="talkSeconds"/>: the dialed leg's and the caller's final status callbacks. They
+    /// are applied behind the carrier's answer (silo/Calls/CallJournal.cs): unless told not to, this waits until the
+    /// call shows them, and so its location's rollup counts them.
+    /// </summary>
+    public async Task CompleteAsync(string callSid, int talkSeconds, string? recordingUrl = null, string tenant = "bluebonnet", bool waitApplied = true)
     {
         var dialed = new Dictionary<string, string> { ["AccountSid"] = AccountSid, ["CallSid"] = "CB" + callSid[2..], ["ParentCallSid"] = callSid,
             ["CallStatus"] = "completed", ["CallDuration"] = $"{talkSeconds}", ["SequenceNumber"] = "3" };
@@ -41,6 +46,16 @@ public sealed class TwilioCarrier(ProcessCluster cluster)
         {
             using var response = await Webhook("/v1/voice/twilio/status", form);
             Assert.True(response.IsSuccessStatusCode);
+        }
+        if (!waitApplied) return;
+        var admin = cluster.Token(tenant, Identity.Roles.BrandAdmin);
+        for (var wait = System.Diagnostics.Stopwatch.StartNew(); ; await Task.Delay(20))
+        {
+            using var response = await cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{tenant}/calls/{callSid}", admin);
+            if (response.IsSuccessStatusCode
+                && (await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("durationSeconds").GetInt32() == talkSeconds + 10)
+                return;
+            Assert.True(wait.Elapsed < TimeSpan.FromSeconds(10), $"call {callSid}'s callbacks were not applied within 10 s");
         }
     }
 }

@@ -2,7 +2,7 @@ using System.Text;
 using System.Xml;
 using CallMesh.Calls;
 
-namespace CallMesh.Silo.Carriers;
+namespace CallMesh.Carriers;
 
 /// <summary>The TwiML answers to an inbound call and to the dial result (SignalWire's LaML is the same).</summary>
 public static class TwiML

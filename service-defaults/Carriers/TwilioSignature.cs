@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
 
-namespace CallMesh.Silo.Carriers;
+namespace CallMesh.Carriers;
 
 /// <summary>
 /// Twilio's webhook signature (SignalWire signs the same way): HMAC-SHA1, keyed with the account's auth

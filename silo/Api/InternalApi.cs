@@ -1,0 +1,46 @@
+using System.Security.Cryptography;
+using System.Text;
+using CallMesh.Calls;
+using CallMesh.Silo.Calls;
+
+namespace CallMesh.Silo.Api;
+
+/// <summary>
+/// What only the gateway asks, with the deployment's internal key (CALLMESH_INTERNAL_KEY, shared by the silos and the
+/// gateway) in X-CallMesh-Internal-Key: the routing facts for its fail-safe answers, and the calls it answered alone
+/// while no silo could, to be recorded. The gateway routes no /internal path from outside; without the key, or with
+/// none configured, these answer 404 like any unknown path.
+/// </summary>
+public static class InternalApi
+{
+    public const string KeyHeader = "X-CallMesh-Internal-Key";
+
+    /// <summary>A call the gateway answered from its own copy of the routing facts (its fail-safe URL).</summary>
+    public sealed record FallbackCall(string TenantId, string CallId, InboundCall Start, CallRouting Routing);
+
+    public static RouteGroupBuilder MapInternalApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/internal").ExcludeFromDescription().AddEndpointFilter(async (context, next) =>
+            Authorized(context.HttpContext) ? await next(context) : Results.NotFound());
+
+        group.MapGet("/routing", (RoutingSnapshot snapshot) =>
+            snapshot.Current is { } data ? Results.Json(data) : Problems.Problem(StatusCodes.Status503ServiceUnavailable,
+                ProblemResponses.TemporarilyUnavailable, "This silo has no routing snapshot yet."));
+
+        // Journaled like a call the silo answered itself, then recorded behind the answer; a call already known is left as it is.
+        group.MapPost("/fallback-calls", async (List<FallbackCall> calls, CallJournal journal) =>
+        {
+            await Task.WhenAll(calls.Select(c => journal.AppendStartAsync(c.TenantId, c.CallId, c.Start, c.Routing)));
+            return Results.NoContent();
+        });
+        return group;
+    }
+
+    private static bool Authorized(HttpContext http)
+    {
+        var expected = http.RequestServices.GetRequiredService<IConfiguration>()["INTERNAL_KEY"];
+        var given = http.Request.Headers[KeyHeader].ToString();
+        return !string.IsNullOrEmpty(expected)
+               && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(expected), Encoding.UTF8.GetBytes(given));
+    }
+}
