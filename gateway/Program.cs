@@ -54,10 +54,11 @@ app.MapGet("/health/ready", (IProxyStateLookup state, FallbackAnswers fallback) 
     var healthy = state.TryGetCluster(ProxyConfig.SiloCluster, out var cluster)
         ? cluster.Destinations.Values.Count(d => d.Health.Active == DestinationHealth.Healthy)
         : 0;
-    var failSafeRoutingAt = fallback.RoutingLoadedAt;
-    return healthy > 0 ? Results.Ok(new { status = "Healthy", healthySilos = healthy, failSafeRoutingAt })
-        : failSafeRoutingAt is not null ? Results.Ok(new { status = "Degraded", healthySilos = 0, failSafeRoutingAt })
-        : Results.Json(new { status = "Unhealthy", healthySilos = 0, failSafeRoutingAt }, statusCode: StatusCodes.Status503ServiceUnavailable);
+    var (failSafeRoutingAt, failSafeRoutingVersion) = (fallback.RoutingLoadedAt, fallback.RoutingVersion);
+    return healthy > 0 ? Results.Ok(new { status = "Healthy", healthySilos = healthy, failSafeRoutingAt, failSafeRoutingVersion })
+        : failSafeRoutingAt is not null ? Results.Ok(new { status = "Degraded", healthySilos = 0, failSafeRoutingAt, failSafeRoutingVersion })
+        : Results.Json(new { status = "Unhealthy", healthySilos = 0, failSafeRoutingAt, failSafeRoutingVersion },
+            statusCode: StatusCodes.Status503ServiceUnavailable);
 });
 
 app.MapReverseProxy(pipeline =>

@@ -31,6 +31,9 @@ public sealed class FallbackAnswers(IProxyStateLookup proxy, IHttpClientFactory 
     /// <summary>When the copy was made (for readiness and tests); null: the gateway has none.</summary>
     public DateTime? RoutingLoadedAt => _routing?.LoadedAt;
 
+    /// <summary>The routing version of that copy (callmesh.routing_version when a silo read it).</summary>
+    public long? RoutingVersion => _routing?.Version;
+
     public sealed record FallbackCall(string TenantId, string CallId, InboundCall Start, CallRouting Routing);
 
     public void Map(IEndpointRouteBuilder routes) =>
@@ -124,7 +127,9 @@ public sealed class FallbackAnswers(IProxyStateLookup proxy, IHttpClientFactory 
         {
             try
             {
-                using var response = await Send(HttpMethod.Get, silo, "/internal/routing", null, stopping);
+                using var response = await Send(HttpMethod.Get, silo, "/internal/routing", null, stopping,
+                    _routing is { } known ? $"\"{known.Version}\"" : null);
+                if (response.StatusCode == System.Net.HttpStatusCode.NotModified) return;
                 if (!response.IsSuccessStatusCode) continue;
                 var bytes = await response.Content.ReadAsByteArrayAsync(stopping);
                 _routing = JsonSerializer.Deserialize<RoutingData>(bytes, Json);
@@ -180,10 +185,12 @@ public sealed class FallbackAnswers(IProxyStateLookup proxy, IHttpClientFactory 
             ? cluster.Destinations.Values.OrderByDescending(d => d.Health.Active == DestinationHealth.Healthy).Select(d => d.Model.Config.Address)
             : [];
 
-    private async Task<HttpResponseMessage> Send(HttpMethod method, string silo, string path, HttpContent? content, CancellationToken stopping)
+    private async Task<HttpResponseMessage> Send(HttpMethod method, string silo, string path, HttpContent? content, CancellationToken stopping,
+        string? ifNoneMatch = null)
     {
         using var request = new HttpRequestMessage(method, silo.TrimEnd('/') + path) { Content = content };
         request.Headers.Add(KeyHeader, InternalKey);
+        if (ifNoneMatch is not null) request.Headers.TryAddWithoutValidation("If-None-Match", ifNoneMatch);
         using var patience = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         patience.CancelAfter(TimeSpan.FromSeconds(5));
         return await clients.CreateClient(nameof(FallbackAnswers)).SendAsync(request, patience.Token);

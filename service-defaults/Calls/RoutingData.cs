@@ -14,4 +14,5 @@ public sealed record RoutingData(
     Dictionary<string, TenantConfig> Tenants,
     Dictionary<string, LocationConfig> Locations,   // "{tenant}/{location}"
     HashSet<string> Blocked,                        // "{tenant}/{caller}"
-    DateTime LoadedAt);
+    DateTime LoadedAt,
+    long Version);                                  // callmesh.routing_version when it was read

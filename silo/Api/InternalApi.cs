@@ -23,9 +23,15 @@ public static class InternalApi
         var group = routes.MapGroup("/internal").ExcludeFromDescription().AddEndpointFilter(async (context, next) =>
             Authorized(context.HttpContext) ? await next(context) : Results.NotFound());
 
-        group.MapGet("/routing", (RoutingSnapshot snapshot) =>
-            snapshot.Current is { } data ? Results.Json(data) : Problems.Problem(StatusCodes.Status503ServiceUnavailable,
-                ProblemResponses.TemporarilyUnavailable, "This silo has no routing snapshot yet."));
+        // Tens of thousands of numbers make megabytes: the gateway's copy is sent again only when its version moved.
+        group.MapGet("/routing", (RoutingSnapshot snapshot, HttpContext http) =>
+        {
+            if (snapshot.Current is not { } data)
+                return Problems.Problem(StatusCodes.Status503ServiceUnavailable, ProblemResponses.TemporarilyUnavailable, "This silo has no routing snapshot yet.");
+            var etag = $"\"{data.Version}\"";
+            http.Response.Headers.ETag = etag;
+            return http.Request.Headers.IfNoneMatch.ToString() == etag ? Results.StatusCode(StatusCodes.Status304NotModified) : Results.Json(data);
+        });
 
         // Journaled like a call the silo answered itself, then recorded behind the answer; a call already known is left as it is.
         group.MapPost("/fallback-calls", async (List<FallbackCall> calls, CallJournal journal) =>

@@ -1,8 +1,10 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Threading.Channels;
 using CallMesh.Calls;
 using CallMesh.Common;
 using CallMesh.Silo.Hosting;
+using Microsoft.Win32.SafeHandles;
 
 namespace CallMesh.Silo.Calls;
 
@@ -39,7 +41,10 @@ public sealed class CallJournal(CallJournalOptions options, GrainReferences refe
     private readonly Dictionary<long, long> _segmentOf = [];                 // entry id → its segment
     private readonly List<long> _doneToWrite = [];
     private readonly SemaphoreSlim _deliveries = new(64);
-    private FileStream? _file;
+    private readonly Dictionary<string, Task> _callTails = new(StringComparer.Ordinal);   // call → its last delivery
+    private SafeFileHandle? _file;
+    private long _offset;                   // where the next line goes in the current segment
+    private Task<SafeFileHandle>? _next;    // the following segment, zero-filled ahead of need
     private long _segment;
     private long _nextId;
     private CancellationToken _stopping;
@@ -70,7 +75,8 @@ public sealed class CallJournal(CallJournalOptions options, GrainReferences refe
         Directory.CreateDirectory(options.Directory);
         var pending = Replay();
         _segment = Directory.GetFiles(options.Directory, "calls-*.jsonl").Select(SegmentNumber).DefaultIfEmpty(0).Max() + 1;
-        _file = OpenSegment(_segment);
+        _file = PrepareSegment(_segment);
+        _next = Task.Run(() => PrepareSegment(_segment + 1));
         if (pending.Count > 0) logger.LogInformation("Call journal: {Count} deliveries to replay", pending.Count);
         var started = base.StartAsync(cancellationToken);
         foreach (var entry in pending) Deliver(entry);
@@ -88,6 +94,7 @@ public sealed class CallJournal(CallJournalOptions options, GrainReferences refe
             _pendingPerSegment[segment] = 0;
             foreach (var line in File.ReadLines(path))
             {
+                if (line.Length == 0 || line[0] == '\0') break;   // the zero-filled rest of the segment: nothing written there
                 JournalLine? parsed;
                 try { parsed = JsonSerializer.Deserialize<JournalLine>(line, Json); }
                 catch (JsonException) { continue; }   // torn by a kill mid-write: never acknowledged
@@ -146,44 +153,102 @@ public sealed class CallJournal(CallJournalOptions options, GrainReferences refe
             done = [.. _doneToWrite];
             _doneToWrite.Clear();
         }
-        var wrote = false;
-        foreach (var entry in entries)
+        var lines = new List<(byte[] Line, CallJournalEntry? Entry)>();
+        foreach (var entry in entries) lines.Add((Line(new JournalLine(null, entry)), entry));
+        foreach (var id in done) lines.Add((Line(new JournalLine(id, null)), null));
+        if (lines.Count == 0) return;
+
+        var batch = new MemoryStream();
+        foreach (var (line, entry) in lines)
         {
-            lock (_lock)
+            if (_offset + batch.Length + line.Length > SegmentBytes)
             {
-                _segmentOf[entry.Id] = _segment;
-                _pendingPerSegment[_segment] = _pendingPerSegment.GetValueOrDefault(_segment) + 1;
+                Flush(batch, durable: true);
+                NextSegment();
             }
-            WriteLine(new JournalLine(null, entry));
-            wrote = true;
+            if (entry is not null)
+                lock (_lock)
+                {
+                    _segmentOf[entry.Id] = _segment;
+                    _pendingPerSegment[_segment] = _pendingPerSegment.GetValueOrDefault(_segment) + 1;
+                }
+            batch.Write(line);
         }
-        foreach (var id in done) WriteLine(new JournalLine(id, null));
-        if (!wrote && done.Length == 0) return;
         // Only a new delivery waits for the disk; a lost done marker only replays a delivery its grain ignores.
-        _file!.Flush(flushToDisk: wrote);
-        if (_file.Length >= SegmentBytes)
-        {
-            _file.Dispose();
-            _file = OpenSegment(++_segment);
-            lock (_lock) DeleteFinishedSegments();
-        }
+        Flush(batch, durable: lines.Any(l => l.Entry is not null));
     }
 
-    private void WriteLine(JournalLine line)
+    private static byte[] Line(JournalLine line) => [.. JsonSerializer.SerializeToUtf8Bytes(line, Json), (byte)'\n'];
+
+    /// <summary>
+    /// Writes in place into the segment's zeros and flushes the data alone (fdatasync): the file's size and blocks never
+    /// change, so no file-system metadata has to reach the disk with it.
+    /// </summary>
+    private void Flush(MemoryStream batch, bool durable)
     {
-        JsonSerializer.Serialize(_file!, line, Json);
-        _file!.WriteByte((byte)'\n');
+        if (batch.Length == 0) return;
+        RandomAccess.Write(_file!, batch.GetBuffer().AsSpan(0, (int)batch.Length), _offset);
+        _offset += batch.Length;
+        batch.SetLength(0);
+        if (durable && fdatasync(_file!) != 0)
+            throw new IOException($"fdatasync of the call journal failed: errno {Marshal.GetLastPInvokeError()}");
     }
 
-    private FileStream OpenSegment(long segment)
+    private void NextSegment()
+    {
+        _file!.Dispose();
+        _file = _next!.GetAwaiter().GetResult();
+        _segment++;
+        _offset = 0;
+        _next = Task.Run(() => PrepareSegment(_segment + 1));
+        lock (_lock) DeleteFinishedSegments();
+    }
+
+    /// <summary>A new segment of <see cref="SegmentBytes"/> zeros, written and flushed before any line goes in.</summary>
+    private SafeFileHandle PrepareSegment(long segment)
     {
         lock (_lock) _pendingPerSegment.TryAdd(segment, 0);
-        return new FileStream(SegmentPath(segment), FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 64 * 1024);
+        var path = SegmentPath(segment);
+        var handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
+        var zeros = new byte[1024 * 1024];
+        for (long at = 0; at < SegmentBytes; at += zeros.Length) RandomAccess.Write(handle, zeros, at);
+        RandomAccess.FlushToDisk(handle);
+        return handle;
     }
 
-    /// <summary>Hands an entry to its call's grain until the grain confirms it; then marks it done.</summary>
-    private void Deliver(CallJournalEntry entry) => _ = Task.Run(async () =>
+    [DllImport("libc", SetLastError = true)]
+    private static extern int fdatasync(SafeFileHandle fd);
+
+    /// <summary>
+    /// Hands an entry to its call's grain once the call's earlier entries are delivered (a callback right behind its
+    /// start would otherwise find no call yet, and wait for a retry).
+    /// </summary>
+    private void Deliver(CallJournalEntry entry)
     {
+        var call = TenantKey.For(entry.TenantId, entry.CallId);
+        Task tail;
+        lock (_lock)
+        {
+            tail = After(_callTails.GetValueOrDefault(call, Task.CompletedTask), entry);
+            _callTails[call] = tail;
+        }
+        _ = tail.ContinueWith(done =>
+        {
+            lock (_lock)
+                if (_callTails.TryGetValue(call, out var current) && current == done) _callTails.Remove(call);
+        }, TaskScheduler.Default);
+    }
+
+    private async Task After(Task previous, CallJournalEntry entry)
+    {
+        await previous;
+        await DeliverAsync(entry);
+    }
+
+    /// <summary>Delivers an entry to its call's grain until the grain confirms it; then marks it done.</summary>
+    private async Task DeliverAsync(CallJournalEntry entry)
+    {
+        await Task.Yield();
         await _deliveries.WaitAsync();
         try
         {
@@ -199,7 +264,7 @@ public sealed class CallJournal(CallJournalOptions options, GrainReferences refe
         {
             _deliveries.Release();
         }
-    });
+    }
 
     /// <summary>True when the grain has it (or it can never be delivered); false to try again later.</summary>
     private async Task<bool> TryDeliver(CallJournalEntry entry, int attempt)
@@ -264,6 +329,7 @@ public sealed class CallJournal(CallJournalOptions options, GrainReferences refe
         await base.StopAsync(cancellationToken);
         Write([]);
         _file?.Dispose();
+        if (_next is not null) (await _next).Dispose();
     }
 
     private static long SegmentNumber(string path) => long.Parse(Path.GetFileNameWithoutExtension(path)["calls-".Length..]);

@@ -10,7 +10,8 @@ namespace CallMesh.Silo.Calls;
 
 /// <summary>
 /// Each silo's in-memory copy of the routing facts (<see cref="RoutingData"/>), so a call is answered without a database
-/// round trip. Loaded at start, reloaded when PostgreSQL notifies a change (0011_routing_notify.sql) and every 30 s, and
+/// round trip. Loaded at start, reloaded when PostgreSQL notifies a change (0011_routing_notify.sql) or, checked every
+/// 30 s, its version moved, and
 /// kept on disk beside the call journal: a silo started while the database is down routes from its last copy.
 /// </summary>
 public sealed class RoutingSnapshot(NpgsqlDataSource database, NumberDirectory directory, CallJournalOptions options,
@@ -57,8 +58,12 @@ public sealed class RoutingSnapshot(NpgsqlDataSource database, NumberDirectory d
                 while (!stopping.IsCancellationRequested)
                 {
                     if (await connection.WaitAsync(SafetyReload, stopping))
+                    {
                         await Task.Delay(20, stopping);   // a burst of changes (a bulk import) is one reload
-                    await ReloadAsync(stopping);
+                        await ReloadAsync(stopping);
+                    }
+                    else if (await VersionAsync(stopping) != _current?.Version)
+                        await ReloadAsync(stopping);       // a notice missed while the connection was away
                 }
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)
@@ -73,9 +78,17 @@ public sealed class RoutingSnapshot(NpgsqlDataSource database, NumberDirectory d
         }
     }
 
-    /// <summary>Reads every routing fact in one batch and replaces the copy (and the file) whole.</summary>
+    private async Task<long> VersionAsync(CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand("SELECT last_value FROM callmesh.routing_version");
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    /// <summary>Reads every routing fact and replaces the copy (and the file) whole.</summary>
     public async Task ReloadAsync(CancellationToken cancellationToken = default)
     {
+        // Read first: a change committed during the reload leaves the version behind, and so reloads again.
+        var version = await VersionAsync(cancellationToken);
         var numbers = directory.AllAsync(cancellationToken);
         await using var batch = database.CreateBatch();
         batch.BatchCommands.Add(new("SELECT account_sid, tenant_id, carrier, auth_token FROM callmesh.carrier_accounts"));
@@ -104,7 +117,7 @@ public sealed class RoutingSnapshot(NpgsqlDataSource database, NumberDirectory d
             }
         }
         var data = new RoutingData(accounts, (await numbers).ToDictionary(n => n.Number, StringComparer.Ordinal), tenants, locations, blocked,
-            clock.GetUtcNow().UtcDateTime);
+            clock.GetUtcNow().UtcDateTime, version);
         _current = data;
         WriteFile(data);
     }

@@ -62,7 +62,7 @@ public static class DemoCalls
                 ["DialCallStatus"] = answered ? "completed" : "no-answer", ["DialCallDuration"] = $"{talk}", ["DialBridged"] = answered ? "true" : "false" });
             await Webhook(http, "/v1/voice/twilio/status", new() { ["AccountSid"] = accountSid, ["CallSid"] = callSid, ["CallStatus"] = "completed",
                 ["CallDuration"] = $"{talk + 12}", ["SequenceNumber"] = "0" });
-            if (answered && talk >= 60 && random.Next(3) == 0)
+            if (answered && talk >= 60 && random.Next(3) == 0 && await RecordedAsync(http, admin, tenant, callSid))
                 await DemoSeeder.SendAsync(http, HttpMethod.Post, admin, $"/v1/tenants/{tenant}/calls/{callSid}/outcome", random.Next(2) == 0
                     ? new { outcome = "sale", value = (decimal?)(random.Next(150, 2500) + 0.99m) }
                     : new { outcome = "appointment", value = (decimal?)null });
@@ -79,6 +79,20 @@ public static class DemoCalls
     }
 
     /// <summary>A form posted the way the carrier does, signed over the gateway's URL.</summary>
+    /// <summary>The call is recorded behind the carrier's answer (docs/calls-always-ring.md): the CRM's outcome waits for it.</summary>
+    private static async Task<bool> RecordedAsync(HttpClient http, string admin, string tenant, string callSid)
+    {
+        for (var attempt = 0; attempt < 100; attempt++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"/v1/tenants/{tenant}/calls/{callSid}");
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", admin);
+            using var response = await http.SendAsync(request);
+            if (response.IsSuccessStatusCode) return true;
+            await Task.Delay(50);
+        }
+        return false;
+    }
+
     private static async Task<bool> Webhook(HttpClient http, string path, Dictionary<string, string> form)
     {
         using var request = TwilioSignature.SignedRequest(CarrierToken, http.BaseAddress!, path, form);

@@ -28,10 +28,8 @@ public sealed class CallsAlwaysRingTests(TestDatabase db, ITestOutputHelper outp
     {
         await using var postgres = await PrivatePostgres.StartAsync();
         await using var cluster = await ProcessCluster.StartAsync(postgres.ConnectionString, silos: 2);
-        await DemoSeeder.SeedAsync(cluster.Http, cluster.SigningKeyHex, Repo.DemoBrandFile);
-        var carrier = new TwilioCarrier(cluster);
-        await carrier.RegisterAsync(Tenant, cluster.Token(Tenant, Roles.BrandAdmin));
-        await Task.Delay(500);   // the silos' routing copies hear of the account
+        var carrier = await SeedAsync(cluster);
+        await UntilSilosRouteWithAsync(cluster, await Scalar<long>(postgres.ConnectionString, "SELECT last_value FROM callmesh.routing_version"));
 
         await postgres.StopAsync();
 
@@ -101,16 +99,14 @@ public sealed class CallsAlwaysRingTests(TestDatabase db, ITestOutputHelper outp
     {
         await using var postgres = await PrivatePostgres.StartAsync();
         await using var cluster = await ProcessCluster.StartAsync(postgres.ConnectionString, silos: 2);
-        await DemoSeeder.SeedAsync(cluster.Http, cluster.SigningKeyHex, Repo.DemoBrandFile);
-        var carrier = new TwilioCarrier(cluster);
-        await carrier.RegisterAsync(Tenant, cluster.Token(Tenant, Roles.BrandAdmin));
-        // The gateway's copy of the routing facts must be newer than the account.
-        var registered = DateTime.UtcNow.AddMilliseconds(500);
+        var carrier = await SeedAsync(cluster);
+        // The gateway's copy of the routing facts must be one the silos read after the account was saved.
+        var registered = await Scalar<long>(postgres.ConnectionString, "SELECT last_value FROM callmesh.routing_version");
         await Until(async () =>
         {
             using var ready = await cluster.Http.GetAsync("/health/ready");
-            var at = (await ready.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("failSafeRoutingAt");
-            return at.ValueKind == JsonValueKind.String && at.GetDateTime() > registered;
+            var version = (await ready.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("failSafeRoutingVersion");
+            return version.ValueKind == JsonValueKind.Number && version.GetInt64() >= registered;
         });
 
         foreach (var silo in cluster.Silos) cluster.Kill(silo);
@@ -142,11 +138,8 @@ public sealed class CallsAlwaysRingTests(TestDatabase db, ITestOutputHelper outp
     public async Task A_rolling_restart_of_every_silo_under_calls_DNI_and_reads_fails_no_request()
     {
         await using var cluster = await ProcessCluster.StartAsync(db.ConnectionString, silos: 2);
-        await DemoSeeder.SeedAsync(cluster.Http, cluster.SigningKeyHex, Repo.DemoBrandFile);
-        var carrier = new TwilioCarrier(cluster);
+        var carrier = await SeedAsync(cluster);
         var admin = cluster.Token(Tenant, Roles.BrandAdmin);
-        await carrier.RegisterAsync(Tenant, admin);
-        await Task.Delay(500);
 
         var calls = new System.Collections.Concurrent.ConcurrentBag<string>();
         var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
@@ -199,6 +192,15 @@ public sealed class CallsAlwaysRingTests(TestDatabase db, ITestOutputHelper outp
         Assert.Equal(all.Length, rows.Select(r => r.Id).Distinct().Count());
     }
 
+    /// <summary>The demo brand, with the test carrier's account: the carrier that plays the calls.</summary>
+    private static async Task<TwilioCarrier> SeedAsync(ProcessCluster cluster)
+    {
+        await DemoSeeder.SeedAsync(cluster.Http, cluster.SigningKeyHex, Repo.DemoBrandFile);
+        var carrier = new TwilioCarrier(cluster);
+        await carrier.RegisterAsync(Tenant, cluster.Token(Tenant, Roles.BrandAdmin));
+        return carrier;
+    }
+
     private static async Task Until(Func<Task<bool>> condition)
     {
         var deadline = DateTime.UtcNow.AddSeconds(60);
@@ -214,6 +216,31 @@ public sealed class CallsAlwaysRingTests(TestDatabase db, ITestOutputHelper outp
         Assert.True(response.StatusCode == HttpStatusCode.OK, $"{response.StatusCode}: {body}");
         var number = XDocument.Parse(body).Root!.Element("Dial")?.Element("Number")?.Value;
         Assert.Contains(number, AustinPhones);
+    }
+
+    /// <summary>Until every silo's routing snapshot is at least <paramref name="version"/> (it has the carrier account).</summary>
+    private static async Task UntilSilosRouteWithAsync(ProcessCluster cluster, long version)
+    {
+        using var http = new HttpClient();
+        await Until(async () =>
+        {
+            foreach (var silo in cluster.SiloUrls)
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(silo, "/internal/routing"));
+                request.Headers.Add("X-CallMesh-Internal-Key", cluster.InternalKey);
+                using var response = await http.SendAsync(request);
+                if (!response.IsSuccessStatusCode || long.Parse(response.Headers.ETag!.Tag.Trim('"')) < version) return false;
+            }
+            return true;
+        });
+    }
+
+    private static async Task<T> Scalar<T>(string postgres, string sql)
+    {
+        await using var connection = new NpgsqlConnection(postgres);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return (T)(await command.ExecuteScalarAsync())!;
     }
 
     private static async Task<List<(string, string, int, string)>> Rows(string postgres, string[] callIds)

@@ -84,7 +84,7 @@ public sealed class CallsApiTests(ApiFixture fixture) : IClassFixture<ApiFixture
         Assert.Equal($"{gateway}/v1/voice/twilio/status", number.Attribute("statusCallback")!.Value);
         Assert.Contains(number.Value, new[] { "+18325550116", "+17135550199" });   // Katy's forward or after-hours number
 
-        var call = await GetCall(callSid, Admin);
+        var call = await Carrier.RecordedAsync(callSid);
         Assert.Equal(("katy", "pool", "google", "cpc", "katy-ac", "ac repair", "GC-9"), (call.GetProperty("location").GetString(), call.GetProperty("numberKind").GetString(),
             call.GetProperty("source").GetString(), call.GetProperty("medium").GetString(), call.GetProperty("campaign").GetString(),
             call.GetProperty("keyword").GetString(), call.GetProperty("gclid").GetString()));
@@ -102,11 +102,7 @@ public sealed class CallsApiTests(ApiFixture fixture) : IClassFixture<ApiFixture
             Assert.True(delivered.IsSuccessStatusCode, $"{path}: {delivered.StatusCode}");
         }
         // Callbacks are journaled and answered at once, then applied behind the answer: within moments.
-        for (var deadline = DateTime.UtcNow.AddSeconds(10); ; await Task.Delay(50))
-        {
-            call = await GetCall(callSid, Admin);
-            if (call.GetProperty("durationSeconds").GetInt32() == 110 || DateTime.UtcNow > deadline) break;
-        }
+        call = await Carrier.RecordedAsync(callSid, until: c => c.GetProperty("durationSeconds").GetInt32() == 110);
         Assert.Equal(("completed", true, 95, 110), (call.GetProperty("status").GetString(), call.GetProperty("answered").GetBoolean(),
             call.GetProperty("talkSeconds").GetInt32(), call.GetProperty("durationSeconds").GetInt32()));
         Assert.True(call.GetProperty("qualified").GetBoolean());   // the demo brand: answered and at least 60 s
@@ -138,7 +134,7 @@ public sealed class CallsApiTests(ApiFixture fixture) : IClassFixture<ApiFixture
         using var inbound = await Webhook("/v1/voice/twilio/inbound", InboundForm(callSid, "+15125550180"));   // Austin's GBP number
         Assert.Equal(HttpStatusCode.OK, inbound.StatusCode);
 
-        var call = await GetCall(callSid, Admin);
+        var call = await Carrier.RecordedAsync(callSid);
         Assert.Equal(("austin-downtown", "static", "gbp", "google", "gbp-listing"), (call.GetProperty("location").GetString(),
             call.GetProperty("numberKind").GetString(), call.GetProperty("medium").GetString(), call.GetProperty("source").GetString(),
             call.GetProperty("campaign").GetString()));
@@ -250,6 +246,7 @@ public sealed class CallsApiTests(ApiFixture fixture) : IClassFixture<ApiFixture
     {
         var callSid = NewCallSid();
         (await Webhook("/v1/voice/twilio/inbound", InboundForm(callSid, "+15125550180"))).EnsureSuccessStatusCode();
+        await Carrier.RecordedAsync(callSid);
         async Task<string> Issue(params string[] scopes)
         {
             using var issued = await Cluster.SendAsync(HttpMethod.Post, $"/v1/tenants/{Tenant}/api-keys", Admin, new { name = "HubSpot", scopes });

@@ -155,10 +155,12 @@ public sealed class DashboardTests(DashboardFixture fixture) : IClassFixture<Das
             Assert.True(await page.Locator("#attribution").IsVisibleAsync());
             Assert.Equal(["google"], await Column(page, "#attribution-table tbody tr", "key"));
             Assert.Equal("1", await page.TextContentAsync("#attribution-table tr[data-key='google'] td:nth-child(2)"));
+            // Each choice loads anew: the campaign rows are the second load's (the first, by source, may finish between).
             loaded = await page.EvaluateAsync<string>("() => document.body.dataset.loaded");
+            await page.SelectOptionAsync("#model", "linear");
+            loaded = await LoadedAsync(page, loaded);
             var asked = page.WaitForRequestAsync(r =>
                 r.Url.Contains("/locations/plano/report?") && r.Url.Contains("groupBy=campaign") && r.Url.Contains("model=linear"));
-            await page.SelectOptionAsync("#model", "linear");
             await page.SelectOptionAsync("#group-by", "campaign");
             await asked;
             await LoadedAsync(page, loaded);

@@ -61,5 +61,9 @@ public sealed class PrivatePostgres : IAsyncDisposable
             else if (File.Exists(path) || new FileInfo(path).LinkTarget is not null) File.Delete(path);
         }
         File.Delete(data + ".password");
+        // The script's per-checkout folder beside the system's data, once empty.
+        if (target is not null && Path.GetDirectoryName(target) is { } parent && target != data
+            && Directory.Exists(parent) && !Directory.EnumerateFileSystemEntries(parent).Any())
+            Directory.Delete(parent);
     }
 }

@@ -1,4 +1,5 @@
 using System.Net.Http.Json;
+using System.Text.Json;
 using CallMesh.Carriers;
 
 namespace CallMesh.Tests.Infrastructure;
@@ -48,14 +49,22 @@ public sealed class TwilioCarrier(ProcessCluster cluster)
             Assert.True(response.IsSuccessStatusCode);
         }
         if (!waitApplied) return;
+        await RecordedAsync(callSid, tenant, call => call.GetProperty("durationSeconds").GetInt32() == talkSeconds + 10);
+    }
+
+    /// <summary>
+    /// Calls and their callbacks are recorded behind the carrier's answer, within moments: waits until the call reads back
+    /// (as a brand admin would read it) and, if given, shows <paramref name="until"/>; returns it.
+    /// </summary>
+    public async Task<JsonElement> RecordedAsync(string callSid, string tenant = "bluebonnet", Func<JsonElement, bool>? until = null)
+    {
         var admin = cluster.Token(tenant, Identity.Roles.BrandAdmin);
         for (var wait = System.Diagnostics.Stopwatch.StartNew(); ; await Task.Delay(20))
         {
             using var response = await cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{tenant}/calls/{callSid}", admin);
-            if (response.IsSuccessStatusCode
-                && (await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("durationSeconds").GetInt32() == talkSeconds + 10)
-                return;
-            Assert.True(wait.Elapsed < TimeSpan.FromSeconds(10), $"call {callSid}'s callbacks were not applied within 10 s");
+            if (response.IsSuccessStatusCode && await response.Content.ReadFromJsonAsync<JsonElement>() is var call && (until?.Invoke(call) ?? true))
+                return call;
+            Assert.True(wait.Elapsed < TimeSpan.FromSeconds(10), $"call {callSid} was not recorded as expected within 10 s");
         }
     }
 }
