@@ -23,17 +23,21 @@ public sealed class InboundCalls(HttpClient http, BenchTenant.Seed seed)
         DemoSeeder.SendAsync(http, HttpMethod.Put, DevTokens.Mint(signingKey, seed.Tenant, Roles.BrandAdmin),
             $"/v1/tenants/{seed.Tenant}/carriers/{_accountSid}", new { carrier = "twilio", authToken = _token });
 
-    public async Task<bool> Call()
+    public async Task<bool> Call() => (await CallAsync()).Answered;
+
+    /// <summary>One call; <paramref name="webhook"/> "fallback" plays the carrier after its primary URL failed.</summary>
+    public async Task<(bool Answered, string CallSid)> CallAsync(string webhook = "inbound")
     {
         var callSid = "CA" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         var to = seed.PoolNumbers[Random.Shared.Next(seed.PoolNumbers.Count)];
         var from = $"+1415{Random.Shared.Next(200, 1000)}{Random.Shared.Next(10_000):D4}";
-        using var response = await Post("/v1/voice/twilio/inbound", new()
+        using var response = await Post($"/v1/voice/twilio/{webhook}", new()
         {
             ["AccountSid"] = _accountSid, ["CallSid"] = callSid, ["From"] = from, ["To"] = to, ["CallStatus"] = "ringing", ["Direction"] = "inbound",
         });
-        if (response.StatusCode != HttpStatusCode.OK || !(await response.Content.ReadAsStringAsync()).Contains("<Dial")) return false;
+        if (response.StatusCode != HttpStatusCode.OK || !(await response.Content.ReadAsStringAsync()).Contains("<Dial")) return (false, callSid);
         _answered.Add(callSid);
+        if (webhook != "inbound") return (true, callSid);   // no silo to call back
         _callbacks.Add(Task.Run(async () =>
         {
             using var done = await Post("/v1/voice/twilio/status", new()
@@ -42,7 +46,7 @@ public sealed class InboundCalls(HttpClient http, BenchTenant.Seed seed)
                 ["CallDuration"] = "64", ["SequenceNumber"] = "0",
             });
         }));
-        return true;
+        return (true, callSid);
     }
 
     private Task<HttpResponseMessage> Post(string path, Dictionary<string, string> form) =>

@@ -265,6 +265,25 @@ if (scenarios.Contains("report"))
     Console.WriteLine($"  rows that differ between the two (calls, revenue, spend): {differing}" + (differing == 0 ? "" : " — MISMATCH"));
     failed |= differing > 0;
 }
+if (scenarios.Contains("chaos"))
+{
+    // chaos: the faults a cluster meets (kill -9, PostgreSQL stopped, rolling restart, every silo down) under load.
+    var silos = endpoints.GetProperty("silos").GetArrayLength();
+    if (silos < 2)
+    {
+        Console.WriteLine("chaos: needs two or more silos (./callmesh up --silos 3); skipped");
+        failed = true;
+    }
+    else
+    {
+        var calls = new InboundCalls(http, seed);
+        await calls.RegisterAccountAsync(key);
+        var script = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(state))!, "callmesh");
+        var chaos = new ChaosScenario(http, seed, calls, db, script, silos, new NpgsqlConnectionStringBuilder(postgres).Port);
+        failed |= !await chaos.RunAsync();
+    }
+}
+
 return failed ? 1 : 0;
 
 static bool TryStartNoGcRegion()

@@ -27,7 +27,8 @@ public static class TransientFaults
             {
                 return await call();
             }
-            catch (Exception e) when (attempt < attempts && IsClusterChange(e))
+            // Not a timeout: that call may still be running, and asking again would only wait as long once more.
+            catch (Exception e) when (attempt < attempts && e is SiloUnavailableException or OrleansMessageRejectionException)
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(250 * attempt));
             }
