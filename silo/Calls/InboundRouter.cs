@@ -24,7 +24,8 @@ public sealed class InboundRouter(RoutingSnapshot snapshot, NumberDirectory dire
         var data = snapshot.Current;
         var number = data?.Numbers.GetValueOrDefault(inbound.To) is { } known
             ? known.TenantId == tenantId ? known : null
-            : await Ask(() => FindNumberAsync(tenantId, inbound.To), "number");
+            : await Ask(() => FindNumberAsync(tenantId, inbound.To), "number") is { } found
+                ? new RoutedNumber(found.TenantId, found.Use, found.LocationId) : null;
         var locationId = number?.Use is "pool" or "static" or "overflow" ? number.LocationId : null;
         if (locationId is null && number?.Use == "pool")
             locationId = (await Ask(() => leases.FindHolderAtAsync(inbound.To, inbound.StartedAt), "lease holder")) is { } holder

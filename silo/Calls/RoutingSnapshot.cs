@@ -19,6 +19,8 @@ public sealed class RoutingSnapshot(NpgsqlDataSource database, NumberDirectory d
 {
     private const string Channel = "callmesh_routing";
     private static readonly TimeSpan SafetyReload = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan MinReloadInterval = TimeSpan.FromSeconds(1);
+    private DateTimeOffset _lastReload;
     // Grain state is stored as web-style JSON (silo/Database/JsonGrainStateSerializer.cs).
     private static readonly JsonSerializerOptions StateJson = new(JsonSerializerDefaults.Web);
 
@@ -59,7 +61,9 @@ public sealed class RoutingSnapshot(NpgsqlDataSource database, NumberDirectory d
                 {
                     if (await connection.WaitAsync(SafetyReload, stopping))
                     {
-                        await Task.Delay(20, stopping);   // a burst of changes (a bulk import) is one reload
+                        // A burst of changes (a brand's set-up, a bulk import) is one reload a second at most: each
+                        // reads and builds every number anew, and its garbage is the silo's to collect.
+                        await Task.Delay(MinReloadInterval - (clock.GetUtcNow() - _lastReload) is { Ticks: > 0 } rest ? rest : TimeSpan.FromMilliseconds(20), stopping);
                         await ReloadAsync(stopping);
                     }
                     else if (await VersionAsync(stopping) != _current?.Version)
@@ -88,6 +92,7 @@ public sealed class RoutingSnapshot(NpgsqlDataSource database, NumberDirectory d
     public async Task ReloadAsync(CancellationToken cancellationToken = default)
     {
         // Read first: a change committed during the reload leaves the version behind, and so reloads again.
+        _lastReload = clock.GetUtcNow();
         var version = await VersionAsync(cancellationToken);
         var numbers = directory.AllAsync(cancellationToken);
         await using var batch = database.CreateBatch();
@@ -116,8 +121,9 @@ public sealed class RoutingSnapshot(NpgsqlDataSource database, NumberDirectory d
                     locations[key] = location;
             }
         }
-        var data = new RoutingData(accounts, (await numbers).ToDictionary(n => n.Number, StringComparer.Ordinal), tenants, locations, blocked,
-            clock.GetUtcNow().UtcDateTime, version);
+        var data = new RoutingData(accounts,
+            (await numbers).ToDictionary(n => n.Number, n => new RoutedNumber(n.TenantId, n.Use, n.LocationId), StringComparer.Ordinal),
+            tenants, locations, blocked, clock.GetUtcNow().UtcDateTime, version);
         _current = data;
         WriteFile(data);
     }
