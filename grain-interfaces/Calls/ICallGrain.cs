@@ -70,6 +70,10 @@ public sealed record OutcomeResult(
     [property: Id(1)] Dictionary<string, string[]> Errors,
     [property: Id(2)] CallRecord? Call);
 
+/// <summary>
+/// Who gets the credit, and how sure that is: <c>Match</c> is "live", "afterRelease", "ambiguous", "overflow", "static",
+/// "callerHistory" or "none" (docs/attribution.md). An ambiguous call credits no session and keeps its <c>Candidates</c>.
+/// </summary>
 [GenerateSerializer, Alias("callmesh.CallAttribution")]
 public sealed record CallAttribution(
     [property: Id(0)] string NumberKind,
@@ -84,7 +88,19 @@ public sealed record CallAttribution(
     [property: Id(9)] string? LandingPage,
     [property: Id(10)] Guid? VisitorId,
     [property: Id(11)] Guid? SessionId,
-    [property: Id(12)] bool IsTest);
+    [property: Id(12)] bool IsTest,
+    [property: Id(13)] string Match = "none",
+    [property: Id(14)] double? SecondsSinceRelease = null,
+    [property: Id(15)] List<MatchCandidate>? Candidates = null);
+
+/// <summary>A hold an ambiguous call may belong to.</summary>
+[GenerateSerializer, Alias("callmesh.MatchCandidate")]
+public sealed record MatchCandidate(
+    [property: Id(0)] Guid VisitorId,
+    [property: Id(1)] Guid SessionId,
+    [property: Id(2)] string? LocationId,
+    [property: Id(3)] DateTime LeasedAt,
+    [property: Id(4)] DateTime? ReleasedAt);
 
 /// <summary>A call as callmesh.calls holds it.</summary>
 [GenerateSerializer, Alias("callmesh.CallRecord")]

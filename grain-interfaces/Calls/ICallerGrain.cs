@@ -8,8 +8,11 @@ namespace CallMesh.Calls;
 /// </summary>
 public interface ICallerGrain : IGrainWithStringKey
 {
-    /// <summary>Records a call (idempotent per call id) and tells what was true of the caller before it.</summary>
-    Task<CallerFacts> RecordCall(string callId, string? locationId, DateTime at);
+    /// <summary>
+    /// Records a call (idempotent per call id) and the visit it was credited to, if any, and tells what was true of the
+    /// caller before it.
+    /// </summary>
+    Task<CallerFacts> RecordCall(string callId, string? locationId, DateTime at, CallerVisit? visit = null);
 
     Task SetBlocked(bool blocked, string? reason);
 }
@@ -19,4 +22,12 @@ public sealed record CallerFacts(
     [property: Id(0)] bool Blocked,
     [property: Id(1)] bool FirstTime,
     [property: Id(2)] bool FirstTimeForLocation,
-    [property: Id(3)] DateTime? PreviousCallAt);
+    [property: Id(3)] DateTime? PreviousCallAt,
+    [property: Id(4)] CallerVisit? PreviousVisit = null);
+
+/// <summary>The visit an earlier call of this caller was credited to, and when that call came.</summary>
+[GenerateSerializer, Alias("callmesh.CallerVisit")]
+public sealed record CallerVisit(
+    [property: Id(0)] Guid VisitorId,
+    [property: Id(1)] Guid SessionId,
+    [property: Id(2)] DateTime CallAt);

@@ -23,6 +23,16 @@ public interface INumberPoolGrain : IGrainWithStringKey
     Task<LeaseGrant> Conflicted(Guid visitorId, Guid sessionId, string number);
 
     Task<PoolLoad> Load();
+
+    /// <summary>How a call to one of this pool's numbers is matched to a hold: the rest period and late-call window in force.</summary>
+    Task<LateCallRules> LateCallRules();
+
+    /// <summary>
+    /// A call to one of this pool's numbers (or its overflow number) was attributed: counts its match kind and, when it
+    /// reached a visitor's hold, its delay after that visitor's last sign of life, from which the rest period is sized.
+    /// </summary>
+    [Orleans.Concurrency.OneWay]
+    Task ObserveCall(CallObservation call);
 }
 
 [GenerateSerializer, Alias("callmesh.PoolConfig")]
@@ -31,11 +41,48 @@ public sealed record PoolConfig(
     [property: Id(1)] List<string>? Numbers,
     [property: Id(2)] int? LeaseSeconds,
     [property: Id(3)] int? IdleGraceSeconds,
-    [property: Id(4)] string? OverflowNumber)
+    [property: Id(4)] string? OverflowNumber,
+    [property: Id(5)] int? RestSeconds = null,
+    [property: Id(6)] int? LateCallWindowSeconds = null)
 {
     public const int DefaultLeaseSeconds = 1800;
     public const int DefaultIdleGraceSeconds = 300;
+    public const int DefaultLateCallWindowSeconds = 86_400;
+    public const int MaxRestSeconds = 604_800;
+    public const int MaxLateCallWindowSeconds = 2_592_000;
 }
+
+/// <summary>
+/// The rules a late call is matched by. <c>RestSeconds</c>: how long a released number rests before it is leased again;
+/// <c>RestFrom</c>: "configured", "observed" (the 99th percentile of this pool's call delays) or "default" (too few calls
+/// observed yet: the lease length, or the longest delay seen if longer). <c>LateCallWindowSeconds</c>: how long after its
+/// release a call still goes to the number's last holder.
+/// </summary>
+[GenerateSerializer, Alias("callmesh.LateCallRules")]
+public sealed record LateCallRules(
+    [property: Id(0)] int RestSeconds,
+    [property: Id(1)] string RestFrom,
+    [property: Id(2)] int LateCallWindowSeconds);
+
+/// <summary>
+/// A call as its pool counts it. <c>VisitorId</c>: whose hold it reached (live or after release), if any;
+/// <c>LastSeenAt</c>: that visitor's last sign of life, as the released hold's row says (a live hold's is in the pool's memory).
+/// </summary>
+[GenerateSerializer, Alias("callmesh.CallObservation")]
+public sealed record CallObservation(
+    [property: Id(0)] string Number,
+    [property: Id(1)] string Match,
+    [property: Id(2)] DateTime CallAt,
+    [property: Id(3)] Guid? VisitorId,
+    [property: Id(4)] DateTime? LastSeenAt);
+
+/// <summary>Call delays after the holder's last sign of life over the last 30 days, in seconds (rounded up to the histogram's bucket).</summary>
+[GenerateSerializer, Alias("callmesh.CallDelays")]
+public sealed record CallDelays(
+    [property: Id(0)] long Observations,
+    [property: Id(1)] double? P50,
+    [property: Id(2)] double? P90,
+    [property: Id(3)] double? P99);
 
 [GenerateSerializer, Alias("callmesh.PoolSnapshot")]
 public sealed record PoolSnapshot(
@@ -46,7 +93,8 @@ public sealed record PoolSnapshot(
 
 /// <summary>
 /// A lease answer. <c>Overflow</c>: every number was taken and this is the pool's overflow number
-/// (or, without one, the page's own number). <c>IsNew</c>: a new hold that must be journaled.
+/// (or, without one, the page's own number). <c>IsNew</c>: a new hold that must be journaled. <c>EarlyReuse</c>: every
+/// rested number was taken, so this one was lent before its rest ended.
 /// </summary>
 [GenerateSerializer, Alias("callmesh.LeaseGrant")]
 public sealed record LeaseGrant(
@@ -56,10 +104,16 @@ public sealed record LeaseGrant(
     [property: Id(3)] bool IsNew,
     [property: Id(4)] DateTime LeasedAt,
     [property: Id(5)] DateTime ExpiresAt,
-    [property: Id(6)] string? LocationId);
+    [property: Id(6)] string? LocationId,
+    [property: Id(7)] bool EarlyReuse = false);
 
 [GenerateSerializer, Alias("callmesh.PoolLoad")]
 public sealed record PoolLoad(
     [property: Id(0)] int Size,
     [property: Id(1)] int ActiveLeases,
-    [property: Id(2)] int Free);
+    [property: Id(2)] int Free,
+    [property: Id(3)] int Resting,
+    [property: Id(4)] LateCallRules Rules,
+    [property: Id(5)] CallDelays Delays,
+    [property: Id(6)] Dictionary<string, long> Matches,
+    [property: Id(7)] int RecommendedRestSeconds);

@@ -42,7 +42,8 @@ public sealed record TenantConfig(
     [property: Id(3)] ConversionRules? DefaultConversionRules,
     [property: Id(4)] string? FailSafeNumber = null,
     [property: Id(5)] bool RecordCalls = false,
-    [property: Id(6)] string? RecordingNotice = null);
+    [property: Id(6)] string? RecordingNotice = null,
+    [property: Id(7)] int? CallerHistoryDays = null);
 
 /// <summary>
 /// When a call counts as a qualified call. Every condition that is set must hold.

@@ -2,6 +2,7 @@ using CallMesh.Common;
 using CallMesh.Dni;
 using CallMesh.Locations;
 using CallMesh.Numbers;
+using CallMesh.Pools;
 using CallMesh.Reports;
 using CallMesh.Tenants;
 using CallMesh.Visitors;
@@ -45,22 +46,33 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
         var tenantId = Key.TenantId;
         var tenantTask = references.Get<ITenantGrain>(tenantId).Get();
         // Who held the number is asked alongside what the number is (it matters only for a pool number).
-        var holderTask = leases.FindHolderAtAsync(inbound.To, inbound.StartedAt);
+        var holdsTask = leases.FindLastHoldsAsync(inbound.To, inbound.StartedAt);
         var number = (await directory.FindAsync(tenantId, [inbound.To])).GetValueOrDefault(inbound.To);
-        var holder = await holderTask;
-        var held = number?.Use == "pool" && holder?.TenantId == tenantId ? holder : null;
-        var locationId = number?.Use is "pool" or "static" or "overflow" ? held?.LocationId ?? number.LocationId : null;
+        var holds = (await holdsTask).Where(h => h.TenantId == tenantId).ToList();
+        var match = number is { Use: "pool", PoolId: { } poolId }
+            ? HoldMatch.Find(holds, inbound.StartedAt, await references.Get<INumberPoolGrain>(TenantKey.For(tenantId, poolId)).LateCallRules())
+            : HoldMatch.None;
+        // A brand-wide pool's call goes to its holder's location; an ambiguous one to the newest holder's, as it was routed.
+        var locationId = number?.Use is "pool" or "static" or "overflow"
+            ? (match.Credited ?? match.Candidates.FirstOrDefault())?.LocationId ?? number.LocationId
+            : null;
 
         // The caller is waiting: the visitor's touches, the location and the caller's history are asked for at once.
-        var attributionTask = Attribute(number, held, locationId, inbound);
+        var credited = match.Credited is { } hold ? new CallerVisit(hold.VisitorId, hold.SessionId, inbound.StartedAt) : null;
+        var attributionTask = Attribute(number, match, locationId, inbound);
         var locationTask = locationId is null ? Task.FromResult<LocationSnapshot?>(null)
             : references.Get<ILocationGrain>(TenantKey.For(tenantId, locationId)).Get();
         var callerTask = references.New<ICallerGrain>(TenantKey.For(tenantId, inbound.From))
-            .RecordCall(Key.CallId, locationId, inbound.StartedAt);
+            .RecordCall(Key.CallId, locationId, inbound.StartedAt, credited);
         var (attribution, touches) = await attributionTask;
         var location = (await locationTask)?.Config;
         var caller = await callerTask;
         var tenant = (await tenantTask)?.Config;
+        // A known caller whose call matched no session: credited to the visit of their earlier call, when the tenant allows it.
+        if (number?.Use is "pool" or "overflow" && attribution.SessionId is null && tenant?.CallerHistoryDays is { } days
+            && caller.PreviousVisit is { } earlier && inbound.StartedAt - earlier.CallAt <= TimeSpan.FromDays(days))
+            (attribution, touches) = await FromVisit(attribution, earlier.VisitorId, earlier.SessionId, inbound,
+                attribution with { Match = "callerHistory", SecondsSinceRelease = null, Candidates = null });
         var open = location is not null && BusinessHours.IsOpen(location, inbound.StartedAt);
 
         var call = new CallRecord
@@ -83,43 +95,63 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
             return (await Load())?.Routing ?? throw new InvalidOperationException($"Call {Key.CallId} belongs to another tenant.");
         }
         (_call, _loaded) = (call, true);
+        // The pool counts its calls by match and sizes its rest from their delays (one-way: nothing here waits for it).
+        if (number is { PoolId: { } countingPool } && number.Use is "pool" or "overflow")
+            references.Get<INumberPoolGrain>(TenantKey.For(tenantId, countingPool)).ObserveCall(new CallObservation(
+                inbound.To, attribution.Match, inbound.StartedAt, match.Credited?.VisitorId, match.Credited?.LastSeenAt)).Ignore();
         _ = Rollup(call).Record(Contributions.From(call))
             .ContinueWith(t => t.Exception, TaskContinuationOptions.OnlyOnFaulted);   // a new activation rebuilds from the row
         return call.Routing;
     }
 
     /// <summary>
-    /// Who gets the credit. A pool number: the session that held it when the call started (the lease
-    /// history), with that session's touch. A static number: its medium, source and campaign. An overflow
-    /// or unleased pool number: its location, source unknown; never a guess.
+    /// Who gets the credit. A pool number: the session whose hold the call matched (<see cref="HoldMatch"/>), with that
+    /// session's touch; ambiguous or unmatched, the number's location with the source unknown. A static number: its medium,
+    /// source and campaign. An overflow number: its location, source unknown. Never a guess.
     /// </summary>
-    private async Task<(CallAttribution, List<CallTouch>)> Attribute(TrackingNumber? number, HeldLease? held, string? locationId, InboundCall inbound)
+    private async Task<(CallAttribution, List<CallTouch>)> Attribute(TrackingNumber? number, HoldMatch match, string? locationId, InboundCall inbound)
     {
         switch (number?.Use)
         {
             case "static":
                 return (new CallAttribution("static", null, number.StaticKey, locationId, number.Source ?? number.Medium ?? "offline",
-                    number.Medium ?? "offline", number.Campaign, null, null, null, null, null, false), []);
+                    number.Medium ?? "offline", number.Campaign, null, null, null, null, null, false, "static"), []);
             case "overflow":
-                return (new CallAttribution("overflow", number.PoolId, null, locationId, "overflow", "unknown", null, null, null, null, null, null, false), []);
+                return (new CallAttribution("overflow", number.PoolId, null, locationId, "overflow", "unknown", null, null, null, null, null, null,
+                    false, "overflow"), []);
             case "pool":
-                if (held is null)
-                    return (new CallAttribution("pool", number.PoolId, null, locationId, "unknown", "unleased", null, null, null, null, null, null, false), []);
-                var history = await references.New<IVisitorGrain>(TenantKey.For(held.TenantId, held.VisitorId.ToString())).History();
-                var touch = history.Touches.Where(t => t.SessionId == held.SessionId).MaxBy(t => t.At)
-                            ?? history.Touches.Where(t => t.At <= inbound.StartedAt).MaxBy(t => t.At);
-                var isTest = history.Sessions.Any(s => s.SessionId == held.SessionId && s.IsTest);
-                // The path for multi-touch models: earlier touches up to the call, then the session's own touch.
-                List<CallTouch> path = [.. history.Touches.Where(t => touch is not null && t.At < touch.At).OrderBy(t => t.At).TakeLast(49)
-                    .Select(t => new CallTouch(t.At, t.Source, t.Medium, t.Campaign, t.Keyword))];
-                if (touch is not null) path.Add(new CallTouch(touch.At, touch.Source, touch.Medium, touch.Campaign, touch.Keyword));
-                return (new CallAttribution("pool", number.PoolId, null, locationId, touch?.Source ?? "direct",
-                    touch?.Medium ?? "none", touch?.Campaign, touch?.Keyword, touch?.ClickIds.Gclid, touch?.LandingPage,
-                    held.VisitorId, held.SessionId, isTest), path);
+                var unknown = new CallAttribution("pool", number.PoolId, null, locationId, "unknown", match.Kind == "ambiguous" ? "reused" : "unleased",
+                    null, null, null, null, null, null, false, match.Kind, match.SecondsSinceRelease,
+                    match.Kind == "ambiguous"
+                        ? [.. match.Candidates.Select(c => new MatchCandidate(c.VisitorId, c.SessionId, c.LocationId, c.LeasedAt, c.ReleasedAt))]
+                        : null);
+                return match.Credited is { } held
+                    ? await FromVisit(unknown, held.VisitorId, held.SessionId, inbound, unknown)
+                    : (unknown, []);
             default:
                 return (new CallAttribution(number is null ? "unknown" : "unassigned", null, null, null, "unknown", "unknown",
                     null, null, null, null, null, null, false), []);
         }
+    }
+
+    /// <summary>Credit to one visitor's session: its last touch (or the visitor's last before the call) and the path of earlier touches.</summary>
+    private async Task<(CallAttribution, List<CallTouch>)> FromVisit(CallAttribution fallback, Guid visitorId, Guid sessionId,
+        InboundCall inbound, CallAttribution basis)
+    {
+        var history = await references.New<IVisitorGrain>(TenantKey.For(Key.TenantId, visitorId.ToString())).History();
+        if (history.Sessions.Count == 0) return (fallback, []);
+        var touch = history.Touches.Where(t => t.SessionId == sessionId).MaxBy(t => t.At)
+                    ?? history.Touches.Where(t => t.At <= inbound.StartedAt).MaxBy(t => t.At);
+        var isTest = history.Sessions.Any(s => s.SessionId == sessionId && s.IsTest);
+        // The path for multi-touch models: earlier touches up to the call, then the session's own touch.
+        List<CallTouch> path = [.. history.Touches.Where(t => touch is not null && t.At < touch.At).OrderBy(t => t.At).TakeLast(49)
+            .Select(t => new CallTouch(t.At, t.Source, t.Medium, t.Campaign, t.Keyword))];
+        if (touch is not null) path.Add(new CallTouch(touch.At, touch.Source, touch.Medium, touch.Campaign, touch.Keyword));
+        return (basis with
+        {
+            Source = touch?.Source ?? "direct", Medium = touch?.Medium ?? "none", Campaign = touch?.Campaign, Keyword = touch?.Keyword,
+            Gclid = touch?.ClickIds.Gclid, LandingPage = touch?.LandingPage, VisitorId = visitorId, SessionId = sessionId, IsTest = isTest,
+        }, path);
     }
 
     public async Task<bool> Apply(CallEvent delivery)

@@ -9,7 +9,7 @@ public sealed record BlockedCaller(string Number, string? Reason, DateTime Block
 
 /// <summary>What a calls listing asks for: a tenant, optionally some locations, a time window, a page after a cursor.</summary>
 public sealed record CallQuery(string TenantId, IReadOnlyCollection<string>? Locations, DateTime? From, DateTime? To,
-    (DateTime StartedAt, string CallId)? After, int Limit);
+    (DateTime StartedAt, string CallId)? After, int Limit, string? Match = null);
 
 /// <summary>
 /// callmesh.calls: one row per call, the CallGrain's record. Every change is one upsert, so the row is
@@ -21,7 +21,7 @@ public sealed class CallStore(NpgsqlDataSource database)
         "call_id, tenant_id, account_sid, tracking_number, caller, started_at, ended_at, status, answered, duration_seconds, talk_seconds, " +
         "recording_url, route, routing, number_kind, pool_id, static_key, location_id, source, medium, campaign, keyword, gclid, landing_page, " +
         "visitor_id, session_id, is_test, first_time, first_time_location, within_hours, qualified, met_rules, outcome, value, currency, " +
-        "outcome_external_id, applied_events, days_since_previous, local_day, touches, revision";
+        "outcome_external_id, applied_events, days_since_previous, local_day, touches, revision, match, seconds_since_release, match_candidates";
 
     private static readonly string[] ColumnNames = Columns.Split(", ");
 
@@ -60,11 +60,12 @@ public sealed class CallStore(NpgsqlDataSource database)
             a.StaticKey, a.LocationId, a.Source, a.Medium, a.Campaign, a.Keyword, a.Gclid, a.LandingPage, a.VisitorId, a.SessionId, a.IsTest,
             call.FirstTime, call.FirstTimeForLocation, call.WithinHours, call.Qualified, call.MetRules.ToArray(), call.Outcome, call.Value,
             call.Currency, call.OutcomeExternalId, call.AppliedEvents.ToArray(), call.DaysSincePreviousCall,
-            call.ReportingDay, JsonSerializer.Serialize(call.Touches), call.Revision,
+            call.ReportingDay, JsonSerializer.Serialize(call.Touches), call.Revision, a.Match, a.SecondsSinceRelease,
+            a.Candidates is null ? null : JsonSerializer.Serialize(a.Candidates),
         ];
         foreach (var (value, i) in values.Select((v, i) => (v, i)))
-            command.Parameters.Add(names[i] is "routing" or "touches"
-                ? new NpgsqlParameter { Value = value, NpgsqlDbType = NpgsqlDbType.Jsonb }
+            command.Parameters.Add(names[i] is "routing" or "touches" or "match_candidates"
+                ? new NpgsqlParameter { Value = value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Jsonb }
                 : value is null ? new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NullType(names[i]) } : new NpgsqlParameter { Value = value });
         return command;
     }
@@ -74,7 +75,7 @@ public sealed class CallStore(NpgsqlDataSource database)
         "ended_at" => NpgsqlDbType.TimestampTz,
         "visitor_id" or "session_id" => NpgsqlDbType.Uuid,
         "value" => NpgsqlDbType.Numeric,
-        "days_since_previous" => NpgsqlDbType.Double,
+        "days_since_previous" or "seconds_since_release" => NpgsqlDbType.Double,
         _ => NpgsqlDbType.Text,
     };
 
@@ -88,17 +89,20 @@ public sealed class CallStore(NpgsqlDataSource database)
     }
 
     /// <summary>Every call of one caller to the tenant (the caller's history), and whether the tenant blocked the caller.</summary>
-    public async Task<(List<(string CallId, string? LocationId, DateTime At)> History, bool Blocked)> CallerAsync(string tenantId, string caller)
+    public async Task<(List<(string CallId, string? LocationId, DateTime At, CallerVisit? Visit)> History, bool Blocked)> CallerAsync(
+        string tenantId, string caller)
     {
         await using var batch = database.CreateBatch();
         // By the caller's number alone (see 0008_keyed_lookups.sql): one number's calls to every tenant are few.
-        batch.BatchCommands.Add(Common.Sql.Command("SELECT tenant_id, call_id, location_id, started_at FROM callmesh.calls WHERE caller = $1", caller));
+        batch.BatchCommands.Add(Common.Sql.Command(
+            "SELECT tenant_id, call_id, location_id, started_at, visitor_id, session_id FROM callmesh.calls WHERE caller = $1", caller));
         batch.BatchCommands.Add(Common.Sql.Command("SELECT 1 FROM callmesh.blocked_callers WHERE tenant_id = $1 AND caller = $2", tenantId, caller));
-        var history = new List<(string, string?, DateTime)>();
+        var history = new List<(string, string?, DateTime, CallerVisit?)>();
         await using var reader = await batch.ExecuteReaderAsync();
         while (await reader.ReadAsync())
             if (reader.GetString(0) == tenantId)
-                history.Add((reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetDateTime(3)));
+                history.Add((reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetDateTime(3),
+                    reader.IsDBNull(5) ? null : new CallerVisit(reader.GetGuid(4), reader.GetGuid(5), reader.GetDateTime(3))));
         await reader.NextResultAsync();
         return (history, await reader.ReadAsync());
     }
@@ -182,6 +186,7 @@ public sealed class CallStore(NpgsqlDataSource database)
                AND ($3::timestamptz IS NULL OR started_at >= $3)
                AND ($4::timestamptz IS NULL OR started_at < $4)
                AND ($5::timestamptz IS NULL OR (started_at, call_id) < ($5, $6::text))
+               AND ($8::text IS NULL OR match = $8)
              ORDER BY started_at DESC, call_id DESC
              LIMIT $7
             """);
@@ -192,6 +197,7 @@ public sealed class CallStore(NpgsqlDataSource database)
         command.Parameters.Add(new() { Value = (object?)query.After?.StartedAt ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
         command.Parameters.Add(new() { Value = (object?)query.After?.CallId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         command.Parameters.Add(new() { Value = query.Limit });
+        command.Parameters.Add(new() { Value = (object?)query.Match ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         var calls = new List<CallRecord>();
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync()) calls.Add(Read(reader));
@@ -209,7 +215,8 @@ public sealed class CallStore(NpgsqlDataSource database)
             DurationSeconds = r.GetInt32(9), TalkSeconds = r.GetInt32(10), RecordingUrl = S(11),
             Routing = JsonSerializer.Deserialize<CallRouting>(r.GetString(13))!,
             Attribution = new CallAttribution(r.GetString(14), S(15), S(16), S(17), r.GetString(18), r.GetString(19), S(20), S(21), S(22), S(23),
-                G(24), G(25), r.GetBoolean(26)),
+                G(24), G(25), r.GetBoolean(26), r.GetString(41), r.IsDBNull(42) ? null : r.GetDouble(42),
+                r.IsDBNull(43) ? null : JsonSerializer.Deserialize<List<MatchCandidate>>(r.GetString(43))),
             FirstTime = r.GetBoolean(27), FirstTimeForLocation = r.GetBoolean(28), WithinHours = r.GetBoolean(29), Qualified = r.GetBoolean(30),
             MetRules = [.. r.GetFieldValue<string[]>(31)], Outcome = S(32), Value = r.IsDBNull(33) ? null : r.GetDecimal(33), Currency = S(34),
             OutcomeExternalId = S(35), AppliedEvents = [.. r.GetFieldValue<string[]>(36)],

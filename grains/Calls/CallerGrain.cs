@@ -15,18 +15,18 @@ public sealed class CallerGrain(CallStore calls) : Grain, ICallerGrain
     {
         _key = Common.TenantKey.Parse(this.GetPrimaryKeyString());
         var (history, blocked) = await calls.CallerAsync(_key.TenantId, _key.Caller);
-        _calls = history.ToDictionary(c => c.CallId, c => new PastCall(c.LocationId, c.At), StringComparer.Ordinal);
+        _calls = history.ToDictionary(c => c.CallId, c => new PastCall(c.LocationId, c.At, c.Visit), StringComparer.Ordinal);
         _blocked = blocked;
     }
 
-    public Task<CallerFacts> RecordCall(string callId, string? locationId, DateTime at)
+    public Task<CallerFacts> RecordCall(string callId, string? locationId, DateTime at, CallerVisit? visit = null)
     {
-        _calls.TryAdd(callId, new PastCall(locationId, at));
+        _calls.TryAdd(callId, new PastCall(locationId, at, visit));
         // What was true before this call, whatever order calls were recorded in.
         var before = _calls.Where(c => c.Key != callId && (c.Value.At < at || (c.Value.At == at && string.CompareOrdinal(c.Key, callId) < 0)))
             .Select(c => c.Value).ToList();
         return Task.FromResult(new CallerFacts(_blocked, before.Count == 0, before.All(c => c.LocationId != locationId),
-            before.Count == 0 ? null : before.Max(c => c.At)));
+            before.Count == 0 ? null : before.Max(c => c.At), before.Where(c => c.Visit is not null).MaxBy(c => c.At)?.Visit));
     }
 
     public async Task SetBlocked(bool blocked, string? reason)
@@ -35,5 +35,5 @@ public sealed class CallerGrain(CallStore calls) : Grain, ICallerGrain
         _blocked = blocked;
     }
 
-    private sealed record PastCall(string? LocationId, DateTime At);
+    private sealed record PastCall(string? LocationId, DateTime At, CallerVisit? Visit);
 }

@@ -9,10 +9,15 @@ using static NpgsqlTypes.NpgsqlDbType;
 
 namespace CallMesh.Dni;
 
-/// <summary>A new hold of a pool number (kind "lease") or an answer with the overflow number (kind "overflow").</summary>
-public sealed record LeaseRow(string TenantId, string PoolId, string Number, string Kind, Guid VisitorId, Guid SessionId, string? LocationId, DateTime LeasedAt);
+/// <summary>
+/// A new hold of a pool number (kind "lease") or an answer with the overflow number (kind "overflow"). <c>EarlyReuse</c>:
+/// the number was lent before it had rested.
+/// </summary>
+public sealed record LeaseRow(string TenantId, string PoolId, string Number, string Kind, Guid VisitorId, Guid SessionId, string? LocationId,
+    DateTime LeasedAt, bool EarlyReuse = false);
 
-public sealed record ReleaseRow(string TenantId, string Number, Guid VisitorId, DateTime ReleasedAt);
+/// <summary>The end of a hold, with the holder's last sign of life (null: not known since the pool's restart).</summary>
+public sealed record ReleaseRow(string TenantId, string Number, Guid VisitorId, DateTime ReleasedAt, DateTime? LastSeenAt);
 
 public sealed record SessionRow(Guid SessionId, string TenantId, Guid VisitorId, string SiteKey, DateTime StartedAt, string LandingUrl, string? Referrer, bool IsTest);
 
@@ -25,7 +30,8 @@ public sealed record JournalEntry(
     IReadOnlyList<LeaseRow> Leases,
     IReadOnlyList<ReleaseRow> Releases);
 
-public sealed record HeldLease(string TenantId, string PoolId, Guid VisitorId, Guid SessionId, string? LocationId, DateTime LeasedAt, DateTime? ReleasedAt);
+public sealed record HeldLease(string TenantId, string PoolId, Guid VisitorId, Guid SessionId, string? LocationId, DateTime LeasedAt,
+    DateTime? ReleasedAt, DateTime? LastSeenAt = null, bool EarlyReuse = false);
 
 public sealed record LiveLease(string PoolId, string Number, Guid VisitorId, Guid SessionId, DateTime LeasedAt);
 
@@ -150,11 +156,12 @@ public sealed class DniStore(NpgsqlDataSource database, ILogger<DniStore> logger
             _batch = new NpgsqlBatch(connection);
             _releases = Statement(
                 """
-                UPDATE callmesh.number_leases l SET released_at = r.released_at
-                  FROM unnest($1::text[], $2::text[], $3::uuid[], $4::timestamptz[]) AS r(tenant_id, number, visitor_id, released_at)
+                UPDATE callmesh.number_leases l SET released_at = r.released_at, last_seen_at = r.last_seen_at
+                  FROM unnest($1::text[], $2::text[], $3::uuid[], $4::timestamptz[], $5::timestamptz[])
+                       AS r(tenant_id, number, visitor_id, released_at, last_seen_at)
                  WHERE l.number = r.number AND l.tenant_id = r.tenant_id AND l.visitor_id = r.visitor_id
                    AND l.kind = 'lease' AND l.released_at IS NULL
-                """, Text, Text, Uuid, TimestampTz);
+                """, Text, Text, Uuid, TimestampTz, TimestampTz);
             _sessions = Statement(
                 """
                 INSERT INTO callmesh.dni_sessions (session_id, tenant_id, visitor_id, site_key, started_at, landing_url, referrer, is_test)
@@ -170,13 +177,14 @@ public sealed class DniStore(NpgsqlDataSource database, ILogger<DniStore> logger
                 """, Text, Uuid, Uuid, TimestampTz, Text, Text, Text, Text, Text, Text, Text, Text, Text, Text, Text, Text);
             _leases = Statement(
                 """
-                INSERT INTO callmesh.number_leases (tenant_id, pool_id, number, kind, visitor_id, session_id, location_id, leased_at, released_at)
+                INSERT INTO callmesh.number_leases (tenant_id, pool_id, number, kind, visitor_id, session_id, location_id, leased_at,
+                                                    early_reuse, released_at)
                 SELECT t.*, CASE WHEN t.kind = 'overflow' THEN t.leased_at END
-                  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::uuid[], $6::uuid[], $7::text[], $8::timestamptz[])
-                       AS t(tenant_id, pool_id, number, kind, visitor_id, session_id, location_id, leased_at)
+                  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::uuid[], $6::uuid[], $7::text[], $8::timestamptz[], $9::boolean[])
+                       AS t(tenant_id, pool_id, number, kind, visitor_id, session_id, location_id, leased_at, early_reuse)
                 ON CONFLICT DO NOTHING
                 RETURNING number, visitor_id
-                """, Text, Text, Text, Text, Uuid, Uuid, Text, TimestampTz);
+                """, Text, Text, Text, Text, Uuid, Uuid, Text, TimestampTz, NpgsqlDbType.Boolean);
         }
 
         /// <summary>A statement whose parameters are arrays of these element types (declared, so nothing is inferred per batch).</summary>
@@ -203,7 +211,8 @@ public sealed class DniStore(NpgsqlDataSource database, ILogger<DniStore> logger
             if (releases.Count > 0)
                 Send(_releases,
                     releases.Select(r => r.TenantId).ToArray(), releases.Select(r => r.Number).ToArray(),
-                    releases.Select(r => r.VisitorId).ToArray(), releases.Select(r => r.ReleasedAt).ToArray());
+                    releases.Select(r => r.VisitorId).ToArray(), releases.Select(r => r.ReleasedAt).ToArray(),
+                    releases.Select(r => r.LastSeenAt).ToArray());
             if (sessions.Count > 0)
                 Send(_sessions,
                     sessions.Select(s => s.SessionId).ToArray(), sessions.Select(s => s.TenantId).ToArray(),
@@ -225,7 +234,8 @@ public sealed class DniStore(NpgsqlDataSource database, ILogger<DniStore> logger
                     leases.Select(l => l.TenantId).ToArray(), leases.Select(l => l.PoolId).ToArray(),
                     leases.Select(l => l.Number).ToArray(), leases.Select(l => l.Kind).ToArray(),
                     leases.Select(l => l.VisitorId).ToArray(), leases.Select(l => l.SessionId).ToArray(),
-                    leases.Select(l => l.LocationId).ToArray(), leases.Select(l => l.LeasedAt).ToArray());
+                    leases.Select(l => l.LocationId).ToArray(), leases.Select(l => l.LeasedAt).ToArray(),
+                    leases.Select(l => l.EarlyReuse).ToArray());
 
             var refused = leases.Where(l => l.Kind == "lease").Select(l => (l.Number, l.VisitorId)).ToHashSet();
             if (_batch.BatchCommands.Count == 0) return refused;
@@ -350,23 +360,28 @@ public sealed class DniStore(NpgsqlDataSource database, ILogger<DniStore> logger
     }
 
     /// <summary>
-    /// Which visitor held <paramref name="number"/> at <paramref name="at"/> (the call-attribution question),
-    /// or null when nobody did: the number was free then, or it is not a pool number.
+    /// The last two holds of <paramref name="number"/> that began by <paramref name="at"/>, newest first: the one a call at that
+    /// moment belongs to (live then, or its last holder), and the one before it (did the number change hands too soon?).
+    /// Any tenant's: the caller checks.
     /// </summary>
-    public async Task<HeldLease?> FindHolderAtAsync(string number, DateTime at)
+    public async Task<List<HeldLease>> FindLastHoldsAsync(string number, DateTime at)
     {
         await using var command = database.CreateCommand(
             """
-            SELECT tenant_id, pool_id, visitor_id, session_id, location_id, leased_at, released_at FROM callmesh.number_leases
-             WHERE number = $1 AND kind = 'lease' AND leased_at <= $2 AND (released_at IS NULL OR released_at > $2)
-             ORDER BY leased_at DESC LIMIT 1
+            SELECT tenant_id, pool_id, visitor_id, session_id, location_id, leased_at, released_at, last_seen_at, early_reuse
+              FROM callmesh.number_leases
+             WHERE number = $1 AND kind = 'lease' AND leased_at <= $2
+             ORDER BY leased_at DESC LIMIT 2
             """);
         command.Parameters.Add(new() { Value = number });
         command.Parameters.Add(new() { Value = at });
         await using var reader = await command.ExecuteReaderAsync();
-        if (!await reader.ReadAsync()) return null;
-        return new HeldLease(reader.GetString(0), reader.GetString(1), reader.GetGuid(2), reader.GetGuid(3),
-            reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetDateTime(5), reader.IsDBNull(6) ? null : reader.GetDateTime(6));
+        var holds = new List<HeldLease>(2);
+        while (await reader.ReadAsync())
+            holds.Add(new HeldLease(reader.GetString(0), reader.GetString(1), reader.GetGuid(2), reader.GetGuid(3),
+                reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetDateTime(5), reader.IsDBNull(6) ? null : reader.GetDateTime(6),
+                reader.IsDBNull(7) ? null : reader.GetDateTime(7), reader.GetBoolean(8)));
+        return holds;
     }
 
     private static async Task<List<LiveLease>> ReadLeases(NpgsqlDataReader reader)

@@ -11,16 +11,21 @@ namespace CallMesh.Pools;
 /// - a hold lasts at least LeaseSeconds, and until IdleGraceSeconds after the visitor's last sign of life;
 /// - a visitor with a live hold gets the same number again;
 /// - a number is never held by two visitors (and the database refuses it too);
-/// - a released number goes to the back of the line: the least recently released is leased first,
-///   so a late call to a released number is least likely to reach a new visitor;
+/// - a released number goes to the back of the line and rests (<see cref="LateCallRules"/>): the least recently
+///   released is leased first, so a late call to a released number still finds its last holder
+///   (docs/attribution.md); only when no rested number is left is a resting one lent, flagged as an early reuse;
 /// - when every number is held, the answer is the overflow number, counted; a lease never fails.
-/// Holds live in memory and in callmesh.number_leases, from which an activation restores them.
+/// Holds live in memory and in callmesh.number_leases, from which an activation restores them. The pool also
+/// keeps how long after their visitor's last sign of life its calls came, which sizes the rest.
 /// </summary>
 public sealed class NumberPoolGrain(
     [PersistentState("pool", "callmesh")] IPersistentState<NumberPoolGrain.State> stored,
     DniStore store, NumberDirectory directory, TimeProvider clock) : Grain, INumberPoolGrain
 {
     private static readonly TimeSpan OverflowRetryAfter = TimeSpan.FromMinutes(2);
+    // Below this many calls in 30 days a 99th percentile says little: the rest is the default.
+    public const int MinObservations = 100;
+    private static readonly TimeSpan SaveCallsEvery = TimeSpan.FromMinutes(1);
 
     private sealed class Hold(Guid visitorId, Guid sessionId, DateTime leasedAt, DateTime expiresAt)
     {
@@ -28,12 +33,19 @@ public sealed class NumberPoolGrain(
         public Guid SessionId { get; } = sessionId;
         public DateTime LeasedAt { get; } = leasedAt;
         public DateTime ExpiresAt { get; set; } = expiresAt;
+        // Unknown for a hold restored from its row (heartbeats are not written anywhere) until the visitor's next sign of life.
+        public DateTime? LastSeen { get; set; } = leasedAt;
     }
 
     private readonly Dictionary<string, Hold> _holds = new(StringComparer.Ordinal);
     private readonly Dictionary<Guid, string> _byVisitor = [];
     private readonly LinkedList<string> _free = new();                 // first = released longest ago
     private readonly Dictionary<string, LinkedListNode<string>> _freeNodes = new(StringComparer.Ordinal);
+    // When each number was last released (absent: never leased), for its rest.
+    private readonly Dictionary<string, DateTime> _releasedAt = new(StringComparer.Ordinal);
+    private CallStatistics _calls = new();
+    private bool _callsDirty;
+    private DateTime _callsSavedAt;
     // Expiry candidates; an entry is stale when its hold was extended or released since.
     private readonly PriorityQueue<string, DateTime> _expiries = new();
 
@@ -49,6 +61,7 @@ public sealed class NumberPoolGrain(
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        _calls = new CallStatistics(stored.State.Calls);
         if (Config is not null)
         {
             _numbers = Config.Numbers!.ToHashSet(StringComparer.Ordinal);
@@ -61,7 +74,51 @@ public sealed class NumberPoolGrain(
     public Task<PoolSnapshot?> Get() => Task.FromResult(
         Config is { } config ? new PoolSnapshot(TenantId, PoolId, config, stored.State.UpdatedAt) : null);
 
-    public Task<PoolLoad> Load() => Task.FromResult(new PoolLoad(Config?.Numbers?.Count ?? 0, _holds.Count, _free.Count));
+    public Task<PoolLoad> Load()
+    {
+        var rested = Now - TimeSpan.FromSeconds(Rules().RestSeconds);
+        var resting = _free.Reverse().TakeWhile(n => _releasedAt.TryGetValue(n, out var at) && at > rested).Count();
+        return Task.FromResult(new PoolLoad(Config?.Numbers?.Count ?? 0, _holds.Count, _free.Count, resting, Rules(), Delays(),
+            _calls.Matches(Now.AddDays(-CallStatistics.Days)), ObservedRest().Seconds));
+    }
+
+    public Task<LateCallRules> LateCallRules() => Task.FromResult(Rules());
+
+    public Task ObserveCall(CallObservation call)
+    {
+        _calls.AddMatch(call.CallAt, call.Match);
+        // A live hold's last sign of life is in memory (heartbeats are not written anywhere); a released one's came with its row.
+        var seen = call.VisitorId is { } visitor && _holds.TryGetValue(call.Number, out var hold) && hold.VisitorId == visitor
+            ? hold.LastSeen
+            : call.LastSeenAt;
+        if (call.VisitorId is not null && seen is { } at) _calls.AddDelay(call.CallAt, (call.CallAt - at).TotalSeconds);
+        _callsDirty = true;
+        return Task.CompletedTask;
+    }
+
+    private CallDelays Delays() => _calls.Delays(Now.AddDays(-CallStatistics.Days));
+
+    /// <summary>The rest: as configured, else what the calls say (see <see cref="CallMesh.Pools.LateCallRules"/>).</summary>
+    private LateCallRules Rules()
+    {
+        var window = Config?.LateCallWindowSeconds ?? PoolConfig.DefaultLateCallWindowSeconds;
+        if (Config?.RestSeconds is { } configured) return new LateCallRules(configured, "configured", window);
+        var (rest, from) = ObservedRest();
+        return new LateCallRules(rest, from, window);
+    }
+
+    /// <summary>
+    /// The 99th percentile of call delays after the visitor's last activity, at least the idle grace; with fewer than
+    /// <see cref="MinObservations"/> calls, the lease length, or the longest delay seen when longer.
+    /// </summary>
+    private (int Seconds, string From) ObservedRest()
+    {
+        var delays = Delays();
+        var (rest, from) = delays.Observations >= MinObservations
+            ? (Math.Max(delays.P99!.Value, IdleGrace.TotalSeconds), "observed")
+            : (Math.Max(LeaseTime.TotalSeconds, delays.Observations > 0 ? delays.P99!.Value : 0), "default");
+        return ((int)Math.Min(Math.Ceiling(rest), PoolConfig.MaxRestSeconds), from);
+    }
 
     public async Task<SaveResult> Put(PoolConfig config)
     {
@@ -81,8 +138,9 @@ public sealed class NumberPoolGrain(
         }
 
         var created = Config is null;
-        stored.State = new State { Config = config, UpdatedAt = DateTime.UtcNow };
+        stored.State = new State { Config = config, UpdatedAt = Now, Calls = _calls.ToState() };
         await stored.WriteStateAsync();
+        _callsDirty = false;
         _numbers = config.Numbers!.ToHashSet(StringComparer.Ordinal);
         ApplyNumbers(config.Numbers!);
         await GrainFactory.GetGrain<ITenantGrain>(TenantId).IndexPool(PoolId, config.Location);
@@ -101,12 +159,14 @@ public sealed class NumberPoolGrain(
             Extend(held, hold, now);
             return Grant(held, hold, isNew: false);
         }
+        // The least recently released number: when even it has not rested, none has, and it is lent early.
         if (_free.First is { } next)
         {
+            var early = _releasedAt.TryGetValue(next.Value, out var releasedAt) && now - releasedAt < TimeSpan.FromSeconds(Rules().RestSeconds);
             TakeFree(next.Value);
             var hold = new Hold(visitorId, sessionId, now, now + Max(LeaseTime, IdleGrace));
             AddHold(next.Value, hold);
-            return Grant(next.Value, hold, isNew: true);
+            return Grant(next.Value, hold, isNew: true) with { EarlyReuse = early };
         }
         return new LeaseGrant(PoolId, Config.OverflowNumber, Overflow: true, IsNew: true, now, now + OverflowRetryAfter, Config.Location);
     }
@@ -127,7 +187,7 @@ public sealed class NumberPoolGrain(
         if (await store.LoadHolderAsync(TenantId, number) is { } holder && !_holds.ContainsKey(number))
         {
             TakeFree(number);
-            AddHold(number, new Hold(holder.VisitorId, holder.SessionId, holder.LeasedAt, Max(holder.LeasedAt + LeaseTime, Now + IdleGrace)));
+            AddHold(number, new Hold(holder.VisitorId, holder.SessionId, holder.LeasedAt, Max(holder.LeasedAt + LeaseTime, Now + IdleGrace)) { LastSeen = null });
         }
         else if (!_holds.ContainsKey(number) && !_freeNodes.ContainsKey(number) && _numbers.Contains(number))
         {
@@ -136,7 +196,33 @@ public sealed class NumberPoolGrain(
         return await Lease(visitorId, sessionId);
     }
 
-    private Task SweepAsync(CancellationToken _) => ReleaseExpiredAsync(Now);
+    private async Task SweepAsync(CancellationToken _)
+    {
+        await ReleaseExpiredAsync(Now);
+        if (_callsDirty && Now - _callsSavedAt >= SaveCallsEvery) await SaveCallsAsync();
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_callsDirty) await SaveCallsAsync();
+    }
+
+    /// <summary>Statistics, not records: a minute of observations may be lost with a silo, and a failed write is tried again later.</summary>
+    private async Task SaveCallsAsync()
+    {
+        _callsSavedAt = Now;
+        if (Config is null) return;
+        try
+        {
+            stored.State = stored.State with { Calls = _calls.ToState() };
+            await stored.WriteStateAsync();
+            _callsDirty = false;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The database is away (it answers every call from memory meanwhile); the next sweep tries again.
+        }
+    }
 
     private async Task ReleaseExpiredAsync(DateTime now)
     {
@@ -145,7 +231,7 @@ public sealed class NumberPoolGrain(
         {
             _expiries.Dequeue();
             if (!_holds.TryGetValue(number, out var hold) || hold.ExpiresAt > now || hold.ExpiresAt != at) continue;
-            (released ??= []).Add(new ReleaseRow(TenantId, number, hold.VisitorId, hold.ExpiresAt));
+            (released ??= []).Add(new ReleaseRow(TenantId, number, hold.VisitorId, hold.ExpiresAt, hold.LastSeen));
         }
         if (released is null) return;
         // Durable before the number can be leased again: the next hold must not overlap this one.
@@ -153,6 +239,7 @@ public sealed class NumberPoolGrain(
         foreach (var release in released)
         {
             RemoveHold(release.Number);
+            _releasedAt[release.Number] = release.ReleasedAt;
             if (_numbers.Contains(release.Number)) _freeNodes[release.Number] = _free.AddLast(release.Number);
         }
     }
@@ -163,10 +250,11 @@ public sealed class NumberPoolGrain(
         var now = Now;
         // We cannot know when these visitors were last seen: assume now, so a restored hold never ends early.
         foreach (var lease in live)
-            AddHold(lease.Number, new Hold(lease.VisitorId, lease.SessionId, lease.LeasedAt, Max(lease.LeasedAt + LeaseTime, now + IdleGrace)));
+            AddHold(lease.Number, new Hold(lease.VisitorId, lease.SessionId, lease.LeasedAt, Max(lease.LeasedAt + LeaseTime, now + IdleGrace)) { LastSeen = null });
         var order = Config!.Numbers!.Where(n => !_holds.ContainsKey(n))
             .OrderBy(n => lastReleased.TryGetValue(n, out var at) ? at : DateTime.MinValue).ThenBy(n => n, StringComparer.Ordinal);
         foreach (var number in order) _freeNodes[number] = _free.AddLast(number);
+        foreach (var (number, at) in lastReleased) _releasedAt[number] = at;
     }
 
     private void ApplyNumbers(List<string> numbers)
@@ -179,6 +267,7 @@ public sealed class NumberPoolGrain(
 
     private void Extend(string number, Hold hold, DateTime now)
     {
+        hold.LastSeen = hold.LastSeen is { } seen ? Max(seen, now) : now;
         var until = Max(hold.ExpiresAt, now + IdleGrace);
         if (until == hold.ExpiresAt) return;
         hold.ExpiresAt = until;
@@ -215,5 +304,7 @@ public sealed class NumberPoolGrain(
     {
         [Id(0)] public PoolConfig? Config { get; init; }
         [Id(1)] public DateTime UpdatedAt { get; init; }
+        /// <summary>Calls per day (<see cref="CallStatistics"/>).</summary>
+        [Id(2)] public Dictionary<string, CallStatistics.Day>? Calls { get; init; }
     }
 }

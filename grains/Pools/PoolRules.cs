@@ -24,6 +24,10 @@ public static class PoolRules
             errors.Add("overflowNumber", "must not be one of the pool's own numbers.");
         if (config.LeaseSeconds is < 1 or > 86_400) errors.Add("leaseSeconds", "must be from 1 to 86400 (default 1800).");
         if (config.IdleGraceSeconds is < 1 or > 86_400) errors.Add("idleGraceSeconds", "must be from 1 to 86400 (default 300).");
+        if (config.RestSeconds is < 0 or > PoolConfig.MaxRestSeconds)
+            errors.Add("restSeconds", $"must be from 0 to {PoolConfig.MaxRestSeconds}, or left out to follow the pool's observed call delays.");
+        if (config.LateCallWindowSeconds is < 0 or > PoolConfig.MaxLateCallWindowSeconds)
+            errors.Add("lateCallWindowSeconds", $"must be from 0 to {PoolConfig.MaxLateCallWindowSeconds} (default {PoolConfig.DefaultLateCallWindowSeconds}).");
         return errors;
     }
 }

@@ -15,6 +15,8 @@ public static class TenantRules
         ValidateRules(errors, "defaultConversionRules", config.DefaultConversionRules);
         Rules.PhoneNumber(errors, "failSafeNumber", config.FailSafeNumber, required: false);
         if (config.RecordingNotice is { Length: > 500 }) errors.Add("recordingNotice", "must be at most 500 characters.");
+        if (config.CallerHistoryDays is < 1 or > 365)
+            errors.Add("callerHistoryDays", "must be from 1 to 365, or left out to credit no call by the caller's earlier visit.");
         return errors;
     }
 

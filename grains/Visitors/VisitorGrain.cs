@@ -142,7 +142,7 @@ public sealed class VisitorGrain(DniStore store, GrainReferences references, Tim
         for (var attempt = 0; ; attempt++)
         {
             var rows = unwritten.Select(g => new LeaseRow(TenantId, g.PoolId, g.Number!, g.Overflow ? "overflow" : "lease",
-                VisitorId, sessionId, g.LocationId, g.LeasedAt)).ToList();
+                VisitorId, sessionId, g.LocationId, g.LeasedAt, g.EarlyReuse)).ToList();
             if (rows.Count + sessions.Count + touches.Count == 0) return grants;
             var refused = await store.WriteAsync(new JournalEntry(sessions, touches, rows, []));
             if (refused.Count == 0) return grants;

@@ -20,7 +20,9 @@ public static class CallsApi
         int TalkSeconds, string? RecordingUrl, string Route, string? RoutedTo, string Source, string Medium, string? Campaign,
         string? Keyword, string? Gclid, string? LandingPage, Guid? VisitorId, Guid? SessionId, bool Test, bool FirstTime,
         bool FirstTimeForLocation, bool WithinBusinessHours, bool Qualified, List<string> MetRules, string? Outcome, decimal? Value,
-        string? Currency, string? ExternalId);
+        string? Currency, string? ExternalId, string Match, double? SecondsSinceRelease, List<MatchCandidate>? MatchCandidates);
+
+    private static readonly string[] Matches = ["live", "afterRelease", "ambiguous", "overflow", "static", "callerHistory", "none"];
 
     public static RouteGroupBuilder MapCallsApi(this IEndpointRouteBuilder routes)
     {
@@ -51,7 +53,7 @@ public static class CallsApi
             return Results.Ok(new { items, count = items.Count });
         }).WithSummary("The tenant's carrier accounts (never their tokens).");
 
-        group.MapGet("/calls", async (string tenant, string? location, DateTime? from, DateTime? to, string? cursor, int? limit,
+        group.MapGet("/calls", async (string tenant, string? location, DateTime? from, DateTime? to, string? cursor, int? limit, string? match,
             HttpContext http, IGrainFactory grains, CallStore calls) =>
         {
             var caller = Caller.From(http.User);
@@ -60,17 +62,18 @@ public static class CallsApi
             if (limit is < 1 or > 500) errors.Add("limit", "must be from 1 to 500.");
             var after = cursor is null ? null : ParseCursor(cursor);
             if (cursor is not null && after is null) errors.Add("cursor", "must be a cursor this API gave out.");
+            if (match is not null && !Matches.Contains(match)) errors.Add("match", $"must be one of {string.Join(", ", Matches)}.");
             if (errors.Any) return Problems.Invalid(errors.ToDictionary());
 
             IReadOnlyCollection<string>? locations = null;
             if (!caller.SeesWholeTenant(tenant))
                 locations = (await Access.VisibleLocations(caller, tenant, grains)).Select(l => l.LocationId).ToList();
             if (location is not null) locations = locations is null || locations.Contains(location) ? [location] : [];
-            var page = await calls.ListAsync(new CallQuery(tenant, locations, from?.ToUniversalTime(), to?.ToUniversalTime(), after, (limit ?? 50) + 1));
+            var page = await calls.ListAsync(new CallQuery(tenant, locations, from?.ToUniversalTime(), to?.ToUniversalTime(), after, (limit ?? 50) + 1, match));
             var items = page.Take(limit ?? 50).Select(c => ToResource(c, caller)).ToList();
             var next = page.Count > items.Count ? Cursor(page[items.Count - 1]) : null;
             return Results.Ok(new { items, count = items.Count, nextCursor = next });
-        }).WithSummary("Calls in the caller's scope, newest first, with cursor paging (location, from, to, cursor, limit ≤ 500).");
+        }).WithSummary("Calls in the caller's scope, newest first, with cursor paging (location, from, to, match, cursor, limit ≤ 500).");
 
         group.MapGet("/calls/{callId}", async (string tenant, string callId, HttpContext http, IGrainFactory grains) =>
         {
@@ -141,7 +144,8 @@ public static class CallsApi
         return new CallResource(c.CallId, c.TenantId, a.LocationId, c.TrackingNumber, a.NumberKind, a.PoolId, a.StaticKey, callerNumber,
             c.StartedAt, c.EndedAt, c.Status, c.Answered, c.DurationSeconds, c.TalkSeconds, c.RecordingUrl, c.Routing.Route, c.Routing.DialTo,
             a.Source, a.Medium, a.Campaign, a.Keyword, a.Gclid, a.LandingPage, a.VisitorId, a.SessionId, a.IsTest, c.FirstTime,
-            c.FirstTimeForLocation, c.WithinHours, c.Qualified, c.MetRules, c.Outcome, c.Value, c.Currency, c.OutcomeExternalId);
+            c.FirstTimeForLocation, c.WithinHours, c.Qualified, c.MetRules, c.Outcome, c.Value, c.Currency, c.OutcomeExternalId,
+            a.Match, a.SecondsSinceRelease, a.Candidates);
     }
 
     private static string Cursor(CallRecord last) =>

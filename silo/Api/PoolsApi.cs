@@ -40,8 +40,9 @@ public static class PoolsApi
             if (await VisiblePool(Caller.From(http.User), tenant, pool, grains) is not { } snapshot) return Problems.NotFound("pool");
             var load = await grains.GetGrain<INumberPoolGrain>(TenantKey.For(tenant, pool)).Load();
             var window = DateTime.UtcNow.AddDays(-Math.Clamp(days ?? 7, 1, 90));
-            return Results.Ok(await health.ComputeAsync(tenant, pool, load.Size, load.ActiveLeases, window));
-        }).WithSummary("Size, active leases, peak concurrent leases per hour, overflow count and rate, recommended size (default window 7 days).");
+            return Results.Ok(await health.ComputeAsync(tenant, pool, load, snapshot.Config.LeaseSeconds ?? PoolConfig.DefaultLeaseSeconds, window));
+        }).WithSummary("Size, active and resting leases, peak holds and demand per hour, overflow and early reuses, the late-call rules in force, " +
+                       "call delays and calls by match, and the recommended rest and size with their rule (default window 7 days).");
 
         return group;
     }
@@ -62,6 +63,9 @@ public static class PoolsApi
         id = p.Id, tenant = p.TenantId, location = p.Config.Location, numbers = p.Config.Numbers,
         leaseSeconds = p.Config.LeaseSeconds ?? PoolConfig.DefaultLeaseSeconds,
         idleGraceSeconds = p.Config.IdleGraceSeconds ?? PoolConfig.DefaultIdleGraceSeconds,
-        overflowNumber = p.Config.OverflowNumber, updatedAt = p.UpdatedAt,
+        overflowNumber = p.Config.OverflowNumber,
+        // Left out, the rest follows the pool's call delays and the window its default: GET .../health shows what is in force.
+        restSeconds = p.Config.RestSeconds, lateCallWindowSeconds = p.Config.LateCallWindowSeconds ?? PoolConfig.DefaultLateCallWindowSeconds,
+        updatedAt = p.UpdatedAt,
     };
 }

@@ -48,9 +48,10 @@ public static class TenantsApi
     }
 
     public sealed record TenantResource(string Id, string? Name, string? TimeZone, string? Currency,
-        ConversionRules? DefaultConversionRules, string? FailSafeNumber, bool RecordCalls, string? RecordingNotice, DateTime UpdatedAt);
+        ConversionRules? DefaultConversionRules, string? FailSafeNumber, bool RecordCalls, string? RecordingNotice, int? CallerHistoryDays,
+        DateTime UpdatedAt);
 
     private static TenantResource ToResource(TenantSnapshot t) =>
         new(t.Id, t.Config.Name, t.Config.TimeZone, t.Config.Currency, t.Config.DefaultConversionRules,
-            t.Config.FailSafeNumber, t.Config.RecordCalls, t.Config.RecordingNotice, t.UpdatedAt);
+            t.Config.FailSafeNumber, t.Config.RecordCalls, t.Config.RecordingNotice, t.Config.CallerHistoryDays, t.UpdatedAt);
 }

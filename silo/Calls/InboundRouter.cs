@@ -2,6 +2,7 @@ using CallMesh.Calls;
 using CallMesh.Common;
 using CallMesh.Dni;
 using CallMesh.Locations;
+using CallMesh.Pools;
 using CallMesh.Numbers;
 using CallMesh.Tenants;
 
@@ -27,9 +28,13 @@ public sealed class InboundRouter(RoutingSnapshot snapshot, NumberDirectory dire
             : await Ask(() => FindNumberAsync(tenantId, inbound.To), "number") is { } found
                 ? new RoutedNumber(found.TenantId, found.Use, found.LocationId) : null;
         var locationId = number?.Use is "pool" or "static" or "overflow" ? number.LocationId : null;
+        // A brand-wide pool's number rings at the location of its newest hold, live or released within the default late-call
+        // window: the page its caller saw (whether the call can be credited to that visit is the call grain's question).
         if (locationId is null && number?.Use == "pool")
-            locationId = (await Ask(() => leases.FindHolderAtAsync(inbound.To, inbound.StartedAt), "lease holder")) is { } holder
-                         && holder.TenantId == tenantId ? holder.LocationId : null;
+            locationId = (await Ask<List<HeldLease>>(async () => await leases.FindLastHoldsAsync(inbound.To, inbound.StartedAt), "lease holder"))?.FirstOrDefault() is { } holder
+                         && holder.TenantId == tenantId
+                         && (holder.ReleasedAt is not { } released || (inbound.StartedAt - released).TotalSeconds <= PoolConfig.DefaultLateCallWindowSeconds)
+                ? holder.LocationId : null;
 
         var tenant = data?.Tenants.GetValueOrDefault(tenantId)
                      ?? (await Ask(() => references.Get<ITenantGrain>(tenantId).Get(), "tenant"))?.Config;

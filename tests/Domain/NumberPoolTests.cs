@@ -27,10 +27,13 @@ public sealed class NumberPoolTests(GrainClusterFixture fixture) : IClassFixture
 
         Assert.Equal(50, await fixture.Database.Scalar<long>(
             "SELECT count(DISTINCT number) FROM callmesh.number_leases WHERE tenant_id = $1 AND kind = 'lease' AND released_at IS NULL", tenant));
-        var health = await _dni.Service<PoolHealthQuery>().ComputeAsync(tenant, pool, 50, 50, DateTime.UtcNow.AddHours(-1));
+        var load = await _dni.Grains.GetGrain<INumberPoolGrain>(TenantKey.For(tenant, pool)).Load();
+        var health = await _dni.Service<PoolHealthQuery>().ComputeAsync(tenant, pool, load, PoolConfig.DefaultLeaseSeconds, DateTime.UtcNow.AddHours(-1));
         Assert.Equal((950L, 1000L, 50), (health.OverflowCount, health.Allocations, health.PeakConcurrentLeases));
         Assert.Equal(0.95, health.OverflowRate);
-        Assert.Equal(64, health.RecommendedSize);   // ceil(50 × 1.25) + 1
+        // Every overflow visitor wanted a number too: demand is 1,000, and ceil(1000 × 1.25) + 1 numbers would have served them.
+        Assert.Equal(1000, health.PeakDemand);
+        Assert.Equal(1251, health.RecommendedSize);
     }
 
     [Fact]
@@ -69,9 +72,14 @@ public sealed class NumberPoolTests(GrainClusterFixture fixture) : IClassFixture
 
         Assert.Equal([numbers[0], numbers[1], numbers[2], numbers[0]], new[] { a, b, c, d }.Select(x => x.Swaps[0].Number));
         var store = _dni.Service<DniStore>();
-        Assert.Equal(first, (await store.FindHolderAtAsync(numbers[0], whileHeld))!.VisitorId);
-        Assert.Equal(last, (await store.FindHolderAtAsync(numbers[0], DateTime.UtcNow))!.VisitorId);
-        Assert.Null(await store.FindHolderAtAsync(numbers[0], whileHeld.AddSeconds(1.5)));   // free between the two holds
+        var held = (await store.FindLastHoldsAsync(numbers[0], whileHeld)).First();
+        Assert.Equal(first, held.VisitorId);
+        Assert.True(held.ReleasedAt > whileHeld);
+        Assert.Equal(last, (await store.FindLastHoldsAsync(numbers[0], DateTime.UtcNow)).First().VisitorId);
+        // Between the two holds the number was free: its last holder's hold had ended.
+        var between = (await store.FindLastHoldsAsync(numbers[0], whileHeld.AddSeconds(1.5))).First();
+        Assert.Equal(first, between.VisitorId);
+        Assert.True(between.ReleasedAt <= whileHeld.AddSeconds(1.5));
     }
 
     [Fact]
@@ -187,7 +195,7 @@ public sealed class NumberPoolTests(GrainClusterFixture fixture) : IClassFixture
         Assert.Empty(await _dni.Service<DniStore>().WriteAsync(mended));
         Assert.Empty(await _dni.Service<DniStore>().WriteAsync(mended with { Leases = [] }));
         Assert.Equal(1, await fixture.Database.Scalar<long>("SELECT count(*) FROM callmesh.dni_sessions WHERE session_id = $1", session));
-        Assert.Equal(visitor, (await _dni.Service<DniStore>().FindHolderAtAsync(numbers[0], DateTime.UtcNow))!.VisitorId);
+        Assert.Equal(visitor, (await _dni.Service<DniStore>().FindLastHoldsAsync(numbers[0], DateTime.UtcNow)).First().VisitorId);
     }
 
     [Fact]
@@ -256,7 +264,7 @@ public sealed class NumberPoolTests(GrainClusterFixture fixture) : IClassFixture
         // The other holder gives up: the stalled lease goes through, and is not refused.
         await blocking.RollbackAsync();
         Assert.Empty(await stalled.WaitAsync(TimeSpan.FromSeconds(30)));
-        Assert.Equal(visitor, (await store.FindHolderAtAsync(numbers[0], DateTime.UtcNow))!.VisitorId);
+        Assert.Equal(visitor, (await store.FindLastHoldsAsync(numbers[0], DateTime.UtcNow)).First().VisitorId);
     }
 
     [Fact]
@@ -276,7 +284,7 @@ public sealed class NumberPoolTests(GrainClusterFixture fixture) : IClassFixture
 
         Assert.Equal(numbers[1], answer.Swaps[0].Number);       // the pool offered numbers[0]; the journal refused it
         Assert.True(next.Swaps[0].Overflow);                       // and the pool now knows the stranger holds it
-        Assert.Equal(stranger, (await _dni.Service<DniStore>().FindHolderAtAsync(numbers[0], DateTime.UtcNow))!.VisitorId);
+        Assert.Equal(stranger, (await _dni.Service<DniStore>().FindLastHoldsAsync(numbers[0], DateTime.UtcNow)).First().VisitorId);
     }
 
     /// <summary>A journal entry of one new session and nothing else: rows that never conflict.</summary>
