@@ -128,6 +128,62 @@ public sealed class CallsApiTests(ApiFixture fixture) : IClassFixture<ApiFixture
     }
 
     [Fact]
+    public async Task Calls_say_how_they_were_matched_and_filter_by_it_and_pool_health_shows_the_late_call_rules()
+    {
+        var dni = new StringContent(JsonSerializer.Serialize(new
+        {
+            siteKey = "bluebonnet-web", url = "http://127.0.0.1:9999/locations/katy?utm_source=bing&utm_medium=cpc&utm_campaign=match",
+            targets = new[] { "+17135550116" },
+        }), Encoding.UTF8, "text/plain");
+        using var session = await Cluster.SendAsync(HttpMethod.Post, "/v1/dni/sessions?siteKey=bluebonnet-web", null, dni, r => r.Headers.Add("X-Forwarded-For", "198.51.100.8"));
+        var tracking = (await session.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("swaps")[0].GetProperty("number").GetString()!;
+        var callSid = NewCallSid();
+        (await Webhook("/v1/voice/twilio/inbound", InboundForm(callSid, tracking))).EnsureSuccessStatusCode();
+
+        var call = await Carrier.RecordedAsync(callSid);
+        Assert.Equal(("live", JsonValueKind.Null), (call.GetProperty("match").GetString(), call.GetProperty("secondsSinceRelease").ValueKind));
+        async Task<List<string>> Listed(string match)
+        {
+            using var listed = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}/calls?location=katy&match={match}&limit=500", Admin);
+            Assert.Equal(HttpStatusCode.OK, listed.StatusCode);
+            return [.. (await listed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("items").EnumerateArray()
+                .Select(c => Assert.IsType<string>(c.GetProperty("match").GetString()) == match ? c.GetProperty("id").GetString()! : "wrong match")];
+        }
+        Assert.Contains(callSid, await Listed("live"));
+        Assert.DoesNotContain(callSid, await Listed("ambiguous"));
+        using (var bad = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}/calls?match=maybe", Admin))
+            Assert.Contains("match", (await ProblemAssert.Is(bad, HttpStatusCode.BadRequest, "validation")).GetProperty("errors").EnumerateObject().Select(e => e.Name));
+
+        // The pool's late-call rules: a bad rest is refused and changes nothing; health shows the rules in force and the risk.
+        using var pool = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}/pools/katy-web", Admin);
+        var config = await pool.Content.ReadFromJsonAsync<JsonElement>();
+        using (var badRest = await Cluster.SendAsync(HttpMethod.Put, $"/v1/tenants/{Tenant}/pools/katy-web", Admin, new
+               {
+                   location = "katy", numbers = config.GetProperty("numbers").EnumerateArray().Select(n => n.GetString()).ToList(),
+                   restSeconds = -1, lateCallWindowSeconds = 99_999_999,
+               }))
+        {
+            var problem = await ProblemAssert.Is(badRest, HttpStatusCode.BadRequest, "validation");
+            Assert.Equal(["lateCallWindowSeconds", "restSeconds"], problem.GetProperty("errors").EnumerateObject().Select(e => e.Name).Order());
+        }
+        using var after = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}/pools/katy-web", Admin);
+        Assert.Equal(config.GetRawText(), (await after.Content.ReadFromJsonAsync<JsonElement>()).GetRawText());
+        // The pool counts the call once it is recorded (a one-way message behind the answer).
+        JsonElement health = default;
+        for (var i = 0; i < 50; i++, await Task.Delay(100))
+        {
+            using var healthResponse = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}/pools/katy-web/health", Cluster.Token(Tenant, Roles.LocationManager, ["katy"]));
+            health = await healthResponse.Content.ReadFromJsonAsync<JsonElement>();
+            if (health.GetProperty("precisionRisk").GetProperty("callsByMatch").TryGetProperty("live", out _)) break;
+        }
+        Assert.Equal(("default", 1800, 86_400), (health.GetProperty("lateCalls").GetProperty("restFrom").GetString(),
+            health.GetProperty("lateCalls").GetProperty("restSeconds").GetInt32(), health.GetProperty("lateCalls").GetProperty("lateCallWindowSeconds").GetInt32()));
+        Assert.True(health.GetProperty("peakDemand").GetInt32() >= 1);
+        Assert.Contains("rest", health.GetProperty("recommendationRule").GetString());
+        Assert.True(health.GetProperty("precisionRisk").GetProperty("callsByMatch").GetProperty("live").GetInt64() >= 1);
+    }
+
+    [Fact]
     public async Task A_call_to_a_static_number_is_credited_to_its_medium()
     {
         var callSid = NewCallSid();
