@@ -45,7 +45,7 @@ public static class BenchTenant
 
     private static readonly string[] AreaCodes = ["512", "737", "214", "469", "972", "817", "682", "713", "281", "832", "346", "210", "726", "830", "254", "361", "409", "903", "915", "936"];
 
-    private static async Task<(string Prefix, List<string> Numbers)> ImportFreshExchange(HttpClient http, string admin, string tenant)
+    internal static async Task<(string Prefix, List<string> Numbers)> ImportFreshExchange(HttpClient http, string admin, string tenant)
     {
         for (var attempt = 0; attempt < 20; attempt++)
         {

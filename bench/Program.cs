@@ -6,6 +6,7 @@ using CallMesh.Bench;
 using Npgsql;
 
 // ./callmesh bench [--seconds 10] [--warmup 15] [--settle 5] [--workers 64] [--scenarios dni,inbound,report] [--timeline true] [--dni-rate N]
+//   [--scenarios attribution [--attribution-rate 2] [--attribution-seconds 240] [--attribution-learning 120] [--attribution-call-share 0.6] [--attribution-seed 7]]
 // — against the cluster `./callmesh up` started.
 var options = args.Chunk(2).Where(p => p.Length == 2).ToDictionary(p => p[0].TrimStart('-'), p => p[1]);
 var state = options.GetValueOrDefault("state") ?? ".callmesh";
@@ -264,6 +265,17 @@ if (scenarios.Contains("report"))
     Console.WriteLine($"  SQL p95 / rollup p95: {P(sqlTimes, 0.95) / P(grainTimes, 0.95):F1}x");
     Console.WriteLine($"  rows that differ between the two (calls, revenue, spend): {differing}" + (differing == 0 ? "" : " — MISMATCH"));
     failed |= differing > 0;
+}
+if (scenarios.Contains("attribution"))
+{
+    // attribution: precision and recall of call attribution against known truth, late callers included (docs/attribution.md).
+    var attribution = new AttributionScenario(http, browser, key, db, new AttributionScenario.Settings(
+        double.Parse(options.GetValueOrDefault("attribution-rate") ?? "2"),
+        TimeSpan.FromSeconds(double.Parse(options.GetValueOrDefault("attribution-seconds") ?? "240")),
+        TimeSpan.FromSeconds(double.Parse(options.GetValueOrDefault("attribution-learning") ?? "120")),
+        double.Parse(options.GetValueOrDefault("attribution-call-share") ?? "0.6"),
+        int.Parse(options.GetValueOrDefault("attribution-seed") ?? "7")));
+    failed |= !await attribution.RunAsync();
 }
 if (scenarios.Contains("chaos"))
 {
