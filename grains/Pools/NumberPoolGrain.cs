@@ -44,6 +44,8 @@ public sealed class NumberPoolGrain(
     // When each number was last released (absent: never leased), for its rest.
     private readonly Dictionary<string, DateTime> _releasedAt = new(StringComparer.Ordinal);
     private CallStatistics _calls = new();
+    // The rules in force, worked out again when a call is counted, the configuration changes, or they are a while old.
+    private (LateCallRules Rules, DateTime At)? _rules;
     private bool _callsDirty;
     private DateTime _callsSavedAt;
     // Expiry candidates; an entry is stale when its hold was extended or released since.
@@ -92,7 +94,7 @@ public sealed class NumberPoolGrain(
             ? hold.LastSeen
             : call.LastSeenAt;
         if (call.VisitorId is not null && seen is { } at) _calls.AddDelay(call.CallAt, (call.CallAt - at).TotalSeconds);
-        _callsDirty = true;
+        (_callsDirty, _rules) = (true, null);
         return Task.CompletedTask;
     }
 
@@ -100,6 +102,15 @@ public sealed class NumberPoolGrain(
 
     /// <summary>The rest: as configured, else what the calls say (see <see cref="CallMesh.Pools.LateCallRules"/>).</summary>
     private LateCallRules Rules()
+    {
+        // Every lease asks (is the next number rested?): summing 30 days of histograms each time would be wasted.
+        if (_rules is { } cached && Now - cached.At < TimeSpan.FromMinutes(10)) return cached.Rules;
+        var rules = WorkOutRules();
+        _rules = (rules, Now);
+        return rules;
+    }
+
+    private LateCallRules WorkOutRules()
     {
         var window = Config?.LateCallWindowSeconds ?? PoolConfig.DefaultLateCallWindowSeconds;
         if (Config?.RestSeconds is { } configured) return new LateCallRules(configured, "configured", window);
@@ -142,6 +153,7 @@ public sealed class NumberPoolGrain(
         await stored.WriteStateAsync();
         _callsDirty = false;
         _numbers = config.Numbers!.ToHashSet(StringComparer.Ordinal);
+        _rules = null;
         ApplyNumbers(config.Numbers!);
         await GrainFactory.GetGrain<ITenantGrain>(TenantId).IndexPool(PoolId, config.Location);
         return created ? SaveResult.Created : SaveResult.Updated;

@@ -147,6 +147,8 @@ public sealed class DashboardTests(DashboardFixture fixture) : IClassFixture<Das
             Assert.NotEmpty(planoCalls);
             Assert.All(planoCalls, l => Assert.Equal("plano", l));
             Assert.Contains(PlanoCall, await Column(page, "#calls tbody tr", "call"));
+            // Called while its visitor held the number: a live match.
+            Assert.Equal("live", await page.TextContentAsync($"#calls tr[data-call='{PlanoCall}'] td.match"));
             var recording = page.Locator($"#calls tr[data-call='{PlanoCall}'] td.recording a");
             Assert.Equal((DashboardFixture.PlanoRecording, "_blank", "noopener noreferrer"), (await recording.GetAttributeAsync("href"),
                 await recording.GetAttributeAsync("target"), await recording.GetAttributeAsync("rel")));

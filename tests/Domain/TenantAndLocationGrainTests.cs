@@ -71,10 +71,10 @@ public sealed class TenantAndLocationGrainTests(GrainClusterFixture fixture) : I
         var grain = fixture.Grains.GetGrain<ITenantGrain>("bad-tenant");
 
         var result = await grain.Put(new TenantConfig("", "Central Standard Time", "usd",
-            new ConversionRules(MinDurationSeconds: -1, Outcomes: ["sale", "maybe"])));
+            new ConversionRules(MinDurationSeconds: -1, Outcomes: ["sale", "maybe"]), CallerHistoryDays: 0));
 
         Assert.Equal(SaveOutcome.Invalid, result.Outcome);
-        Assert.Equal(["currency", "defaultConversionRules.minDurationSeconds", "defaultConversionRules.outcomes[1]", "name", "timeZone"],
+        Assert.Equal(["callerHistoryDays", "currency", "defaultConversionRules.minDurationSeconds", "defaultConversionRules.outcomes[1]", "name", "timeZone"],
             result.Errors.Keys.Order());
         Assert.Null(await grain.Get());
     }

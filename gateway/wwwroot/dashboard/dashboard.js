@@ -143,6 +143,16 @@ function recordingCell(row, url) {
   td.append(link);
 }
 
+// How sure the credit is (docs/attribution.md): a late call says how long after its visitor left the number.
+function matchLabel(call) {
+  switch (call.match) {
+    case "afterRelease": return `after visit (+${duration(Math.round(call.secondsSinceRelease ?? 0))})`;
+    case "ambiguous": return "ambiguous (number reused)";
+    case "callerHistory": return "caller's earlier visit";
+    default: return call.match;
+  }
+}
+
 function duration(seconds) {
   return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
 }
@@ -158,6 +168,7 @@ function appendCalls(page) {
     cell(row, call.caller);
     cell(row, call.trackingNumber);
     cell(row, `${call.source} / ${call.medium}`);
+    cell(row, matchLabel(call), "match");
     cell(row, call.campaign, "campaign");
     cell(row, call.keyword);
     cell(row, call.test ? `${call.status} (test)` : call.status, call.test ? "test" : "");
