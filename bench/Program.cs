@@ -6,7 +6,7 @@ using CallMesh.Bench;
 using Npgsql;
 
 // ./callmesh bench [--seconds 10] [--warmup 15] [--settle 5] [--workers 64] [--scenarios dni,inbound,report] [--timeline true] [--dni-rate N]
-//   [--scenarios attribution [--attribution-rate 2] [--attribution-seconds 240] [--attribution-learning 120] [--attribution-call-share 0.6] [--attribution-seed 7]]
+//   [--scenarios attribution [--attribution-rate 2] [--attribution-seconds 240] [--attribution-learning 180] [--attribution-call-share 0.6] [--attribution-seed 7]]
 // — against the cluster `./callmesh up` started.
 var options = args.Chunk(2).Where(p => p.Length == 2).ToDictionary(p => p[0].TrimStart('-'), p => p[1]);
 var state = options.GetValueOrDefault("state") ?? ".callmesh";
@@ -272,7 +272,7 @@ if (scenarios.Contains("attribution"))
     var attribution = new AttributionScenario(http, browser, key, db, new AttributionScenario.Settings(
         double.Parse(options.GetValueOrDefault("attribution-rate") ?? "2"),
         TimeSpan.FromSeconds(double.Parse(options.GetValueOrDefault("attribution-seconds") ?? "240")),
-        TimeSpan.FromSeconds(double.Parse(options.GetValueOrDefault("attribution-learning") ?? "120")),
+        TimeSpan.FromSeconds(double.Parse(options.GetValueOrDefault("attribution-learning") ?? "180")),
         double.Parse(options.GetValueOrDefault("attribution-call-share") ?? "0.6"),
         int.Parse(options.GetValueOrDefault("attribution-seed") ?? "7")));
     failed |= !await attribution.RunAsync();
