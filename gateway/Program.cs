@@ -10,9 +10,12 @@ using Yarp.ReverseProxy.Model;
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.Configuration.AddEnvironmentVariables("CALLMESH_");
 var port = builder.Configuration.GetValue("GATEWAY_PORT", 8080);
+// `./callmesh up` listens on loopback only (CALLMESH_LISTEN_ADDRESS); in a pod, every address.
+var listen = builder.Configuration["LISTEN_ADDRESS"];
 builder.WebHost.ConfigureKestrel(k =>
 {
-    k.ListenAnyIP(port);
+    if (string.IsNullOrEmpty(listen)) k.ListenAnyIP(port);
+    else k.Listen(System.Net.IPAddress.Parse(listen), port);
     k.Limits.MaxRequestBodySize = 1024 * 1024;
     k.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
 });

@@ -25,7 +25,8 @@ if (settings.MigrateOnStart) await Migrator.ApplyAsync(settings.Postgres);
 
 builder.WebHost.ConfigureKestrel(k =>
 {
-    k.ListenAnyIP(settings.HttpPort);
+    if (settings.ListenAddress is { } address) k.Listen(System.Net.IPAddress.Parse(address), settings.HttpPort);
+    else k.ListenAnyIP(settings.HttpPort);
     k.Limits.MaxRequestBodySize = 1024 * 1024;
 });
 builder.Host.ConfigureHostOptions(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));

@@ -29,7 +29,7 @@ public static class EdgeProtection
         {
             o.GlobalLimiter = PartitionedRateLimiter.CreateChained<HttpContext>(
                 // Each limiter has its own buckets, so its keys need no prefix (one string less per DNI request).
-                new KeyedTokenBuckets<HttpContext>(http => IsDni(http) && perIpPerMinute > 0 ? http.Connection.RemoteIpAddress?.ToString() ?? "" : null,
+                new KeyedTokenBuckets<HttpContext>(http => IsDni(http) && perIpPerMinute > 0 ? CallMesh.Edge.ClientKeys.Of(http.Connection.RemoteIpAddress) : null,
                     Math.Max(1, perIpPerMinute), TimeSpan.FromMinutes(1)),
                 new KeyedTokenBuckets<HttpContext>(http => IsDni(http) && perSitePerSecond > 0 ? http.Request.Query["siteKey"].ToString() : null,
                     Math.Max(1, perSitePerSecond), TimeSpan.FromSeconds(1)));

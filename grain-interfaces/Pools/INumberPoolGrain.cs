@@ -13,8 +13,11 @@ public interface INumberPoolGrain : IGrainWithStringKey
 
     Task<SaveResult> Put(PoolConfig config);
 
-    /// <summary>The visitor's live number in this pool, or a free one, or the overflow number.</summary>
-    Task<LeaseGrant> Lease(Guid visitorId, Guid sessionId);
+    /// <summary>
+    /// The visitor's live number in this pool, or a free one, or the overflow number. <paramref name="clientKey"/>: the
+    /// client's address (an IPv6 client's /64), whose holds the pool caps at <see cref="PoolConfig.MaxHoldsPerClient"/>.
+    /// </summary>
+    Task<LeaseGrant> Lease(Guid visitorId, Guid sessionId, string? clientKey = null);
 
     /// <summary>A heartbeat: keeps the visitor's lease alive for another idle grace period.</summary>
     Task<DateTime?> Extend(Guid visitorId);
@@ -43,8 +46,12 @@ public sealed record PoolConfig(
     [property: Id(3)] int? IdleGraceSeconds,
     [property: Id(4)] string? OverflowNumber,
     [property: Id(5)] int? RestSeconds = null,
-    [property: Id(6)] int? LateCallWindowSeconds = null)
+    [property: Id(6)] int? LateCallWindowSeconds = null,
+    [property: Id(7)] int? MaxHoldsPerClient = null)
 {
+    /// <summary>Holds one client address may have at once unless configured: a household's devices, not a pool's worth.</summary>
+    public static int DefaultMaxHoldsPerClient(int size) => Math.Max(2, (int)Math.Ceiling(size * 0.05));
+
     public const int DefaultLeaseSeconds = 1800;
     public const int DefaultIdleGraceSeconds = 300;
     public const int DefaultLateCallWindowSeconds = 86_400;

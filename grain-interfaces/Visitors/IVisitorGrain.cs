@@ -30,7 +30,8 @@ public sealed record SessionStart(
     [property: Id(3)] Uri? Referrer,
     [property: Id(4)] List<SourceRule> SourceRules,
     [property: Id(5)] List<PlannedSwap> Plan,
-    [property: Id(6)] bool NewVisitor = false);
+    [property: Id(6)] bool NewVisitor = false,
+    [property: Id(7)] string? ClientKey = null);
 
 /// <summary>Which pool answers for a number found on the page (the tenant decides, see ITenantGrain.PlanSwaps).</summary>
 [GenerateSerializer, Alias("callmesh.PlannedSwap")]

@@ -26,7 +26,10 @@ public static partial class Rules
     /// </summary>
     public static string? PhoneNumberError(string number)
     {
-        // The same few numbers (NAP and tracking numbers) come back on every DNI request.
+        // The same few numbers (NAP and tracking numbers) come back on every DNI request. Only what is shaped like E.164
+        // (at most 16 characters) is remembered: anything else is refused at once, and an anonymous flood of junk
+        // strings leaves nothing behind.
+        if (!E164Pattern().IsMatch(number)) return "must be an E.164 number such as +15125550100.";
         if (PhoneChecks.TryGetValue(number, out var known)) return known;
         var error = CheckPhoneNumber(number);
         if (PhoneChecks.Count > 100_000) PhoneChecks.Clear();

@@ -94,6 +94,8 @@ public static class LocationRules
             var pattern = patterns[i];
             if (string.IsNullOrEmpty(pattern) || pattern[0] != '/' || pattern.Length > 300 || pattern.Any(char.IsWhiteSpace))
                 errors.Add($"pagePatterns[{i}]", "must be a URL path starting with / (for example /locations/austin/*), without spaces.");
+            else if (pattern.Count(c => c == '*') > PagePattern.MaxStars)
+                errors.Add($"pagePatterns[{i}]", $"may hold at most {PagePattern.MaxStars} '*'.");
         }
     }
 }

@@ -27,8 +27,10 @@ public sealed class NumberPoolGrain(
     public const int MinObservations = 100;
     private static readonly TimeSpan SaveCallsEvery = TimeSpan.FromMinutes(1);
 
-    private sealed class Hold(Guid visitorId, Guid sessionId, DateTime leasedAt, DateTime expiresAt)
+    private sealed class Hold(Guid visitorId, Guid sessionId, DateTime leasedAt, DateTime expiresAt, string? clientKey = null)
     {
+        // Whose address leased it (not kept in the row: a hold restored after a restart counts for nobody).
+        public string? ClientKey { get; } = clientKey;
         public Guid VisitorId { get; } = visitorId;
         public Guid SessionId { get; } = sessionId;
         public DateTime LeasedAt { get; } = leasedAt;
@@ -39,6 +41,7 @@ public sealed class NumberPoolGrain(
 
     private readonly Dictionary<string, Hold> _holds = new(StringComparer.Ordinal);
     private readonly Dictionary<Guid, string> _byVisitor = [];
+    private readonly Dictionary<string, int> _byClient = new(StringComparer.Ordinal);
     private readonly LinkedList<string> _free = new();                 // first = released longest ago
     private readonly Dictionary<string, LinkedListNode<string>> _freeNodes = new(StringComparer.Ordinal);
     // When each number was last released (absent: never leased), for its rest.
@@ -159,7 +162,7 @@ public sealed class NumberPoolGrain(
         return created ? SaveResult.Created : SaveResult.Updated;
     }
 
-    public async Task<LeaseGrant> Lease(Guid visitorId, Guid sessionId)
+    public async Task<LeaseGrant> Lease(Guid visitorId, Guid sessionId, string? clientKey = null)
     {
         if (Config is null) throw new InvalidOperationException($"Pool {PoolId} of {TenantId} is not configured.");
         var now = Now;
@@ -171,12 +174,16 @@ public sealed class NumberPoolGrain(
             Extend(held, hold, now);
             return Grant(held, hold, isNew: false);
         }
+        // One address may hold only so many numbers at once: a script that mints visitors cannot drain the pool, it
+        // gets the overflow number (the page still rings the location) like a visitor past the pool's size.
+        var capped = clientKey is not null
+                     && _byClient.GetValueOrDefault(clientKey) >= (Config.MaxHoldsPerClient ?? PoolConfig.DefaultMaxHoldsPerClient(_numbers.Count));
         // The least recently released number: when even it has not rested, none has, and it is lent early.
-        if (_free.First is { } next)
+        if (!capped && _free.First is { } next)
         {
             var early = _releasedAt.TryGetValue(next.Value, out var releasedAt) && now - releasedAt < TimeSpan.FromSeconds(Rules().RestSeconds);
             TakeFree(next.Value);
-            var hold = new Hold(visitorId, sessionId, now, now + Max(LeaseTime, IdleGrace));
+            var hold = new Hold(visitorId, sessionId, now, now + Max(LeaseTime, IdleGrace), clientKey);
             AddHold(next.Value, hold);
             return Grant(next.Value, hold, isNew: true) with { EarlyReuse = early };
         }
@@ -290,13 +297,18 @@ public sealed class NumberPoolGrain(
     {
         _holds[number] = hold;
         _byVisitor[hold.VisitorId] = number;
+        if (hold.ClientKey is { } client) _byClient[client] = _byClient.GetValueOrDefault(client) + 1;
         _expiries.Enqueue(number, hold.ExpiresAt);
     }
 
     private void RemoveHold(string number)
     {
-        if (_holds.Remove(number, out var hold) && _byVisitor.TryGetValue(hold.VisitorId, out var n) && n == number)
-            _byVisitor.Remove(hold.VisitorId);
+        if (!_holds.Remove(number, out var hold)) return;
+        if (_byVisitor.TryGetValue(hold.VisitorId, out var n) && n == number) _byVisitor.Remove(hold.VisitorId);
+        if (hold.ClientKey is { } client && _byClient.TryGetValue(client, out var count))
+        {
+            if (count <= 1) _byClient.Remove(client); else _byClient[client] = count - 1;
+        }
     }
 
     private void TakeFree(string number)

@@ -26,6 +26,8 @@ public static class PoolRules
         if (config.IdleGraceSeconds is < 1 or > 86_400) errors.Add("idleGraceSeconds", "must be from 1 to 86400 (default 300).");
         if (config.RestSeconds is < 0 or > PoolConfig.MaxRestSeconds)
             errors.Add("restSeconds", $"must be from 0 to {PoolConfig.MaxRestSeconds}, or left out to follow the pool's observed call delays.");
+        if (config.MaxHoldsPerClient is < 1 || config.MaxHoldsPerClient > numbers.Count)
+            errors.Add("maxHoldsPerClient", "must be from 1 to the pool's size (default 5% of it, at least 2).");
         if (config.LateCallWindowSeconds is < 0 or > PoolConfig.MaxLateCallWindowSeconds)
             errors.Add("lateCallWindowSeconds", $"must be from 0 to {PoolConfig.MaxLateCallWindowSeconds} (default {PoolConfig.DefaultLateCallWindowSeconds}).");
         return errors;

@@ -86,7 +86,7 @@ public sealed class VisitorGrain(DniStore store, GrainReferences references, Tim
                 source.Campaign, source.Keyword, source.ClickIds, request.Url.GetLeftPart(UriPartial.Path), request.Referrer?.ToString(),
                 source.DecidedBy)));
 
-        var grants = await LeaseAsync(request.Plan.Select(p => p.PoolId).Distinct().ToList(), sessionId, sessions, touches);
+        var grants = await LeaseAsync(request.Plan.Select(p => p.PoolId).Distinct().ToList(), sessionId, request.ClientKey, sessions, touches);
 
         // Only now, with everything durable, does this grain's memory move on.
         if (sessions.Count > 0) _sessions[sessionId] = session;
@@ -133,11 +133,11 @@ public sealed class VisitorGrain(DniStore store, GrainReferences references, Tim
     }
 
     /// <summary>Leases from every pool the page needs, journals the new holds with the session rows, re-leases refused ones.</summary>
-    private async Task<Dictionary<string, LeaseGrant>> LeaseAsync(List<string> poolIds, Guid sessionId,
+    private async Task<Dictionary<string, LeaseGrant>> LeaseAsync(List<string> poolIds, Guid sessionId, string? clientKey,
         List<SessionRow> sessions, List<TouchRow> touches)
     {
         var pools = poolIds.ToDictionary(id => id, id => references.Get<INumberPoolGrain>(TenantKey.For(TenantId, id)));
-        var grants = (await Task.WhenAll(pools.Values.Select(p => p.Lease(VisitorId, sessionId)))).ToDictionary(g => g.PoolId);
+        var grants = (await Task.WhenAll(pools.Values.Select(p => p.Lease(VisitorId, sessionId, clientKey)))).ToDictionary(g => g.PoolId);
         var unwritten = grants.Values.Where(g => g.IsNew && g.Number is not null).ToList();
         for (var attempt = 0; ; attempt++)
         {

@@ -58,6 +58,7 @@ public static class CallsApi
         {
             var caller = Caller.From(http.User);
             if (!caller.SeesTenant(tenant)) return Problems.NotFound("tenant");
+            if (caller.LacksScope("calls:read")) return Problems.Forbidden("read calls");
             var errors = new ValidationErrors();
             if (limit is < 1 or > 500) errors.Add("limit", "must be from 1 to 500.");
             var after = cursor is null ? null : ParseCursor(cursor);
@@ -78,6 +79,7 @@ public static class CallsApi
         group.MapGet("/calls/{callId}", async (string tenant, string callId, HttpContext http, IGrainFactory grains) =>
         {
             var caller = Caller.From(http.User);
+            if (caller.SeesTenant(tenant) && caller.LacksScope("calls:read")) return Problems.Forbidden("read calls");
             var call = await VisibleCall(caller, tenant, callId, grains);
             return call is null ? Problems.NotFound("call") : Results.Ok(ToResource(call, caller));
         }).WithSummary("One call with its attribution, routing, qualification and outcome.");
@@ -85,7 +87,11 @@ public static class CallsApi
         group.MapPost("/calls/{callId}/outcome", async (string tenant, string callId, CallOutcome body, HttpContext http, IGrainFactory grains, AuditLog audit) =>
         {
             var caller = Caller.From(http.User);
-            if (await VisibleCall(caller, tenant, callId, grains) is null) return Problems.NotFound("call");
+            // A CRM's key finds the calls it reports on by their id (the carrier's CallSid it was given), without reading others.
+            var found = caller.SeesTenant(tenant) && caller.HasScope("outcomes:write")
+                ? await grains.GetGrain<ICallGrain>(TenantKey.For(tenant, callId)).Get()
+                : await VisibleCall(caller, tenant, callId, grains);
+            if (found is null) return Problems.NotFound("call");
             if (!caller.ConfiguresTenant(tenant) && !caller.HasScope("outcomes:write")) return Problems.Forbidden("record outcomes");
             var result = await grains.GetGrain<ICallGrain>(TenantKey.For(tenant, callId)).SetOutcome(body);
             if (!result.Found) return Problems.NotFound("call");
@@ -129,8 +135,7 @@ public static class CallsApi
     {
         if (!caller.SeesTenant(tenant) || callId.Length > 64) return null;
         var call = await grains.GetGrain<ICallGrain>(TenantKey.For(tenant, callId)).Get();
-        // A CRM's key that records outcomes must find the calls it reports on.
-        if (call is null || caller.SeesWholeTenant(tenant) || caller.HasScope("outcomes:write")) return call;
+        if (call is null || caller.SeesWholeTenant(tenant)) return call;
         return call.Attribution.LocationId is { } locationId && await Access.VisibleLocation(caller, tenant, locationId, grains) is not null
             ? call
             : null;
@@ -139,8 +144,9 @@ public static class CallsApi
     private static CallResource ToResource(CallRecord c, Caller viewer)
     {
         var a = c.Attribution;
-        // Analysts see the tenant's calls but not who called: keep the area code and the last two digits.
-        var callerNumber = viewer.Role == Roles.Analyst && c.Caller.Length > 7 ? c.Caller[..5] + new string('*', c.Caller.Length - 7) + c.Caller[^2..] : c.Caller;
+        // Analysts, and keys that may not read calls (a CRM's outcome answer), see the tenant's calls but not who called:
+        // keep the area code and the last two digits.
+        var callerNumber = (viewer.Role == Roles.Analyst || viewer.LacksScope("calls:read")) && c.Caller.Length > 7 ? c.Caller[..5] + new string('*', c.Caller.Length - 7) + c.Caller[^2..] : c.Caller;
         return new CallResource(c.CallId, c.TenantId, a.LocationId, c.TrackingNumber, a.NumberKind, a.PoolId, a.StaticKey, callerNumber,
             c.StartedAt, c.EndedAt, c.Status, c.Answered, c.DurationSeconds, c.TalkSeconds, c.RecordingUrl, c.Routing.Route, c.Routing.DialTo,
             a.Source, a.Medium, a.Campaign, a.Keyword, a.Gclid, a.LandingPage, a.VisitorId, a.SessionId, a.IsTest, c.FirstTime,

@@ -63,14 +63,15 @@ public static partial class DniApi
     {
         if (await ReadBody(http, DniJson.Default.SessionRequest) is not { } body) return Malformed();
         var errors = new ValidationErrors();
-        var siteKey = errors.Required("siteKey", body.SiteKey);
+        var siteKey = SiteKey(errors, http, body.SiteKey);
         var url = AbsoluteHttpUrl(errors, "url", body.Url, required: true);
         var referrer = AbsoluteHttpUrl(errors, "referrer", body.Referrer, required: false);
         var visitorId = OptionalGuid(errors, "visitorId", body.VisitorId);
         var sessionId = OptionalGuid(errors, "sessionId", body.SessionId);
         var targets = body.Targets ?? [];
         if (targets.Count > MaxTargets) errors.Add("targets", $"at most {MaxTargets} numbers per page.");
-        for (var i = 0; i < targets.Count; i++) Rules.PhoneNumber(errors, $"targets[{i}]", targets[i], required: true);
+        // Past the maximum the request is refused anyway: validating what lies beyond would be work for the sender's benefit.
+        for (var i = 0; i < Math.Min(targets.Count, MaxTargets); i++) Rules.PhoneNumber(errors, $"targets[{i}]", targets[i], required: true);
         if (body.Geo is { } geo && (geo.Lat is null) != (geo.Lon is null)) errors.Add("geo", "give both lat and lon, or neither.");
         if (body.Geo?.Lat is < -90 or > 90 or double.NaN) errors.Add("geo.lat", "must be a latitude from -90 to 90.");
         if (body.Geo?.Lon is < -180 or > 180 or double.NaN) errors.Add("geo.lon", "must be a longitude from -180 to 180.");
@@ -89,7 +90,8 @@ public static partial class DniApi
             return TypedResults.Json(new SessionResponse(visitor, null, DateTime.UtcNow, [], false), DniJson.Default.SessionResponse);
 
         var plan = await lookups.PlanAsync(site, targets, url!.AbsolutePath, () => Places(body.Geo, http, zips, ip));
-        var start = new SessionStart(site.SiteKey, sessionId, url!, referrer, site.Config.SourceRules ?? [], plan, NewVisitor: visitorId is null);
+        var start = new SessionStart(site.SiteKey, sessionId, url!, referrer, site.Config.SourceRules ?? [], plan, NewVisitor: visitorId is null,
+            ClientKey: CallMesh.Edge.ClientKeys.Of(ClientAddress(http)));
         var answer = await TransientFaults.AcrossClusterChangesAsync(() =>
             references.New<IVisitorGrain>(TenantKey.For(site.TenantId, visitor.ToString())).StartOrResume(start));
         http.Response.Headers.CacheControl = "no-store";
@@ -102,7 +104,7 @@ public static partial class DniApi
     {
         if (await ReadBody(http, DniJson.Default.HeartbeatRequest) is not { } body) return Malformed();
         var errors = new ValidationErrors();
-        var siteKey = errors.Required("siteKey", body.SiteKey);
+        var siteKey = SiteKey(errors, http, body.SiteKey);
         var visitorId = OptionalGuid(errors, "visitorId", body.VisitorId);
         if (visitorId is null) errors.Add("visitorId", "is required.");
         if (!Guid.TryParse(sessionId, out var session)) errors.Add("sessionId", "must be a session id from POST /v1/dni/sessions.");
@@ -192,6 +194,19 @@ public static partial class DniApi
     }
 
     /// <summary>The page must be on one of the site's domains, and so must the browser's Origin when it sends one.</summary>
+    /// <summary>
+    /// The body's site key, which must be the query's too: the gateway limits each site's requests by the query's key
+    /// before any body is read, so a request naming one site there and another here would spend a victim's budget, or
+    /// dodge its own (the script sends both).
+    /// </summary>
+    private static string? SiteKey(ValidationErrors errors, HttpContext http, string? bodyKey)
+    {
+        var siteKey = errors.Required("siteKey", bodyKey);
+        if (siteKey is not null && http.Request.Query["siteKey"].ToString() != siteKey)
+            errors.Add("siteKey", "must also be the request's siteKey query parameter (the swap script sends both).");
+        return siteKey;
+    }
+
     private static IResult? OriginProblem(HttpContext http, SiteSnapshot site, Uri url)
     {
         var origin = http.Request.Headers.Origin.ToString();

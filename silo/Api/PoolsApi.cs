@@ -66,6 +66,7 @@ public static class PoolsApi
         overflowNumber = p.Config.OverflowNumber,
         // Left out, the rest follows the pool's call delays and the window its default: GET .../health shows what is in force.
         restSeconds = p.Config.RestSeconds, lateCallWindowSeconds = p.Config.LateCallWindowSeconds ?? PoolConfig.DefaultLateCallWindowSeconds,
+        maxHoldsPerClient = p.Config.MaxHoldsPerClient ?? PoolConfig.DefaultMaxHoldsPerClient(p.Config.Numbers?.Count ?? 0),
         updatedAt = p.UpdatedAt,
     };
 }

@@ -41,6 +41,7 @@ public static class ReportsApi
         {
             var caller = Caller.From(http.User);
             if (!caller.SeesTenant(tenant)) return Problems.NotFound("tenant");
+            if (caller.LacksScope("reports:read")) return Problems.Forbidden("read reports");
             var errors = new ValidationErrors();
             var range = Range(from, to, errors);
             Model(model, errors);
@@ -60,6 +61,7 @@ public static class ReportsApi
         {
             var caller = Caller.From(http.User);
             if (!caller.SeesTenant(tenant)) return Problems.NotFound("tenant");
+            if (caller.LacksScope("reports:read")) return Problems.Forbidden("read reports");
             var errors = new ValidationErrors();
             var range = Range(from, to, errors);
             if (errors.Any) return Problems.Invalid(errors.ToDictionary());
@@ -77,6 +79,7 @@ public static class ReportsApi
             string? model, double? halfLifeDays, HttpContext http, IGrainFactory grains) =>
         {
             var caller = Caller.From(http.User);
+            if (caller.SeesTenant(tenant) && caller.LacksScope("reports:read")) return Problems.Forbidden("read reports");
             if (await Access.VisibleLocation(caller, tenant, location, grains) is null) return Problems.NotFound("location");
             var errors = new ValidationErrors();
             var range = Range(from, to, errors);
@@ -108,6 +111,7 @@ public static class ReportsApi
         group.MapPost("/locations/{location}/report/rebuild", async (string tenant, string location, HttpContext http, IGrainFactory grains) =>
         {
             var caller = Caller.From(http.User);
+            if (caller.SeesTenant(tenant) && caller.LacksScope("reports:read")) return Problems.Forbidden("read reports");
             if (await Access.VisibleLocation(caller, tenant, location, grains) is null) return Problems.NotFound("location");
             if (!caller.ConfiguresTenant(tenant)) return Problems.Forbidden("rebuild reports");
             return Results.Ok(await grains.GetGrain<IRollupGrain>(Contributions.RollupKey(tenant, location)).Rebuild());

@@ -16,8 +16,9 @@ public static class OrleansSetup
             o.ClusterId = settings.ClusterId;
             o.ServiceId = settings.ServiceId;
         });
+        // Listening on the advertised address alone unless every address is asked for (a pod's IP is both).
         silo.ConfigureEndpoints(IPAddress.Parse(settings.AdvertisedIp), settings.SiloPort, settings.OrleansGatewayPort,
-            listenOnAnyHostAddress: true);
+            listenOnAnyHostAddress: settings.ListenAddress is null);
         if (settings.SiloName is { } name) silo.Configure<SiloOptions>(o => o.SiloName = name);
         silo.UseAdoNetClustering(o =>
         {

@@ -13,9 +13,12 @@ public sealed record SiloSettings
     // Grain state is keyed by ServiceId: it must stay the same for the life of a deployment.
     public string ServiceId { get; init; } = "callmesh";
     public int SiloPort { get; init; } = 11111;
-    public int OrleansGatewayPort { get; init; } = 30000;
+    /// <summary>Orleans' port for external clients: 0, none (the silo's HTTP API is the only way in; nothing else may call grains).</summary>
+    public int OrleansGatewayPort { get; init; }
     public int HttpPort { get; init; } = 5100;
     public string AdvertisedIp { get; init; } = "127.0.0.1";
+    /// <summary>The one address the HTTP and Orleans ports listen on (`./callmesh up`: loopback); unset, every address (a pod's).</summary>
+    public string? ListenAddress { get; init; }
     public string? SiloName { get; init; }
     public bool MigrateOnStart { get; init; } = true;
     /// <summary>This silo's own directory for its call journal and routing snapshot; it must outlive the process (a volume).</summary>
@@ -41,6 +44,7 @@ public sealed record SiloSettings
             OrleansGatewayPort = configuration.GetValue("ORLEANS_GATEWAY_PORT", defaults.OrleansGatewayPort),
             HttpPort = configuration.GetValue("HTTP_PORT", defaults.HttpPort),
             AdvertisedIp = configuration["ADVERTISED_IP"] ?? defaults.AdvertisedIp,
+            ListenAddress = configuration["LISTEN_ADDRESS"] is { Length: > 0 } listen ? listen : null,
             SiloName = configuration["SILO_NAME"],
             MigrateOnStart = configuration.GetValue("MIGRATE_ON_START", defaults.MigrateOnStart),
             JournalDirectory = configuration["JOURNAL_DIR"],

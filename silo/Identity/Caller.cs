@@ -50,6 +50,9 @@ public sealed record Caller(string Subject, string? TenantId, string Role, IRead
     /// <summary>An API key's scope ("outcomes:write"); users act by role instead.</summary>
     public bool HasScope(string scope) => Role == Roles.ApiKey && Scopes is not null && Scopes.Contains(scope);
 
+    /// <summary>An API key without the scope an endpoint needs (403); users are judged by role, never by this.</summary>
+    public bool LacksScope(string scope) => Role == Roles.ApiKey && !HasScope(scope);
+
     public bool SeesLocation(string tenantId, string locationId, string? market) =>
         SeesWholeTenant(tenantId)
         || (SeesTenant(tenantId) && Role switch

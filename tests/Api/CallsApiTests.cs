@@ -329,6 +329,20 @@ public sealed class CallsApiTests(ApiFixture fixture) : IClassFixture<ApiFixture
         using (var configure = await Cluster.SendAsync(HttpMethod.Post, $"/v1/tenants/{Tenant}/api-keys", crm, new { name = "x", scopes = new[] { "calls:read" } }))
             await ProblemAssert.Is(configure, HttpStatusCode.Forbidden, "forbidden");
 
+        // Each endpoint wants its own scope: the CRM's key records outcomes but reads no call (the outcome's answer masks
+        // the caller); a reporting key reads reports but no call; a calls key reads calls but no report.
+        var reporting = await Issue("reports:read");
+        using (var recorded = await Post(crm))
+            Assert.Equal("+1415*****42", (await recorded.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("caller").GetString());
+        foreach (var key in new[] { crm, reporting })
+        {
+            using (var one = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}/calls/{callSid}", key)) await ProblemAssert.Is(one, HttpStatusCode.Forbidden, "forbidden");
+            using (var all = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}/calls", key)) await ProblemAssert.Is(all, HttpStatusCode.Forbidden, "forbidden");
+        }
+        using (var report = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}/reports/locations", reporting)) Assert.Equal(HttpStatusCode.OK, report.StatusCode);
+        foreach (var path in new[] { "reports/locations", "reports/markets", "locations/austin-downtown/report" })
+            using (var report = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}/{path}", bi)) await ProblemAssert.Is(report, HttpStatusCode.Forbidden, "forbidden");
+
         var stored = await fixture.Database.Scalar<byte[]>("SELECT secret_hash FROM callmesh.api_keys WHERE key_id = $1", crm.Split('_')[1]);
         Assert.Equal(32, stored!.Length);   // a SHA-256, never the secret
         using var list = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}/api-keys", Admin);

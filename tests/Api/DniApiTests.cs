@@ -20,8 +20,10 @@ public sealed class DniApiTests(ApiFixture fixture) : IClassFixture<ApiFixture>
     /// <summary>Each call looks like its own browser (X-Forwarded-For from the trusted loopback proxy).</summary>
     private static string NewClientIp() => $"203.0.113.{Interlocked.Increment(ref _client) % 250 + 1}";
 
-    private Task<HttpResponseMessage> PostSession(object body, string? origin = "http://127.0.0.1:9999", string? clientIp = null, string siteKey = Site)
+    /// <summary>Posts as the script does: the site key in the query (the gateway's limits) and the body; <paramref name="siteKey"/> sets the query's.</summary>
+    private Task<HttpResponseMessage> PostSession(object body, string? origin = "http://127.0.0.1:9999", string? clientIp = null, string? siteKey = null)
     {
+        siteKey ??= body is string ? Site : JsonSerializer.SerializeToElement(body).TryGetProperty("siteKey", out var key) ? key.GetString() : Site;
         var content = new StringContent(body as string ?? JsonSerializer.Serialize(body), Encoding.UTF8, "text/plain");
         return Cluster.SendAsync(HttpMethod.Post, $"/v1/dni/sessions?siteKey={siteKey}", null, content, request =>
         {
@@ -76,6 +78,7 @@ public sealed class DniApiTests(ApiFixture fixture) : IClassFixture<ApiFixture>
     public static TheoryData<string, object, HttpStatusCode, string, string?> BadRequests => new()
     {
         { "unknown site key", new { siteKey = "no-such-site", url = "http://127.0.0.1:9999/", targets = new[] { AustinNap } }, HttpStatusCode.NotFound, "unknown-site-key", null },
+        { "site key unlike the query's", new { siteKey = "other-site", url = "http://127.0.0.1:9999/", targets = new[] { AustinNap }, query = Site }, HttpStatusCode.BadRequest, "validation", "siteKey" },
         { "page off the site", new { siteKey = Site, url = "https://evil.example/", targets = new[] { AustinNap } }, HttpStatusCode.Forbidden, "origin-not-allowed", null },
         { "not E.164", new { siteKey = Site, url = "http://127.0.0.1:9999/", targets = new[] { "512-555-0101" } }, HttpStatusCode.BadRequest, "validation", "targets[0]" },
         { "no such number", new { siteKey = Site, url = "http://127.0.0.1:9999/", targets = new[] { "+15121230101" } }, HttpStatusCode.BadRequest, "validation", "targets[0]" },
@@ -93,7 +96,8 @@ public sealed class DniApiTests(ApiFixture fixture) : IClassFixture<ApiFixture>
     {
         var before = await LeaseRows();
 
-        using var response = await PostSession(body);
+        var query = body is string ? null : JsonSerializer.SerializeToElement(body).TryGetProperty("query", out var q) ? q.GetString() : null;
+        using var response = await PostSession(body, siteKey: query);
 
         var problem = await ProblemAssert.Is(response, status, code);
         if (field is not null) Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), $"{because}: {problem}");
@@ -119,7 +123,7 @@ public sealed class DniApiTests(ApiFixture fixture) : IClassFixture<ApiFixture>
         var fromOneClient = new List<HttpStatusCode>();
         for (var i = 0; i < 125; i++)
         {
-            using var r = await PostSession(body, clientIp: oneClient, siteKey: $"probe-{i}");
+            using var r = await PostSession(body with { siteKey = $"probe-{i}" }, clientIp: oneClient);
             fromOneClient.Add(r.StatusCode);
         }
         // Unknown site keys are 404 at the silo, but the gateway counts them first. The burst is 120;
@@ -127,6 +131,16 @@ public sealed class DniApiTests(ApiFixture fixture) : IClassFixture<ApiFixture>
         Assert.InRange(fromOneClient.Count(s => s == HttpStatusCode.NotFound), 120, 132);
         Assert.All(fromOneClient.Take(120), s => Assert.Equal(HttpStatusCode.NotFound, s));
         Assert.Contains(HttpStatusCode.TooManyRequests, fromOneClient);
+
+        // An IPv6 client's /64 is one client: a new interface id per request does not make a new bucket.
+        var network = $"2001:db8:{Random.Shared.Next(0x10000):x}:{Random.Shared.Next(0x10000):x}";
+        var fromOneNetwork = new List<HttpStatusCode>();
+        for (var i = 0; i < 125; i++)
+        {
+            using var r = await PostSession(body with { siteKey = $"probe6-{i}" }, clientIp: $"{network}:{Random.Shared.Next(0x10000):x}::{i + 1:x}");
+            fromOneNetwork.Add(r.StatusCode);
+        }
+        Assert.Contains(HttpStatusCode.TooManyRequests, fromOneNetwork);
 
         // Per site key: a burst of 100 from many clients, refilled 10 every 100 ms; 300 at once is well over it.
         var bySite = await Task.WhenAll(Enumerable.Range(0, 300).Select(_ => PostSession(body, siteKey: "rate-probe")));

@@ -118,6 +118,16 @@ public sealed class ScopeTests(ApiFixture fixture) : IClassFixture<ApiFixture>
     }
 
     [Fact]
+    public async Task Silos_offer_no_Orleans_client_gateway_so_grains_are_reached_only_through_the_checked_HTTP_API()
+    {
+        // Every silo's membership row says which client gateway port it opened: none (0), so no one can connect an
+        // Orleans client and call grains around the API's checks.
+        var proxyPorts = await fixture.Database.Scalar<int[]>(
+            "SELECT array_agg(DISTINCT proxy_port) FROM orleans.membership_member WHERE status = 3");
+        Assert.Equal([0], proxyPorts!);
+    }
+
+    [Fact]
     public async Task Tokens_from_the_command_line_are_trusted_by_the_deployment()
     {
         var info = new ProcessStartInfo("dotnet", [Repo.SiloDll, "token", "--key", Cluster.SigningKeyHex,

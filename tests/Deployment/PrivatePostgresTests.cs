@@ -30,6 +30,9 @@ public class PrivatePostgresTests
                 var again = server.ConnectionString;
                 await server.StartAsync();
                 Assert.Equal(again, server.ConnectionString);
+                // Its password is the owner's alone, whatever the umask the script was started with.
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite,
+                    File.GetUnixFileMode(Path.Combine(checkout, ".callmesh", $"{server.Name}.password")));
             }
         }
         finally

@@ -37,6 +37,22 @@ public sealed class NumberPoolTests(GrainClusterFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public async Task One_client_address_holds_at_most_its_share_of_a_pool_and_the_rest_of_its_visitors_get_the_overflow_number()
+    {
+        var (tenant, pool, numbers, overflow) = await _dni.PoolAsync(size: 40);   // default cap: 5% of 40 = 2
+
+        // A script minting new visitors from one address: two numbers, then the overflow number.
+        var flood = await Task.WhenAll(Enumerable.Range(0, 30).Select(_ => _dni.Visit(tenant, pool, Guid.NewGuid(), client: "203.0.113.9")));
+        var neighbour = await _dni.Visit(tenant, pool, Guid.NewGuid(), client: "198.51.100.20");
+
+        var swaps = flood.Select(a => Assert.Single(a.Swaps)).ToList();
+        Assert.Equal(2, swaps.Count(s => !s.Overflow));
+        Assert.All(swaps.Where(s => s.Overflow), s => Assert.Equal(overflow, s.Number));
+        Assert.False(Assert.Single(neighbour.Swaps).Overflow);
+        Assert.Equal(37, (await _dni.Grains.GetGrain<INumberPoolGrain>(TenantKey.For(tenant, pool)).Load()).Free);
+    }
+
+    [Fact]
     public async Task A_returning_visitor_gets_its_own_number_back_in_any_session()
     {
         var (tenant, pool, _, _) = await _dni.PoolAsync(size: 5);

@@ -38,8 +38,9 @@ public sealed class DniSetup(GrainClusterFixture fixture)
     public Task<VisitorHistory> History(string tenant, Guid visitor) =>
         Grains.GetGrain<IVisitorGrain>(TenantKey.For(tenant, visitor.ToString())).History();
 
-    public Task<SessionAnswer> Visit(string tenant, string pool, Guid visitor, Guid? session = null, string url = "https://acme.example/", string? referrer = null) =>
+    public Task<SessionAnswer> Visit(string tenant, string pool, Guid visitor, Guid? session = null, string url = "https://acme.example/",
+        string? referrer = null, string? client = null) =>
         Grains.GetGrain<IVisitorGrain>(TenantKey.For(tenant, visitor.ToString())).StartOrResume(new SessionStart(
             "acme-web", session, new Uri(url), referrer is null ? null : new Uri(referrer), [],
-            [new PlannedSwap("+15125550100", pool, null, "test")]));
+            [new PlannedSwap("+15125550100", pool, null, "test")], ClientKey: client));
 }

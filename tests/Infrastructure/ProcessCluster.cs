@@ -61,8 +61,8 @@ public sealed class ProcessCluster : IAsyncDisposable
                 ["CALLMESH_CLUSTER_ID"] = clusterId,
                 ["CALLMESH_HTTP_PORT"] = http.ToString(),
                 ["CALLMESH_SILO_PORT"] = Ports.Free().ToString(),
-                ["CALLMESH_ORLEANS_GATEWAY_PORT"] = Ports.Free().ToString(),
                 ["CALLMESH_SILO_NAME"] = $"silo-{i}",
+                ["CALLMESH_LISTEN_ADDRESS"] = "127.0.0.1",   // as ./callmesh up
                 // Kept across a restart of the same silo, as a Kubernetes volume is: its journal is replayed.
                 ["CALLMESH_JOURNAL_DIR"] = Path.Combine(_logs, $"journal-silo-{i}"),
                 ["CALLMESH_AUTH__DEVSIGNINGKEYHEX"] = SigningKeyHex,
@@ -78,6 +78,7 @@ public sealed class ProcessCluster : IAsyncDisposable
         var gateway = new Dictionary<string, string>(TestGatewaySettings)
         {
             ["CALLMESH_GATEWAY_PORT"] = gatewayPort.ToString(),
+            ["CALLMESH_LISTEN_ADDRESS"] = "127.0.0.1",
             ["CALLMESH_SILOS"] = string.Join(",", SiloUrls.Select(u => u.ToString().TrimEnd('/'))),
             ["CALLMESH_AUTH__DEVSIGNINGKEYHEX"] = SigningKeyHex,
             ["CALLMESH_INTERNAL_KEY"] = InternalKey,
