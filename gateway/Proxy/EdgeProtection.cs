@@ -25,6 +25,10 @@ public static class EdgeProtection
 
         var perIpPerMinute = configuration.GetValue("RATELIMIT:DNIPERIPPERMINUTE", 120);
         var perSitePerSecond = configuration.GetValue("RATELIMIT:DNIPERSITEPERSECOND", 200);
+        // Every other route (the tenant APIs, the dashboard, the script): per client address and per API key. Carrier
+        // webhooks are left out: a carrier calls from a few addresses for every brand, and a caller must never hear a 429.
+        var apiPerIpPerMinute = configuration.GetValue("RATELIMIT:APIPERIPPERMINUTE", 600);
+        var apiPerKeyPerMinute = configuration.GetValue("RATELIMIT:APIPERKEYPERMINUTE", 1200);
         services.AddRateLimiter(o =>
         {
             o.GlobalLimiter = PartitionedRateLimiter.CreateChained<HttpContext>(
@@ -32,7 +36,11 @@ public static class EdgeProtection
                 new KeyedTokenBuckets<HttpContext>(http => IsDni(http) && perIpPerMinute > 0 ? CallMesh.Edge.ClientKeys.Of(http.Connection.RemoteIpAddress) : null,
                     Math.Max(1, perIpPerMinute), TimeSpan.FromMinutes(1)),
                 new KeyedTokenBuckets<HttpContext>(http => IsDni(http) && perSitePerSecond > 0 ? http.Request.Query["siteKey"].ToString() : null,
-                    Math.Max(1, perSitePerSecond), TimeSpan.FromSeconds(1)));
+                    Math.Max(1, perSitePerSecond), TimeSpan.FromSeconds(1)),
+                new KeyedTokenBuckets<HttpContext>(http => IsApi(http) && apiPerIpPerMinute > 0 ? CallMesh.Edge.ClientKeys.Of(http.Connection.RemoteIpAddress) : null,
+                    Math.Max(1, apiPerIpPerMinute), TimeSpan.FromMinutes(1)),
+                new KeyedTokenBuckets<HttpContext>(http => IsApi(http) && apiPerKeyPerMinute > 0 ? ApiKeyId(http) : null,
+                    Math.Max(1, apiPerKeyPerMinute), TimeSpan.FromMinutes(1)));
             o.OnRejected = async (context, token) =>
             {
                 var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)) : 1;
@@ -75,4 +83,18 @@ public static class EdgeProtection
     public static bool IsDniPath(HttpContext http) => http.Request.Path.StartsWithSegments("/v1/dni");
 
     private static bool IsDni(HttpContext http) => IsDniPath(http) && !HttpMethods.IsOptions(http.Request.Method);
+
+    /// <summary>What the per-address API limit covers: all but DNI (limited above), carrier webhooks and health probes.</summary>
+    private static bool IsApi(HttpContext http) =>
+        !IsDniPath(http) && !http.Request.Path.StartsWithSegments("/v1/voice") && !http.Request.Path.StartsWithSegments("/health");
+
+    /// <summary>The key id of "Bearer cmk_{id}_{secret}" (its secret never becomes a bucket's name), or null.</summary>
+    private static string? ApiKeyId(HttpContext http)
+    {
+        var header = http.Request.Headers.Authorization.ToString();
+        const string prefix = "Bearer " + CallMesh.Identity.JwtSetup.ApiKeyPrefix;
+        if (!header.StartsWith(prefix, StringComparison.Ordinal)) return null;
+        var end = header.IndexOf('_', prefix.Length);
+        return end > prefix.Length && end - prefix.Length <= 32 ? header[prefix.Length..end] : null;
+    }
 }

@@ -42,9 +42,11 @@ public static class NumbersApi
 
             var (imported, elsewhere) = await directory.ImportAsync(tenant,
                 body.Select(b => new NumberImport(b.Number!, b.Carrier!, b.AccountSid)).ToList());
+            // How many, never which: the answer must not tell one brand another's numbers.
             if (elsewhere.Count > 0)
                 return Problems.Problem(StatusCodes.Status409Conflict, "number-taken",
-                    "Some numbers belong to another tenant; nothing was imported.", string.Join(", ", elsewhere));
+                    "Some numbers belong to another tenant; nothing was imported.",
+                    $"{elsewhere.Count} of the {body.Count} numbers are another tenant's (released there first, they can be imported here).");
             await audit.RecordAsync(tenant, "numbers", "import", caller.Subject, body);
             return Results.Ok(new { imported, alreadyOwned = body.Count - imported });
         }).WithSummary("Import up to 5000 tracking numbers bought from the carrier (brand-admin); all or nothing.");

@@ -118,6 +118,51 @@ public sealed class ScopeTests(ApiFixture fixture) : IClassFixture<ApiFixture>
     }
 
     [Fact]
+    public async Task Importing_another_tenants_number_is_refused_without_telling_which_number_and_imports_nothing()
+    {
+        var rival = $"rival-{Guid.NewGuid():N}"[..14];
+        using (var created = await Cluster.SendAsync(HttpMethod.Put, $"/v1/tenants/{rival}", Cluster.Token(null, Roles.PlatformAdmin),
+                   new { name = "Rival", timeZone = "America/Chicago", currency = "USD" }))
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var admin = Cluster.Token(rival, Roles.BrandAdmin);
+        const string demoPoolNumber = "+15125550110";
+
+        using var import = await Cluster.SendAsync(HttpMethod.Post, $"/v1/tenants/{rival}/numbers", admin,
+            new[] { new { number = "+15127770101", carrier = "twilio" }, new { number = demoPoolNumber, carrier = "twilio" } });
+
+        await ProblemAssert.Is(import, HttpStatusCode.Conflict, "number-taken");
+        Assert.DoesNotContain(demoPoolNumber, await import.Content.ReadAsStringAsync());
+        using var list = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{rival}/numbers", admin);
+        Assert.Equal(0, (await list.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("count").GetInt32());
+    }
+
+    [Fact]
+    public async Task Every_route_is_rate_limited_per_client_address_and_a_malformed_key_goes_no_further_than_the_gateway()
+    {
+        // The test gateway allows 3,000 a minute per address: one client sending 3,600 is stopped, anonymous or not.
+        var client = $"198.18.{Random.Shared.Next(256)}.{Random.Shared.Next(1, 255)}";
+        var statuses = new System.Collections.Concurrent.ConcurrentBag<HttpStatusCode>();
+        await Parallel.ForAsync(0, 3_600, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (_, _) =>
+        {
+            using var response = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}/locations", null,
+                configure: r => r.Headers.Add("X-Forwarded-For", client));
+            statuses.Add(response.StatusCode);
+        });
+        Assert.Contains(HttpStatusCode.TooManyRequests, statuses);
+        Assert.InRange(statuses.Count(s => s == HttpStatusCode.Unauthorized), 3_000, 3_599);
+        // Another address is served meanwhile.
+        using (var other = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}/locations", Cluster.Token(Tenant, Roles.BrandAdmin),
+                   configure: r => r.Headers.Add("X-Forwarded-For", "198.19.0.1")))
+            Assert.Equal(HttpStatusCode.OK, other.StatusCode);
+
+        foreach (var malformed in new[] { "cmk_zz", "cmk_" + new string('a', 16) + "_short", "cmk_" + new string('a', 200) })
+        {
+            using var response = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}/calls", malformed);
+            await ProblemAssert.Is(response, HttpStatusCode.Unauthorized, "unauthorized");
+        }
+    }
+
+    [Fact]
     public async Task Silos_offer_no_Orleans_client_gateway_so_grains_are_reached_only_through_the_checked_HTTP_API()
     {
         // Every silo's membership row says which client gateway port it opened: none (0), so no one can connect an
