@@ -6,6 +6,7 @@ using CallMesh.Bench;
 using Npgsql;
 
 // ./callmesh bench [--seconds 10] [--warmup 15] [--settle 5] [--workers 64] [--scenarios dni,inbound,report] [--timeline true] [--dni-rate N]
+//   [--scenarios abuse [--abuse-seconds 60]]
 //   [--scenarios attribution [--attribution-rate 2] [--attribution-seconds 240] [--attribution-learning 180] [--attribution-call-share 0.6] [--attribution-seed 7]]
 // — against the cluster `./callmesh up` started.
 var options = args.Chunk(2).Where(p => p.Length == 2).ToDictionary(p => p[0].TrimStart('-'), p => p[1]);
@@ -276,6 +277,12 @@ if (scenarios.Contains("attribution"))
         double.Parse(options.GetValueOrDefault("attribution-call-share") ?? "0.6"),
         int.Parse(options.GetValueOrDefault("attribution-seed") ?? "7")));
     failed |= !await attribution.RunAsync();
+}
+if (scenarios.Contains("abuse"))
+{
+    // abuse: an anonymous DNI flood against bounded caches, per-address limits and pool caps (docs/security.md).
+    var abuse = new AbuseScenario(browser, http, key, state, TimeSpan.FromSeconds(double.Parse(options.GetValueOrDefault("abuse-seconds") ?? "60")));
+    failed |= !await abuse.RunAsync();
 }
 if (scenarios.Contains("chaos"))
 {

@@ -5,6 +5,7 @@ using CallMesh.Gateway.Proxy;
 using CallMesh.Identity;
 using Yarp.ReverseProxy;
 using Yarp.ReverseProxy.Model;
+using Yarp.ReverseProxy.Transforms;
 
 // Content root = the app's own folder, so appsettings.json is found whatever the working directory.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
@@ -35,6 +36,10 @@ var proxy = builder.Services.AddReverseProxy()
     .LoadFromMemory(ProxyConfig.Routes, [ProxyConfig.SiloClusterFrom(builder.Configuration)]);
 if (builder.Configuration.GetValue<bool>("SILOS_DNS"))
     proxy.AddDnsDestinationResolver(o => o.RefreshPeriod = TimeSpan.FromSeconds(5));
+// The silos believe the client address this gateway forwards only from a request that shows the deployment's internal
+// key (set here on every proxied request, replacing whatever a client sent): a pod that reaches a silo cannot pick one.
+if (builder.Configuration["INTERNAL_KEY"] is { Length: > 0 } internalKey)
+    proxy.AddTransforms(t => t.AddRequestHeader(FallbackAnswers.KeyHeader, internalKey, append: false));
 
 var app = builder.Build();
 app.UseEdgeProtection();

@@ -170,10 +170,13 @@ public static partial class DniApi
 
     /// <summary>
     /// The visitor's address: the gateway sets X-Forwarded-For to the client it saw (itself believing
-    /// X-Forwarded-For only from trusted proxies), so its last entry is the one to use.
+    /// X-Forwarded-For only from trusted proxies), so its last entry is the one to use — when the request shows the
+    /// deployment's internal key, as the gateway's do. Without it the header is anyone's word, and the peer is the client.
+    /// A deployment without an internal key believes the header, as before it had one.
     /// </summary>
     private static System.Net.IPAddress? ClientAddress(HttpContext http)
     {
+        if (!InternalApi.FromGateway(http)) return http.Connection.RemoteIpAddress;
         var forwarded = http.Request.Headers["X-Forwarded-For"].ToString();
         var last = forwarded.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).LastOrDefault();
         return last is not null && System.Net.IPAddress.TryParse(last, out var address) ? address : http.Connection.RemoteIpAddress;

@@ -42,6 +42,10 @@ public static class InternalApi
         return group;
     }
 
+    /// <summary>Did the gateway send this (or is there no internal key to tell by)?</summary>
+    public static bool FromGateway(HttpContext http) =>
+        string.IsNullOrEmpty(http.RequestServices.GetRequiredService<IConfiguration>()["INTERNAL_KEY"]) || Authorized(http);
+
     private static bool Authorized(HttpContext http)
     {
         var expected = http.RequestServices.GetRequiredService<IConfiguration>()["INTERNAL_KEY"];

@@ -57,17 +57,23 @@ public sealed class CallsApiTests(ApiFixture fixture) : IClassFixture<ApiFixture
         return await response.Content.ReadFromJsonAsync<JsonElement>();
     }
 
+    /// <summary>A visitor from <paramref name="clientIp"/> on Katy's page with <paramref name="query"/>: the DNI answer.</summary>
+    private async Task<JsonElement> VisitKatyAsync(string query, string clientIp)
+    {
+        var dni = new StringContent(JsonSerializer.Serialize(new
+        {
+            siteKey = "bluebonnet-web", url = $"http://127.0.0.1:9999/locations/katy?{query}", targets = new[] { "+17135550116" },
+        }), Encoding.UTF8, "text/plain");
+        using var session = await Cluster.SendAsync(HttpMethod.Post, "/v1/dni/sessions?siteKey=bluebonnet-web", null, dni, r => r.Headers.Add("X-Forwarded-For", clientIp));
+        Assert.Equal(HttpStatusCode.OK, session.StatusCode);
+        return await session.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
     [Fact]
     public async Task A_call_to_a_visitors_tracking_number_is_attributed_to_its_session_routed_and_completed_by_callbacks()
     {
         // A visitor lands on Katy's page from a Google ad.
-        var dni = new StringContent(JsonSerializer.Serialize(new
-        {
-            siteKey = "bluebonnet-web", url = "http://127.0.0.1:9999/locations/katy?utm_source=google&utm_medium=cpc&utm_campaign=katy-ac&utm_term=ac+repair&gclid=GC-9",
-            targets = new[] { "+17135550116" },
-        }), Encoding.UTF8, "text/plain");
-        using var session = await Cluster.SendAsync(HttpMethod.Post, "/v1/dni/sessions?siteKey=bluebonnet-web", null, dni, r => r.Headers.Add("X-Forwarded-For", "198.51.100.7"));
-        var assignment = await session.Content.ReadFromJsonAsync<JsonElement>();
+        var assignment = await VisitKatyAsync("utm_source=google&utm_medium=cpc&utm_campaign=katy-ac&utm_term=ac+repair&gclid=GC-9", "198.51.100.7");
         var tracking = assignment.GetProperty("swaps")[0].GetProperty("number").GetString()!;
 
         // The visitor calls it.
@@ -130,13 +136,8 @@ public sealed class CallsApiTests(ApiFixture fixture) : IClassFixture<ApiFixture
     [Fact]
     public async Task Calls_say_how_they_were_matched_and_filter_by_it_and_pool_health_shows_the_late_call_rules()
     {
-        var dni = new StringContent(JsonSerializer.Serialize(new
-        {
-            siteKey = "bluebonnet-web", url = "http://127.0.0.1:9999/locations/katy?utm_source=bing&utm_medium=cpc&utm_campaign=match",
-            targets = new[] { "+17135550116" },
-        }), Encoding.UTF8, "text/plain");
-        using var session = await Cluster.SendAsync(HttpMethod.Post, "/v1/dni/sessions?siteKey=bluebonnet-web", null, dni, r => r.Headers.Add("X-Forwarded-For", "198.51.100.8"));
-        var tracking = (await session.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("swaps")[0].GetProperty("number").GetString()!;
+        var tracking = (await VisitKatyAsync("utm_source=bing&utm_medium=cpc&utm_campaign=match", "198.51.100.8"))
+            .GetProperty("swaps")[0].GetProperty("number").GetString()!;
         var callSid = NewCallSid();
         (await Webhook("/v1/voice/twilio/inbound", InboundForm(callSid, tracking))).EnsureSuccessStatusCode();
 

@@ -322,5 +322,17 @@ public sealed class DniApiTests(ApiFixture fixture) : IClassFixture<ApiFixture>
         // A store-locator choice that no location serves does not hide what the address says.
         Assert.Equal(("ip-town", "ip-geo"), await Swap("8.8.8.8", new { lat = 61.2, lon = -149.9 }));
         Assert.Equal((null, "brand-pool"), await Swap(NewClientIp(), null));   // a documentation address: in no database
+
+        // Straight to a silo, not through the gateway: X-Forwarded-For is anyone's word there, and is not believed.
+        using var silo = new HttpClient { BaseAddress = Cluster.SiloUrls[0] };
+        using var direct = new HttpRequestMessage(HttpMethod.Post, $"/v1/dni/sessions?siteKey={Site}")
+        {
+            Content = new StringContent(JsonSerializer.Serialize(new { siteKey = Site, url = "http://127.0.0.1:9999/", targets = new[] { "+18005550100" } }),
+                Encoding.UTF8, "text/plain"),
+        };
+        direct.Headers.Add("X-Forwarded-For", "8.8.8.8");
+        using var answer = await silo.SendAsync(direct);
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        Assert.Equal("brand-pool", (await answer.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("swaps")[0].GetProperty("resolvedBy").GetString());
     }
 }
