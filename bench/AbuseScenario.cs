@@ -57,10 +57,10 @@ public sealed class AbuseScenario(HttpClient browser, HttpClient http, string si
             for (var i = 0; !stop.IsCancellationRequested; i++)
             {
                 var address = $"203.0.113.{1 + (w * 7 + i) % AttackerAddresses}";
-                var (status, number, _) = await Post(Body(Site, "/locations/downtown", [_nap]), address);
+                var (status, number, overflow) = await Post(Body(Site, "/locations/downtown", [_nap]), address);
                 Interlocked.Increment(ref attacks);
                 if (status == HttpStatusCode.TooManyRequests) Interlocked.Increment(ref limited);
-                if (number is not null && number != _nap) attackerNumbers.TryAdd(number, 0);
+                if (number is not null && !overflow && number != _nap) attackerNumbers.TryAdd(number, 0);
                 // Junk from an address never seen before: a new site key, or a unique path with unique long invalid targets.
                 var from = $"198.18.{Random.Shared.Next(256)}.{Random.Shared.Next(1, 255)}";
                 var junkTargets = Enumerable.Range(0, 3).Select(_ => "+1" + Guid.NewGuid().ToString("N") + new string('9', 1000)).ToArray();

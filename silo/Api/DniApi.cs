@@ -59,7 +59,8 @@ public static partial class DniApi
         return group;
     }
 
-    private static async Task<IResult> StartSession(HttpContext http, GrainReferences references, DniLookups lookups, ZipCentroids zips, IpGeolocation ip)
+    private static async Task<IResult> StartSession(HttpContext http, GrainReferences references, DniLookups lookups, ZipCentroids zips, IpGeolocation ip,
+        SiteLimits siteLimits)
     {
         if (await ReadBody(http, DniJson.Default.SessionRequest) is not { } body) return Malformed();
         var errors = new ValidationErrors();
@@ -82,6 +83,7 @@ public static partial class DniApi
         if (site is null) return UnknownSite();
         if (OriginProblem(http, site, url!) is { } denied) return denied;
         AllowOrigin(http);
+        if (siteLimits.Refuse(http, site.SiteKey) is { } limited) return limited;
 
         // Time-ordered ids (UUIDv7): the visitor and session indexes then grow at their right edge, as a sequence
         // would, instead of every new visitor touching a random page of a large index.

@@ -14,7 +14,8 @@ public sealed class DniLookups(IGrainFactory grains, GrainReferences references,
 {
     public static readonly TimeSpan Freshness = TimeSpan.FromSeconds(10);
 
-    private readonly FreshCache<SiteSnapshot?> _sites = new(clock, Freshness);
+    // A silo serves thousands of sites at most; a flood of made-up site keys (each remembered as unknown) gets no more room.
+    private readonly FreshCache<SiteSnapshot?> _sites = new(clock, Freshness, capacity: 10_000);
     private readonly FreshCache<List<PlannedSwap>> _plans = new(clock, Freshness);
 
     public async Task<SiteSnapshot?> SiteAsync(string siteKey) =>

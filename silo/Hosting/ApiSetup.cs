@@ -17,6 +17,7 @@ public static class ApiSetup
     {
         services.AddSingleton<AuditLog>();
         services.AddSingleton<DniLookups>();
+        services.AddSingleton<SiteLimits>();
         services.AddSingleton<ZipCentroids>();
         services.AddSingleton<IpGeolocation>();
         services.AddSingleton<CallMesh.Silo.Carriers.CarrierAccounts>();

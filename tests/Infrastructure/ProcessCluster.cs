@@ -30,7 +30,6 @@ public sealed class ProcessCluster : IAsyncDisposable
     {
         ["CALLMESH_TRUSTED_PROXIES"] = "127.0.0.0/8",
         ["CALLMESH_RATELIMIT__DNIPERIPPERMINUTE"] = "120",
-        ["CALLMESH_RATELIMIT__DNIPERSITEPERSECOND"] = "100",
         // The tests' own requests come from one address (polling among them): a limit they stay under, still a limit.
         ["CALLMESH_RATELIMIT__APIPERIPPERMINUTE"] = "3000",
     };
@@ -65,6 +64,7 @@ public sealed class ProcessCluster : IAsyncDisposable
                 ["CALLMESH_SILO_PORT"] = Ports.Free().ToString(),
                 ["CALLMESH_SILO_NAME"] = $"silo-{i}",
                 ["CALLMESH_LISTEN_ADDRESS"] = "127.0.0.1",   // as ./callmesh up
+                ["CALLMESH_RATELIMIT__DNIPERSITEPERSECOND"] = "100",
                 // Kept across a restart of the same silo, as a Kubernetes volume is: its journal is replayed.
                 ["CALLMESH_JOURNAL_DIR"] = Path.Combine(_logs, $"journal-silo-{i}"),
                 ["CALLMESH_AUTH__DEVSIGNINGKEYHEX"] = SigningKeyHex,

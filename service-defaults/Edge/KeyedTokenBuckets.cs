@@ -2,10 +2,10 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Threading.RateLimiting;
 
-namespace CallMesh.Gateway.Proxy;
+namespace CallMesh.Edge;
 
 /// <summary>
-/// A token bucket per key (a client address, a site key), refilled when its key is next seen.
+/// A token bucket per key (a client address at the gateway, a site key in the silo), refilled when its key is next seen.
 /// The library's partitioned limiter visits every partition ten times a second to refill it and to drop idle ones;
 /// with a partition per visitor address that was 15 % of the gateway's CPU under DNI load (perf).
 /// Here buckets live in two generations that swap every full-refill time (limit ÷ rate): a key that is in neither has
