@@ -4,7 +4,7 @@ using CallMesh.Tenants;
 namespace CallMesh.Locations;
 
 public sealed class LocationGrain(
-    [PersistentState("location", "callmesh")] IPersistentState<LocationGrain.State> stored) : Grain, ILocationGrain
+    [PersistentState("location", "callmesh")] IPersistentState<LocationGrain.State> stored, TimeProvider clock) : Grain, ILocationGrain
 {
     private (string TenantId, string LocationId) Key => TenantKey.Parse(this.GetPrimaryKeyString());
 
@@ -20,7 +20,7 @@ public sealed class LocationGrain(
         if (await tenant.Get() is null) return SaveResult.NotFound;
 
         var created = stored.State.Config is null;
-        stored.State = new State { Config = config, UpdatedAt = DateTime.UtcNow };
+        stored.State = new State { Config = config, UpdatedAt = clock.GetUtcNow().UtcDateTime };
         await stored.WriteStateAsync();
         // After our own write: a crash in between leaves a location that the next PUT (idempotent) indexes.
         await tenant.IndexLocation(new LocationIndexEntry(Key.LocationId, config.Market, config.NapPhone, config.PagePatterns,

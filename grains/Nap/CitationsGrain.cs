@@ -6,7 +6,7 @@ namespace CallMesh.Nap;
 
 public sealed class CitationsGrain(
     [PersistentState("citations", "callmesh")] IPersistentState<CitationsGrain.State> stored,
-    NumberDirectory directory) : Grain, ICitationsGrain
+    NumberDirectory directory, TimeProvider clock) : Grain, ICitationsGrain
 {
     public const int MaxCitations = 500;
 
@@ -28,7 +28,7 @@ public sealed class CitationsGrain(
         if (await GrainFactory.GetGrain<ILocationGrain>(this.GetPrimaryKeyString()).Get() is null) return SaveResult.NotFound;
 
         var created = !stored.State.Citations.ContainsKey(key);
-        stored.State.Citations[key] = new Citation(key, input.Url!, input.Publisher!.Trim(), input.Name!.Trim(), input.Address!.Trim(), phone!, DateTime.UtcNow);
+        stored.State.Citations[key] = new Citation(key, input.Url!, input.Publisher!.Trim(), input.Name!.Trim(), input.Address!.Trim(), phone!, clock.GetUtcNow().UtcDateTime);
         await stored.WriteStateAsync();
         return created ? SaveResult.Created : SaveResult.Updated;
     }

@@ -21,7 +21,7 @@ public sealed record PoolHealth(
 /// Pool health from the lease history and the pool's own call counts: peak concurrent holds and peak demand per hour,
 /// overflow and early-reuse rates, how its calls were matched, and a size recommendation (<see cref="Rule"/>).
 /// </summary>
-public sealed class PoolHealthQuery(NpgsqlDataSource database)
+public sealed class PoolHealthQuery(NpgsqlDataSource database, TimeProvider clock)
 {
     public const double HighUtilization = 0.75;
     public const string Rule =
@@ -33,7 +33,7 @@ public sealed class PoolHealthQuery(NpgsqlDataSource database)
     public async Task<PoolHealth> ComputeAsync(string tenantId, string poolId, PoolLoad load, int leaseSeconds, DateTime windowStart)
     {
         var rest = TimeSpan.FromSeconds(load.Rules.RestSeconds);
-        var now = DateTime.UtcNow;
+        var now = clock.GetUtcNow().UtcDateTime;
         await using var batch = database.CreateBatch();
         // Running sums of +1/-1 events: held (start, release) and demand (start, release + rest; an overflow answer from its
         // time for a lease + rest). At equal times ends sort before starts.

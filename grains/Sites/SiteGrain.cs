@@ -6,7 +6,7 @@ using CallMesh.Tenants;
 namespace CallMesh.Sites;
 
 public sealed partial class SiteGrain(
-    [PersistentState("site", "callmesh")] IPersistentState<SiteGrain.State> stored) : Grain, ISiteGrain
+    [PersistentState("site", "callmesh")] IPersistentState<SiteGrain.State> stored, TimeProvider clock) : Grain, ISiteGrain
 {
     public Task<SiteSnapshot?> Get() => Task.FromResult(stored.State is { TenantId: { } tenant, Config: { } config }
         ? new SiteSnapshot(this.GetPrimaryKeyString(), tenant, config, stored.State.UpdatedAt)
@@ -24,7 +24,7 @@ public sealed partial class SiteGrain(
         if (errors.Any) return SaveResult.Invalid(errors.ToDictionary());
 
         var created = stored.State.Config is null;
-        stored.State = new State { TenantId = tenantId, Config = config, UpdatedAt = DateTime.UtcNow };
+        stored.State = new State { TenantId = tenantId, Config = config, UpdatedAt = clock.GetUtcNow().UtcDateTime };
         await stored.WriteStateAsync();
         return created ? SaveResult.Created : SaveResult.Updated;
     }

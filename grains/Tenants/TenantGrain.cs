@@ -5,7 +5,7 @@ using CallMesh.Visitors;
 namespace CallMesh.Tenants;
 
 public sealed class TenantGrain(
-    [PersistentState("tenant", "callmesh")] IPersistentState<TenantGrain.State> stored) : Grain, ITenantGrain
+    [PersistentState("tenant", "callmesh")] IPersistentState<TenantGrain.State> stored, TimeProvider clock) : Grain, ITenantGrain
 {
     public Task<TenantSnapshot?> Get() => Task.FromResult(
         stored.State.Config is { } config ? new TenantSnapshot(this.GetPrimaryKeyString(), config, stored.State.UpdatedAt) : null);
@@ -16,7 +16,7 @@ public sealed class TenantGrain(
         if (errors.Any) return SaveResult.Invalid(errors.ToDictionary());
 
         var created = stored.State.Config is null;
-        stored.State = stored.State with { Config = config, UpdatedAt = DateTime.UtcNow };
+        stored.State = stored.State with { Config = config, UpdatedAt = clock.GetUtcNow().UtcDateTime };
         await stored.WriteStateAsync();
         return created ? SaveResult.Created : SaveResult.Updated;
     }
