@@ -89,9 +89,18 @@ public sealed record CallAttribution(
     [property: Id(10)] Guid? VisitorId,
     [property: Id(11)] Guid? SessionId,
     [property: Id(12)] bool IsTest,
-    [property: Id(13)] string Match = "none",
+    [property: Id(13)] string Match = MatchKinds.None,
     [property: Id(14)] double? SecondsSinceRelease = null,
     [property: Id(15)] List<MatchCandidate>? Candidates = null);
+
+/// <summary>How a call's credit was decided (docs/attribution.md): stored in callmesh.calls.match, filtered on by the calls API.</summary>
+public static class MatchKinds
+{
+    public const string Live = "live", AfterRelease = "afterRelease", Ambiguous = "ambiguous", Overflow = "overflow",
+        Static = "static", CallerHistory = "callerHistory", None = "none";
+
+    public static readonly string[] All = [Live, AfterRelease, Ambiguous, Overflow, Static, CallerHistory, None];
+}
 
 /// <summary>A hold an ambiguous call may belong to.</summary>
 [GenerateSerializer, Alias("callmesh.MatchCandidate")]

@@ -72,7 +72,7 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
         if (number?.Use is "pool" or "overflow" && attribution.SessionId is null && tenant?.CallerHistoryDays is { } days
             && caller.PreviousVisit is { } earlier && inbound.StartedAt - earlier.CallAt <= TimeSpan.FromDays(days))
             (attribution, touches) = await FromVisit(attribution, earlier.VisitorId, earlier.SessionId, inbound,
-                attribution with { Match = "callerHistory", SecondsSinceRelease = null, Candidates = null });
+                attribution with { Match = MatchKinds.CallerHistory, SecondsSinceRelease = null, Candidates = null });
         var open = location is not null && BusinessHours.IsOpen(location, inbound.StartedAt);
 
         var call = new CallRecord
@@ -115,14 +115,15 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
         {
             case "static":
                 return (new CallAttribution("static", null, number.StaticKey, locationId, number.Source ?? number.Medium ?? "offline",
-                    number.Medium ?? "offline", number.Campaign, null, null, null, null, null, false, "static"), []);
+                    number.Medium ?? "offline", number.Campaign, null, null, null, null, null, false, MatchKinds.Static), []);
             case "overflow":
                 return (new CallAttribution("overflow", number.PoolId, null, locationId, "overflow", "unknown", null, null, null, null, null, null,
-                    false, "overflow"), []);
+                    false, MatchKinds.Overflow), []);
             case "pool":
-                var unknown = new CallAttribution("pool", number.PoolId, null, locationId, "unknown", match.Kind == "ambiguous" ? "reused" : "unleased",
+                var ambiguous = match.Kind == MatchKinds.Ambiguous;
+                var unknown = new CallAttribution("pool", number.PoolId, null, locationId, "unknown", ambiguous ? "reused" : "unleased",
                     null, null, null, null, null, null, false, match.Kind, match.SecondsSinceRelease,
-                    match.Kind == "ambiguous"
+                    ambiguous
                         ? [.. match.Candidates.Select(c => new MatchCandidate(c.VisitorId, c.SessionId, c.LocationId, c.LeasedAt, c.ReleasedAt))]
                         : null);
                 return match.Credited is { } held

@@ -10,7 +10,7 @@ namespace CallMesh.Calls;
 /// </summary>
 public sealed record HoldMatch(string Kind, HeldLease? Credited, double? SecondsSinceRelease, List<HeldLease> Candidates)
 {
-    public static readonly HoldMatch None = new("none", null, null, []);
+    public static readonly HoldMatch None = new(MatchKinds.None, null, null, []);
 
     /// <summary>
     /// <paramref name="holds"/>: the number's last two holds that began by <paramref name="at"/>, newest first.
@@ -27,7 +27,7 @@ public sealed record HoldMatch(string Kind, HeldLease? Credited, double? Seconds
         if (since > rules.LateCallWindowSeconds) return None;
         if (last.EarlyReuse && holds.Count > 1 && holds[1] is { ReleasedAt: { } before } previous
             && previous.VisitorId != last.VisitorId && (at - before).TotalSeconds < rules.RestSeconds)
-            return new HoldMatch("ambiguous", null, since, [last, previous]);
-        return new HoldMatch(live ? "live" : "afterRelease", last, since, []);
+            return new HoldMatch(MatchKinds.Ambiguous, null, since, [last, previous]);
+        return new HoldMatch(live ? MatchKinds.Live : MatchKinds.AfterRelease, last, since, []);
     }
 }

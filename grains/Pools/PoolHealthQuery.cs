@@ -86,7 +86,7 @@ public sealed class PoolHealthQuery(NpgsqlDataSource database, TimeProvider cloc
         // The pool counts its calls for the last 30 days; per day over the window asked for, or fewer days when that is shorter.
         var days = Math.Clamp((now - windowStart).TotalDays, 1, CallStatistics.Days);
         var risk = new PrecisionRisk(earlyReuses, Rate(earlyReuses, allocations - overflows),
-            Math.Round(load.Matches.GetValueOrDefault("ambiguous") / days, 2), overflowRate, load.Matches);
+            Math.Round(load.Matches.GetValueOrDefault(Calls.MatchKinds.Ambiguous) / days, 2), overflowRate, load.Matches);
         return new PoolHealth(load.Size, load.ActiveLeases, load.Resting, windowStart, hours, windowPeak, peakDemand, allocations, overflows,
             overflowRate, load.Rules, load.Delays, risk, (int)Math.Ceiling(peakDemand * 1.25) + 1, load.RecommendedRestSeconds, Rule,
             lastHours.Count == 3 && lastHours.All(h => h.Utilization > HighUtilization));

@@ -22,7 +22,6 @@ public static class CallsApi
         bool FirstTimeForLocation, bool WithinBusinessHours, bool Qualified, List<string> MetRules, string? Outcome, decimal? Value,
         string? Currency, string? ExternalId, string Match, double? SecondsSinceRelease, List<MatchCandidate>? MatchCandidates);
 
-    private static readonly string[] Matches = ["live", "afterRelease", "ambiguous", "overflow", "static", "callerHistory", "none"];
 
     public static RouteGroupBuilder MapCallsApi(this IEndpointRouteBuilder routes)
     {
@@ -63,7 +62,7 @@ public static class CallsApi
             if (limit is < 1 or > 500) errors.Add("limit", "must be from 1 to 500.");
             var after = cursor is null ? null : ParseCursor(cursor);
             if (cursor is not null && after is null) errors.Add("cursor", "must be a cursor this API gave out.");
-            if (match is not null && !Matches.Contains(match)) errors.Add("match", $"must be one of {string.Join(", ", Matches)}.");
+            if (match is not null && !MatchKinds.All.Contains(match)) errors.Add("match", $"must be one of {string.Join(", ", MatchKinds.All)}.");
             if (errors.Any) return Problems.Invalid(errors.ToDictionary());
 
             IReadOnlyCollection<string>? locations = null;
