@@ -114,6 +114,8 @@ public static partial class DniApi
 
         var site = await lookups.SiteAsync(siteKey!);
         if (site is null) return UnknownSite();
+        // A page of another site's domains may not keep this site's numbers held (the script's heartbeats come from its pages).
+        if (OriginProblem(http, site, null) is { } denied) return denied;
         AllowOrigin(http);
         var expiresAt = await references.New<IVisitorGrain>(TenantKey.For(site.TenantId, visitorId!.Value.ToString())).Heartbeat(session);
         return expiresAt is { } at
@@ -212,11 +214,15 @@ public static partial class DniApi
         return siteKey;
     }
 
-    private static IResult? OriginProblem(HttpContext http, SiteSnapshot site, Uri url)
+    /// <summary>
+    /// The page (when given) and the browser's Origin must be on the site's domains. A request without Origin comes from no
+    /// browser (browsers send it with every POST), and whatever sends it could as well forge one: it is judged by the page.
+    /// </summary>
+    private static IResult? OriginProblem(HttpContext http, SiteSnapshot site, Uri? url)
     {
         var origin = http.Request.Headers.Origin.ToString();
         var originHost = Uri.TryCreate(origin, UriKind.Absolute, out var o) ? o.Host : null;
-        if (!AllowedHost(site, url.Host) || (origin.Length > 0 && (originHost is null || !AllowedHost(site, originHost))))
+        if ((url is not null && !AllowedHost(site, url.Host)) || (origin.Length > 0 && (originHost is null || !AllowedHost(site, originHost))))
             return Problems.Problem(StatusCodes.Status403Forbidden, "origin-not-allowed", "This page is not on the site's domains.");
         return null;
     }

@@ -173,6 +173,11 @@ public sealed class DniApiTests(ApiFixture fixture) : IClassFixture<ApiFixture>
         using var beat = await Cluster.SendAsync(HttpMethod.Post, $"/v1/dni/sessions/{session.GetProperty("sessionId").GetString()}/heartbeat?siteKey={Site}", null,
             new StringContent(JsonSerializer.Serialize(new { siteKey = Site, visitorId = visitor }), Encoding.UTF8, "text/plain"));
         Assert.Equal(HttpStatusCode.OK, beat.StatusCode);
+        // Another website's page may not keep the number held.
+        using (var elsewhere = await Cluster.SendAsync(HttpMethod.Post, $"/v1/dni/sessions/{session.GetProperty("sessionId").GetString()}/heartbeat?siteKey={Site}", null,
+                   new StringContent(JsonSerializer.Serialize(new { siteKey = Site, visitorId = visitor }), Encoding.UTF8, "text/plain"),
+                   r => r.Headers.Add("Origin", "https://evil.example")))
+            await ProblemAssert.Is(elsewhere, HttpStatusCode.Forbidden, "origin-not-allowed");
         // The answer is the leases' own expiry, not a stand-in: a heartbeat that reached no pool answers "now".
         Assert.True((await beat.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("expiresAt").GetDateTime()
                     >= session.GetProperty("expiresAt").GetDateTime());
