@@ -23,9 +23,13 @@ public sealed class VisitorGrain(DniStore store, GrainReferences references, Tim
 {
     private const string TestParameter = "callmesh_test";
     private const int MaxConflictRetries = 3;
+    // A visitor opens a few sessions a day; a script reusing one visitor id to write rows opens hundreds a minute.
+    public const int MaxNewSessionsPerMinute = 20;
 
     private readonly Dictionary<Guid, SessionMemo> _sessions = [];
     private readonly HashSet<string> _pools = new(StringComparer.Ordinal);
+    private readonly Queue<DateTime> _newSessions = new();   // when this activation opened its recent sessions
+    private Guid? _latestSession;
 
     /// <summary>A session as answering needs it: whether it is a test, and what a new paid click is compared with.</summary>
     private sealed class SessionMemo(bool isTest)
@@ -54,7 +58,11 @@ public sealed class VisitorGrain(DniStore store, GrainReferences references, Tim
         _loaded = true;
         if (knownNew) return;
         var (history, leases) = await store.LoadVisitorAsync(TenantId, VisitorId);
-        foreach (var session in history.Sessions) _sessions[session.SessionId] = new SessionMemo(session.IsTest);
+        foreach (var session in history.Sessions)
+        {
+            _sessions[session.SessionId] = new SessionMemo(session.IsTest);
+            _latestSession = session.SessionId;   // oldest first
+        }
         foreach (var touch in history.Touches) Remember(touch);   // oldest first, so each session keeps its last
         foreach (var lease in leases) _pools.Add(lease.PoolId);
     }
@@ -69,8 +77,12 @@ public sealed class VisitorGrain(DniStore store, GrainReferences references, Tim
         var query = SourceClassifier.QueryOf(request.Url);
         Guid sessionId;
         SessionMemo session;
+        while (_newSessions.TryPeek(out var opened) && now - opened > TimeSpan.FromMinutes(1)) _newSessions.Dequeue();
         if (request.SessionId is { } known && _sessions.TryGetValue(known, out var resumed))
             (sessionId, session) = (known, resumed);
+        // Past the cap a new session is the latest one again: the visitor is served, and the database gets no new rows.
+        else if (_newSessions.Count >= MaxNewSessionsPerMinute && _latestSession is { } latest && _sessions.TryGetValue(latest, out var last))
+            (sessionId, session) = (latest, last);
         else
         {
             var isTest = query.GetValueOrDefault(TestParameter) is "1" or "true";
@@ -89,7 +101,12 @@ public sealed class VisitorGrain(DniStore store, GrainReferences references, Tim
         var grants = await LeaseAsync(request.Plan.Select(p => p.PoolId).Distinct().ToList(), sessionId, request.ClientKey, sessions, touches);
 
         // Only now, with everything durable, does this grain's memory move on.
-        if (sessions.Count > 0) _sessions[sessionId] = session;
+        if (sessions.Count > 0)
+        {
+            _sessions[sessionId] = session;
+            _latestSession = sessionId;
+            _newSessions.Enqueue(now);
+        }
         foreach (var touch in touches) Remember(touch.Touch);
         _pools.UnionWith(grants.Values.Where(g => !g.Overflow).Select(g => g.PoolId));
 

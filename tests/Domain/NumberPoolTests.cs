@@ -53,6 +53,21 @@ public sealed class NumberPoolTests(GrainClusterFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public async Task One_visitor_id_opens_at_most_twenty_sessions_a_minute_and_is_served_after_that_in_its_latest()
+    {
+        var (tenant, pool, _, _) = await _dni.PoolAsync(size: 3);
+        var visitor = Guid.NewGuid();
+
+        var answers = new List<Visitors.SessionAnswer>();
+        for (var i = 0; i < 50; i++) answers.Add(await _dni.Visit(tenant, pool, visitor));
+
+        Assert.Equal(Visitors.VisitorGrain.MaxNewSessionsPerMinute, await fixture.Database.Scalar<long>(
+            "SELECT count(*) FROM callmesh.dni_sessions WHERE tenant_id = $1 AND visitor_id = $2", tenant, visitor));
+        Assert.All(answers.Skip(Visitors.VisitorGrain.MaxNewSessionsPerMinute), a => Assert.Equal(answers[19].SessionId, a.SessionId));
+        Assert.Single(answers.Select(a => a.Swaps[0].Number).Distinct());   // one number all along
+    }
+
+    [Fact]
     public async Task A_returning_visitor_gets_its_own_number_back_in_any_session()
     {
         var (tenant, pool, _, _) = await _dni.PoolAsync(size: 5);
