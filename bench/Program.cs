@@ -59,12 +59,12 @@ Console.WriteLine($"CallMesh bench: {Environment.ProcessorCount} cores, {workers
 // Linux holds a file's dirty pages until they are 30 s old or exceed dirty_background_*, then writes them at once. Under
 // DNI load PostgreSQL's new table pages pile up (about 6.5 MB/s) and go out as one burst of 100+ MB that every commit's
 // flush waits behind, unless `./callmesh up`'s pg-writeback sends them a second at a time. Say which, since it decides
-// the open-loop tail (bench/README.md).
+// the open-loop tail (docs/bench-dni.md).
 if (File.Exists("/proc/sys/vm/dirty_background_bytes") && File.ReadAllText("/proc/sys/vm/dirty_background_bytes").Trim() == "0")
     Console.WriteLine(ProcessCpu.Runs(state, "pg-writeback")
         ? "kernel writeback: vm.dirty_background_ratio as the host comes; pg-writeback writes PostgreSQL's table pages every second"
         : $"kernel writeback: vm.dirty_background_ratio = {File.ReadAllText("/proc/sys/vm/dirty_background_ratio").Trim()} % and no " +
-          "pg-writeback, so PostgreSQL's writes reach the disk in bursts; vm.dirty_background_bytes=16777216 smooths them (bench/README.md)");
+          "pg-writeback, so PostgreSQL's writes reach the disk in bursts; vm.dirty_background_bytes=16777216 smooths them (docs/bench-dni.md)");
 var seed = await BenchTenant.SeedAsync(http, key);
 Console.WriteLine($"seeded tenant {seed.Tenant}: {seed.Sites.Count} sites, {seed.Targets.Count} locations with pools of {BenchTenant.PoolSize} numbers");
 

@@ -81,9 +81,10 @@ public sealed class NumberPoolGrain(
 
     public Task<PoolLoad> Load()
     {
-        var rested = Now - TimeSpan.FromSeconds(Rules().RestSeconds);
+        var rules = Rules();
+        var rested = Now - TimeSpan.FromSeconds(rules.RestSeconds);
         var resting = _free.Reverse().TakeWhile(n => _releasedAt.TryGetValue(n, out var at) && at > rested).Count();
-        return Task.FromResult(new PoolLoad(Config?.Numbers?.Count ?? 0, _holds.Count, _free.Count, resting, Rules(), Delays(),
+        return Task.FromResult(new PoolLoad(Config?.Numbers?.Count ?? 0, _holds.Count, _free.Count, resting, rules, Delays(),
             _calls.Matches(Now.AddDays(-CallStatistics.Days)), ObservedRest().Seconds));
     }
 

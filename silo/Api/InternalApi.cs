@@ -42,15 +42,21 @@ public static class InternalApi
         return group;
     }
 
-    /// <summary>Did the gateway send this (or is there no internal key to tell by)?</summary>
-    public static bool FromGateway(HttpContext http) =>
-        string.IsNullOrEmpty(http.RequestServices.GetRequiredService<IConfiguration>()["INTERNAL_KEY"]) || Authorized(http);
+    /// <summary>Did the gateway send this (or is there no internal key to tell by)? Asked on every DNI request.</summary>
+    public static bool FromGateway(HttpContext http) => Expected(http).Length == 0 || Authorized(http);
 
     private static bool Authorized(HttpContext http)
     {
-        var expected = http.RequestServices.GetRequiredService<IConfiguration>()["INTERNAL_KEY"];
+        var expected = Expected(http);
         var given = http.Request.Headers[KeyHeader].ToString();
-        return !string.IsNullOrEmpty(expected)
-               && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(expected), Encoding.UTF8.GetBytes(given));
+        Span<byte> bytes = stackalloc byte[256];
+        return expected.Length > 0 && Encoding.UTF8.GetByteCount(given) <= bytes.Length
+               && CryptographicOperations.FixedTimeEquals(expected, bytes[..Encoding.UTF8.GetBytes(given, bytes)]);
     }
+
+    // The process's configuration does not change: its key is read and encoded once, not on each request.
+    private static byte[]? _expected;
+
+    private static byte[] Expected(HttpContext http) =>
+        _expected ??= Encoding.UTF8.GetBytes(http.RequestServices.GetRequiredService<IConfiguration>()["INTERNAL_KEY"] ?? "");
 }

@@ -9,7 +9,7 @@ namespace CallMesh.Silo.Database;
 /// waits nor forces a journal commit).
 /// Why: PostgreSQL 15 extends a table by writing zero pages it never flushes itself (its *_flush_after settings cover
 /// only buffer writes). Linux keeps a file's dirty pages until the oldest is 30 s old, then writes them all at once:
-/// 120–140 MB under DNI load, and every commit waited 30–100 ms behind that burst (bench/README.md). Written a second's
+/// 120–140 MB under DNI load, and every commit waited 30–100 ms behind that burst (docs/bench-dni.md). Written a second's
 /// worth at a time, they never pile up. A database host should set vm.dirty_background_bytes instead; this process
 /// does the same for one data directory without changing the host.
 /// </summary>
