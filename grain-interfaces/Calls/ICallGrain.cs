@@ -21,6 +21,9 @@ public interface ICallGrain : IGrainWithStringKey
     Task<CallRecord?> Get();
 
     Task<OutcomeResult> SetOutcome(CallOutcome outcome);
+
+    /// <summary>The call's row was changed behind this grain (an erasure): drop the copy held, read the row again when next asked.</summary>
+    Task Forget();
 }
 
 [GenerateSerializer, Alias("callmesh.InboundCall")]

@@ -15,6 +15,9 @@ public interface ICallerGrain : IGrainWithStringKey
     Task<CallerFacts> RecordCall(string callId, string? locationId, DateTime at, CallerVisit? visit = null);
 
     Task SetBlocked(bool blocked, string? reason);
+
+    /// <summary>The caller's data was erased: drop what this activation holds (the next one reads what is left).</summary>
+    Task Forget();
 }
 
 [GenerateSerializer, Alias("callmesh.CallerFacts")]

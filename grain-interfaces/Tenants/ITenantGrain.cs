@@ -22,6 +22,9 @@ public interface ITenantGrain : IGrainWithStringKey
     [Orleans.Concurrency.ReadOnly]
     Task<IReadOnlyList<LocationIndexEntry>> ListLocations();
 
+    /// <summary>A location's conversion rules changed: the tenant's rules version moves on (docs/history.md).</summary>
+    Task ConversionRulesChanged();
+
     /// <summary>
     /// Which pool answers for each number found on a page. A location's own NAP number is swapped
     /// from that location's pool (and kept when it has none). A site target
@@ -57,11 +60,14 @@ public sealed record ConversionRules(
     [property: Id(4)] bool WithinBusinessHours = false,
     [property: Id(5)] List<string>? Outcomes = null);
 
+/// <summary><c>RulesVersion</c> counts changes of the tenant's or any location's conversion rules: reports say which
+/// version their history reflects.</summary>
 [GenerateSerializer, Alias("callmesh.TenantSnapshot")]
 public sealed record TenantSnapshot(
     [property: Id(0)] string Id,
     [property: Id(1)] TenantConfig Config,
-    [property: Id(2)] DateTime UpdatedAt);
+    [property: Id(2)] DateTime UpdatedAt,
+    [property: Id(3)] int RulesVersion = 0);
 
 /// <summary>What scope checks and swap planning need to know of a location without asking it.</summary>
 [GenerateSerializer, Alias("callmesh.LocationIndexEntry")]

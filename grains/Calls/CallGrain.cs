@@ -85,8 +85,7 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
             DaysSincePreviousCall = caller.PreviousCallAt is { } previous ? (inbound.StartedAt - previous).TotalDays : null,
             LocalDay = LocalDay(inbound.StartedAt, location?.TimeZone), Touches = touches,
         };
-        // The caller is waiting: one insert, no read first (a new call has no row); the rollup is told without
-        // holding up the answer.
+        // No read first (a new call has no row): the insert adds the call to its location's rollups in the same transaction.
         call = Qualify(call, location?.ConversionRules ?? tenant?.DefaultConversionRules) with { Revision = 1 };
         if (!await store.InsertAsync(call))
         {
@@ -99,8 +98,6 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
         if (number is { PoolId: { } countingPool } && number.Use is "pool" or "overflow")
             references.Get<INumberPoolGrain>(TenantKey.For(tenantId, countingPool)).ObserveCall(new CallObservation(
                 inbound.To, attribution.Match, inbound.StartedAt, match.Credited?.VisitorId, match.Credited?.LastSeenAt)).Ignore();
-        _ = Rollup(call).Record(Contributions.From(call))
-            .ContinueWith(t => t.Exception, TaskContinuationOptions.OnlyOnFaulted);   // a new activation rebuilds from the row
         return call.Routing;
     }
 
@@ -157,14 +154,18 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
 
     public async Task<bool> Apply(CallEvent delivery)
     {
-        if (await Load() is not { } call) return false;
-        if (call.AppliedEvents.Contains(delivery.Key))
+        for (var attempt = 0; ; attempt++)
         {
-            // A repeated delivery changes nothing; telling the rollup again covers a notice lost when the first one failed.
-            await Rollup(call).Record(Contributions.From(call));
-            return true;
+            if (await Load() is not { } call) return false;
+            if (call.AppliedEvents.Contains(delivery.Key)) return true;   // a repeated delivery changes nothing
+            if (await Save(await Qualify(Merge(call, delivery)))) return true;
+            if (attempt == 2) throw new InvalidOperationException($"Call {Key.CallId} kept changing under this delivery; the journal will retry it.");
         }
+    }
 
+    /// <summary>The call with <paramref name="delivery"/> applied: the same result in any order of deliveries.</summary>
+    private static CallRecord Merge(CallRecord call, CallEvent delivery)
+    {
         var answered = call.Answered || delivery switch
         {
             { Leg: "dial-result" } => delivery.Status is "completed" or "answered" || delivery.Bridged == true,
@@ -175,7 +176,7 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
         var duration = delivery.Leg == "inbound" ? Math.Max(call.DurationSeconds, delivery.DurationSeconds ?? 0) : call.DurationSeconds;
         var talk = delivery.Leg is "dialed" or "dial-result" ? Math.Max(call.TalkSeconds, delivery.DurationSeconds ?? 0) : call.TalkSeconds;
         var ended = call.EndedAt is not null || Terminal.Contains(status) || delivery.Leg == "dial-result";
-        var updated = call with
+        return call with
         {
             Status = status, Answered = answered, DurationSeconds = duration, TalkSeconds = talk,
             RecordingUrl = call.RecordingUrl ?? delivery.RecordingUrl,
@@ -183,8 +184,13 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
             EndedAt = ended ? call.StartedAt.AddSeconds(Math.Max(duration, talk)) : null,
             AppliedEvents = [.. call.AppliedEvents, delivery.Key],
         };
-        await Save(await Qualify(updated));
-        return true;
+    }
+
+    public Task Forget()
+    {
+        (_call, _loaded) = (null, false);
+        DeactivateOnIdle();
+        return Task.CompletedTask;
     }
 
     /// <summary>Terminal statuses outrank progress ones; among progress ones, later steps win.</summary>
@@ -193,7 +199,7 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
 
     public async Task<OutcomeResult> SetOutcome(CallOutcome outcome)
     {
-        if (await Load() is not { } call) return new OutcomeResult(false, [], null);
+        if (await Load() is null) return new OutcomeResult(false, [], null);
         var currency = (await references.Get<ITenantGrain>(Key.TenantId).Get())?.Config.Currency;
         var errors = new ValidationErrors();
         if (!TenantRules.IsOutcome(outcome.Outcome)) errors.Add("outcome", $"must be one of {TenantRules.OutcomeList}.");
@@ -201,16 +207,19 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
         if (outcome.Currency is { } c && c != currency) errors.Add("currency", $"must be the tenant's currency ({currency}).");
         if (outcome.ExternalId is { Length: > 200 }) errors.Add("externalId", "must be at most 200 characters.");
         if (errors.Any) return new OutcomeResult(true, errors.ToDictionary(), null);
-        // The CRM may deliver the same outcome more than once: one external id is applied once.
-        if (outcome.ExternalId is not null && outcome.ExternalId == call.OutcomeExternalId) return new OutcomeResult(true, [], call);
-
-        var updated = call with
+        for (var attempt = 0; ; attempt++)
         {
-            Outcome = outcome.Outcome, Value = outcome.Value is { } v ? decimal.Round(v, 2) : null,
-            Currency = outcome.Value is null ? null : currency, OutcomeExternalId = outcome.ExternalId,
-        };
-        await Save(await Qualify(updated));
-        return new OutcomeResult(true, [], _call);
+            if (await Load() is not { } call) return new OutcomeResult(false, [], null);
+            // The CRM may deliver the same outcome more than once: one external id is applied once.
+            if (outcome.ExternalId is not null && outcome.ExternalId == call.OutcomeExternalId) return new OutcomeResult(true, [], call);
+            var updated = call with
+            {
+                Outcome = outcome.Outcome, Value = outcome.Value is { } v ? decimal.Round(v, 2) : null,
+                Currency = outcome.Value is null ? null : currency, OutcomeExternalId = outcome.ExternalId,
+            };
+            if (await Save(await Qualify(updated))) return new OutcomeResult(true, [], _call);
+            if (attempt == 2) throw new InvalidOperationException($"Call {Key.CallId} kept changing under this outcome.");
+        }
     }
 
     /// <summary>The location's conversion rules, else the tenant's default, applied to the call as it stands.</summary>
@@ -237,15 +246,20 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
     private static DateOnly LocalDay(DateTime startedAtUtc, string? timeZone) =>
         DateOnly.FromDateTime(BusinessHours.LocalTime(timeZone, startedAtUtc));
 
-    private IRollupGrain Rollup(CallRecord call) =>
-        GrainFactory.GetGrain<IRollupGrain>(Contributions.RollupKey(call.TenantId, call.Attribution.LocationId));
-
-    /// <summary>Writes the row (the truth), then replaces the call's contribution in its location's rollups.</summary>
-    private async Task Save(CallRecord call)
+    /// <summary>
+    /// Writes the call as its next revision, with its rollup change, unless another writer (a rules rebuild) wrote a
+    /// revision since this grain read it: then false, and the next <see cref="Load"/> reads the stored row again.
+    /// </summary>
+    private async Task<bool> Save(CallRecord call)
     {
-        call = call with { Revision = (_call?.Revision ?? 0) + 1 };
-        await store.SaveAsync(call);
+        var previous = _call?.Revision ?? 0;
+        call = call with { Revision = previous + 1 };
+        if (!await store.SaveAsync(call, previous))
+        {
+            _loaded = false;
+            return false;
+        }
         _call = call;
-        await Rollup(call).Record(Contributions.From(call));
+        return true;
     }
 }

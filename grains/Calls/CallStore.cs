@@ -28,30 +28,104 @@ public sealed class CallStore(NpgsqlDataSource database)
     private static readonly string InsertRow =
         $"INSERT INTO callmesh.calls ({Columns}, updated_at) VALUES ({string.Join(", ", ColumnNames.Select((_, i) => $"${i + 1}"))}, now()) ";
 
-    // One statement creates the row or replaces everything but its key.
+    // One statement replaces everything but the row's key.
     private static readonly string Upsert =
-        InsertRow + $"ON CONFLICT (call_id) DO UPDATE SET {string.Join(", ", ColumnNames.Skip(1).Select(n => $"{n} = EXCLUDED.{n}"))}, updated_at = now()";
+        InsertRow + $"ON CONFLICT (call_id, started_at) DO UPDATE SET {string.Join(", ", ColumnNames.Skip(1).Select(n => $"{n} = EXCLUDED.{n}"))}, updated_at = now()";
 
-    // A new call's row; a row already there (the carrier retried the webhook after our first answer) is left alone.
-    private static readonly string Insert = InsertRow + "ON CONFLICT (call_id) DO NOTHING";
+    // A new call's row, written only when its key is new (the carrier may retry the webhook after our first answer).
+    private static readonly string InsertIfNew =
+        "WITH added AS (INSERT INTO callmesh.call_keys (call_id, tenant_id, started_at) VALUES ($1, $2, $6) ON CONFLICT DO NOTHING RETURNING 1) " +
+        $"INSERT INTO callmesh.calls ({Columns}, updated_at) SELECT {string.Join(", ", ColumnNames.Select((_, i) => $"${i + 1}"))}, now() " +
+        "WHERE EXISTS (SELECT 1 FROM added)";
 
-    public async Task SaveAsync(CallRecord call)
-    {
-        await using var command = Command(Upsert, call);
-        await command.ExecuteNonQueryAsync();
-    }
+    private const string ContributionColumns =
+        "call_id, started_at, ended_at, answered, duration_seconds, route, source, medium, campaign, keyword, " +
+        "is_test, first_time, qualified, outcome, value, local_day, touches, revision, talk_seconds, within_hours, days_since_previous, met_rules";
 
-    /// <summary>Writes a new call's row; false when the call already had one (then nothing changes).</summary>
+    /// <summary>
+    /// Writes a new call's row and adds it to its location's rollups, in one transaction; false when the call already had
+    /// a row (then nothing changes).
+    /// </summary>
     public async Task<bool> InsertAsync(CallRecord call)
     {
-        await using var command = Command(Insert, call);
-        return await command.ExecuteNonQueryAsync() == 1;
+        await using var connection = await database.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        var location = call.Attribution.LocationId ?? Reports.RollupStore.Unassigned;
+        await using (var batch = new NpgsqlBatch(connection, transaction))
+        {
+            batch.BatchCommands.Add(Reports.RollupStore.LocationLock(call.TenantId, location, exclusive: false));
+            batch.BatchCommands.Add(BatchCommand(InsertIfNew, call));
+            await batch.ExecuteNonQueryAsync();
+            if (batch.BatchCommands[1].RecordsAffected == 0) return false;   // disposing rolls back
+        }
+        await ApplyRollups(connection, transaction, call.TenantId, location, Reports.RollupBuckets.Change(null, Reports.Contributions.From(call)));
+        await transaction.CommitAsync();
+        return true;
     }
 
-    private NpgsqlCommand Command(string sql, CallRecord call)
+    /// <summary>
+    /// Replaces the call's row by <paramref name="call"/> and its rollup contribution (subtract the stored revision's, add
+    /// this one's), in one transaction. False, changing nothing, when the stored revision is not
+    /// <paramref name="previousRevision"/>: someone else (a rules rebuild) wrote the call meanwhile; load it and apply again.
+    /// </summary>
+    public async Task<bool> SaveAsync(CallRecord call, int previousRevision)
+    {
+        await using var connection = await database.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        var location = call.Attribution.LocationId ?? Reports.RollupStore.Unassigned;
+        Reports.CallContribution? stored = null;
+        await using (var batch = new NpgsqlBatch(connection, transaction))
+        {
+            batch.BatchCommands.Add(Reports.RollupStore.LocationLock(call.TenantId, location, exclusive: false));
+            batch.BatchCommands.Add(Common.Sql.Command(
+                $"SELECT {ContributionColumns}, location_id FROM callmesh.calls WHERE call_id = $1 AND started_at = $2 FOR UPDATE",
+                call.CallId, call.StartedAt));
+            await using var reader = await batch.ExecuteReaderAsync();
+            await reader.NextResultAsync();
+            if (await reader.ReadAsync())
+            {
+                var row = ReadContribution(reader, call.TenantId, reader.IsDBNull(22) ? null : reader.GetString(22), []);
+                if (row.Revision != previousRevision) return false;   // disposing rolls back
+                // A call keeps its location; were it ever to move, the old location's buckets would still lose what it added.
+                if (row.Attribution.LocationId != call.Attribution.LocationId)
+                    throw new InvalidOperationException($"Call {call.CallId} cannot move from location {row.Attribution.LocationId} to {call.Attribution.LocationId}.");
+                stored = Reports.Contributions.From(row);
+            }
+        }
+        await using (var write = new NpgsqlBatch(connection, transaction))
+        {
+            if (stored is null)
+                write.BatchCommands.Add(Common.Sql.Command(
+                    "INSERT INTO callmesh.call_keys (call_id, tenant_id, started_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                    call.CallId, call.TenantId, call.StartedAt));
+            write.BatchCommands.Add(BatchCommand(Upsert, call));
+            foreach (var command in Reports.RollupStore.Apply(call.TenantId, location, Reports.RollupBuckets.Change(stored, Reports.Contributions.From(call))))
+                write.BatchCommands.Add(command);
+            await write.ExecuteNonQueryAsync();
+        }
+        await transaction.CommitAsync();
+        return true;
+    }
+
+    private static async Task ApplyRollups(NpgsqlConnection connection, NpgsqlTransaction transaction, string tenantId, string location,
+        Reports.RollupBuckets change)
+    {
+        if (change.IsEmpty) return;
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        foreach (var command in Reports.RollupStore.Apply(tenantId, location, change)) batch.BatchCommands.Add(command);
+        await batch.ExecuteNonQueryAsync();
+    }
+
+    private static NpgsqlBatchCommand BatchCommand(string sql, CallRecord call)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        command.Parameters.AddRange(Parameters(call));
+        return command;
+    }
+
+    private static NpgsqlParameter[] Parameters(CallRecord call)
     {
         var names = ColumnNames;
-        var command = database.CreateCommand(sql);
         var a = call.Attribution;
         object?[] values =
         [
@@ -63,11 +137,9 @@ public sealed class CallStore(NpgsqlDataSource database)
             call.ReportingDay, JsonSerializer.Serialize(call.Touches), call.Revision, a.Match, a.SecondsSinceRelease,
             a.Candidates is null ? null : JsonSerializer.Serialize(a.Candidates),
         ];
-        foreach (var (value, i) in values.Select((v, i) => (v, i)))
-            command.Parameters.Add(names[i] is "routing" or "touches" or "match_candidates"
-                ? new NpgsqlParameter { Value = value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Jsonb }
-                : value is null ? new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NullType(names[i]) } : new NpgsqlParameter { Value = value });
-        return command;
+        return [.. values.Select((value, i) => names[i] is "routing" or "touches" or "match_candidates"
+            ? new NpgsqlParameter { Value = value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Jsonb }
+            : value is null ? new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NullType(names[i]) } : new NpgsqlParameter { Value = value })];
     }
 
     private static NpgsqlDbType NullType(string column) => column switch
@@ -81,8 +153,10 @@ public sealed class CallStore(NpgsqlDataSource database)
 
     public async Task<CallRecord?> LoadAsync(string tenantId, string callId)
     {
-        // By the primary key alone (see 0008_keyed_lookups.sql); another tenant's call is not this tenant's.
-        await using var command = database.CreateCommand($"SELECT {Columns} FROM callmesh.calls WHERE call_id = $1");
+        // By the call's key alone (see 0008_keyed_lookups.sql): its start time picks the one partition to look in.
+        // Another tenant's call is not this tenant's.
+        await using var command = database.CreateCommand(
+            $"SELECT {Columns} FROM callmesh.calls WHERE call_id = $1 AND started_at = (SELECT started_at FROM callmesh.call_keys WHERE call_id = $1)");
         command.Parameters.Add(new() { Value = callId });
         await using var reader = await command.ExecuteReaderAsync();
         return await reader.ReadAsync() && Read(reader) is { } call && call.TenantId == tenantId ? call : null;
@@ -134,45 +208,74 @@ public sealed class CallStore(NpgsqlDataSource database)
     }
 
     /// <summary>
-    /// Every call of a location (or, with no location, every call of the tenant that has none) with the
-    /// fields <see cref="Reports.Contributions"/> reads and nothing else: a rollup's activation reads
-    /// a thousand of these, so it skips the routing document and the delivery log.
+    /// Every call of a location (or, with no location, every call of the tenant that has none) with the fields
+    /// <see cref="Reports.Contributions"/> and <see cref="Qualification"/> read and nothing else (a rebuild reads
+    /// thousands): local days from <paramref name="from"/> on; with <paramref name="multiTouchTo"/>, only calls with several
+    /// touches up to that day.
     /// </summary>
-    public async Task<List<CallRecord>> ForRollupAsync(string tenantId, string? locationId)
+    public async Task<List<CallRecord>> ForRollupAsync(string tenantId, string? locationId, DateOnly from, DateOnly? multiTouchTo = null,
+        NpgsqlConnection? connection = null, NpgsqlTransaction? transaction = null)
     {
-        const string columns = "call_id, started_at, ended_at, answered, duration_seconds, route, source, medium, campaign, keyword, " +
-                               "is_test, first_time, qualified, outcome, value, local_day, touches, revision";
-        await using var command = database.CreateCommand(locationId is null
-            ? $"SELECT {columns} FROM callmesh.calls WHERE tenant_id = $1 AND location_id IS NULL"
-            : $"SELECT {columns} FROM callmesh.calls WHERE tenant_id = $1 AND location_id = $2");
+        // Two shapes, so that each can walk calls_by_location_day.
+        var sql = $"""
+                   SELECT {ContributionColumns} FROM callmesh.calls
+                    WHERE tenant_id = $1 AND {(locationId is null ? "location_id IS NULL AND $2::text IS NULL" : "location_id = $2")} AND local_day >= $3
+                      AND ($4::date IS NULL OR (local_day <= $4 AND jsonb_array_length(touches) > 1))
+                   """;
+        await using var command = connection is null ? database.CreateCommand(sql) : new NpgsqlCommand(sql, connection, transaction);
         command.Parameters.Add(new() { Value = tenantId });
-        if (locationId is not null) command.Parameters.Add(new() { Value = locationId });
+        command.Parameters.Add(new() { Value = (object?)locationId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new() { Value = from });
+        command.Parameters.Add(new() { Value = (object?)multiTouchTo ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Date });
         var calls = new List<CallRecord>();
         // Sources, media, campaigns and outcomes repeat from call to call: one string each, not one per row.
         var strings = new Dictionary<string, string>(StringComparer.Ordinal);
-        string? Pooled(string? value) => value is null ? null : strings.TryGetValue(value, out var known) ? known : strings[value] = value;
         await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-        {
-            string? S(int i) => reader.IsDBNull(i) ? null : Pooled(reader.GetString(i));
-            var route = reader.GetString(5);
-            var touches = reader.GetString(16);
-            calls.Add(new CallRecord
-            {
-                CallId = reader.GetString(0), TenantId = tenantId, AccountSid = "", TrackingNumber = "", Caller = "",
-                StartedAt = reader.GetDateTime(1), EndedAt = reader.IsDBNull(2) ? null : reader.GetDateTime(2), Status = "",
-                Answered = reader.GetBoolean(3), DurationSeconds = reader.GetInt32(4),
-                Routing = new CallRouting(route == "blocked" ? "reject" : "dial", route, null, "", false, null),
-                Attribution = new CallAttribution("", null, null, locationId, S(6)!, S(7)!, S(8), S(9),
-                    null, null, null, null, reader.GetBoolean(10)),
-                FirstTime = reader.GetBoolean(11), Qualified = reader.GetBoolean(12), Outcome = S(13),
-                Value = reader.IsDBNull(14) ? null : reader.GetDecimal(14), LocalDay = reader.GetFieldValue<DateOnly>(15),
-                Touches = touches == "[]" ? [] : [.. JsonSerializer.Deserialize<List<Reports.CallTouch>>(touches)!
-                    .Select(t => new Reports.CallTouch(t.At, Pooled(t.Source)!, Pooled(t.Medium)!, Pooled(t.Campaign), Pooled(t.Keyword)))],
-                Revision = reader.GetInt32(17),
-            });
-        }
+        while (await reader.ReadAsync()) calls.Add(ReadContribution(reader, tenantId, locationId, strings));
         return calls;
+    }
+
+    /// <summary>A call from <see cref="ContributionColumns"/>: what rollups and qualification read, nothing else.</summary>
+    private static CallRecord ReadContribution(NpgsqlDataReader reader, string tenantId, string? locationId, Dictionary<string, string> strings)
+    {
+        string? Pooled(string? value) => value is null ? null : strings.TryGetValue(value, out var known) ? known : strings[value] = value;
+        string? S(int i) => reader.IsDBNull(i) ? null : Pooled(reader.GetString(i));
+        var route = reader.GetString(5);
+        var touches = reader.GetString(16);
+        return new CallRecord
+        {
+            CallId = reader.GetString(0), TenantId = tenantId, AccountSid = "", TrackingNumber = "", Caller = "",
+            StartedAt = reader.GetDateTime(1), EndedAt = reader.IsDBNull(2) ? null : reader.GetDateTime(2), Status = "",
+            Answered = reader.GetBoolean(3), DurationSeconds = reader.GetInt32(4),
+            Routing = new CallRouting(route == "blocked" ? "reject" : "dial", route, null, "", false, null),
+            Attribution = new CallAttribution("", null, null, locationId, S(6)!, S(7)!, S(8), S(9), null, null, null, null, reader.GetBoolean(10)),
+            FirstTime = reader.GetBoolean(11), Qualified = reader.GetBoolean(12), Outcome = S(13),
+            Value = reader.IsDBNull(14) ? null : reader.GetDecimal(14), LocalDay = reader.GetFieldValue<DateOnly>(15),
+            Touches = touches == "[]" ? [] : [.. JsonSerializer.Deserialize<List<Reports.CallTouch>>(touches)!
+                .Select(t => new Reports.CallTouch(t.At, Pooled(t.Source)!, Pooled(t.Medium)!, Pooled(t.Campaign), Pooled(t.Keyword)))],
+            Revision = reader.GetInt32(17), TalkSeconds = reader.GetInt32(18), WithinHours = reader.GetBoolean(19),
+            DaysSincePreviousCall = reader.IsDBNull(20) ? null : reader.GetDouble(20), MetRules = [.. reader.GetFieldValue<string[]>(21)],
+        };
+    }
+
+    /// <summary>
+    /// Sets the qualification of calls a rules rebuild found changed, each as a new revision (a call's grain holding an
+    /// older one finds out when it saves, and applies its change again on the stored row).
+    /// </summary>
+    public static async Task RequalifyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<CallRecord> calls)
+    {
+        if (calls.Count == 0) return;
+        await using var command = new NpgsqlCommand(
+            """
+            UPDATE callmesh.calls c SET qualified = u.qualified, met_rules = string_to_array(u.met, ','), revision = c.revision + 1, updated_at = now()
+              FROM unnest($1::text[], $2::timestamptz[], $3::boolean[], $4::text[]) AS u(call_id, started_at, qualified, met)
+             WHERE c.call_id = u.call_id AND c.started_at = u.started_at
+            """, connection, transaction);
+        command.Parameters.Add(new() { Value = calls.Select(c => c.CallId).ToArray() });
+        command.Parameters.Add(new() { Value = calls.Select(c => c.StartedAt).ToArray() });
+        command.Parameters.Add(new() { Value = calls.Select(c => c.Qualified).ToArray() });
+        command.Parameters.Add(new() { Value = calls.Select(c => string.Join(',', c.MetRules)).ToArray() });
+        await command.ExecuteNonQueryAsync();
     }
 
     /// <summary>Newest first; the cursor is the last row's (started_at, call_id).</summary>
@@ -202,6 +305,51 @@ public sealed class CallStore(NpgsqlDataSource database)
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync()) calls.Add(Read(reader));
         return calls;
+    }
+
+    /// <summary>
+    /// Calls for an export, oldest first after the cursor (exclusive), up to <paramref name="limit"/>, streamed as PostgreSQL
+    /// sends them: memory stays flat however many rows there are. <see cref="ExportNextAsync"/> tells whether more follow.
+    /// </summary>
+    public async IAsyncEnumerable<CallRecord> ExportAsync(CallQuery query)
+    {
+        await using var command = ExportCommand(query, "", query.Limit);
+        command.CommandTimeout = 0;   // a big export runs as long as the client reads
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) yield return Read(reader);
+    }
+
+    /// <summary>The cursor after the page <see cref="ExportAsync"/> gives for <paramref name="query"/>, or null when it is the last.</summary>
+    public async Task<(DateTime StartedAt, string CallId)?> ExportNextAsync(CallQuery query)
+    {
+        // The page's last row and whether one follows it: an index walk over the page's keys, no row read.
+        await using var command = ExportCommand(query, $"OFFSET {query.Limit - 1}", 2, "started_at, call_id");
+        await using var reader = await command.ExecuteReaderAsync();
+        var rows = new List<(DateTime, string)>();
+        while (await reader.ReadAsync()) rows.Add((reader.GetDateTime(0), reader.GetString(1)));
+        return rows.Count == 2 ? rows[0] : null;
+    }
+
+    private NpgsqlCommand ExportCommand(CallQuery query, string offset, int limit, string columns = Columns)
+    {
+        var command = database.CreateCommand(
+            $"""
+            SELECT {columns} FROM callmesh.calls
+             WHERE tenant_id = $1
+               AND ($2::text[] IS NULL OR location_id = ANY($2))
+               AND ($3::timestamptz IS NULL OR started_at >= $3)
+               AND ($4::timestamptz IS NULL OR started_at < $4)
+               AND ($5::timestamptz IS NULL OR (started_at, call_id) > ($5, $6::text))
+             ORDER BY started_at, call_id
+             {offset} LIMIT {limit}
+            """);
+        command.Parameters.Add(new() { Value = query.TenantId });
+        command.Parameters.Add(new() { Value = (object?)query.Locations?.ToArray() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Parameters.Add(new() { Value = (object?)query.From ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(new() { Value = (object?)query.To ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(new() { Value = (object?)query.After?.StartedAt ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(new() { Value = (object?)query.After?.CallId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        return command;
     }
 
     private static CallRecord Read(NpgsqlDataReader r)

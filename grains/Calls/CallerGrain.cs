@@ -35,5 +35,12 @@ public sealed class CallerGrain(CallStore calls) : Grain, ICallerGrain
         _blocked = blocked;
     }
 
+    public Task Forget()
+    {
+        _calls.Clear();
+        DeactivateOnIdle();
+        return Task.CompletedTask;
+    }
+
     private sealed record PastCall(string? LocationId, DateTime At, CallerVisit? Visit);
 }

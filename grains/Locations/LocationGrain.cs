@@ -20,8 +20,10 @@ public sealed class LocationGrain(
         if (await tenant.Get() is null) return SaveResult.NotFound;
 
         var created = stored.State.Config is null;
+        var rulesChanged = !created && !TenantRules.SameRules(stored.State.Config!.ConversionRules, config.ConversionRules);
         stored.State = new State { Config = config, UpdatedAt = clock.GetUtcNow().UtcDateTime };
         await stored.WriteStateAsync();
+        if (rulesChanged) await tenant.ConversionRulesChanged();
         // After our own write: a crash in between leaves a location that the next PUT (idempotent) indexes.
         await tenant.IndexLocation(new LocationIndexEntry(Key.LocationId, config.Market, config.NapPhone, config.PagePatterns,
             config.Geo?.Lat, config.Geo?.Lon, config.ServiceRadiusMiles));

@@ -5,13 +5,10 @@ namespace CallMesh.Reports;
 
 /// <summary>
 /// What a call counts for in reports. One mapping serves the live path (CallGrain) and rebuilds
-/// (the calls table), so a rebuild can only differ from the live rollups if a notice was lost.
+/// (the calls table), so a rebuild can only differ from the live rollups if the table was changed behind their back.
 /// </summary>
 public static class Contributions
 {
-    /// <summary>The rollup grain that holds the call: its location's, or the tenant's unassigned one.</summary>
-    public static string RollupKey(string tenantId, string? locationId) => TenantKey.For(tenantId, locationId ?? IRollupGrain.Unassigned);
-
     /// <summary>
     /// Test calls (from a `callmesh_test` session) and blocked callers' calls count for nothing: their
     /// contribution is zero, which removes any earlier one.

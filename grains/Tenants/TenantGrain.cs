@@ -8,7 +8,8 @@ public sealed class TenantGrain(
     [PersistentState("tenant", "callmesh")] IPersistentState<TenantGrain.State> stored, TimeProvider clock) : Grain, ITenantGrain
 {
     public Task<TenantSnapshot?> Get() => Task.FromResult(
-        stored.State.Config is { } config ? new TenantSnapshot(this.GetPrimaryKeyString(), config, stored.State.UpdatedAt) : null);
+        stored.State.Config is { } config
+            ? new TenantSnapshot(this.GetPrimaryKeyString(), config, stored.State.UpdatedAt, stored.State.RulesVersion) : null);
 
     public async Task<SaveResult> Put(TenantConfig config)
     {
@@ -16,7 +17,11 @@ public sealed class TenantGrain(
         if (errors.Any) return SaveResult.Invalid(errors.ToDictionary());
 
         var created = stored.State.Config is null;
-        stored.State = stored.State with { Config = config, UpdatedAt = clock.GetUtcNow().UtcDateTime };
+        var rulesChanged = !created && !TenantRules.SameRules(stored.State.Config!.DefaultConversionRules, config.DefaultConversionRules);
+        stored.State = stored.State with
+        {
+            Config = config, UpdatedAt = clock.GetUtcNow().UtcDateTime, RulesVersion = stored.State.RulesVersion + (rulesChanged ? 1 : 0),
+        };
         await stored.WriteStateAsync();
         return created ? SaveResult.Created : SaveResult.Updated;
     }
@@ -32,6 +37,12 @@ public sealed class TenantGrain(
     {
         if (stored.State.Pools.TryGetValue(poolId, out var known) && known == locationId) return;
         stored.State.Pools[poolId] = locationId;
+        await stored.WriteStateAsync();
+    }
+
+    public async Task ConversionRulesChanged()
+    {
+        stored.State = stored.State with { RulesVersion = stored.State.RulesVersion + 1 };
         await stored.WriteStateAsync();
     }
 
@@ -98,5 +109,6 @@ public sealed class TenantGrain(
         [Id(2)] public Dictionary<string, LocationIndexEntry> Locations { get; init; } = new(StringComparer.Ordinal);
         /// <summary>Pool id → its location (null: brand-wide).</summary>
         [Id(3)] public Dictionary<string, string?> Pools { get; init; } = new(StringComparer.Ordinal);
+        [Id(4)] public int RulesVersion { get; init; }
     }
 }

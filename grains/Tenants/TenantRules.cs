@@ -20,6 +20,10 @@ public static class TenantRules
         return errors;
     }
 
+    /// <summary>Whether two conversion rule sets qualify calls alike (records compare their outcome lists by reference).</summary>
+    public static bool SameRules(ConversionRules? a, ConversionRules? b) =>
+        System.Text.Json.JsonSerializer.Serialize(a) == System.Text.Json.JsonSerializer.Serialize(b);
+
     public static bool IsOutcome(string? outcome) => outcome is not null && Outcomes.Contains(outcome);
 
     public static string OutcomeList => string.Join(", ", Outcomes);

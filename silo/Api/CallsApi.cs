@@ -140,7 +140,7 @@ public static class CallsApi
             : null;
     }
 
-    private static CallResource ToResource(CallRecord c, Caller viewer)
+    public static CallResource ToResource(CallRecord c, Caller viewer)
     {
         var a = c.Attribution;
         // Analysts, and keys that may not read calls (a CRM's outcome answer), see the tenant's calls but not who called:
@@ -153,10 +153,12 @@ public static class CallsApi
             a.Match, a.SecondsSinceRelease, a.Candidates);
     }
 
-    private static string Cursor(CallRecord last) =>
-        Convert.ToBase64String(Encoding.UTF8.GetBytes($"{last.StartedAt.Ticks}|{last.CallId}")).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    private static string Cursor(CallRecord last) => Cursor(last.StartedAt, last.CallId);
 
-    private static (DateTime, string)? ParseCursor(string cursor)
+    public static string Cursor(DateTime startedAt, string callId) =>
+        Convert.ToBase64String(Encoding.UTF8.GetBytes($"{startedAt.Ticks}|{callId}")).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    public static (DateTime, string)? ParseCursor(string cursor)
     {
         try
         {

@@ -1,14 +1,17 @@
 using System.Globalization;
+using CallMesh.Calls;
 using CallMesh.Common;
 using CallMesh.Identity;
+using CallMesh.Jobs;
 using CallMesh.Reports;
 using CallMesh.Tenants;
 
 namespace CallMesh.Silo.Api;
 
 /// <summary>
-/// Reports read the locations' rollup grains in parallel, never the calls table: a brand report is
-/// one grain call per location in the caller's scope, and its totals are the sum of its rows.
+/// Reports read rollup buckets (<see cref="RollupStore"/>), never the calls: a brand report is one aggregate over the
+/// day rows of the locations in the caller's scope, and its totals are the sum of its rows. Each answer says which
+/// conversion-rules version its history reflects (docs/history.md).
 /// </summary>
 public static class ReportsApi
 {
@@ -30,6 +33,15 @@ public static class ReportsApi
 
     public sealed record GroupRow(string Key, string? Source, string? Campaign, ReportLine Measures);
 
+    /// <summary>The tenant's conversion-rules version, and the one its history was last rebuilt under (equal: every call
+    /// counts under today's rules; else calls before the last change count under the rules of their day).</summary>
+    public sealed record RulesResource(int Version, int HistoryVersion, DateTime? RebuiltAt, DateOnly? CallsKeptFrom)
+    {
+        public bool HistoryCurrent => Version == HistoryVersion;
+    }
+
+    public sealed record JobAccepted(Guid JobId, string Status);
+
     private static readonly string[] GroupBys = ["day", "source", "campaign", "keyword"];
 
     public static RouteGroupBuilder MapReportsApi(this IEndpointRouteBuilder routes)
@@ -37,7 +49,7 @@ public static class ReportsApi
         var group = routes.MapGroup("/v1/tenants/{tenant}").WithTags("Reports").RequireAuthorization();
 
         group.MapGet("/reports/locations", async (string tenant, string? from, string? to, string? market, string? model,
-            HttpContext http, IGrainFactory grains) =>
+            HttpContext http, IGrainFactory grains, RollupStore rollups, RollupRebuilder rebuilder) =>
         {
             var caller = Caller.From(http.User);
             if (!caller.SeesTenant(tenant)) return Problems.NotFound("tenant");
@@ -46,10 +58,11 @@ public static class ReportsApi
             var range = Range(from, to, errors);
             Model(model, errors);
             if (errors.Any) return Problems.Invalid(errors.ToDictionary());
-            var rows = await LocationRows(caller, tenant, market, range, grains, http);
+            var rows = await LocationRows(caller, tenant, market, range, grains, rollups, http);
             return Results.Ok(new
             {
                 from = range.From, to = range.To, model = model ?? AttributionModels.LastTouch, currency = await Currency(tenant, grains),
+                rules = await Rules(tenant, grains, rebuilder),
                 items = rows.Select(r => new LocationRow(r.Location, r.Market, ReportLine.From(r.Measures))),
                 totals = ReportLine.From(Measures.Sum(rows.Select(r => r.Measures))),
             });
@@ -57,7 +70,8 @@ public static class ReportsApi
                        "with spend, cost per call, cost per qualified call and ROAS; `market` narrows to one market. Brand-wide readers " +
                        "also get a row with location null: calls to numbers of no location and spend assigned to none. Totals are the sum of the rows.");
 
-        group.MapGet("/reports/markets", async (string tenant, string? from, string? to, HttpContext http, IGrainFactory grains) =>
+        group.MapGet("/reports/markets", async (string tenant, string? from, string? to, HttpContext http, IGrainFactory grains,
+            RollupStore rollups, RollupRebuilder rebuilder) =>
         {
             var caller = Caller.From(http.User);
             if (!caller.SeesTenant(tenant)) return Problems.NotFound("tenant");
@@ -65,18 +79,18 @@ public static class ReportsApi
             var errors = new ValidationErrors();
             var range = Range(from, to, errors);
             if (errors.Any) return Problems.Invalid(errors.ToDictionary());
-            var rows = (await LocationRows(caller, tenant, null, range, grains, http)).Where(r => r.Location is not null).ToList();
+            var rows = (await LocationRows(caller, tenant, null, range, grains, rollups, http)).Where(r => r.Location is not null).ToList();
             var markets = rows.GroupBy(r => r.Market).OrderBy(g => g.Key, StringComparer.Ordinal)
                 .Select(g => new { market = g.Key, locations = g.Count(), measures = ReportLine.From(Measures.Sum(g.Select(r => r.Measures))) });
             return Results.Ok(new
             {
-                from = range.From, to = range.To, currency = await Currency(tenant, grains), items = markets,
+                from = range.From, to = range.To, currency = await Currency(tenant, grains), rules = await Rules(tenant, grains, rebuilder), items = markets,
                 totals = ReportLine.From(Measures.Sum(rows.Select(r => r.Measures))),
             });
         }).WithSummary("A row per market (the sum of its locations in the caller's scope; market null for locations without one).");
 
         group.MapGet("/locations/{location}/report", async (string tenant, string location, string? from, string? to, string? groupBy,
-            string? model, double? halfLifeDays, HttpContext http, IGrainFactory grains) =>
+            string? model, double? halfLifeDays, HttpContext http, IGrainFactory grains, RollupStore rollups, RollupRebuilder rebuilder, CallStore calls) =>
         {
             var caller = Caller.From(http.User);
             if (caller.SeesTenant(tenant) && caller.LacksScope("reports:read")) return Problems.Forbidden("read reports");
@@ -88,10 +102,10 @@ public static class ReportsApi
             if (halfLifeDays is not null and (< 0.1 or > 365)) errors.Add("halfLifeDays", "must be from 0.1 to 365.");
             if (errors.Any) return Problems.Invalid(errors.ToDictionary());
 
-            var rollup = grains.GetGrain<IRollupGrain>(Contributions.RollupKey(tenant, location));
             var query = new ReportQuery(range.From, range.To, groupBy ?? "day", chosenModel, halfLifeDays ?? AttributionModels.DefaultHalfLifeDays);
-            var rowsTask = rollup.Report(query);
-            var totals = await rollup.Totals(range.From, range.To);
+            var rowsTask = rollups.ReportAsync(tenant, location, query, async () =>
+                [.. (await calls.ForRollupAsync(tenant, location, range.From, range.To)).Select(Contributions.From)]);
+            var totals = await rollups.TotalsAsync(tenant, location, range.From, range.To);
             var rows = await rowsTask;
             var ordered = query.GroupBy == "day"
                 ? rows.OrderBy(r => r.Key, StringComparer.Ordinal)
@@ -100,7 +114,7 @@ public static class ReportsApi
             {
                 location, from = range.From, to = range.To, groupBy = query.GroupBy, model = query.Model,
                 halfLifeDays = query.Model == AttributionModels.TimeDecay ? query.HalfLifeDays : (double?)null,
-                currency = await Currency(tenant, grains),
+                currency = await Currency(tenant, grains), rules = await Rules(tenant, grains, rebuilder),
                 items = ordered.Select(r => new GroupRow(r.Key, r.Source, r.Campaign, ReportLine.From(r.Measures))),
                 totals = ReportLine.From(totals),
             });
@@ -108,43 +122,57 @@ public static class ReportsApi
                        "time-decay with `halfLifeDays` (default 7), position-based) shares each call among the visitor's touches " +
                        "before it; by day a call is whole. Spend joins source and campaign rows.");
 
-        group.MapPost("/locations/{location}/report/rebuild", async (string tenant, string location, HttpContext http, IGrainFactory grains) =>
+        group.MapPost("/locations/{location}/report/rebuild", async (string tenant, string location, HttpContext http, IGrainFactory grains,
+            RollupRebuilder rebuilder) =>
         {
             var caller = Caller.From(http.User);
             if (caller.SeesTenant(tenant) && caller.LacksScope("reports:read")) return Problems.Forbidden("read reports");
             if (await Access.VisibleLocation(caller, tenant, location, grains) is null) return Problems.NotFound("location");
             if (!caller.ConfiguresTenant(tenant)) return Problems.Forbidden("rebuild reports");
-            return Results.Ok(await grains.GetGrain<IRollupGrain>(Contributions.RollupKey(tenant, location)).Rebuild());
-        }).WithSummary("Rebuild a location's rollups from the calls and spend tables (brand-admin); answers how many buckets changed.");
+            return Results.Ok(await rebuilder.RebuildAsync(tenant, location));
+        }).WithSummary("Rebuild one location's rollups from its calls now, requalifying them under its current conversion rules " +
+                       "(brand-admin); answers calls read, buckets written, buckets that differed and calls requalified.");
 
-        group.MapPost("/reports/rebuild", async (string tenant, HttpContext http, IGrainFactory grains) =>
+        group.MapPost("/rollups/rebuild", async (string tenant, HttpContext http, IGrainFactory grains, JobStore jobs) =>
         {
             var caller = Caller.From(http.User);
             if (Access.DenyConfigure(caller, tenant, "reports") is { } denied) return denied;
-            var keys = (await grains.GetGrain<ITenantGrain>(tenant).ListLocations()).Select(l => (string?)l.LocationId).Append(null);
-            var results = await Task.WhenAll(keys.Select(k => grains.GetGrain<IRollupGrain>(Contributions.RollupKey(tenant, k)).Rebuild()));
-            return Results.Ok(new RebuildResult(results.Sum(r => r.Calls), results.Sum(r => r.Buckets), results.Sum(r => r.ChangedBuckets)));
-        }).WithSummary("Rebuild every location's rollups from the calls and spend tables (brand-admin).");
+            if (await grains.GetGrain<ITenantGrain>(tenant).Get() is null) return Problems.NotFound("tenant");
+            var jobId = await jobs.CreateAsync(tenant, "rollup-rebuild", caller.Subject);
+            await grains.GetGrain<IRollupRebuildGrain>(jobId).Resume();
+            return Results.Accepted($"/v1/tenants/{tenant}/jobs/{jobId}", new JobAccepted(jobId, JobStates.Queued));
+        }).WithSummary("Rebuild every location's rollups from the calls under the current conversion rules, as a job (brand-admin): " +
+                       "202 with the job id; GET …/jobs/{jobId} shows its progress. Reports keep answering from the old buckets " +
+                       "until each location's new ones commit.");
 
         return group;
     }
 
-    /// <summary>The caller's locations (and, for brand-wide readers without a market filter, the unassigned row), read in parallel.</summary>
+    /// <summary>The caller's locations (and, for brand-wide readers without a market filter, the unassigned row): one aggregate.</summary>
     private static async Task<List<(string? Location, string? Market, Measures Measures)>> LocationRows(Caller caller, string tenant, string? market,
-        (DateOnly From, DateOnly To) range, IGrainFactory grains, HttpContext http)
+        (DateOnly From, DateOnly To) range, IGrainFactory grains, RollupStore rollups, HttpContext http)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var locations = (await Access.VisibleLocations(caller, tenant, grains))
             .Where(l => market is null || l.Market == market).Select(l => (Location: (string?)l.LocationId, l.Market)).ToList();
         if (market is null && caller.SeesWholeTenant(tenant)) locations.Add((null, null));
         var scoped = System.Diagnostics.Stopwatch.GetTimestamp();
-        var totals = await Task.WhenAll(locations.Select(l =>
-            grains.GetGrain<IRollupGrain>(Contributions.RollupKey(tenant, l.Location)).Totals(range.From, range.To)));
+        var wholeTenant = market is null && caller.SeesWholeTenant(tenant);
+        var totals = await rollups.TotalsByLocationAsync(tenant,
+            wholeTenant ? null : [.. locations.Select(l => l.Location ?? RollupStore.Unassigned)], range.From, range.To);
         // Where a slow report spends its time, for operators (browsers' dev tools show it too).
         http.Response.Headers["Server-Timing"] =
             $"scope;dur={System.Diagnostics.Stopwatch.GetElapsedTime(started, scoped).TotalMilliseconds:F1}, " +
             $"rollups;dur={System.Diagnostics.Stopwatch.GetElapsedTime(scoped).TotalMilliseconds:F1}";
-        return [.. locations.Select((l, i) => (l.Location, l.Market, totals[i]))];
+        return [.. locations.Select(l => (l.Location, l.Market, totals.GetValueOrDefault(l.Location ?? RollupStore.Unassigned, Measures.Zero)))];
+    }
+
+    private static async Task<RulesResource> Rules(string tenant, IGrainFactory grains, RollupRebuilder rebuilder)
+    {
+        var stateTask = rebuilder.StateAsync(tenant);
+        var version = (await grains.GetGrain<ITenantGrain>(tenant).Get())?.RulesVersion ?? 0;
+        var state = await stateTask;
+        return new RulesResource(version, state.RulesVersion, state.RebuiltAt, state.CallsKeptFrom);
     }
 
     private static async Task<string?> Currency(string tenant, IGrainFactory grains) =>

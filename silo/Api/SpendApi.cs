@@ -39,11 +39,7 @@ public static class SpendApi
             var (rows, errors) = Validate(lines!, currency, locations);
             if (errors.Any) return Problems.Invalid(errors.ToDictionary());
 
-            var replaced = await store.ReplaceAsync(tenant, rows);
-            // Tell each location's rollups; the table is already the truth should a notice fail.
-            await Task.WhenAll(rows.GroupBy(r => r.LocationId).Select(g =>
-                grains.GetGrain<IRollupGrain>(Contributions.RollupKey(tenant, g.Key))
-                    .ReplaceSpend([.. g.Select(r => new SpendEntry(r.Day, r.Source, r.Campaign, r.Cost))])));
+            var replaced = await store.ReplaceAsync(tenant, rows);   // reports read the spend table as it is
             await audit.RecordAsync(tenant, "spend", "import", caller.Subject, new { rows = rows.Count, replaced });
             return Results.Ok(new { imported = rows.Count, replaced, currency });
         })

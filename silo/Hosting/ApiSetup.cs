@@ -22,6 +22,12 @@ public static class ApiSetup
         services.AddSingleton<IpGeolocation>();
         services.AddSingleton<CallMesh.Silo.Carriers.CarrierAccounts>();
         services.AddSingleton<ApiKeys>();
+        services.AddHostedService<CallMesh.Silo.History.JobWatcher>();
+        services.AddSingleton(new CallMesh.Silo.History.HistoryOptions(
+            TimeSpan.FromMinutes(configuration.GetValue("History:MaintenanceMinutes", 60)), configuration.GetValue<int?>("History:DefaultCallMonths")));
+        services.AddSingleton<CallMesh.Silo.History.Retention>();
+        services.AddSingleton<CallMesh.Silo.History.Erasure>();
+        services.AddHostedService<CallMesh.Silo.History.HistoryMaintenance>();
         // The call path: routing from memory, deliveries journaled before they are answered. Registered after Orleans, so
         // at shutdown the journal hands over what it can before the silo leaves.
         services.AddSingleton(new CallMesh.Silo.Calls.CallJournalOptions(settings.JournalPath));
@@ -72,7 +78,9 @@ public static class ApiSetup
         services.AddSingleton<GrainReferences>();
         services.AddSingleton<CallMesh.Calls.CallStore>();
         services.AddSingleton<CallMesh.Reports.SpendStore>();
-        services.AddSingleton<CallMesh.Reports.RollupLoads>();
+        services.AddSingleton<CallMesh.Reports.RollupStore>();
+        services.AddSingleton<CallMesh.Reports.RollupRebuilder>();
+        services.AddSingleton<CallMesh.Jobs.JobStore>();
         services.AddHostedService(sp => sp.GetRequiredService<DniStore>());
         return services;
     }
@@ -119,6 +127,8 @@ public static class ApiSetup
         app.MapCallsApi();
         app.MapApiKeysApi();
         app.MapReportsApi();
+        app.MapJobsApi();
+        app.MapHistoryApi();
         app.MapSpendApi();
         return app;
     }

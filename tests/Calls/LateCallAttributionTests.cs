@@ -204,13 +204,14 @@ public sealed class LateCallAttributionTests(GrainClusterFixture fixture) : ICla
         await CallAsync(pool, second.Number, DateTime.UtcNow, "+14155550102");   // ambiguous
         await CallAsync(pool, pool.Overflow, DateTime.UtcNow, "+14155550103");   // overflow
 
-        var rollup = fixture.Grains.GetGrain<IRollupGrain>(Contributions.RollupKey(pool.Tenant, "ny"));
+        var rollups = _dni.Service<RollupStore>();
         var today = DateOnly.FromDateTime(DateTime.UtcNow);
-        var totals = await rollup.Totals(today.AddDays(-1), today.AddDays(1));
+        var totals = await rollups.TotalsAsync(pool.Tenant, "ny", today.AddDays(-1), today.AddDays(1));
         Assert.Equal(3, totals.Calls);
         foreach (var model in AttributionModels.All)
         {
-            var rows = await rollup.Report(new ReportQuery(today.AddDays(-1), today.AddDays(1), "source", model, AttributionModels.DefaultHalfLifeDays));
+            var rows = await rollups.ReportAsync(pool.Tenant, "ny",
+                new ReportQuery(today.AddDays(-1), today.AddDays(1), "source", model, AttributionModels.DefaultHalfLifeDays), () => Task.FromResult<List<CallContribution>>([]));
             Assert.Equal(3, rows.Sum(r => r.Measures.Calls));
             Assert.Equal(1, rows.Where(r => r.Source == "google").Sum(r => r.Measures.Calls));
         }

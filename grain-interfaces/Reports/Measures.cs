@@ -1,39 +1,4 @@
-using CallMesh.Common;
-
 namespace CallMesh.Reports;
-
-/// <summary>
-/// A location's real-time rollups: what each of its calls contributes, summed into buckets by the
-/// location's local day × source × medium × campaign × keyword, and the location's daily spend.
-/// Key: "{tenant}/{location}" (<see cref="TenantKey"/>), or "{tenant}/_unassigned" for calls and spend
-/// that belong to no location. The calls table is the durable truth: a new activation rebuilds from it,
-/// and a call's contribution is replaced by revision, so a repeated or late notification never counts twice.
-/// </summary>
-public interface IRollupGrain : IGrainWithStringKey
-{
-    const string Unassigned = "_unassigned";
-
-    /// <summary>Replaces the call's contribution when <paramref name="contribution"/> is newer than the one held.</summary>
-    Task Record(CallContribution contribution);
-
-    /// <summary>Replaces the spend of these (day, source, campaign) keys.</summary>
-    Task ReplaceSpend(List<SpendEntry> spend);
-
-    /// <summary>Rebuilds from the calls and spend tables; answers how many buckets differed from the live ones.</summary>
-    Task<RebuildResult> Rebuild();
-
-    /// <summary>Totals for local days in [from, to] (inclusive), spend included.</summary>
-    [Orleans.Concurrency.ReadOnly]
-    Task<Measures> Totals(DateOnly from, DateOnly to);
-
-    /// <summary>Rows grouped by day, source, campaign or keyword under an attribution model.</summary>
-    [Orleans.Concurrency.ReadOnly]
-    Task<List<ReportRow>> Report(ReportQuery query);
-
-    /// <summary>Every bucket (for audits and tests: they must equal a GROUP BY over the calls table).</summary>
-    [Orleans.Concurrency.ReadOnly]
-    Task<List<Bucket>> Buckets();
-}
 
 /// <summary>
 /// What one call adds to its location's rollups: its measures on its local day, and the marketing
@@ -161,8 +126,10 @@ public sealed record ReportRow(
     [property: Id(2)] string? Campaign,
     [property: Id(3)] Measures Measures);
 
+/// <summary>What rebuilding rollups from the calls found: calls read, buckets written, buckets that differed, calls requalified.</summary>
 [GenerateSerializer, Alias("callmesh.RebuildResult")]
 public sealed record RebuildResult(
     [property: Id(0)] int Calls,
     [property: Id(1)] int Buckets,
-    [property: Id(2)] int ChangedBuckets);
+    [property: Id(2)] int ChangedBuckets,
+    [property: Id(3)] int RequalifiedCalls = 0);

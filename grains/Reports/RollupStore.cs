@@ -1,0 +1,287 @@
+using Npgsql;
+using NpgsqlTypes;
+
+namespace CallMesh.Reports;
+
+/// <summary>
+/// callmesh.rollup_days and callmesh.rollup_touches (docs/history.md): written by <see cref="Calls.CallStore"/> in the
+/// transaction that writes the call, replaced per location by a rebuild, read by every report. A report over any range
+/// reads buckets, never calls; nothing is held in memory between requests.
+/// </summary>
+public sealed class RollupStore(NpgsqlDataSource database)
+{
+    /// <summary>location_id of calls and spend that belong to no location.</summary>
+    public const string Unassigned = "";
+
+    private static readonly string[] MeasureColumns =
+        ["calls", "answered", "missed", "first_time", "qualified", "revenue", "duration_seconds",
+         "sales", "appointments", "quotes", "inquiries", "spam", "other_outcomes"];
+
+    // The outcome each of the last six columns counts (TenantRules' outcomes).
+    private static readonly string[] OutcomeOfColumn = ["sale", "appointment", "quote", "inquiry", "spam", "other"];
+
+    private static readonly string Sums = string.Join(", ", MeasureColumns.Select(c => $"sum({c})"));
+    private static readonly string Added = string.Join(", ", MeasureColumns.Select(c => $"{c} = r.{c} + EXCLUDED.{c}"));
+    private static readonly string MeasureList = string.Join(", ", MeasureColumns);
+
+    /// <summary>
+    /// Shared with a rebuild of the same location, which takes it exclusively: a rebuild reads the calls only once every
+    /// write in flight has committed, and no write lands between its read and its replace.
+    /// </summary>
+    public static NpgsqlBatchCommand LocationLock(string tenantId, string location, bool exclusive) =>
+        Common.Sql.Command($"SELECT {(exclusive ? "pg_advisory_xact_lock" : "pg_advisory_xact_lock_shared")}(hashtext($1), hashtext($2))",
+            tenantId, location);
+
+    /// <summary>The statements that add <paramref name="change"/> to a location's buckets, in key order (two writers of
+    /// the same buckets lock them in the same order, so they queue rather than deadlock).</summary>
+    public static IEnumerable<NpgsqlBatchCommand> Apply(string tenantId, string location, RollupBuckets change)
+    {
+        if (change.Days.Count > 0)
+        {
+            var days = change.Days.OrderBy(d => d.Key).ToList();
+            var command = Common.Sql.Command(
+                $"""
+                INSERT INTO callmesh.rollup_days AS r (tenant_id, location_id, day, {MeasureList})
+                SELECT $1, $2, d.* FROM unnest($3::date[], {Arrays(4)}) AS d
+                ON CONFLICT (tenant_id, location_id, day) DO UPDATE SET {Added}
+                """, tenantId, location, days.Select(d => d.Key).ToArray());
+            AddMeasureArrays(command, days.Select(d => d.Value).ToList());
+            yield return command;
+        }
+        if (change.Touches.Count > 0)
+        {
+            var touches = change.Touches.OrderBy(t => t.Key.Day).ThenBy(t => t.Key.Model, StringComparer.Ordinal)
+                .ThenBy(t => t.Key.Source, StringComparer.Ordinal).ThenBy(t => t.Key.Medium, StringComparer.Ordinal)
+                .ThenBy(t => t.Key.Campaign, StringComparer.Ordinal).ThenBy(t => t.Key.Keyword, StringComparer.Ordinal).ToList();
+            var command = Common.Sql.Command(
+                $"""
+                INSERT INTO callmesh.rollup_touches AS r (tenant_id, location_id, day, model, source, medium, campaign, keyword, {MeasureList})
+                SELECT $1, $2, t.* FROM unnest($3::date[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], {Arrays(9)}) AS t
+                ON CONFLICT (tenant_id, location_id, day, model, source, medium, campaign, keyword) DO UPDATE SET {Added}
+                """, tenantId, location, touches.Select(t => t.Key.Day).ToArray(), touches.Select(t => t.Key.Model).ToArray(),
+                touches.Select(t => t.Key.Source).ToArray(), touches.Select(t => t.Key.Medium).ToArray(),
+                touches.Select(t => t.Key.Campaign).ToArray(), touches.Select(t => t.Key.Keyword).ToArray());
+            AddMeasureArrays(command, touches.Select(t => t.Value).ToList());
+            yield return command;
+        }
+    }
+
+    private static string Arrays(int first) => string.Join(", ", MeasureColumns.Select((_, i) => $"${first + i}::numeric[]"));
+
+    private static void AddMeasureArrays(NpgsqlBatchCommand command, List<Measures> rows)
+    {
+        for (var c = 0; c < MeasureColumns.Length; c++)
+        {
+            var column = c;
+            command.Parameters.Add(new NpgsqlParameter
+            {
+                Value = rows.Select(m => Column(m, column)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Numeric,
+            });
+        }
+    }
+
+    private static decimal Column(Measures m, int column) => column switch
+    {
+        0 => m.Calls, 1 => m.Answered, 2 => m.Missed, 3 => m.FirstTime, 4 => m.Qualified, 5 => m.Revenue, 6 => m.DurationSeconds,
+        _ => m.Outcomes.GetValueOrDefault(OutcomeOfColumn[column - 7]),
+    };
+
+    /// <summary>The measures in the reader's columns from <paramref name="first"/> on, in <see cref="MeasureColumns"/> order.</summary>
+    private static Measures Read(NpgsqlDataReader r, int first)
+    {
+        decimal D(int i) => r.IsDBNull(first + i) ? 0 : r.GetDecimal(first + i);
+        var outcomes = new Dictionary<string, decimal>();
+        for (var i = 0; i < OutcomeOfColumn.Length; i++)
+            if (D(7 + i) is var count && count != 0) outcomes[OutcomeOfColumn[i]] = count;
+        return new Measures
+        {
+            Calls = D(0), Answered = D(1), Missed = D(2), FirstTime = D(3), Qualified = D(4), Revenue = D(5), DurationSeconds = D(6),
+            Outcomes = outcomes,
+        };
+    }
+
+    /// <summary>
+    /// Totals per location for local days in [from, to], spend included: one aggregate over day rows. Keys are location
+    /// ids (<see cref="Unassigned"/> for none); <paramref name="locations"/> null means every location of the tenant.
+    /// </summary>
+    public async Task<Dictionary<string, Measures>> TotalsByLocationAsync(string tenantId, IReadOnlyCollection<string>? locations,
+        DateOnly from, DateOnly to)
+    {
+        await using var batch = database.CreateBatch();
+        var scope = locations?.ToArray();
+        batch.BatchCommands.Add(Scoped(
+            $"""
+            SELECT location_id, {Sums} FROM callmesh.rollup_days
+             WHERE tenant_id = $1 AND day BETWEEN $2 AND $3 AND ($4::text[] IS NULL OR location_id = ANY($4))
+             GROUP BY location_id
+            """, tenantId, from, to, scope));
+        batch.BatchCommands.Add(Scoped(
+            """
+            SELECT location_id, sum(cost) FROM callmesh.spend
+             WHERE tenant_id = $1 AND day BETWEEN $2 AND $3 AND ($4::text[] IS NULL OR location_id = ANY($4))
+             GROUP BY location_id
+            """, tenantId, from, to, scope));
+        var totals = new Dictionary<string, Measures>(StringComparer.Ordinal);
+        await using var reader = await batch.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) totals[reader.GetString(0)] = Read(reader, 1);
+        await reader.NextResultAsync();
+        while (await reader.ReadAsync())
+            totals[reader.GetString(0)] = totals.GetValueOrDefault(reader.GetString(0), Measures.Zero) + new Measures { Spend = reader.GetDecimal(1) };
+        return totals;
+    }
+
+    private static NpgsqlBatchCommand Scoped(string sql, string tenantId, DateOnly from, DateOnly to, string[]? locations)
+    {
+        var command = Common.Sql.Command(sql, tenantId, from, to);
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)locations ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        return command;
+    }
+
+    public async Task<Measures> TotalsAsync(string tenantId, string location, DateOnly from, DateOnly to) =>
+        (await TotalsByLocationAsync(tenantId, [location], from, to)).GetValueOrDefault(location, Measures.Zero);
+
+    /// <summary>
+    /// One location's rows by day, source, campaign or keyword under a model. A time-decay half-life other than the
+    /// default is not kept in buckets: the shares of that location's multi-touch calls in range are worked out from
+    /// their stored paths (<paramref name="multiTouchCalls"/>), the single-touch calls still come from buckets.
+    /// </summary>
+    public async Task<List<ReportRow>> ReportAsync(string tenantId, string location, ReportQuery query,
+        Func<Task<List<CallContribution>>> multiTouchCalls)
+    {
+        var rows = new Dictionary<(string Key, string? Source, string? Campaign), Measures>();
+        void Add(string key, string? source, string? campaign, Measures measures) =>
+            rows[(key, source, campaign)] = rows.TryGetValue((key, source, campaign), out var sum) ? sum + measures : measures;
+
+        await using var batch = database.CreateBatch();
+        if (query.GroupBy == "day")
+        {
+            // A call belongs to one day whatever the model: days need no credit sharing.
+            batch.BatchCommands.Add(Common.Sql.Command(
+                $"SELECT day, {MeasureList} FROM callmesh.rollup_days WHERE tenant_id = $1 AND location_id = $2 AND day BETWEEN $3 AND $4",
+                tenantId, location, query.From, query.To));
+            batch.BatchCommands.Add(Common.Sql.Command(
+                "SELECT day, sum(cost) FROM callmesh.spend WHERE tenant_id = $1 AND location_id = $2 AND day BETWEEN $3 AND $4 GROUP BY day",
+                tenantId, location, query.From, query.To));
+            await using var reader = await batch.ExecuteReaderAsync();
+            while (await reader.ReadAsync()) Add(reader.GetFieldValue<DateOnly>(0).ToString("yyyy-MM-dd"), null, null, Read(reader, 1));
+            await reader.NextResultAsync();
+            while (await reader.ReadAsync()) Add(reader.GetFieldValue<DateOnly>(0).ToString("yyyy-MM-dd"), null, null, new Measures { Spend = reader.GetDecimal(1) });
+            return ToRows(rows);
+        }
+
+        var (keyColumns, keyOf) = query.GroupBy switch
+        {
+            "source" => ("source, ''", (Func<string, string, (string, string?, string?)>)((s, _) => (s, s, null))),
+            "campaign" => ("source, campaign", (s, c) => ($"{s}/{c}", s, c)),
+            _ => ("keyword, ''", (k, _) => (k, null, null)),
+        };
+        var bucketed = query.Model == AttributionModels.TimeDecay && Math.Abs(query.HalfLifeDays - AttributionModels.DefaultHalfLifeDays) > 1e-9
+            ? [RollupBuckets.Whole] : new[] { RollupBuckets.Whole, query.Model };
+        var group = Common.Sql.Command(
+            $"""
+            SELECT {keyColumns}, {Sums} FROM callmesh.rollup_touches
+             WHERE tenant_id = $1 AND location_id = $2 AND day BETWEEN $3 AND $4 AND model = ANY($5)
+             GROUP BY 1, 2
+            """, tenantId, location, query.From, query.To, bucketed);
+        batch.BatchCommands.Add(group);
+        if (query.GroupBy is "source" or "campaign")
+            // Spend is known per source and campaign, so it joins those rows (keyword rows have none).
+            batch.BatchCommands.Add(Common.Sql.Command(
+                $"SELECT {keyColumns}, sum(cost) FROM callmesh.spend WHERE tenant_id = $1 AND location_id = $2 AND day BETWEEN $3 AND $4 GROUP BY 1, 2",
+                tenantId, location, query.From, query.To));
+        await using (var reader = await batch.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                var (key, source, campaign) = keyOf(reader.GetString(0), reader.GetString(1));
+                Add(key, source, campaign, Read(reader, 2));
+            }
+            if (await reader.NextResultAsync())
+                while (await reader.ReadAsync())
+                {
+                    var (key, source, campaign) = keyOf(reader.GetString(0), reader.GetString(1));
+                    Add(key, source, campaign, new Measures { Spend = reader.GetDecimal(2) });
+                }
+        }
+        if (bucketed.Length == 1)
+            foreach (var call in await multiTouchCalls())
+            foreach (var (touch, share) in AttributionModels.Credit(call, query.Model, query.HalfLifeDays))
+            {
+                var (key, source, campaign) = keyOf(query.GroupBy == "keyword" ? touch.Keyword ?? "" : touch.Source, touch.Campaign ?? "");
+                Add(key, source, campaign, share);
+            }
+        return ToRows(rows);
+    }
+
+    private static List<ReportRow> ToRows(Dictionary<(string Key, string? Source, string? Campaign), Measures> rows) =>
+        [.. rows.Where(r => !r.Value.IsZero).Select(r => new ReportRow(r.Key.Key, r.Key.Source, r.Key.Campaign, r.Value))];
+
+    /// <summary>A location's buckets as last-touch reads them, by the touch credited (for audits and tests: they must equal
+    /// a GROUP BY over the calls table). Campaign and keyword null when there is none.</summary>
+    public async Task<List<Bucket>> LastTouchBucketsAsync(string tenantId, string location)
+    {
+        await using var command = database.CreateCommand(
+            $"""
+            SELECT day, source, medium, campaign, keyword, {Sums} FROM callmesh.rollup_touches
+             WHERE tenant_id = $1 AND location_id = $2 AND model IN ('{RollupBuckets.Whole}', '{AttributionModels.LastTouch}')
+             GROUP BY 1, 2, 3, 4, 5
+            """);
+        command.Parameters.Add(new() { Value = tenantId });
+        command.Parameters.Add(new() { Value = location });
+        var buckets = new List<Bucket>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            var measures = Read(reader, 5);
+            if (measures.IsZero) continue;
+            string? Optional(int i) => reader.GetString(i) is { Length: > 0 } s ? s : null;
+            buckets.Add(new Bucket(reader.GetFieldValue<DateOnly>(0), reader.GetString(1), reader.GetString(2), Optional(3), Optional(4), measures));
+        }
+        return buckets;
+    }
+
+    /// <summary>
+    /// Replaces a location's buckets from <paramref name="calls"/> (its calls from <paramref name="keptFrom"/> on) inside
+    /// the caller's transaction, which holds the location's lock exclusively. Days before <paramref name="keptFrom"/> keep
+    /// their buckets: their calls are gone (retention), their counts are not. Answers buckets written and buckets changed.
+    /// </summary>
+    public static async Task<(int Buckets, int Changed)> ReplaceAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+        string tenantId, string location, DateOnly keptFrom, IEnumerable<CallContribution> calls)
+    {
+        var fresh = new RollupBuckets();
+        foreach (var call in calls.Where(c => c.Day >= keptFrom)) fresh.Add(call, +1);
+
+        var old = new RollupBuckets();
+        await using (var read = new NpgsqlBatch(connection, transaction))
+        {
+            read.BatchCommands.Add(Common.Sql.Command(
+                $"SELECT day, {MeasureList} FROM callmesh.rollup_days WHERE tenant_id = $1 AND location_id = $2 AND day >= $3",
+                tenantId, location, keptFrom));
+            read.BatchCommands.Add(Common.Sql.Command(
+                $"""
+                SELECT day, model, source, medium, campaign, keyword, {MeasureList} FROM callmesh.rollup_touches
+                 WHERE tenant_id = $1 AND location_id = $2 AND day >= $3
+                """, tenantId, location, keptFrom));
+            await using var reader = await read.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+                if (Read(reader, 1) is { IsZero: false } m) old.Days[reader.GetFieldValue<DateOnly>(0)] = m;
+            await reader.NextResultAsync();
+            while (await reader.ReadAsync())
+                if (Read(reader, 6) is { IsZero: false } m)
+                    old.Touches[new TouchKey(reader.GetFieldValue<DateOnly>(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
+                        reader.GetString(4), reader.GetString(5))] = m;
+        }
+        var changed = fresh.Days.Count(d => !old.Days.TryGetValue(d.Key, out var m) || !m.SameAs(d.Value)) + old.Days.Keys.Count(k => !fresh.Days.ContainsKey(k))
+                      + fresh.Touches.Count(t => !old.Touches.TryGetValue(t.Key, out var m) || !m.SameAs(t.Value)) + old.Touches.Keys.Count(k => !fresh.Touches.ContainsKey(k));
+        if (changed == 0) return (fresh.Days.Count + fresh.Touches.Count, 0);
+
+        await using var write = new NpgsqlBatch(connection, transaction);
+        write.BatchCommands.Add(Common.Sql.Command("DELETE FROM callmesh.rollup_days WHERE tenant_id = $1 AND location_id = $2 AND day >= $3",
+            tenantId, location, keptFrom));
+        write.BatchCommands.Add(Common.Sql.Command("DELETE FROM callmesh.rollup_touches WHERE tenant_id = $1 AND location_id = $2 AND day >= $3",
+            tenantId, location, keptFrom));
+        foreach (var command in Apply(tenantId, location, fresh)) write.BatchCommands.Add(command);
+        await write.ExecuteNonQueryAsync();
+        return (fresh.Days.Count + fresh.Touches.Count, changed);
+    }
+}
