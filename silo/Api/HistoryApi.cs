@@ -104,32 +104,50 @@ public static class HistoryApi
             : Results.Stream(stream => WriteNdjson(stream, rows, caller), "application/x-ndjson");
     }
 
+    // Rows are formatted into a buffer and copied to the response a chunk at a time: Kestrel allows no synchronous writes,
+    // and memory stays at one chunk whatever the export's size.
+    private const int ChunkBytes = 256 * 1024;
+
     private static async Task WriteNdjson(Stream body, IAsyncEnumerable<CallRecord> rows, Caller viewer)
     {
-        var n = 0;
+        var chunk = new MemoryStream();
         await foreach (var call in rows)
         {
-            await JsonSerializer.SerializeAsync(body, CallsApi.ToResource(call, viewer), Json);
-            body.WriteByte((byte)'\n');
-            if (++n % 1000 == 0) await body.FlushAsync();
+            JsonSerializer.Serialize(chunk, CallsApi.ToResource(call, viewer), Json);
+            chunk.WriteByte((byte)'\n');
+            if (chunk.Length >= ChunkBytes) await Send(chunk, body);
         }
+        await Send(chunk, body);
     }
 
     private static async Task WriteCsv(Stream body, IAsyncEnumerable<CallRecord> rows, Caller viewer)
     {
-        await using var text = new StreamWriter(body, new UTF8Encoding(false), 64 * 1024);
+        var chunk = new MemoryStream();
+        await using var text = new StreamWriter(chunk, new UTF8Encoding(false), 16 * 1024, leaveOpen: true);
         await using var csv = new CsvWriter(text, CultureInfo.InvariantCulture);
         // The header names the fields as the calls API's JSON does.
         foreach (var property in typeof(ExportRow).GetProperties().Where(p => p.Name != "EqualityContract"))
             csv.WriteField(JsonNamingPolicy.CamelCase.ConvertName(property.Name));
-        await csv.NextRecordAsync();
-        var n = 0;
+        csv.NextRecord();
         await foreach (var call in rows)
         {
             csv.WriteRecord(ExportRow.From(CallsApi.ToResource(call, viewer)));
-            await csv.NextRecordAsync();
-            if (++n % 1000 == 0) await csv.FlushAsync();
+            csv.NextRecord();
+            if (chunk.Length >= ChunkBytes)
+            {
+                csv.Flush();
+                await Send(chunk, body);
+            }
         }
+        csv.Flush();
+        await Send(chunk, body);
+    }
+
+    private static async Task Send(MemoryStream chunk, Stream body)
+    {
+        if (chunk.Length == 0) return;
+        await body.WriteAsync(chunk.GetBuffer().AsMemory(0, (int)chunk.Length));
+        chunk.SetLength(0);
     }
 
     /// <summary>A call as one CSV line: the calls API's fields, lists joined with ';'.</summary>
