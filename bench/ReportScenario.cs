@@ -40,6 +40,9 @@ public sealed class ReportScenario(HttpClient http, string postgres, string sign
         if (existing >= (long)Locations * CallsPerLocation)
         {
             Console.WriteLine($"report: reusing {existing:N0} calls of tenant {Tenant} seeded by an earlier run");
+            // Rollups of calls seeded before they were persisted (migration 0013): rebuilt once.
+            if (await db.CreateCommand($"SELECT rebuilt_at FROM callmesh.rollup_state WHERE tenant_id = '{Tenant}'").ExecuteScalarAsync() is null or DBNull)
+                await RebuildAsync(Admin, Stopwatch.StartNew());
             var last = await db.CreateCommand($"SELECT max(local_day) FROM callmesh.calls WHERE tenant_id = '{Tenant}'").ExecuteScalarAsync();
             return (DateOnly)last!;
         }
@@ -111,7 +114,7 @@ public sealed class ReportScenario(HttpClient http, string postgres, string sign
             """
             COPY callmesh.calls (call_id, tenant_id, location_id, account_sid, tracking_number, number_kind, caller, started_at, ended_at, status,
                 answered, duration_seconds, talk_seconds, route, routing, source, medium, campaign, keyword, first_time, first_time_location,
-                within_hours, qualified, outcome, value, currency, local_day, touches, revision) FROM STDIN (FORMAT BINARY)
+                within_hours, qualified, outcome, value, currency, local_day, touches, revision, match) FROM STDIN (FORMAT BINARY)
             """);
         for (var n = 0; n < total; n++)
         {
@@ -156,6 +159,7 @@ public sealed class ReportScenario(HttpClient http, string postgres, string sign
             await writer.WriteAsync(DateOnly.FromDateTime(TimeZoneInfo.ConvertTimeFromUtc(startedAt, zones[l % zones.Length])), NpgsqlDbType.Date);
             await writer.WriteAsync(touches, NpgsqlDbType.Jsonb);
             await writer.WriteAsync(1);
+            await writer.WriteAsync("static");
             if ((n + 1) % 100_000 == 0)
                 Console.Write($"\rreport: seeding calls {n + 1:N0} / {total:N0} ({clock.Elapsed.TotalSeconds:F0} s)");
         }

@@ -56,12 +56,22 @@ public static class DemoSeeder
     }
 
     /// <summary>Sends a JSON body with a bearer token; anything but 2xx throws with the problem returned.</summary>
+    /// <summary>Sends one configuration request; a 429 from the gateway's limits waits as long as it says and tries again.</summary>
     public static async Task SendAsync(HttpClient http, HttpMethod method, string token, string path, object body)
     {
-        using var request = new HttpRequestMessage(method, path) { Content = JsonContent.Create(body) };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        using var response = await http.SendAsync(request);
-        if (!response.IsSuccessStatusCode)
-            throw new InvalidOperationException($"{method} {path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        for (var attempt = 0; ; attempt++)
+        {
+            using var request = new HttpRequestMessage(method, path) { Content = JsonContent.Create(body) };
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            using var response = await http.SendAsync(request);
+            if (response.StatusCode == System.Net.HttpStatusCode.TooManyRequests && attempt < 20)
+            {
+                await Task.Delay(response.Headers.RetryAfter?.Delta ?? TimeSpan.FromSeconds(1));
+                continue;
+            }
+            if (!response.IsSuccessStatusCode)
+                throw new InvalidOperationException($"{method} {path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            return;
+        }
     }
 }
