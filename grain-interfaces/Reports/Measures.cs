@@ -101,13 +101,6 @@ public sealed record Bucket(
     [property: Id(4)] string? Keyword,
     [property: Id(5)] Measures Measures);
 
-/// <summary>A day of spend on one source and campaign (campaign "" when the platform gave none).</summary>
-[GenerateSerializer, Alias("callmesh.SpendEntry")]
-public sealed record SpendEntry(
-    [property: Id(0)] DateOnly Day,
-    [property: Id(1)] string Source,
-    [property: Id(2)] string Campaign,
-    [property: Id(3)] decimal Cost);
 
 /// <summary><c>GroupBy</c>: day, source, campaign or keyword. <c>Model</c>: see <c>AttributionModels</c>.</summary>
 [GenerateSerializer, Alias("callmesh.ReportQuery")]

@@ -15,7 +15,10 @@ public sealed class RollupRebuildGrain(JobStore jobs, RollupRebuilder rebuilder,
 
     public Task Resume()
     {
-        _timer ??= this.RegisterGrainTimer(Step, new GrainTimerCreationOptions(TimeSpan.Zero, TimeSpan.FromMilliseconds(1)) { KeepAlive = true });
+        if (_timer is not null) return Task.CompletedTask;
+        // Operators (and the failover test) find the silo a job runs on in its log.
+        logger.LogInformation("Rollup rebuild {Job} runs on this silo", this.GetPrimaryKey());
+        _timer = this.RegisterGrainTimer(Step, new GrainTimerCreationOptions(TimeSpan.Zero, TimeSpan.FromMilliseconds(1)) { KeepAlive = true });
         return Task.CompletedTask;
     }
 

@@ -26,6 +26,13 @@ public sealed class SpendStore(NpgsqlDataSource database)
                 RETURNING xmax <> 0
                 """, tenantId, row.Day, row.LocationId ?? "", row.Source, row.Campaign, row.Cost, row.Currency));
         }
+        // Each location's days carry their spend for the brand and market reports.
+        foreach (var location in rows.GroupBy(r => r.LocationId ?? RollupStore.Unassigned).OrderBy(l => l.Key, StringComparer.Ordinal))
+        {
+            batch.BatchCommands.Add(RollupStore.RefreshSpend(tenantId, location.Key, DateOnly.MinValue, [.. location.Select(r => r.Day).Distinct()]));
+            batch.BatchCommands.Add(RollupStore.RefreshMonths(tenantId, location.Key, DateOnly.MinValue,
+                [.. location.Select(r => RollupStore.MonthOf(r.Day)).Distinct()]));
+        }
         var replaced = 0;
         await using (var reader = await batch.ExecuteReaderAsync())
         {
@@ -36,19 +43,5 @@ public sealed class SpendStore(NpgsqlDataSource database)
         }
         await transaction.CommitAsync();
         return replaced;
-    }
-
-    /// <summary>Every spend entry of a location (null: the brand's unassigned spend).</summary>
-    public async Task<List<SpendEntry>> ForLocationAsync(string tenantId, string? locationId)
-    {
-        await using var command = database.CreateCommand(
-            "SELECT day, source, campaign, cost FROM callmesh.spend WHERE tenant_id = $1 AND location_id = $2");
-        command.Parameters.Add(new() { Value = tenantId });
-        command.Parameters.Add(new() { Value = locationId ?? "" });
-        var entries = new List<SpendEntry>();
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-            entries.Add(new SpendEntry(reader.GetFieldValue<DateOnly>(0), reader.GetString(1), reader.GetString(2), reader.GetDecimal(3)));
-        return entries;
     }
 }

@@ -36,6 +36,8 @@ public static class Migrator
                 // Scripts hold $fn$ / $q$ dollar-quoted bodies that DbUp would read as variables.
                 .WithVariablesDisabled()
                 .WithTransactionPerScript()
+                // A script that rewrites a big table (years of calls or rollups) takes minutes, not DbUp's default 30 s.
+                .WithExecutionTimeout(TimeSpan.FromHours(1))
                 .LogToNowhere()
                 .Build();
 

@@ -184,8 +184,12 @@ public sealed class ReportsApiTests(ApiFixture fixture) : IClassFixture<ApiFixtu
         var katy = Number((await LocationRows(today))["katy"], "answered");
         await CallAsync("+12815550122", talkSeconds: 20);   // answered, too short for the brand's 60 s rule
         await Rollups.UntilCallsAsync(Cluster, Admin, Tenant, "katy", katy + 1, today, "answered");
+        using (var spend = await Cluster.SendAsync(HttpMethod.Post, $"/v1/tenants/{Tenant}/spend", Admin,
+                   new { rows = new[] { new { date = $"{Today:yyyy-MM-dd}", location = "katy", source = "google", campaign = "rules-test", cost = 12.34m, currency = "USD" } } }))
+            Assert.Equal(HttpStatusCode.OK, spend.StatusCode);
         var before = await Get($"/v1/tenants/{Tenant}/reports/locations?{today}", Admin);
         var qualifiedBefore = Number(Rows(before)["katy"], "qualified");
+        Assert.True(Number(Rows(before)["katy"], "spend") >= 12.34m);
         Assert.True(before.GetProperty("rules").GetProperty("historyCurrent").GetBoolean());
 
         // Katy counts calls of 10 s or more from now on: new calls use it at once, history waits for a rebuild.
@@ -213,6 +217,8 @@ public sealed class ReportsApiTests(ApiFixture fixture) : IClassFixture<ApiFixtu
 
             var after = await Get($"/v1/tenants/{Tenant}/reports/locations?{today}", Admin);
             Assert.True(after.GetProperty("rules").GetProperty("historyCurrent").GetBoolean());
+            // The rebuild replaced the day rows; their spend is the spend table's again.
+            Assert.Equal(Number(before.GetProperty("totals"), "spend"), Number(after.GetProperty("totals"), "spend"));
             Assert.True(Number(Rows(after)["katy"], "qualified") > qualifiedBefore);
             AssertTotalsAreTheSumOfTheRows(after);
 

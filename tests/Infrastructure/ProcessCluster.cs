@@ -154,6 +154,9 @@ public sealed class ProcessCluster : IAsyncDisposable
     public void Kill(Process process) => process.Kill(entireProcessTree: false);
 
     /// <summary>Everything the silos have logged so far.</summary>
+    /// <summary>The log file of silo <paramref name="index"/> (0-based, as <see cref="Silos"/>) as first started.</summary>
+    public string SiloLog(int index) => Path.Combine(_logs, $"silo-{index + 1}.log");
+
     public string SiloLogs() => string.Join("\n", Directory.GetFiles(_logs, "silo-*.log").Select(File.ReadAllText));
 
     /// <summary>Silo <paramref name="index"/>'s journal directory.</summary>

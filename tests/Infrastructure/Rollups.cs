@@ -25,8 +25,8 @@ public static class Rollups
         }
     }
 
-    /// <summary>Polls a job until it is done (or failed), up to 60 s; answers its last state.</summary>
-    public static async Task<JsonElement> UntilJobDoneAsync(ProcessCluster cluster, string token, string tenant, Guid jobId)
+    /// <summary>Polls a job until it is done (or failed), up to <paramref name="patience"/> (60 s); answers its last state.</summary>
+    public static async Task<JsonElement> UntilJobDoneAsync(ProcessCluster cluster, string token, string tenant, Guid jobId, TimeSpan? patience = null)
     {
         for (var wait = Stopwatch.StartNew(); ; await Task.Delay(100))
         {
@@ -34,7 +34,7 @@ public static class Rollups
             Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
             var job = await response.Content.ReadFromJsonAsync<JsonElement>();
             if (job.GetProperty("state").GetString() is "done" or "failed") return job;
-            Assert.True(wait.Elapsed < TimeSpan.FromSeconds(60), $"job {jobId} never finished: {job}");
+            Assert.True(wait.Elapsed < (patience ?? TimeSpan.FromSeconds(60)), $"job {jobId} never finished: {job}");
         }
     }
 }

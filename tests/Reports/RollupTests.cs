@@ -108,6 +108,17 @@ public sealed class RollupTests(GrainClusterFixture fixture) : IClassFixture<Gra
             Assert.Equal((0, 0), (rebuilt.ChangedBuckets, rebuilt.RequalifiedCalls));
             Assert.True(await SameAsTruth(brand.Tenant, location));
         }
+        // Every month row is the sum of its day rows.
+        Assert.Equal(0, await fixture.Database.Scalar<long>(
+            """
+            SELECT count(*) FROM callmesh.rollup_months m FULL JOIN (
+                SELECT tenant_id, location_id, date_trunc('month', day)::date AS month, sum(calls) AS calls, sum(revenue) AS revenue,
+                       sum(qualified) AS qualified, sum(sales) AS sales FROM callmesh.rollup_days WHERE tenant_id = $1 GROUP BY 1, 2, 3) d
+              USING (tenant_id, location_id, month)
+             WHERE coalesce(m.tenant_id, d.tenant_id) = $1
+               AND (m.calls IS DISTINCT FROM d.calls OR m.revenue IS DISTINCT FROM d.revenue OR m.qualified IS DISTINCT FROM d.qualified
+                    OR m.sales IS DISTINCT FROM d.sales)
+            """, brand.Tenant));
         // The blocked caller's calls are in the table but in no rollup.
         Assert.True(await fixture.Database.Scalar<long>("SELECT count(*) FROM callmesh.calls WHERE tenant_id = $1 AND route = 'blocked'", brand.Tenant) > 0);
 
