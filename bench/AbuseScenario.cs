@@ -128,13 +128,5 @@ public sealed class AbuseScenario(HttpClient browser, HttpClient http, string si
         }
     }
 
-    /// <summary>The silos' resident memory, from the pid files `./callmesh up` writes.</summary>
-    private long SiloMemory() =>
-        Directory.GetFiles(Path.Combine(state, "pids"), "silo-*.pid").Sum(file =>
-        {
-            var pid = File.ReadLines(file).FirstOrDefault();
-            var status = $"/proc/{pid}/status";
-            var line = File.Exists(status) ? File.ReadLines(status).FirstOrDefault(l => l.StartsWith("VmRSS:")) : null;
-            return line is null ? 0 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
-        });
+    private long SiloMemory() => ProcessCpu.SiloMemory(state);
 }

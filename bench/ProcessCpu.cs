@@ -83,4 +83,14 @@ public sealed class ProcessCpu(string state)
         catch (IOException) { return null; }
         catch (UnauthorizedAccessException) { return null; }
     }
+
+    /// <summary>The silos' resident memory, from the pid files `./callmesh up` writes.</summary>
+    public static long SiloMemory(string state) =>
+        Directory.GetFiles(Path.Combine(state, "pids"), "silo-*.pid").Sum(file =>
+        {
+            var pid = File.ReadLines(file).FirstOrDefault();
+            var status = $"/proc/{pid}/status";
+            var line = File.Exists(status) ? File.ReadLines(status).FirstOrDefault(l => l.StartsWith("VmRSS:")) : null;
+            return line is null ? 0 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+        });
 }

@@ -7,6 +7,7 @@ using Npgsql;
 
 // ./callmesh bench [--seconds 10] [--warmup 15] [--settle 5] [--workers 64] [--scenarios dni,inbound,report] [--timeline true] [--dni-rate N]
 //   [--scenarios abuse [--abuse-seconds 60]]
+//   [--scenarios history [--history-calls 10000000] [--history-locations 1000]]
 //   [--scenarios attribution [--attribution-rate 2] [--attribution-seconds 240] [--attribution-learning 180] [--attribution-call-share 0.6] [--attribution-seed 7]]
 // — against the cluster `./callmesh up` started.
 var options = args.Chunk(2).Where(p => p.Length == 2).ToDictionary(p => p[0].TrimStart('-'), p => p[1]);
@@ -279,6 +280,14 @@ if (scenarios.Contains("attribution"))
         double.Parse(options.GetValueOrDefault("attribution-call-share") ?? "0.6"),
         int.Parse(options.GetValueOrDefault("attribution-seed") ?? "7")));
     failed |= !await attribution.RunAsync();
+}
+if (scenarios.Contains("history"))
+{
+    // history: years of calls at constant cost — reports, inserts, lookups and silo memory at a tenth and at all of it.
+    using var historyHttp = new HttpClient(new ManyClients { InnerHandler = connections }, disposeHandler: false)
+        { BaseAddress = gateway, Timeout = TimeSpan.FromMinutes(5) };
+    await new HistoryScenario(historyHttp, postgres, key, state, long.Parse(options.GetValueOrDefault("history-calls") ?? "10000000"),
+        int.Parse(options.GetValueOrDefault("history-locations") ?? "1000")).RunAsync();
 }
 if (scenarios.Contains("abuse"))
 {
