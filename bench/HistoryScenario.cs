@@ -343,6 +343,20 @@ public sealed class HistoryScenario(HttpClient http, string postgres, string sig
             return Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         });
         Console.WriteLine($"  caller lookup (300):             {F(lookup)}");
+        // An export of up to a million calls streams: the silos' memory before and after says whether it was held.
+        var memoryBefore = SiloMemory();
+        var exportClock = Stopwatch.StartNew();
+        using (var request = new HttpRequestMessage(HttpMethod.Get, $"/v1/tenants/{Tenant}/exports/calls.ndjson?limit=1000000"))
+        {
+            request.Headers.Authorization = new("Bearer", admin);
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            response.EnsureSuccessStatusCode();
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+            long lines = 0, bytes = 0;
+            while (await reader.ReadLineAsync() is { } line) { lines++; bytes += line.Length + 1; }
+            Console.WriteLine($"  export of {lines:N0} calls as NDJSON ({bytes / 1024 / 1024:N0} MB) in {exportClock.Elapsed.TotalSeconds:F1} s, " +
+                              $"next page {(response.Headers.Contains("Link") ? "linked" : "none")}; silo memory {memoryBefore / 1024 / 1024:N0} → {SiloMemory() / 1024 / 1024:N0} MB");
+        }
         Console.WriteLine($"  silo memory after: {SiloMemory() / 1024 / 1024:N0} MB");
     }
 
