@@ -18,7 +18,7 @@ public sealed class RollupRebuildFailoverTests(TestDatabase db) : IClassFixture<
     private const int CallsPerLocation = 2500;
 
     [Fact]
-    public async Task A_rebuild_whose_silo_is_killed_resumes_elsewhere_and_counts_every_location_once()
+    public async Task A_rebuild_whose_silo_is_killed_resumes_elsewhere_counts_every_location_once_and_reports_answer_cold_after()
     {
         await using var cluster = await ProcessCluster.StartAsync(db.ConnectionString, silos: 2);
         await DemoSeeder.SeedAsync(cluster.Http, cluster.SigningKeyHex, Repo.DemoBrandFile);
@@ -63,6 +63,18 @@ public sealed class RollupRebuildFailoverTests(TestDatabase db) : IClassFixture<
                            FROM callmesh.rollup_days WHERE tenant_id = $1 GROUP BY 1) r USING (location_id)
              WHERE r.calls IS DISTINCT FROM c.calls OR r.qualified IS DISTINCT FROM c.qualified
             """, Tenant));
+
+        // The killed silo comes back cold: reports answer at once (they hold nothing in memory to rebuild) and agree.
+        cluster.Restart(victim.Value);
+        await cluster.WaitReadyAsync();
+        var range = $"from={DateTime.UtcNow.AddDays(-30):yyyy-MM-dd}&to={DateTime.UtcNow:yyyy-MM-dd}";
+        for (var i = 0; i < 10; i++)
+        {
+            using var report = await cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}/reports/locations?{range}", admin);
+            Assert.Equal(HttpStatusCode.OK, report.StatusCode);
+            var totals = (await report.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("totals");
+            Assert.True(totals.GetProperty("calls").GetDecimal() >= locations.Count * CallsPerLocation);
+        }
     }
 
     private static async Task<JsonElement> JobAsync(ProcessCluster cluster, string admin, Guid jobId)
