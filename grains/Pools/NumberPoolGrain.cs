@@ -20,7 +20,7 @@ namespace CallMesh.Pools;
 /// </summary>
 public sealed class NumberPoolGrain(
     [PersistentState("pool", "callmesh")] IPersistentState<NumberPoolGrain.State> stored,
-    DniStore store, NumberDirectory directory, TimeProvider clock) : Grain, INumberPoolGrain
+    DniStore store, DniJournal journal, NumberDirectory directory, TimeProvider clock) : Grain, INumberPoolGrain
 {
     private static readonly TimeSpan OverflowRetryAfter = TimeSpan.FromMinutes(2);
     // Below this many calls in 30 days a 99th percentile says little: the rest is the default.
@@ -255,7 +255,7 @@ public sealed class NumberPoolGrain(
         }
         if (released is null) return;
         // Durable before the number can be leased again: the next hold must not overlap this one.
-        await store.WriteAsync(new JournalEntry([], [], [], released));
+        await journal.WriteAsync(new JournalEntry([], [], [], released));
         foreach (var release in released)
         {
             RemoveHold(release.Number);

@@ -19,7 +19,7 @@ namespace CallMesh.Visitors;
 [Orleans.Placement.PreferLocalPlacement]
 // An open page heartbeats every minute; five idle minutes mean the visitor left (its rows reload it if it returns).
 [CollectionAgeLimit(Minutes = 5)]
-public sealed class VisitorGrain(DniStore store, GrainReferences references, TimeProvider clock) : Grain, IVisitorGrain
+public sealed class VisitorGrain(DniStore store, DniJournal journal, GrainReferences references, TimeProvider clock) : Grain, IVisitorGrain
 {
     private const string TestParameter = "callmesh_test";
     private const int MaxConflictRetries = 3;
@@ -161,7 +161,7 @@ public sealed class VisitorGrain(DniStore store, GrainReferences references, Tim
             var rows = unwritten.Select(g => new LeaseRow(TenantId, g.PoolId, g.Number!, g.Overflow ? "overflow" : "lease",
                 VisitorId, sessionId, g.LocationId, g.LeasedAt, g.EarlyReuse)).ToList();
             if (rows.Count + sessions.Count + touches.Count == 0) return grants;
-            var refused = await store.WriteAsync(new JournalEntry(sessions, touches, rows, []));
+            var refused = await journal.WriteAsync(new JournalEntry(sessions, touches, rows, []));
             if (refused.Count == 0) return grants;
             if (attempt == MaxConflictRetries)
                 throw new InvalidOperationException($"Numbers {string.Join(", ", refused)} stayed refused by the lease journal.");

@@ -84,13 +84,14 @@ public static class ApiSetup
         services.AddSingleton<NumberDirectory>();
         services.AddSingleton<PoolHealthQuery>();
         services.AddSingleton<DniStore>();
+        services.AddSingleton<DniJournal>();
         services.AddSingleton<GrainReferences>();
         services.AddSingleton<CallMesh.Calls.CallStore>();
         services.AddSingleton<CallMesh.Reports.SpendStore>();
         services.AddSingleton<CallMesh.Reports.RollupStore>();
         services.AddSingleton<CallMesh.Reports.RollupRebuilder>();
         services.AddSingleton<CallMesh.Jobs.JobStore>();
-        services.AddHostedService(sp => sp.GetRequiredService<DniStore>());
+        services.AddHostedService(sp => sp.GetRequiredService<DniJournal>());
         return services;
     }
 

@@ -218,13 +218,13 @@ public sealed class NumberPoolTests(GrainClusterFixture fixture) : IClassFixture
             [new SessionRow(session, tenant, visitor, "no-site", now, "https://example.com/", null, false)], [],
             [new LeaseRow(tenant, pool, numbers[0], "not-a-kind", visitor, session, null, now)], []);
 
-        await Assert.ThrowsAsync<Npgsql.PostgresException>(() => _dni.Service<DniStore>().WriteAsync(entry));
+        await Assert.ThrowsAsync<Npgsql.PostgresException>(() => _dni.Service<DniJournal>().WriteAsync(entry));
 
         Assert.Equal(0, await fixture.Database.Scalar<long>("SELECT count(*) FROM callmesh.dni_sessions WHERE session_id = $1", session));
         // The journal goes on after a failed batch: the same entry, mended, is written whole, and written again changes nothing.
         var mended = entry with { Leases = [entry.Leases[0] with { Kind = "lease" }] };
-        Assert.Empty(await _dni.Service<DniStore>().WriteAsync(mended));
-        Assert.Empty(await _dni.Service<DniStore>().WriteAsync(mended with { Leases = [] }));
+        Assert.Empty(await _dni.Service<DniJournal>().WriteAsync(mended));
+        Assert.Empty(await _dni.Service<DniJournal>().WriteAsync(mended with { Leases = [] }));
         Assert.Equal(1, await fixture.Database.Scalar<long>("SELECT count(*) FROM callmesh.dni_sessions WHERE session_id = $1", session));
         Assert.Equal(visitor, (await _dni.Service<DniStore>().FindLastHoldsAsync(numbers[0], DateTime.UtcNow)).First().VisitorId);
     }
@@ -233,7 +233,7 @@ public sealed class NumberPoolTests(GrainClusterFixture fixture) : IClassFixture
     public async Task The_journal_takes_new_connections_when_its_own_are_cut()
     {
         var (tenant, _, _, _) = await _dni.PoolAsync(size: 1);
-        var store = _dni.Service<DniStore>();
+        var store = _dni.Service<DniJournal>();
         await store.WriteAsync(SessionEntry(tenant, Guid.NewGuid()));
 
         // As a database restart or a proxy's idle timeout would: the writers' connections die under them.
@@ -267,7 +267,7 @@ public sealed class NumberPoolTests(GrainClusterFixture fixture) : IClassFixture
     public async Task Entries_behind_a_stalled_journal_transaction_are_written_while_it_waits()
     {
         var (tenant, pool, numbers, _) = await _dni.PoolAsync(size: 1);
-        var store = _dni.Service<DniStore>();
+        var store = _dni.Service<DniJournal>();
 
         // An open transaction holds a live lease of the number, so the journal's insert of another lease of it waits
         // for that transaction to end: a transaction stalled as behind a slow WAL flush, only for as long as we like.
@@ -295,7 +295,7 @@ public sealed class NumberPoolTests(GrainClusterFixture fixture) : IClassFixture
         // The other holder gives up: the stalled lease goes through, and is not refused.
         await blocking.RollbackAsync();
         Assert.Empty(await stalled.WaitAsync(TimeSpan.FromSeconds(30)));
-        Assert.Equal(visitor, (await store.FindLastHoldsAsync(numbers[0], DateTime.UtcNow)).First().VisitorId);
+        Assert.Equal(visitor, (await _dni.Service<DniStore>().FindLastHoldsAsync(numbers[0], DateTime.UtcNow)).First().VisitorId);
     }
 
     [Fact]
