@@ -164,7 +164,8 @@ public sealed class RollupStore([FromKeyedServices(RollupStore.DataSourceKey)] N
     private static decimal SpendAt(NpgsqlDataReader r, int i) => r.IsDBNull(i) ? 0 : Convert.ToDecimal(r.GetValue(i)) / Cents;
 
     /// <summary>
-    /// Totals per location for local days in [from, to], spend included: one aggregate over day rows. Keys are location
+    /// Totals per location for local days in [from, to], spend included: one aggregate over the month rows of the whole
+    /// months in the range and the day rows of its ends. Keys are location
     /// ids (<see cref="Unassigned"/> for none); <paramref name="locations"/> null means every location of the tenant.
     /// </summary>
     public async Task<Dictionary<string, Measures>> TotalsByLocationAsync(string tenantId, IReadOnlyCollection<string>? locations,
