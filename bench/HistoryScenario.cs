@@ -111,7 +111,7 @@ public sealed class HistoryScenario(HttpClient http, string postgres, string sig
                 within_hours, qualified, met_rules, outcome, value, currency, local_day, touches, revision, match) FROM STDIN (FORMAT BINARY)
             """);
         await using var keyWriter = await keysConnection.BeginBinaryImportAsync("COPY callmesh.call_keys (call_id, tenant_id, started_at) FROM STDIN (FORMAT BINARY)");
-        var measures = "calls, answered, missed, first_time, qualified, revenue, duration_seconds, sales, appointments, quotes, inquiries, spam, other_outcomes";
+        var measures = string.Join(", ", RollupStore.MeasureColumns);
         await using var dayWriter = await daysConnection.BeginBinaryImportAsync(
             $"COPY callmesh.rollup_days (tenant_id, location_id, day, {measures}) FROM STDIN (FORMAT BINARY)");
         await using var touchWriter = await touchesConnection.BeginBinaryImportAsync(
@@ -176,7 +176,7 @@ public sealed class HistoryScenario(HttpClient http, string postgres, string sig
         for (var c = 0; c < 13; c++)
         {
             var column = c;
-            upsert.Parameters.Add(new() { Value = rows.Select(r => Scaled(r.Value, column)).ToArray() });
+            upsert.Parameters.Add(new() { Value = rows.Select(r => RollupStore.Scaled(r.Value, column)).ToArray() });
         }
         await upsert.ExecuteNonQueryAsync();
         return n;
@@ -251,17 +251,9 @@ public sealed class HistoryScenario(HttpClient http, string postgres, string sig
         if (value is null) await writer.WriteNullAsync(); else await writer.WriteAsync(value);
     }
 
-    private static long Scaled(Measures m, int column) => column switch
-    {
-        0 => (long)(m.Calls * 1_000_000), 1 => (long)(m.Answered * 1_000_000), 2 => (long)(m.Missed * 1_000_000),
-        3 => (long)(m.FirstTime * 1_000_000), 4 => (long)(m.Qualified * 1_000_000), 5 => (long)(m.Revenue * 100),
-        6 => (long)(m.DurationSeconds * 1_000_000),
-        _ => (long)(m.Outcomes.GetValueOrDefault(new[] { "sale", "appointment", "quote", "inquiry", "spam", "other" }[column - 7]) * 1_000_000),
-    };
-
     private static async Task WriteMeasuresAsync(NpgsqlBinaryImporter writer, Measures m)
     {
-        for (var c = 0; c < 13; c++) await writer.WriteAsync(Scaled(m, c), NpgsqlDbType.Bigint);
+        for (var c = 0; c < 13; c++) await writer.WriteAsync(RollupStore.Scaled(m, c), NpgsqlDbType.Bigint);
     }
 
     /// <summary>The figures of one stage: reports through the gateway, the same report in SQL, a new call's insert, a caller lookup, silo memory.</summary>

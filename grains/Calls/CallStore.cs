@@ -55,10 +55,12 @@ public sealed class CallStore(NpgsqlDataSource database)
         {
             batch.BatchCommands.Add(Reports.RollupStore.LocationLock(call.TenantId, location, exclusive: false));
             batch.BatchCommands.Add(BatchCommand(InsertIfNew, call));
+            // The buckets go in the same round trip; a call that had a row already rolls them back with it.
+            foreach (var command in Reports.RollupStore.Apply(call.TenantId, location, Reports.RollupBuckets.Change(null, Reports.Contributions.From(call))))
+                batch.BatchCommands.Add(command);
             await batch.ExecuteNonQueryAsync();
             if (batch.BatchCommands[1].RecordsAffected == 0) return false;   // disposing rolls back
         }
-        await ApplyRollups(connection, transaction, call.TenantId, location, Reports.RollupBuckets.Change(null, Reports.Contributions.From(call)));
         await transaction.CommitAsync();
         return true;
     }
@@ -105,15 +107,6 @@ public sealed class CallStore(NpgsqlDataSource database)
         }
         await transaction.CommitAsync();
         return true;
-    }
-
-    private static async Task ApplyRollups(NpgsqlConnection connection, NpgsqlTransaction transaction, string tenantId, string location,
-        Reports.RollupBuckets change)
-    {
-        if (change.IsEmpty) return;
-        await using var batch = new NpgsqlBatch(connection, transaction);
-        foreach (var command in Reports.RollupStore.Apply(tenantId, location, change)) batch.BatchCommands.Add(command);
-        await batch.ExecuteNonQueryAsync();
     }
 
     private static NpgsqlBatchCommand BatchCommand(string sql, CallRecord call)

@@ -17,7 +17,8 @@ public sealed class RollupStore([FromKeyedServices(RollupStore.DataSourceKey)] N
     /// <summary>location_id of calls and spend that belong to no location.</summary>
     public const string Unassigned = "";
 
-    private static readonly string[] MeasureColumns =
+    /// <summary>The measure columns of every rollup table, in the order <see cref="Scaled"/> numbers them.</summary>
+    public static readonly string[] MeasureColumns =
         ["calls", "answered", "missed", "first_time", "qualified", "revenue", "duration_seconds",
          "sales", "appointments", "quotes", "inquiries", "spam", "other_outcomes"];
 
@@ -45,7 +46,7 @@ public sealed class RollupStore([FromKeyedServices(RollupStore.DataSourceKey)] N
 
     /// <summary>The statements that add <paramref name="change"/> to a location's buckets, in key order (two writers of
     /// the same buckets lock them in the same order, so they queue rather than deadlock).</summary>
-    public static IEnumerable<NpgsqlBatchCommand> Apply(string tenantId, string location, RollupBuckets change)
+    public static IEnumerable<NpgsqlBatchCommand> Apply(string tenantId, string location, RollupBuckets change, bool months = true)
     {
         if (change.Days.Count > 0)
         {
@@ -58,16 +59,19 @@ public sealed class RollupStore([FromKeyedServices(RollupStore.DataSourceKey)] N
                 """, tenantId, location, days.Select(d => d.Key).ToArray());
             AddMeasureArrays(command, days.Select(d => d.Value).ToList());
             yield return command;
-
+        }
+        if (change.Days.Count > 0 && months)
+        {
+            var days = change.Days.OrderBy(d => d.Key).ToList();
             // The same change to the days' months (in month order, after the days: every writer locks in this order).
-            var months = days.GroupBy(d => MonthOf(d.Key)).OrderBy(g => g.Key).ToList();
+            var byMonth = days.GroupBy(d => MonthOf(d.Key)).OrderBy(g => g.Key).ToList();
             var monthly = Common.Sql.Command(
                 $"""
                 INSERT INTO callmesh.rollup_months AS r (tenant_id, location_id, month, {MeasureList})
                 SELECT $1, $2, m.* FROM unnest($3::date[], {Arrays(4)}) AS m
                 ON CONFLICT (tenant_id, location_id, month) DO UPDATE SET {Added}
-                """, tenantId, location, months.Select(m => m.Key).ToArray());
-            AddMeasureArrays(monthly, months.Select(m => Measures.Sum(m.Select(d => d.Value))).ToList());
+                """, tenantId, location, byMonth.Select(m => m.Key).ToArray());
+            AddMeasureArrays(monthly, byMonth.Select(m => Measures.Sum(m.Select(d => d.Value))).ToList());
             yield return monthly;
         }
         if (change.Touches.Count > 0)
@@ -135,10 +139,13 @@ public sealed class RollupStore([FromKeyedServices(RollupStore.DataSourceKey)] N
             var column = c;
             command.Parameters.Add(new NpgsqlParameter
             {
-                Value = rows.Select(m => (long)(Column(m, column) * Scale(column))).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint,
+                Value = rows.Select(m => Scaled(m, column)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint,
             });
         }
     }
+
+    /// <summary>Measure <paramref name="column"/> of <paramref name="m"/> as the table stores it (millionths, or cents for revenue).</summary>
+    public static long Scaled(Measures m, int column) => (long)(Column(m, column) * Scale(column));
 
     private static decimal Column(Measures m, int column) => column switch
     {
@@ -343,7 +350,7 @@ public sealed class RollupStore([FromKeyedServices(RollupStore.DataSourceKey)] N
             tenantId, location, keptFrom));
         write.BatchCommands.Add(Common.Sql.Command("DELETE FROM callmesh.rollup_touches WHERE tenant_id = $1 AND location_id = $2 AND day >= $3",
             tenantId, location, keptFrom));
-        foreach (var command in Apply(tenantId, location, fresh)) write.BatchCommands.Add(command);
+        foreach (var command in Apply(tenantId, location, fresh, months: false)) write.BatchCommands.Add(command);   // months: from the days below
         write.BatchCommands.Add(RefreshSpend(tenantId, location, keptFrom));   // the deleted day rows held the spend too
         write.BatchCommands.Add(Common.Sql.Command("DELETE FROM callmesh.rollup_months WHERE tenant_id = $1 AND location_id = $2 AND month >= $3",
             tenantId, location, MonthOf(keptFrom)));

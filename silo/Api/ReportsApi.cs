@@ -59,10 +59,10 @@ public static class ReportsApi
             Model(model, errors);
             if (errors.Any) return Problems.Invalid(errors.ToDictionary());
             var rows = await LocationRows(caller, tenant, market, range, grains, rollups, http);
+            var facts = await TenantFacts(tenant, grains, rebuilder);
             return Results.Ok(new
             {
-                from = range.From, to = range.To, model = model ?? AttributionModels.LastTouch, currency = await Currency(tenant, grains),
-                rules = await Rules(tenant, grains, rebuilder),
+                from = range.From, to = range.To, model = model ?? AttributionModels.LastTouch, currency = facts.Currency, rules = facts.Rules,
                 items = rows.Select(r => new LocationRow(r.Location, r.Market, ReportLine.From(r.Measures))),
                 totals = ReportLine.From(Measures.Sum(rows.Select(r => r.Measures))),
             });
@@ -82,9 +82,10 @@ public static class ReportsApi
             var rows = (await LocationRows(caller, tenant, null, range, grains, rollups, http)).Where(r => r.Location is not null).ToList();
             var markets = rows.GroupBy(r => r.Market).OrderBy(g => g.Key, StringComparer.Ordinal)
                 .Select(g => new { market = g.Key, locations = g.Count(), measures = ReportLine.From(Measures.Sum(g.Select(r => r.Measures))) });
+            var facts = await TenantFacts(tenant, grains, rebuilder);
             return Results.Ok(new
             {
-                from = range.From, to = range.To, currency = await Currency(tenant, grains), rules = await Rules(tenant, grains, rebuilder), items = markets,
+                from = range.From, to = range.To, currency = facts.Currency, rules = facts.Rules, items = markets,
                 totals = ReportLine.From(Measures.Sum(rows.Select(r => r.Measures))),
             });
         }).WithSummary("A row per market (the sum of its locations in the caller's scope; market null for locations without one).");
@@ -107,6 +108,7 @@ public static class ReportsApi
                 [.. (await calls.ForRollupAsync(tenant, location, range.From, range.To)).Select(Contributions.From)]);
             var totals = await rollups.TotalsAsync(tenant, location, range.From, range.To);
             var rows = await rowsTask;
+            var facts = await TenantFacts(tenant, grains, rebuilder);
             var ordered = query.GroupBy == "day"
                 ? rows.OrderBy(r => r.Key, StringComparer.Ordinal)
                 : rows.OrderByDescending(r => r.Measures.Calls).ThenByDescending(r => r.Measures.Spend).ThenBy(r => r.Key, StringComparer.Ordinal);
@@ -114,7 +116,7 @@ public static class ReportsApi
             {
                 location, from = range.From, to = range.To, groupBy = query.GroupBy, model = query.Model,
                 halfLifeDays = query.Model == AttributionModels.TimeDecay ? query.HalfLifeDays : (double?)null,
-                currency = await Currency(tenant, grains), rules = await Rules(tenant, grains, rebuilder),
+                currency = facts.Currency, rules = facts.Rules,
                 items = ordered.Select(r => new GroupRow(r.Key, r.Source, r.Campaign, ReportLine.From(r.Measures))),
                 totals = ReportLine.From(totals),
             });
@@ -167,16 +169,14 @@ public static class ReportsApi
         return [.. locations.Select(l => (l.Location, l.Market, totals.GetValueOrDefault(l.Location ?? RollupStore.Unassigned, Measures.Zero)))];
     }
 
-    private static async Task<RulesResource> Rules(string tenant, IGrainFactory grains, RollupRebuilder rebuilder)
+    /// <summary>What every report says of its tenant: its currency, and which rules version its history reflects (one read of each).</summary>
+    private static async Task<(string? Currency, RulesResource Rules)> TenantFacts(string tenant, IGrainFactory grains, RollupRebuilder rebuilder)
     {
         var stateTask = rebuilder.StateAsync(tenant);
-        var version = (await grains.GetGrain<ITenantGrain>(tenant).Get())?.RulesVersion ?? 0;
+        var snapshot = await grains.GetGrain<ITenantGrain>(tenant).Get();
         var state = await stateTask;
-        return new RulesResource(version, state.RulesVersion, state.RebuiltAt, state.CallsKeptFrom);
+        return (snapshot?.Config.Currency, new RulesResource(snapshot?.RulesVersion ?? 0, state.RulesVersion, state.RebuiltAt, state.CallsKeptFrom));
     }
-
-    private static async Task<string?> Currency(string tenant, IGrainFactory grains) =>
-        (await grains.GetGrain<ITenantGrain>(tenant).Get())?.Config.Currency;
 
     /// <summary>Local days, inclusive; by default the 30 days up to today (UTC).</summary>
     private static (DateOnly From, DateOnly To) Range(string? from, string? to, ValidationErrors errors)

@@ -62,11 +62,7 @@ public sealed class Retention(NpgsqlDataSource database, HistoryOptions options,
             foreach (var (tenantId, cutoff) in cutoffs.Where(c => c.Key != ""))
             {
                 // Rollups first: from now on a rebuild leaves the days before the cutoff as they are.
-                await Execute(lockConnection,
-                    """
-                    INSERT INTO callmesh.rollup_state (tenant_id, calls_kept_from) VALUES ($1, $2)
-                    ON CONFLICT (tenant_id) DO UPDATE SET calls_kept_from = GREATEST(rollup_state.calls_kept_from, EXCLUDED.calls_kept_from)
-                    """, tenantId, KeptFrom(cutoff));
+                await KeepRollupsBeforeAsync(lockConnection, tenantId, cutoff);
                 calls += await DeleteInBatchesAsync(lockConnection,
                     $"""
                     WITH gone AS (
@@ -92,10 +88,16 @@ public sealed class Retention(NpgsqlDataSource database, HistoryOptions options,
     }
 
     /// <summary>
-    /// The calls of a partial local day near the cutoff are partly gone: rebuilds keep buckets up to two days past it
-    /// (a location's local day may start a day either side of UTC's).
+    /// From now on a rebuild leaves the tenant's buckets before the cutoff as they are (their calls are going). The calls of
+    /// a partial local day near it are partly gone, so buckets are kept up to two days past it (a location's local day may
+    /// start a day either side of UTC's).
     /// </summary>
-    private static DateOnly KeptFrom(DateTime cutoff) => DateOnly.FromDateTime(cutoff).AddDays(2);
+    private static Task<int> KeepRollupsBeforeAsync(NpgsqlConnection connection, string tenantId, DateTime cutoff) =>
+        Execute(connection,
+            """
+            INSERT INTO callmesh.rollup_state (tenant_id, calls_kept_from) VALUES ($1, $2)
+            ON CONFLICT (tenant_id) DO UPDATE SET calls_kept_from = GREATEST(rollup_state.calls_kept_from, EXCLUDED.calls_kept_from)
+            """, tenantId, DateOnly.FromDateTime(cutoff).AddDays(2));
 
     /// <summary>Tenant → cutoff for every tenant that keeps limited history; key "" holds the deployment default, if any.</summary>
     private async Task<Dictionary<string, DateTime>> CutoffsAsync(NpgsqlConnection connection)
@@ -146,11 +148,7 @@ public sealed class Retention(NpgsqlDataSource database, HistoryOptions options,
             if (tenants.Count == 0 || tenants.Any(t => !cutoffs.TryGetValue(t, out var cutoff) || end > cutoff)) continue;
             await using var transaction = await connection.BeginTransactionAsync(cancellation);
             foreach (var tenantId in tenants)
-                await Execute(connection,
-                    """
-                    INSERT INTO callmesh.rollup_state (tenant_id, calls_kept_from) VALUES ($1, $2)
-                    ON CONFLICT (tenant_id) DO UPDATE SET calls_kept_from = GREATEST(rollup_state.calls_kept_from, EXCLUDED.calls_kept_from)
-                    """, tenantId, KeptFrom(cutoffs[tenantId]));
+                await KeepRollupsBeforeAsync(connection, tenantId, cutoffs[tenantId]);
             await Execute(connection, $"DELETE FROM callmesh.call_keys WHERE call_id IN (SELECT call_id FROM callmesh.{name})");
             await Execute(connection, $"ALTER TABLE callmesh.calls DETACH PARTITION callmesh.{name}");
             await Execute(connection, $"DROP TABLE callmesh.{name}");
