@@ -15,6 +15,9 @@ public sealed record Measurement(string Name, int Requests, int Failures, double
     /// <summary>What each process spent on a request in this phase (<see cref="ProcessCpu"/>), when it was measured.</summary>
     public string? Cpu { get; init; }
 
+    /// <summary>The same in µs per request, for comparing two phases.</summary>
+    public (double Gateway, double Silos, double Postgres)? CpuPerRequest { get; init; }
+
     public override string ToString() =>
         $"{Name,-26} {Throughput,9:F0} req/s  p50 {P50Ms,6:F2} ms  p99 {P99Ms,7:F2} ms  ({Requests} ok, {Failures} failed, {Seconds:F1} s)" +
         (Cpu is null ? "" : $"{Environment.NewLine}  {Cpu}");

@@ -19,7 +19,13 @@ public sealed class ProcessCpu(string state)
         var start = Take();
         var measured = await phase();
         var end = Take();
-        return start is null || end is null || measured.Requests == 0 ? measured : measured with { Cpu = Describe(start, end, measured.Requests) };
+        if (start is null || end is null || measured.Requests == 0) return measured;
+        double PerRequest(long ticks) => ticks / TicksPerSecond * 1e6 / measured.Requests;
+        return measured with
+        {
+            Cpu = Describe(start, end, measured.Requests),
+            CpuPerRequest = (PerRequest(end.Gateway - start.Gateway), PerRequest(end.Silos - start.Silos), PerRequest(end.Postgres - start.Postgres)),
+        };
     }
 
     private static string Describe(Sample start, Sample end, int requests)

@@ -8,6 +8,7 @@ using Npgsql;
 // ./callmesh bench [--seconds 10] [--warmup 15] [--settle 5] [--workers 64] [--scenarios dni,inbound,report] [--timeline true] [--dni-rate N]
 //   [--scenarios abuse [--abuse-seconds 60]]
 //   [--scenarios history [--history-calls 10000000] [--history-locations 1000]]
+//   [--scenarios outbound [--outbound-rate 150]]   (with CALLMESH_OUTBOUND__ALLOWPRIVATENETWORKS=true ./callmesh up)
 //   [--scenarios attribution [--attribution-rate 2] [--attribution-seconds 240] [--attribution-learning 180] [--attribution-call-share 0.6] [--attribution-seed 7]]
 // — against the cluster `./callmesh up` started.
 var options = args.Chunk(2).Where(p => p.Length == 2).ToDictionary(p => p[0].TrimStart('-'), p => p[1]);
@@ -225,6 +226,16 @@ if (scenarios.Contains("inbound"))
     Console.WriteLine($"inbound TwiML p99 at 200 calls/s: {at200.P99Ms:F2} ms (target < 25 ms)");
     Console.WriteLine($"calls recorded and completed by their status callback: {completed} of {total}" + (completed == total ? "" : " — MISSING"));
     failed |= completed != total;
+}
+if (scenarios.Contains("outbound"))
+{
+    // outbound: a webhook on every event type, its cost per inbound call and the outbox's drain rate (docs/outbound.md).
+    var calls = new InboundCalls(http, seed);
+    await calls.RegisterAccountAsync(key);
+    await LoadRunner.ClosedLoop("warm-up", workers, warmUp, calls.Call);
+    var outbound = new OutboundScenario(http, calls, db, seed.Tenant, key,
+        double.Parse(options.GetValueOrDefault("outbound-rate") ?? "150"), duration, Steady);
+    failed |= !await outbound.RunAsync();
 }
 if (scenarios.Contains("report"))
 {

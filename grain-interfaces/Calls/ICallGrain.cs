@@ -94,7 +94,8 @@ public sealed record CallAttribution(
     [property: Id(12)] bool IsTest,
     [property: Id(13)] string Match = MatchKinds.None,
     [property: Id(14)] double? SecondsSinceRelease = null,
-    [property: Id(15)] List<MatchCandidate>? Candidates = null);
+    [property: Id(15)] List<MatchCandidate>? Candidates = null,
+    [property: Id(16)] Visitors.ClickIds? ClickIds = null);
 
 /// <summary>How a call's credit was decided (docs/attribution.md): stored in callmesh.calls.match, filtered on by the calls API.</summary>
 public static class MatchKinds

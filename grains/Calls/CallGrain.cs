@@ -148,7 +148,7 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
         return (basis with
         {
             Source = touch?.Source ?? "direct", Medium = touch?.Medium ?? "none", Campaign = touch?.Campaign, Keyword = touch?.Keyword,
-            Gclid = touch?.ClickIds.Gclid, LandingPage = touch?.LandingPage, VisitorId = visitorId, SessionId = sessionId, IsTest = isTest,
+            Gclid = touch?.ClickIds.Gclid, ClickIds = touch?.ClickIds is { Any: true } ids ? ids : null, LandingPage = touch?.LandingPage, VisitorId = visitorId, SessionId = sessionId, IsTest = isTest,
         }, path);
     }
 

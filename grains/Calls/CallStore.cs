@@ -21,7 +21,7 @@ public sealed class CallStore(NpgsqlDataSource database)
         "call_id, tenant_id, account_sid, tracking_number, caller, started_at, ended_at, status, answered, duration_seconds, talk_seconds, " +
         "recording_url, route, routing, number_kind, pool_id, static_key, location_id, source, medium, campaign, keyword, gclid, landing_page, " +
         "visitor_id, session_id, is_test, first_time, first_time_location, within_hours, qualified, met_rules, outcome, value, currency, " +
-        "outcome_external_id, applied_events, days_since_previous, local_day, touches, revision, match, seconds_since_release, match_candidates";
+        "outcome_external_id, applied_events, days_since_previous, local_day, touches, revision, match, seconds_since_release, match_candidates, click_ids";
 
     private static readonly string[] ColumnNames = Columns.Split(", ");
 
@@ -43,8 +43,8 @@ public sealed class CallStore(NpgsqlDataSource database)
         "is_test, first_time, qualified, outcome, value, local_day, touches, revision, talk_seconds, within_hours, days_since_previous, met_rules";
 
     /// <summary>
-    /// Writes a new call's row and adds it to its location's rollups, in one transaction; false when the call already had
-    /// a row (then nothing changes).
+    /// Writes a new call's row, adds it to its location's rollups and queues its events (<see cref="Outbound.OutboxStore"/>),
+    /// in one transaction; false when the call already had a row (then nothing changes).
     /// </summary>
     public async Task<bool> InsertAsync(CallRecord call)
     {
@@ -58,6 +58,8 @@ public sealed class CallStore(NpgsqlDataSource database)
             // The buckets go in the same round trip; a call that had a row already rolls them back with it.
             foreach (var command in Reports.RollupStore.Apply(call.TenantId, location, Reports.RollupBuckets.Change(null, Reports.Contributions.From(call))))
                 batch.BatchCommands.Add(command);
+            // And its events for the tenant's destinations (the outbox): they exist exactly when the call does.
+            foreach (var command in Outbound.OutboxStore.Enqueue(null, call)) batch.BatchCommands.Add(command);
             await batch.ExecuteNonQueryAsync();
             if (batch.BatchCommands[1].RecordsAffected == 0) return false;   // disposing rolls back
         }
@@ -67,7 +69,7 @@ public sealed class CallStore(NpgsqlDataSource database)
 
     /// <summary>
     /// Replaces the call's row by <paramref name="call"/> and its rollup contribution (subtract the stored revision's, add
-    /// this one's), in one transaction. False, changing nothing, when the stored revision is not
+    /// this one's), with the events between the two revisions, in one transaction. False, changing nothing, when the stored revision is not
     /// <paramref name="previousRevision"/>: someone else (a rules rebuild) wrote the call meanwhile; load it and apply again.
     /// </summary>
     public async Task<bool> SaveAsync(CallRecord call, int previousRevision)
@@ -76,6 +78,7 @@ public sealed class CallStore(NpgsqlDataSource database)
         await using var transaction = await connection.BeginTransactionAsync();
         var location = call.Attribution.LocationId ?? Reports.RollupStore.Unassigned;
         Reports.CallContribution? stored = null;
+        CallRecord? before = null;
         await using (var batch = new NpgsqlBatch(connection, transaction))
         {
             batch.BatchCommands.Add(Reports.RollupStore.LocationLock(call.TenantId, location, exclusive: false));
@@ -92,6 +95,7 @@ public sealed class CallStore(NpgsqlDataSource database)
                 if (row.Attribution.LocationId != call.Attribution.LocationId)
                     throw new InvalidOperationException($"Call {call.CallId} cannot move from location {row.Attribution.LocationId} to {call.Attribution.LocationId}.");
                 stored = Reports.Contributions.From(row);
+                before = row;
             }
         }
         await using (var write = new NpgsqlBatch(connection, transaction))
@@ -103,6 +107,7 @@ public sealed class CallStore(NpgsqlDataSource database)
             write.BatchCommands.Add(BatchCommand(Upsert, call));
             foreach (var command in Reports.RollupStore.Apply(call.TenantId, location, Reports.RollupBuckets.Change(stored, Reports.Contributions.From(call))))
                 write.BatchCommands.Add(command);
+            foreach (var command in Outbound.OutboxStore.Enqueue(before, call)) write.BatchCommands.Add(command);
             await write.ExecuteNonQueryAsync();
         }
         await transaction.CommitAsync();
@@ -128,9 +133,9 @@ public sealed class CallStore(NpgsqlDataSource database)
             call.FirstTime, call.FirstTimeForLocation, call.WithinHours, call.Qualified, call.MetRules.ToArray(), call.Outcome, call.Value,
             call.Currency, call.OutcomeExternalId, call.AppliedEvents.ToArray(), call.DaysSincePreviousCall,
             call.ReportingDay, JsonSerializer.Serialize(call.Touches), call.Revision, a.Match, a.SecondsSinceRelease,
-            a.Candidates is null ? null : JsonSerializer.Serialize(a.Candidates),
+            a.Candidates is null ? null : JsonSerializer.Serialize(a.Candidates), a.ClickIds is null ? null : JsonSerializer.Serialize(a.ClickIds),
         ];
-        return [.. values.Select((value, i) => names[i] is "routing" or "touches" or "match_candidates"
+        return [.. values.Select((value, i) => names[i] is "routing" or "touches" or "match_candidates" or "click_ids"
             ? new NpgsqlParameter { Value = value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Jsonb }
             : value is null ? new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NullType(names[i]) } : new NpgsqlParameter { Value = value })];
     }
@@ -357,7 +362,8 @@ public sealed class CallStore(NpgsqlDataSource database)
             Routing = JsonSerializer.Deserialize<CallRouting>(r.GetString(13))!,
             Attribution = new CallAttribution(r.GetString(14), S(15), S(16), S(17), r.GetString(18), r.GetString(19), S(20), S(21), S(22), S(23),
                 G(24), G(25), r.GetBoolean(26), r.GetString(41), r.IsDBNull(42) ? null : r.GetDouble(42),
-                r.IsDBNull(43) ? null : JsonSerializer.Deserialize<List<MatchCandidate>>(r.GetString(43))),
+                r.IsDBNull(43) ? null : JsonSerializer.Deserialize<List<MatchCandidate>>(r.GetString(43)),
+                r.IsDBNull(44) ? null : JsonSerializer.Deserialize<Visitors.ClickIds>(r.GetString(44))),
             FirstTime = r.GetBoolean(27), FirstTimeForLocation = r.GetBoolean(28), WithinHours = r.GetBoolean(29), Qualified = r.GetBoolean(30),
             MetRules = [.. r.GetFieldValue<string[]>(31)], Outcome = S(32), Value = r.IsDBNull(33) ? null : r.GetDecimal(33), Currency = S(34),
             OutcomeExternalId = S(35), AppliedEvents = [.. r.GetFieldValue<string[]>(36)],

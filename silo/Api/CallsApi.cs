@@ -15,14 +15,6 @@ public static class CallsApi
 
     public sealed record BlockBody(string? Reason);
 
-    public sealed record CallResource(string Id, string Tenant, string? Location, string TrackingNumber, string NumberKind, string? Pool,
-        string? StaticKey, string Caller, DateTime StartedAt, DateTime? EndedAt, string Status, bool Answered, int DurationSeconds,
-        int TalkSeconds, string? RecordingUrl, string Route, string? RoutedTo, string Source, string Medium, string? Campaign,
-        string? Keyword, string? Gclid, string? LandingPage, Guid? VisitorId, Guid? SessionId, bool Test, bool FirstTime,
-        bool FirstTimeForLocation, bool WithinBusinessHours, bool Qualified, List<string> MetRules, string? Outcome, decimal? Value,
-        string? Currency, string? ExternalId, string Match, double? SecondsSinceRelease, List<MatchCandidate>? MatchCandidates);
-
-
     public static RouteGroupBuilder MapCallsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/tenants/{tenant}").WithTags("Calls").RequireAuthorization();
@@ -140,18 +132,9 @@ public static class CallsApi
             : null;
     }
 
-    public static CallResource ToResource(CallRecord c, Caller viewer)
-    {
-        var a = c.Attribution;
-        // Analysts, and keys that may not read calls (a CRM's outcome answer), see the tenant's calls but not who called:
-        // keep the area code and the last two digits.
-        var callerNumber = (viewer.Role == Roles.Analyst || viewer.LacksScope("calls:read")) && c.Caller.Length > 7 ? c.Caller[..5] + new string('*', c.Caller.Length - 7) + c.Caller[^2..] : c.Caller;
-        return new CallResource(c.CallId, c.TenantId, a.LocationId, c.TrackingNumber, a.NumberKind, a.PoolId, a.StaticKey, callerNumber,
-            c.StartedAt, c.EndedAt, c.Status, c.Answered, c.DurationSeconds, c.TalkSeconds, c.RecordingUrl, c.Routing.Route, c.Routing.DialTo,
-            a.Source, a.Medium, a.Campaign, a.Keyword, a.Gclid, a.LandingPage, a.VisitorId, a.SessionId, a.IsTest, c.FirstTime,
-            c.FirstTimeForLocation, c.WithinHours, c.Qualified, c.MetRules, c.Outcome, c.Value, c.Currency, c.OutcomeExternalId,
-            a.Match, a.SecondsSinceRelease, a.Candidates);
-    }
+    /// <summary>Analysts, and keys that may not read calls (a CRM's outcome answer), see the tenant's calls but not who called.</summary>
+    public static CallResource ToResource(CallRecord c, Caller viewer) =>
+        CallResource.From(c, maskCaller: viewer.Role == Roles.Analyst || viewer.LacksScope("calls:read"));
 
     private static string Cursor(CallRecord last) => Cursor(last.StartedAt, last.CallId);
 

@@ -20,7 +20,7 @@ public static class HistoryApi
 
     public sealed record EraseBody(string? PhoneNumber);
 
-    public sealed record ErasureResource(int CallsChanged, int VisitorsChanged, bool Unblocked, int AuditEntriesChanged);
+    public sealed record ErasureResource(int CallsChanged, int VisitorsChanged, bool Unblocked, int AuditEntriesChanged, int OutboxEventsChanged);
 
     private const int DefaultExportRows = 100_000, MaxExportRows = 1_000_000;
 
@@ -71,7 +71,8 @@ public static class HistoryApi
         if (body.PhoneNumber is null) return Problems.Invalid("phoneNumber", "is required.");
         if (Rules.PhoneNumberError(body.PhoneNumber) is { } error) return Problems.Invalid("phoneNumber", error);
         var result = await erasure.EraseAsync(tenant, body.PhoneNumber, caller.Subject);
-        return TypedResults.Ok(new ErasureResource(result.CallsChanged, result.VisitorsChanged, result.Unblocked, result.AuditEntriesChanged));
+        return TypedResults.Ok(new ErasureResource(result.CallsChanged, result.VisitorsChanged, result.Unblocked, result.AuditEntriesChanged,
+            result.OutboxEventsChanged));
     }
 
     private static async Task<IResult> Export(string tenant, DateTime? from, DateTime? to, string? cursor, int? limit, HttpContext http,
@@ -156,7 +157,7 @@ public static class HistoryApi
         string Source, string Medium, string? Campaign, string? Keyword, string? Gclid, string? LandingPage, Guid? VisitorId,
         Guid? SessionId, bool FirstTime, bool Qualified, string MetRules, string? Outcome, decimal? Value, string? Currency, string Match)
     {
-        public static ExportRow From(CallsApi.CallResource c) => new(c.Id, c.Location, c.TrackingNumber, c.NumberKind, c.Pool, c.StaticKey,
+        public static ExportRow From(CallResource c) => new(c.Id, c.Location, c.TrackingNumber, c.NumberKind, c.Pool, c.StaticKey,
             c.Caller, c.StartedAt.ToString("O"), c.EndedAt?.ToString("O"), c.Status, c.Answered, c.DurationSeconds, c.TalkSeconds, c.Route,
             c.Source, c.Medium, c.Campaign, c.Keyword, c.Gclid, c.LandingPage, c.VisitorId, c.SessionId, c.FirstTime, c.Qualified,
             string.Join(';', c.MetRules), c.Outcome, c.Value, c.Currency, c.Match);

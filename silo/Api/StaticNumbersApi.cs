@@ -13,7 +13,9 @@ namespace CallMesh.Silo.Api;
 /// </summary>
 public static class StaticNumbersApi
 {
-    public static readonly string[] Media = ["gbp", "citation", "billboard", "radio", "tv", "print", "direct-mail", "email", "other"];
+    // google-ads-call: the business number of a Google Ads call asset, so calls through Google forwarding numbers land here
+    // (their conversions go back as Google's call-conversions file).
+    public static readonly string[] Media = ["gbp", "citation", "billboard", "radio", "tv", "print", "direct-mail", "email", "google-ads-call", "other"];
 
     public sealed record StaticNumberBody(string? Number, string? Medium, string? Label, string? Source, string? Campaign);
 

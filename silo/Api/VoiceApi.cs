@@ -116,7 +116,7 @@ public static partial class VoiceApi
     /// the carrier), else what the gateway forwards (X-Forwarded-Proto/-Host, believed there only from
     /// trusted proxies), else this request's own.
     /// </summary>
-    private static string PublicBaseUrl(HttpContext http, IConfiguration configuration)
+    internal static string PublicBaseUrl(HttpContext http, IConfiguration configuration)
     {
         if (configuration["PUBLIC_BASE_URL"] is { Length: > 0 } configured) return configured.TrimEnd('/');
         static string? Last(string value) => value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).LastOrDefault();

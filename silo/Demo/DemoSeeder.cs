@@ -55,8 +55,10 @@ public static class DemoSeeder
         return (tenantId, locations.Count);
     }
 
-    /// <summary>Sends a JSON body with a bearer token; anything but 2xx throws with the problem returned.</summary>
-    /// <summary>Sends one configuration request; a 429 from the gateway's limits waits as long as it says and tries again.</summary>
+    /// <summary>
+    /// Sends one configuration request (a JSON body with a bearer token); a 429 from the gateway's limits waits as long as it
+    /// says and tries again; anything else but 2xx throws with the problem returned.
+    /// </summary>
     public static async Task SendAsync(HttpClient http, HttpMethod method, string token, string path, object body)
     {
         for (var attempt = 0; ; attempt++)

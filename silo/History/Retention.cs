@@ -3,10 +3,11 @@ using Npgsql;
 namespace CallMesh.Silo.History;
 
 /// <summary>Deployment-wide history settings: how often maintenance runs, and the months kept by tenants that set none.</summary>
-public sealed record HistoryOptions(TimeSpan MaintenanceInterval, int? DefaultCallMonths, int MonthsAhead = 3);
+public sealed record HistoryOptions(TimeSpan MaintenanceInterval, int? DefaultCallMonths, int MonthsAhead = 3, int OutboxDays = 30);
 
 /// <summary>What one maintenance run did.</summary>
-public sealed record MaintenanceResult(int PartitionsCreated, List<string> PartitionsDropped, long CallsDeleted, long LeasesDeleted);
+public sealed record MaintenanceResult(int PartitionsCreated, List<string> PartitionsDropped, long CallsDeleted, long LeasesDeleted,
+    long OutboxEventsDeleted = 0);
 
 /// <summary>
 /// Retention of calls and lease history (docs/history.md). Calls are partitioned by month across tenants, so a month's
@@ -77,8 +78,17 @@ public sealed class Retention(NpgsqlDataSource database, HistoryOptions options,
                         SELECT id FROM callmesh.number_leases WHERE tenant_id = $1 AND released_at < $2 LIMIT {BatchRows})
                     """, tenantId, cutoff, cancellation);
             }
-            var result = new MaintenanceResult(created, dropped, calls, leases);
-            if (created + dropped.Count + calls + leases > 0) logger.LogInformation("History maintenance: {Result}", result);
+            // The delivery log and replays cover OutboxDays; an event still waiting for a receiver stays until it is sent or dead.
+            long events = 0;
+            for (var deleted = BatchRows; deleted == BatchRows && !cancellation.IsCancellationRequested; events += deleted)
+                deleted = await Execute(lockConnection,
+                    $"""
+                    DELETE FROM callmesh.outbox_events WHERE seq IN (
+                        SELECT seq FROM callmesh.outbox_events e WHERE occurred_at < $1
+                           AND NOT EXISTS (SELECT 1 FROM callmesh.deliveries d WHERE d.seq = e.seq AND d.state = 'pending') LIMIT {BatchRows})
+                    """, now.AddDays(-options.OutboxDays));
+            var result = new MaintenanceResult(created, dropped, calls, leases, events);
+            if (created + dropped.Count + calls + leases + events > 0) logger.LogInformation("History maintenance: {Result}", result);
             return result;
         }
         finally

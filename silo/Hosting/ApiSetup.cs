@@ -28,6 +28,14 @@ public static class ApiSetup
         services.AddSingleton<CallMesh.Silo.History.Retention>();
         services.AddSingleton<CallMesh.Silo.History.Erasure>();
         services.AddHostedService<CallMesh.Silo.History.HistoryMaintenance>();
+        // Conversions out: destinations, the outbox's dispatchers (grains) and the watcher that wakes them.
+        services.AddSingleton(CallMesh.Outbound.OutboundOptions.From(configuration.GetSection("Outbound")));
+        services.AddSingleton<CallMesh.Outbound.OutboundAddresses>();
+        services.AddSingleton<CallMesh.Outbound.OutboundSender>();
+        services.AddSingleton<CallMesh.Outbound.DestinationStore>();
+        services.AddSingleton<CallMesh.Outbound.OutboxStore>();
+        services.AddSingleton<CallMesh.Outbound.ConversionFiles>();
+        services.AddHostedService<CallMesh.Silo.Outbound.OutboxWatcher>();
         // The call path: routing from memory, deliveries journaled before they are answered. Registered after Orleans, so
         // at shutdown the journal hands over what it can before the silo leaves.
         services.AddSingleton(new CallMesh.Silo.Calls.CallJournalOptions(settings.JournalPath));
@@ -138,6 +146,8 @@ public static class ApiSetup
         app.MapApiKeysApi();
         app.MapReportsApi();
         app.MapJobsApi();
+        app.MapDestinationsApi();
+        app.MapConversionExportsApi();
         app.MapHistoryApi();
         app.MapSpendApi();
         return app;

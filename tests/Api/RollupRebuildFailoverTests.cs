@@ -39,7 +39,7 @@ public sealed class RollupRebuildFailoverTests(TestDatabase db) : IClassFixture<
             Assert.NotEqual("done", job.GetProperty("state").GetString());
             if (job.GetProperty("done").GetInt32() >= 2)
                 for (var i = 0; i < cluster.Silos.Count; i++)
-                    if (File.Exists(cluster.SiloLog(i)) && ReadShared(cluster.SiloLog(i)).Contains($"Rollup rebuild {jobId} runs on this silo"))
+                    if (cluster.ReadSiloLog(i).Contains($"Rollup rebuild {jobId} runs on this silo"))
                         victim = i;
             await Task.Delay(20);
         }
@@ -82,12 +82,6 @@ public sealed class RollupRebuildFailoverTests(TestDatabase db) : IClassFixture<
         using var response = await cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}/jobs/{jobId}", admin);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return await response.Content.ReadFromJsonAsync<JsonElement>();
-    }
-
-    private static string ReadShared(string path)
-    {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        return new StreamReader(stream).ReadToEnd();
     }
 
     /// <summary>Answered calls of 0–119 s to each demo location, half of them long enough for the brand's 60 s rule.</summary>

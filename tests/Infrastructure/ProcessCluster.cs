@@ -34,12 +34,13 @@ public sealed class ProcessCluster : IAsyncDisposable
         ["CALLMESH_RATELIMIT__APIPERIPPERMINUTE"] = "3000",
     };
 
-    public static async Task<ProcessCluster> StartAsync(string postgres, int silos, Dictionary<string, string>? gatewaySettings = null)
+    public static async Task<ProcessCluster> StartAsync(string postgres, int silos, Dictionary<string, string>? gatewaySettings = null,
+        Dictionary<string, string>? siloSettings = null)
     {
         var cluster = new ProcessCluster();
         try
         {
-            await cluster.StartProcessesAsync(postgres, silos, gatewaySettings ?? []);
+            await cluster.StartProcessesAsync(postgres, silos, gatewaySettings ?? [], siloSettings ?? []);
             return cluster;
         }
         catch
@@ -49,7 +50,7 @@ public sealed class ProcessCluster : IAsyncDisposable
         }
     }
 
-    private async Task StartProcessesAsync(string postgres, int silos, Dictionary<string, string> gatewaySettings)
+    private async Task StartProcessesAsync(string postgres, int silos, Dictionary<string, string> gatewaySettings, Dictionary<string, string> siloSettings)
     {
         var clusterId = $"test-{Guid.NewGuid():N}"[..16];
         for (var i = 1; i <= silos; i++)
@@ -73,6 +74,7 @@ public sealed class ProcessCluster : IAsyncDisposable
                 ["CALLMESH_MEMBERSHIP__PROBETIMEOUT"] = "00:00:01",
                 ["CALLMESH_MEMBERSHIP__NUMMISSEDPROBESLIMIT"] = "2",
             });
+            foreach (var (key, value) in siloSettings) _siloEnvironments[^1][key] = value;
             Silos.Add(Start($"silo-{i}", Repo.SiloDll, _siloEnvironments[^1]));
         }
         var gatewayPort = Ports.Free();
@@ -156,6 +158,14 @@ public sealed class ProcessCluster : IAsyncDisposable
     /// <summary>Everything the silos have logged so far.</summary>
     /// <summary>The log file of silo <paramref name="index"/> (0-based, as <see cref="Silos"/>) as first started.</summary>
     public string SiloLog(int index) => Path.Combine(_logs, $"silo-{index + 1}.log");
+
+    /// <summary>What silo <paramref name="index"/> has logged so far (read while the silo writes it), or "" before it logs.</summary>
+    public string ReadSiloLog(int index)
+    {
+        if (!File.Exists(SiloLog(index))) return "";
+        using var stream = new FileStream(SiloLog(index), FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        return new StreamReader(stream).ReadToEnd();
+    }
 
     public string SiloLogs() => string.Join("\n", Directory.GetFiles(_logs, "silo-*.log").Select(File.ReadAllText));
 
