@@ -56,10 +56,11 @@ public sealed class CallStore(NpgsqlDataSource database)
             batch.BatchCommands.Add(Reports.RollupStore.LocationLock(call.TenantId, location, exclusive: false));
             batch.BatchCommands.Add(BatchCommand(InsertIfNew, call));
             // The buckets go in the same round trip; a call that had a row already rolls them back with it.
+            // Its events for the tenant's destinations (the outbox): they exist exactly when the call does. Before the
+            // buckets, whose rows every call of the location's day updates: their locks are held from there to the commit.
+            foreach (var command in Outbound.OutboxStore.Enqueue(null, call)) batch.BatchCommands.Add(command);
             foreach (var command in Reports.RollupStore.Apply(call.TenantId, location, Reports.RollupBuckets.Change(null, Reports.Contributions.From(call))))
                 batch.BatchCommands.Add(command);
-            // And its events for the tenant's destinations (the outbox): they exist exactly when the call does.
-            foreach (var command in Outbound.OutboxStore.Enqueue(null, call)) batch.BatchCommands.Add(command);
             await batch.ExecuteNonQueryAsync();
             if (batch.BatchCommands[1].RecordsAffected == 0) return false;   // disposing rolls back
         }
@@ -105,9 +106,9 @@ public sealed class CallStore(NpgsqlDataSource database)
                     "INSERT INTO callmesh.call_keys (call_id, tenant_id, started_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
                     call.CallId, call.TenantId, call.StartedAt));
             write.BatchCommands.Add(BatchCommand(Upsert, call));
+            foreach (var command in Outbound.OutboxStore.Enqueue(before, call)) write.BatchCommands.Add(command);
             foreach (var command in Reports.RollupStore.Apply(call.TenantId, location, Reports.RollupBuckets.Change(stored, Reports.Contributions.From(call))))
                 write.BatchCommands.Add(command);
-            foreach (var command in Outbound.OutboxStore.Enqueue(before, call)) write.BatchCommands.Add(command);
             await write.ExecuteNonQueryAsync();
         }
         await transaction.CommitAsync();

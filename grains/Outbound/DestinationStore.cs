@@ -64,12 +64,18 @@ public sealed class DestinationStore(NpgsqlDataSource database)
         await command.ExecuteNonQueryAsync();
     }
 
+    /// <summary>Deletes the destination with its deliveries and their attempts (no foreign key does it: see 0020_outbox_write_path.sql).</summary>
     public async Task<bool> DeleteAsync(string tenantId, string id)
     {
-        await using var command = database.CreateCommand("DELETE FROM callmesh.destinations WHERE tenant_id = $1 AND destination_id = $2");
-        command.Parameters.Add(new() { Value = tenantId });
-        command.Parameters.Add(new() { Value = id });
-        return await command.ExecuteNonQueryAsync() > 0;
+        await using var connection = await database.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        batch.BatchCommands.Add(Common.Sql.Command("DELETE FROM callmesh.destinations WHERE tenant_id = $1 AND destination_id = $2", tenantId, id));
+        batch.BatchCommands.Add(Common.Sql.Command("DELETE FROM callmesh.deliveries WHERE destination_id = $1", id));
+        await batch.ExecuteNonQueryAsync();
+        if (batch.BatchCommands[0].RecordsAffected == 0) return false;   // another tenant's, or none: disposing rolls back
+        await transaction.CommitAsync();
+        return true;
     }
 
     /// <summary>The tenant's destination, or null (also when <paramref name="id"/> is another tenant's).</summary>

@@ -79,6 +79,9 @@ public sealed class Retention(NpgsqlDataSource database, HistoryOptions options,
                     """, tenantId, cutoff, cancellation);
             }
             // The delivery log and replays cover OutboxDays; an event still waiting for a receiver stays until it is sent or dead.
+            // A call's transaction that read a destination just before it was deleted may have queued a delivery for it.
+            await Execute(lockConnection,
+                "DELETE FROM callmesh.deliveries d WHERE NOT EXISTS (SELECT 1 FROM callmesh.destinations x WHERE x.destination_id = d.destination_id)");
             long events = 0;
             for (var deleted = BatchRows; deleted == BatchRows && !cancellation.IsCancellationRequested; events += deleted)
                 deleted = await Execute(lockConnection,

@@ -88,6 +88,8 @@ public static class ApiSetup
             {
                 NoResetOnClose = true, MaxAutoPrepare = 0, MaxPoolSize = 20, Options = "-c max_parallel_workers_per_gather=0",
             }.ConnectionString));
+        services.AddKeyedSingleton(CallMesh.Outbound.OutboxStore.DataSourceKey, (_, _) => NpgsqlDataSource.Create(
+            new NpgsqlConnectionStringBuilder(postgres) { NoResetOnClose = true, MaxAutoPrepare = 0, MaxPoolSize = 10 }.ConnectionString));
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<NumberDirectory>();
         services.AddSingleton<PoolHealthQuery>();

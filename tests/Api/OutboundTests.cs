@@ -164,6 +164,17 @@ public sealed class OutboundTests(OutboundFixture fixture) : IClassFixture<Outbo
         }
     }
 
+    /// <summary>The destination once it is disabled (failing with <paramref name="patience"/> before).</summary>
+    private async Task<JsonElement> UntilDisabledAsync(string id, TimeSpan patience)
+    {
+        for (var wait = System.Diagnostics.Stopwatch.StartNew(); ; await Task.Delay(200))
+        {
+            var state = await GetAsync($"/v1/tenants/{Tenant}/destinations/{id}");
+            if (state.GetProperty("state").GetString() == "disabled") return state;
+            Assert.True(wait.Elapsed < patience, state.ToString());
+        }
+    }
+
     private static Microsoft.AspNetCore.Http.HeaderDictionary Headers(ReceivedRequest r) => new()
     {
         ["webhook-id"] = r.Header("webhook-id"), ["webhook-timestamp"] = r.Header("webhook-timestamp"), ["webhook-signature"] = r.Header("webhook-signature"),
@@ -330,6 +341,17 @@ public sealed class OutboundTests(OutboundFixture fixture) : IClassFixture<Outbo
         using (var replay = await Cluster.SendAsync(HttpMethod.Post, $"/v1/tenants/{Tenant}/destinations/{id}/replay", Admin, new { eventId = first.Header("webhook-id") }))
             Assert.Equal(HttpStatusCode.Accepted, replay.StatusCode);
         await Receiver.UntilAsync("/hooks/pause", r => r.Count(x => x.Header("webhook-id") == first.Header("webhook-id")) == 2);
+        // The log keeps the first delivery's attempt and the replay's, each numbered from 1.
+        for (var wait = System.Diagnostics.Stopwatch.StartNew(); ; await Task.Delay(100))
+        {
+            var log = (await GetAsync($"/v1/tenants/{Tenant}/destinations/{id}/deliveries/{first.Header("webhook-id")}/attempts")).GetProperty("items");
+            if (log.GetArrayLength() == 2)
+            {
+                Assert.Equal([1, 1], log.EnumerateArray().Select(a => a.GetProperty("attempt").GetInt32()));
+                break;
+            }
+            Assert.True(wait.Elapsed < TimeSpan.FromSeconds(10), log.ToString());
+        }
         using (var bad = await Cluster.SendAsync(HttpMethod.Post, $"/v1/tenants/{Tenant}/destinations/{id}/replay", Admin, new { eventId = "evt_x", from = DateTime.UtcNow }))
             await ProblemAssert.Is(bad, HttpStatusCode.BadRequest, "validation");
         // Replay a time range.
@@ -341,16 +363,7 @@ public sealed class OutboundTests(OutboundFixture fixture) : IClassFixture<Outbo
         // The receiver says the endpoint is gone: the destination is disabled and the dashboard API says so.
         Receiver.Status["/hooks/pause"] = 410;
         await CallAsync();
-        for (var wait = System.Diagnostics.Stopwatch.StartNew(); ; await Task.Delay(100))
-        {
-            var state = await GetAsync($"/v1/tenants/{Tenant}/destinations/{id}");
-            if (state.GetProperty("state").GetString() == "disabled")
-            {
-                Assert.Contains("410", state.GetProperty("stateReason").GetString());
-                break;
-            }
-            Assert.True(wait.Elapsed < TimeSpan.FromSeconds(10), state.ToString());
-        }
+        Assert.Contains("410", (await UntilDisabledAsync(id, TimeSpan.FromSeconds(10))).GetProperty("stateReason").GetString());
         var notices = await GetAsync($"/v1/tenants/{Tenant}/notices");
         Assert.Contains(notices.GetProperty("items").EnumerateArray(), n => n.GetProperty("destination").GetString() == id);
     }
@@ -380,16 +393,7 @@ public sealed class OutboundTests(OutboundFixture fixture) : IClassFixture<Outbo
         var created = await CreateAsync(new { kind = "webhook", name = "dead end", url = $"http://127.0.0.1:{closed}/in", events = new[] { "call.started" } });
         var id = created.GetProperty("id").GetString()!;
         await CallAsync();
-        for (var wait = System.Diagnostics.Stopwatch.StartNew(); ; await Task.Delay(500))
-        {
-            var state = await GetAsync($"/v1/tenants/{Tenant}/destinations/{id}");
-            if (state.GetProperty("state").GetString() == "disabled")
-            {
-                Assert.StartsWith("Every delivery failed for", state.GetProperty("stateReason").GetString());
-                break;
-            }
-            Assert.True(wait.Elapsed < TimeSpan.FromSeconds(45), state.ToString());
-        }
+        Assert.StartsWith("Every delivery failed for", (await UntilDisabledAsync(id, TimeSpan.FromSeconds(45))).GetProperty("stateReason").GetString());
         var delivery = (await GetAsync($"/v1/tenants/{Tenant}/destinations/{id}/deliveries")).GetProperty("items")[0];
         Assert.True(delivery.GetProperty("attempts").GetInt32() >= 3);
         Assert.Equal("pending", delivery.GetProperty("state").GetString());   // kept for a replay or a resume

@@ -49,6 +49,16 @@ public sealed class OutboundFormatTests
     }
 
     [Fact]
+    public void Event_ids_carry_their_sequence_and_tag_and_nothing_else_parses()
+    {
+        var id = OutboxStore.EventId(12345, 0x0badf00d);
+        Assert.Equal("evt_12345_0badf00d", id);
+        Assert.Equal((12345L, 0x0badf00d), OutboxStore.ParseEventId(id));
+        foreach (var bad in new[] { "evt_x_0badf00d", "evt_1_0bad", "evt_1_0badf00d_2", "msg_1_0badf00d", "evt_-1_0badf00d", "" })
+            Assert.Null(OutboxStore.ParseEventId(bad));
+    }
+
+    [Fact]
     public void Hashes_match_the_published_vectors_of_google_and_meta()
     {
         // Google: gmail dots dropped, case and spaces normalised; E.164 with '+'. Meta: digits only.
