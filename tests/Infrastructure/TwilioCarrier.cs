@@ -49,7 +49,9 @@ public sealed class TwilioCarrier(ProcessCluster cluster)
             Assert.True(response.IsSuccessStatusCode);
         }
         if (!waitApplied) return;
-        await RecordedAsync(callSid, tenant, call => call.GetProperty("durationSeconds").GetInt32() == talkSeconds + 10);
+        // Both legs: the dialed leg's callback has a call SID of its own, so it may be applied after the caller's.
+        await RecordedAsync(callSid, tenant, call => call.GetProperty("durationSeconds").GetInt32() == talkSeconds + 10
+                                                     && call.GetProperty("talkSeconds").GetInt32() == talkSeconds);
     }
 
     /// <summary>
