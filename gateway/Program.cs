@@ -3,6 +3,7 @@ using CallMesh.Gateway.Dashboard;
 using CallMesh.Gateway.Dni;
 using CallMesh.Gateway.Proxy;
 using CallMesh.Identity;
+using CallMesh.Telemetry;
 using Yarp.ReverseProxy;
 using Yarp.ReverseProxy.Model;
 using Yarp.ReverseProxy.Transforms;
@@ -10,13 +11,15 @@ using Yarp.ReverseProxy.Transforms;
 // Content root = the app's own folder, so appsettings.json is found whatever the working directory.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.Configuration.AddEnvironmentVariables("CALLMESH_");
+builder.AddCallMeshTelemetry("callmesh-gateway");
 var port = builder.Configuration.GetValue("GATEWAY_PORT", 8080);
 // `./callmesh up` listens on loopback only (CALLMESH_LISTEN_ADDRESS); in a pod, every address.
 var listen = builder.Configuration["LISTEN_ADDRESS"];
 builder.WebHost.ConfigureKestrel(k =>
 {
-    if (string.IsNullOrEmpty(listen)) k.ListenAnyIP(port);
-    else k.Listen(System.Net.IPAddress.Parse(listen), port);
+    foreach (var p in new[] { port, TelemetrySetup.ManagementPort(builder.Configuration) }.OfType<int>())
+        if (string.IsNullOrEmpty(listen)) k.ListenAnyIP(p);
+        else k.Listen(System.Net.IPAddress.Parse(listen), p);
     k.Limits.MaxRequestBodySize = 1024 * 1024;
     k.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
 });
@@ -51,6 +54,7 @@ app.UseStatusCodePages();
 app.UseAuthentication();
 app.UseAuthorization();
 
+app.MapCallMeshMetrics();
 app.MapSwapScript();
 app.Services.GetRequiredService<FallbackAnswers>().Map(app);
 app.MapDashboard();

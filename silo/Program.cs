@@ -2,6 +2,7 @@ using CallMesh.Identity;
 using CallMesh.Silo.Database;
 using CallMesh.Silo.Demo;
 using CallMesh.Silo.Hosting;
+using CallMesh.Telemetry;
 
 // `CallMesh.Silo migrate`, `token`, `seed-demo` and `pg-writeback` are tools of ./callmesh; no argument runs the silo.
 switch (args.FirstOrDefault())
@@ -20,13 +21,15 @@ switch (args.FirstOrDefault())
 // Content root = the app's own folder, so appsettings.json is found whatever the working directory.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.Configuration.AddEnvironmentVariables("CALLMESH_");
+builder.AddCallMeshTelemetry("callmesh-silo");
 var settings = SiloSettings.From(builder.Configuration);
 if (settings.MigrateOnStart) await Migrator.ApplyAsync(settings.Postgres);
 
 builder.WebHost.ConfigureKestrel(k =>
 {
-    if (settings.ListenAddress is { } address) k.Listen(System.Net.IPAddress.Parse(address), settings.HttpPort);
-    else k.ListenAnyIP(settings.HttpPort);
+    foreach (var port in new[] { settings.HttpPort, TelemetrySetup.ManagementPort(builder.Configuration) }.OfType<int>())
+        if (settings.ListenAddress is { } address) k.Listen(System.Net.IPAddress.Parse(address), port);
+        else k.ListenAnyIP(port);
     k.Limits.MaxRequestBodySize = 1024 * 1024;
 });
 builder.Host.ConfigureHostOptions(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
@@ -39,6 +42,7 @@ var app = builder.Build();
 // until the gateway's probes, every 2 s, have taken it out of rotation; only then do Kestrel and Orleans stop.
 app.Lifetime.ApplicationStopping.Register(() => Thread.Sleep(settings.ShutdownDrain));
 app.UseCallMeshApi();
+app.MapCallMeshMetrics();
 await app.RunAsync();
 return 0;
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using CallMesh.Common;
 using System.Threading.Channels;
 using CallMesh.Visitors;
@@ -36,8 +37,17 @@ public sealed record JournalEntry(
 /// serves many sessions. A lease that the database refuses (another live hold of the same
 /// number, see the live-hold index in 0010_live_hold_index.sql) comes back in the result so the caller can re-lease.
 /// </summary>
-public sealed class DniJournal(NpgsqlDataSource database, ILogger<DniJournal> logger) : BackgroundService
+public sealed class DniJournal : BackgroundService
 {
+    private readonly NpgsqlDataSource database;
+    private readonly ILogger<DniJournal> logger;
+
+    public DniJournal(NpgsqlDataSource database, ILogger<DniJournal> logger, CallMeshMetrics metrics)
+    {
+        (this.database, this.logger) = (database, logger);
+        metrics.Gauge("callmesh.dni.journal.depth", "{entry}", "DNI journal entries waiting for their transaction.", () => _queue.Reader.Count);
+    }
+
     private const int MaxBatch = 512;
     // One transaction in flight gathers every entry that arrives while it waits for its WAL flush. A second one joins
     // only when the first has been out longer than this (a slow flush, a lock), so the entries behind it are
@@ -48,8 +58,8 @@ public sealed class DniJournal(NpgsqlDataSource database, ILogger<DniJournal> lo
 
     private static readonly IReadOnlySet<string> NoneRefused = System.Collections.Frozen.FrozenSet<string>.Empty;
 
-    private readonly Channel<(JournalEntry Entry, TaskCompletionSource<IReadOnlySet<string>> Done)> _queue =
-        Channel.CreateUnbounded<(JournalEntry, TaskCompletionSource<IReadOnlySet<string>>)>();
+    private readonly Channel<(JournalEntry Entry, TaskCompletionSource<IReadOnlySet<string>> Done, ActivityContext Cause)> _queue =
+        Channel.CreateUnbounded<(JournalEntry, TaskCompletionSource<IReadOnlySet<string>>, ActivityContext)>();
 
     // When the lead's batch in flight was sent (Stopwatch ticks), or 0 when it has none.
     private long _leadSentAt;
@@ -58,7 +68,7 @@ public sealed class DniJournal(NpgsqlDataSource database, ILogger<DniJournal> lo
     public Task<IReadOnlySet<string>> WriteAsync(JournalEntry entry)
     {
         var done = new TaskCompletionSource<IReadOnlySet<string>>(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (!_queue.Writer.TryWrite((entry, done))) done.SetException(new InvalidOperationException("The DNI journal is shut down."));
+        if (!_queue.Writer.TryWrite((entry, done, Activity.Current?.Context ?? default))) done.SetException(new InvalidOperationException("The DNI journal is shut down."));
         return done.Task;
     }
 
@@ -94,27 +104,31 @@ public sealed class DniJournal(NpgsqlDataSource database, ILogger<DniJournal> lo
     /// <summary>One transaction at a time on one connection, taken again after a failure.</summary>
     private sealed class Lane(NpgsqlDataSource database, ILogger logger) : IAsyncDisposable
     {
-        private readonly List<(JournalEntry Entry, TaskCompletionSource<IReadOnlySet<string>> Done)> _batch = new(MaxBatch);
+        private readonly List<(JournalEntry Entry, TaskCompletionSource<IReadOnlySet<string>> Done, ActivityContext Cause)> _batch = new(MaxBatch);
         private JournalWriter? _writer;
 
         /// <summary>Writes what is queued (up to a batch) as one transaction and tells each caller.</summary>
-        public async Task WriteQueuedAsync(ChannelReader<(JournalEntry Entry, TaskCompletionSource<IReadOnlySet<string>> Done)> queue)
+        public async Task WriteQueuedAsync(ChannelReader<(JournalEntry Entry, TaskCompletionSource<IReadOnlySet<string>> Done, ActivityContext Cause)> queue)
         {
             while (_batch.Count < MaxBatch && queue.TryRead(out var item)) _batch.Add(item);
             if (_batch.Count == 0) return;
+            // In the trace of the first request waiting for this commit; the others are linked (a few: links are kept in memory).
+            using var span = Tracing.StartBehind("callmesh.dni.journal.write", _batch[0].Cause,
+                _batch.Skip(1).Where(b => b.Cause != default).Take(16).Select(b => new ActivityLink(b.Cause)));
+            span?.SetTag("callmesh.entries", _batch.Count);
             try
             {
                 _writer ??= await JournalWriter.OpenAsync(database);
                 var refused = await _writer.WriteAsync(_batch.Select(b => b.Entry).ToList());
                 // Refusals are rare: the common answer shares one empty set instead of a set per entry.
-                foreach (var (entry, done) in _batch)
+                foreach (var (entry, done, _) in _batch)
                     done.SetResult(refused.Count == 0 ? NoneRefused
                         : entry.Leases.Where(l => l.Kind == "lease" && refused.Contains((l.Number, l.VisitorId))).Select(l => l.Number).ToHashSet());
             }
             catch (Exception e)
             {
                 logger.LogError(e, "Writing {Count} DNI journal entries failed", _batch.Count);
-                foreach (var (_, done) in _batch) done.SetException(e);
+                foreach (var (_, done, _) in _batch) done.SetException(e);
                 // The connection may be broken; the next batch starts on a new one.
                 await DisposeAsync();
             }

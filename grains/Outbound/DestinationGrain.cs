@@ -1,3 +1,4 @@
+using CallMesh.Common;
 using Microsoft.Extensions.Logging;
 
 namespace CallMesh.Outbound;
@@ -9,7 +10,7 @@ namespace CallMesh.Outbound;
 /// the same event ids: a receiver sees a duplicate only of an event whose success was never recorded.
 /// </summary>
 public sealed class DestinationGrain(DestinationStore destinations, OutboxStore outbox, OutboundSender sender, OutboundOptions options,
-    ILogger<DestinationGrain> logger) : Grain, IDestinationGrain
+    CallMeshMetrics metrics, ILogger<DestinationGrain> logger) : Grain, IDestinationGrain
 {
     private IGrainTimer? _timer;
     private int _idleTicks;
@@ -51,6 +52,8 @@ public sealed class DestinationGrain(DestinationStore destinations, OutboxStore 
                     new ParallelOptions { MaxDegreeOfParallelism = options.Parallelism, CancellationToken = cancellation },
                     async (i, token) => results[i] = await sender.SendAsync(destination, due[i], token));
                 await outbox.RecordAsync(destination.Id, results, options);
+                foreach (var result in results)
+                    metrics.Deliveries.Add(1, new("kind", destination.Kind), new("result", result.Delivered ? "delivered" : "failed"));
                 if (results.Any(r => r.Status == 410) || results.All(r => !r.Delivered)) return;   // let the schedule space the retries
                 if (due.Count < options.BatchSize) return;
             }

@@ -273,6 +273,19 @@ public sealed class OutboxStore([FromKeyedServices(OutboxStore.DataSourceKey)] N
     }
 
     /// <summary>Active destinations with a delivery due: the ones whose dispatcher should run.</summary>
+    /// <summary>Deliveries not yet delivered or dead, and how late the most overdue one is (for the outbox metrics).</summary>
+    public async Task<(long Pending, TimeSpan Lag)> BacklogAsync()
+    {
+        await using var command = database.CreateCommand(
+            """
+            SELECT count(*), coalesce(extract(epoch FROM now() - min(next_attempt_at)), 0)::float8
+              FROM callmesh.deliveries WHERE state = 'pending'
+            """);
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return (reader.GetInt64(0), TimeSpan.FromSeconds(Math.Max(0, reader.GetDouble(1))));
+    }
+
     public async Task<List<string>> DueDestinationsAsync()
     {
         await using var command = database.CreateCommand(

@@ -20,7 +20,7 @@ namespace CallMesh.Pools;
 /// </summary>
 public sealed class NumberPoolGrain(
     [PersistentState("pool", "callmesh")] IPersistentState<NumberPoolGrain.State> stored,
-    DniStore store, DniJournal journal, NumberDirectory directory, TimeProvider clock) : Grain, INumberPoolGrain
+    DniStore store, DniJournal journal, NumberDirectory directory, TimeProvider clock, CallMeshMetrics metrics) : Grain, INumberPoolGrain
 {
     private static readonly TimeSpan OverflowRetryAfter = TimeSpan.FromMinutes(2);
     // Below this many calls in 30 days a 99th percentile says little: the rest is the default.
@@ -186,8 +186,10 @@ public sealed class NumberPoolGrain(
             TakeFree(next.Value);
             var hold = new Hold(visitorId, sessionId, now, now + Max(LeaseTime, IdleGrace), clientKey);
             AddHold(next.Value, hold);
+            metrics.LeaseGranted(TenantId, PoolId, overflow: false, early);
             return Grant(next.Value, hold, isNew: true) with { EarlyReuse = early };
         }
+        metrics.LeaseGranted(TenantId, PoolId, overflow: true, earlyReuse: false);
         return new LeaseGrant(PoolId, Config.OverflowNumber, Overflow: true, IsNew: true, now, now + OverflowRetryAfter, Config.Location);
     }
 

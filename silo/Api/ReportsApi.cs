@@ -44,9 +44,23 @@ public static class ReportsApi
 
     private static readonly string[] GroupBys = ["day", "source", "campaign", "keyword"];
 
+    /// <summary>How long each report took (metric callmesh.report.duration, tagged with the report's route).</summary>
+    private static async ValueTask<object?> RecordDuration(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var result = await next(context);
+        var http = context.HttpContext;
+        if (HttpMethods.IsGet(http.Request.Method))
+            http.RequestServices.GetRequiredService<CallMeshMetrics>().ReportDuration.Record(
+                System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds,
+                new KeyValuePair<string, object?>("report", (http.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText));
+        return result;
+    }
+
     public static RouteGroupBuilder MapReportsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/tenants/{tenant}").WithTags("Reports").RequireAuthorization();
+        group.AddEndpointFilter(RecordDuration);
 
         group.MapGet("/reports/locations", async (string tenant, string? from, string? to, string? market, string? model,
             HttpContext http, IGrainFactory grains, RollupStore rollups, RollupRebuilder rebuilder) =>

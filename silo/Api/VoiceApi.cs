@@ -25,8 +25,9 @@ public static partial class VoiceApi
         var group = routes.MapGroup("/v1/voice/{carrier:regex(^(twilio|signalwire)$)}").WithTags("Carrier webhooks").DisableAntiforgery();
 
         group.MapPost("/inbound", async (string carrier, HttpContext http, CarrierAccounts accounts, RoutingSnapshot snapshot,
-            IConfiguration configuration, InboundRouter router, CallJournal journal, TimeProvider clock) =>
+            IConfiguration configuration, InboundRouter router, CallJournal journal, TimeProvider clock, CallMeshMetrics metrics) =>
         {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             var (webhook, problem) = await Verify(http, accounts, snapshot, configuration);
             if (problem is not null) return problem;
             var form = webhook!.Form;
@@ -42,6 +43,7 @@ public static partial class VoiceApi
             var inbound = new InboundCall(webhook.Account.AccountSid, from!, to!, Microseconds(clock.GetUtcNow().UtcDateTime));
             var routing = await router.RouteAsync(webhook.Account.TenantId, inbound);
             await journal.AppendStartAsync(webhook.Account.TenantId, callSid!, inbound, routing);
+            metrics.VoiceAnswer.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("carrier", carrier));
             return Results.Text(TwiML.Answer(routing, $"{webhook.BaseUrl}/v1/voice/{carrier}"), TwiML.ContentType);
         }).WithSummary("Inbound call (form-encoded, signed): answers TwiML routing it at once; records and attributes it behind the answer.");
 

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Text.Json.Serialization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Threading.Channels;
@@ -15,7 +17,11 @@ public sealed record CallJournalOptions(string Directory);
 /// A carrier delivery as journaled: a call's start (with the routing the caller was answered with) or one of its
 /// events (status callbacks, the dial result). <c>Id</c> orders a silo's entries.
 /// </summary>
-public sealed record CallJournalEntry(long Id, string TenantId, string CallId, DateTime At, InboundCall? Start, CallRouting? Routing, CallEvent? Event);
+public sealed record CallJournalEntry(long Id, string TenantId, string CallId, DateTime At, InboundCall? Start, CallRouting? Routing, CallEvent? Event)
+{
+    /// <summary>The request that journaled it (in memory only), so the write behind the answer shows in that trace.</summary>
+    [JsonIgnore] public ActivityContext Cause { get; init; }
+}
 
 /// <summary>
 /// Nothing a carrier was told is lost: a delivery is appended to this silo's journal and made durable (fsync, one for
@@ -26,8 +32,8 @@ public sealed record CallJournalEntry(long Id, string TenantId, string CallId, D
 /// Files: calls-NNNNNNNNNN.jsonl segments of JSON lines, an entry or a {"done": id} marker each; a torn last line (a
 /// kill mid-write) was never acknowledged and is skipped. A segment is deleted once it and every older one are done.
 /// </summary>
-public sealed class CallJournal(CallJournalOptions options, GrainReferences references, TimeProvider clock, ILogger<CallJournal> logger)
-    : BackgroundService
+public sealed class CallJournal(CallJournalOptions options, GrainReferences references, TimeProvider clock, ILogger<CallJournal> logger,
+    CallMeshMetrics metrics) : BackgroundService
 {
     private const long SegmentBytes = 8 * 1024 * 1024;
     /// <summary>An event for a call no silo has started yet waits this long for the start (it may sit in another silo's journal).</summary>
@@ -63,7 +69,10 @@ public sealed class CallJournal(CallJournalOptions options, GrainReferences refe
 
     private Task AppendAsync(string tenantId, string callId, InboundCall? start, CallRouting? routing, CallEvent? delivery)
     {
-        var entry = new CallJournalEntry(Interlocked.Increment(ref _nextId), tenantId, callId, clock.GetUtcNow().UtcDateTime, start, routing, delivery);
+        var entry = new CallJournalEntry(Interlocked.Increment(ref _nextId), tenantId, callId, clock.GetUtcNow().UtcDateTime, start, routing, delivery)
+        {
+            Cause = Activity.Current?.Context ?? default,
+        };
         var durable = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         if (!_appends.Writer.TryWrite((entry, durable)))
             durable.SetException(new InvalidOperationException("The call journal is stopped."));
@@ -78,6 +87,8 @@ public sealed class CallJournal(CallJournalOptions options, GrainReferences refe
         _file = PrepareSegment(_segment);
         _next = Task.Run(() => PrepareSegment(_segment + 1));
         if (pending.Count > 0) logger.LogInformation("Call journal: {Count} deliveries to replay", pending.Count);
+        metrics.Gauge("callmesh.call.journal.depth", "{delivery}", "Carrier deliveries journaled and not yet confirmed by their call's grain.",
+            () => Pending);
         var started = base.StartAsync(cancellationToken);
         foreach (var entry in pending) Deliver(entry);
         return started;
@@ -269,6 +280,8 @@ public sealed class CallJournal(CallJournalOptions options, GrainReferences refe
     /// <summary>True when the grain has it (or it can never be delivered); false to try again later.</summary>
     private async Task<bool> TryDeliver(CallJournalEntry entry, int attempt)
     {
+        using var span = Tracing.StartBehind(entry.Start is null ? "callmesh.call.apply" : "callmesh.call.record", entry.Cause);
+        span?.SetTag("callmesh.attempt", attempt);
         var call = references.New<ICallGrain>(TenantKey.For(entry.TenantId, entry.CallId));
         try
         {

@@ -75,22 +75,24 @@ public static class ApiSetup
         // goes back to the pool as it is: no reset statements ahead of every DNI journal batch. The statements a call
         // runs (a handful, thousands of times) are prepared on each pooled connection once they repeat, so PostgreSQL
         // parses and plans each once per connection, not once per call.
-        services.AddSingleton(_ => NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(postgres)
+        services.AddSingleton(_ => DataSource("callmesh", new NpgsqlConnectionStringBuilder(postgres)
         {
             NoResetOnClose = true, MaxAutoPrepare = 64, AutoPrepareMinUsages = 2,
-        }.ConnectionString));
+        }));
         // Reports get their own pool, planned per call and without parallel workers. A prepared report soon runs
         // PostgreSQL's generic plan, which cannot see that a brand-wide 90-day range reads most of the table (it walked
         // the primary key in 60 ms); and starting parallel workers on a busy 2-core node cost more than they saved
         // (63 ms against 34 ms for 90,000 day rows). Reports are few, so planning each costs nothing worth keeping.
-        services.AddKeyedSingleton(CallMesh.Reports.RollupStore.DataSourceKey, (_, _) => NpgsqlDataSource.Create(
+        services.AddKeyedSingleton(CallMesh.Reports.RollupStore.DataSourceKey, (_, _) => DataSource("callmesh-reports",
             new NpgsqlConnectionStringBuilder(postgres)
             {
                 NoResetOnClose = true, MaxAutoPrepare = 0, MaxPoolSize = 20, Options = "-c max_parallel_workers_per_gather=0",
-            }.ConnectionString));
-        services.AddKeyedSingleton(CallMesh.Outbound.OutboxStore.DataSourceKey, (_, _) => NpgsqlDataSource.Create(
-            new NpgsqlConnectionStringBuilder(postgres) { NoResetOnClose = true, MaxAutoPrepare = 0, MaxPoolSize = 10 }.ConnectionString));
+            }));
+        services.AddKeyedSingleton(CallMesh.Outbound.OutboxStore.DataSourceKey, (_, _) => DataSource("callmesh-outbox",
+            new NpgsqlConnectionStringBuilder(postgres) { NoResetOnClose = true, MaxAutoPrepare = 0, MaxPoolSize = 10 }));
         services.AddSingleton(TimeProvider.System);
+        services.AddMetrics();
+        services.AddSingleton<CallMeshMetrics>();
         services.AddSingleton<NumberDirectory>();
         services.AddSingleton<PoolHealthQuery>();
         services.AddSingleton<DniStore>();
@@ -104,6 +106,17 @@ public static class ApiSetup
         services.AddHostedService(sp => sp.GetRequiredService<DniJournal>());
         return services;
     }
+
+    /// <summary>
+    /// Statements are traced only inside a traced request (or a span behind one): the journals' and watchers' own loops would
+    /// otherwise start a trace of their own for every statement.
+    /// </summary>
+    private static NpgsqlDataSource DataSource(string name, NpgsqlConnectionStringBuilder connection) =>
+        new NpgsqlDataSourceBuilder(connection.ConnectionString) { Name = name }   // the pool's name in metrics
+            .ConfigureTracing(t => t
+                .ConfigureCommandFilter(_ => System.Diagnostics.Activity.Current is not null)
+                .ConfigureBatchFilter(_ => System.Diagnostics.Activity.Current is not null))
+            .Build();
 
     /// <summary>
     /// A read whose grain was on a silo that is leaving (a rolling restart) is asked again once the grain has moved,

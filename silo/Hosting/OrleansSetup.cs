@@ -1,5 +1,6 @@
 using System.Net;
 using CallMesh.Silo.Database;
+using CallMesh.Telemetry;
 using Orleans.Configuration;
 
 namespace CallMesh.Silo.Hosting;
@@ -32,8 +33,17 @@ public static class OrleansSetup
         // the silo's CPU on more than a core), and DNI answers waited behind them. A quantum of a second spreads the
         // same work in sixty smaller pieces.
         silo.Configure<GrainCollectionOptions>(o => o.CollectionQuantum = TimeSpan.FromSeconds(1));
+        // Grain calls carry the trace of the request that made them (only when traces are exported: it costs a filter per call).
+        if (TelemetrySetup.TracingEnabled(configuration)) silo.AddActivityPropagation();
+        // In a pod: the silo names itself after its pod, and a silo whose pod is gone is declared dead at once instead of
+        // after missed probes (k8s/README.md). Needs the pod's service account with the Role in k8s/base/rbac.yaml.
+        if (RunsInKubernetes(configuration)) silo.UseKubernetesHosting();
         return silo.AddCallMeshStorage(settings.Postgres);
     }
+
+    /// <summary>Inside a Kubernetes pod (its API's address is in the environment), unless CALLMESH_KUBERNETES_HOSTING=false.</summary>
+    public static bool RunsInKubernetes(IConfiguration configuration) =>
+        !string.IsNullOrEmpty(configuration["KUBERNETES_SERVICE_HOST"]) && configuration.GetValue("KUBERNETES_HOSTING", true);
 
     /// <summary>Grain state in PostgreSQL as type-name-free JSON (see <see cref="JsonGrainStateSerializer"/>).</summary>
     public static ISiloBuilder AddCallMeshStorage(this ISiloBuilder silo, string postgres) =>

@@ -1,0 +1,150 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using CallMesh.Silo.Demo;
+using CallMesh.Tests.Infrastructure;
+
+namespace CallMesh.Tests.Api;
+
+/// <summary>A silo and the gateway exporting traces to a collector (OTLP/HTTP) and serving /metrics on a management port.</summary>
+public sealed class ObservabilityFixture : IAsyncLifetime
+{
+    public TestDatabase Database { get; } = new();
+    public OtlpReceiver Collector { get; private set; } = null!;
+    public ProcessCluster Cluster { get; private set; } = null!;
+    public int SiloManagementPort { get; } = Ports.Free();
+    public int GatewayManagementPort { get; } = Ports.Free();
+
+    public async Task InitializeAsync()
+    {
+        await Database.InitializeAsync();
+        Collector = await OtlpReceiver.StartAsync();
+        var silo = Collector.ExporterSettings();
+        silo["CALLMESH_MANAGEMENT_PORT"] = SiloManagementPort.ToString();
+        silo["CALLMESH_LOG_FORMAT"] = "json";
+        var gateway = Collector.ExporterSettings();
+        gateway["CALLMESH_MANAGEMENT_PORT"] = GatewayManagementPort.ToString();
+        gateway["CALLMESH_LOG_FORMAT"] = "json";
+        Cluster = await ProcessCluster.StartAsync(Database.ConnectionString, silos: 1, gatewaySettings: gateway, siloSettings: silo);
+        await DemoSeeder.SeedAsync(Cluster.Http, Cluster.SigningKeyHex, Repo.DemoBrandFile);
+        await new TwilioCarrier(Cluster).RegisterAsync("bluebonnet", Cluster.Token("bluebonnet", Identity.Roles.BrandAdmin));
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Cluster.DisposeAsync();
+        await Collector.DisposeAsync();
+        await Database.DisposeAsync();
+    }
+}
+
+/// <summary>One trace per request across gateway, silo, grains and PostgreSQL; metrics; JSON logs.</summary>
+[Collection(ProcessTests.Name)]
+public sealed class ObservabilityTests(ObservabilityFixture fixture) : IClassFixture<ObservabilityFixture>
+{
+    private const string AustinGbp = "+15125550180";
+    private const string Caller = "+14155550177";
+    private const int Server = 2;
+
+    private ProcessCluster Cluster => fixture.Cluster;
+
+    /// <summary>Every span's parent is in the trace but the root's, and the root is the gateway's request.</summary>
+    private static bool Connected(List<ReceivedSpan> trace)
+    {
+        var ids = trace.Select(s => s.SpanId).ToHashSet();
+        var roots = trace.Where(s => s.ParentSpanId is null || !ids.Contains(s.ParentSpanId)).ToList();
+        return roots is [{ Service: "callmesh-gateway", Kind: Server, ParentSpanId: null }];
+    }
+
+    private static bool Has(List<ReceivedSpan> trace, string service, Func<ReceivedSpan, bool> span) =>
+        trace.Any(s => s.Service == service && span(s));
+
+    [Fact]
+    public async Task A_DNI_request_is_one_trace_from_the_gateway_through_the_silo_and_its_grains_to_PostgreSQL()
+    {
+        var url = $"http://localhost/locations/austin-downtown?trace={Guid.NewGuid():N}";
+        var body = JsonSerializer.Serialize(new { siteKey = "bluebonnet-web", url, targets = new[] { "+15125550101" } });
+        using (var response = await Cluster.SendAsync(HttpMethod.Post, "/v1/dni/sessions?siteKey=bluebonnet-web", null,
+                   new StringContent(body, Encoding.UTF8, "text/plain"), r => r.Headers.Add("Origin", "http://localhost")))
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+        var trace = await fixture.Collector.TraceAsync(t =>
+            Has(t, "callmesh-gateway", s => s.Kind == Server && s.Attributes.GetValueOrDefault("url.path") == "/v1/dni/sessions")
+            && Has(t, "callmesh-silo", s => s.Kind == Server && s.Attributes.GetValueOrDefault("http.route") == "/v1/dni/sessions")
+            && Has(t, "callmesh-silo", s => s.Scope == "Microsoft.Orleans.Application" && s.Name.Contains("VisitorGrain"))
+            && Has(t, "callmesh-silo", s => s.Name == "callmesh.dni.journal.write")
+            && Has(t, "callmesh-silo", s => s.Scope == "Npgsql")
+            && Connected(t));
+
+        // The statements are the journal's, inside its span: the lease's commit is part of the request.
+        var journal = trace.Single(s => s.Name == "callmesh.dni.journal.write");
+        Assert.Contains(trace, s => s.Scope == "Npgsql" && s.ParentSpanId == journal.SpanId);
+    }
+
+    [Fact]
+    public async Task A_carrier_webhook_is_one_trace_with_the_call_recorded_behind_the_answer()
+    {
+        var carrier = new TwilioCarrier(Cluster);
+        var callSid = TwilioCarrier.NewCallSid();
+        using (var response = await carrier.Webhook("/v1/voice/twilio/inbound", TwilioCarrier.InboundForm(callSid, AustinGbp, Caller)))
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+        var trace = await fixture.Collector.TraceAsync(t =>
+            Has(t, "callmesh-gateway", s => s.Kind == Server && s.Attributes.GetValueOrDefault("url.path") == "/v1/voice/twilio/inbound")
+            && Has(t, "callmesh-silo", s => s.Kind == Server)
+            && Has(t, "callmesh-silo", s => s.Name == "callmesh.call.record")
+            && Has(t, "callmesh-silo", s => s.Scope == "Microsoft.Orleans.Application" && s.Name.Contains("CallGrain"))
+            && Has(t, "callmesh-silo", s => s.Scope == "Npgsql")
+            && Connected(t));
+        // No span carries the caller's number.
+        Assert.DoesNotContain(trace, s => s.Attributes.Values.Any(v => v.Contains(Caller[1..])) || s.Name.Contains(Caller[1..]));
+    }
+
+    [Fact]
+    public async Task Metrics_are_served_on_the_management_port_only()
+    {
+        // Something to count: a lease and an answered call.
+        var body = JsonSerializer.Serialize(new { siteKey = "bluebonnet-web", url = "http://localhost/locations/katy", targets = new[] { "+17135550116" } });
+        using (var dni = await Cluster.SendAsync(HttpMethod.Post, "/v1/dni/sessions?siteKey=bluebonnet-web", null,
+                   new StringContent(body, Encoding.UTF8, "text/plain"), r => r.Headers.Add("Origin", "http://localhost")))
+            Assert.Equal(HttpStatusCode.OK, dni.StatusCode);
+        using (var call = await new TwilioCarrier(Cluster).Webhook("/v1/voice/twilio/inbound", TwilioCarrier.InboundForm(TwilioCarrier.NewCallSid(), AustinGbp)))
+            Assert.Equal(HttpStatusCode.OK, call.StatusCode);
+
+        using var http = new HttpClient();
+        var silo = await http.GetStringAsync($"http://127.0.0.1:{fixture.SiloManagementPort}/metrics");
+        Assert.Matches(@"callmesh_dni_leases_total\{[^}]*result=""granted""[^}]*\} [1-9]", silo);
+        Assert.Matches(@"callmesh_voice_answer_duration_seconds_count\{[^}]*carrier=""twilio""[^}]*\} [1-9]", silo);
+        Assert.Contains("callmesh_call_journal_depth", silo);
+        Assert.Contains("callmesh_dni_journal_depth", silo);
+        Assert.Contains("callmesh_outbox_depth", silo);
+        Assert.Contains("orleans_", silo);
+        Assert.Contains("http_server_request_duration_seconds_bucket", silo);
+        Assert.Matches(@"db_client_connection_count\{[^}]*db_client_connection_pool_name=""callmesh""", silo);   // Npgsql's pools, by name
+
+        var gateway = await http.GetStringAsync($"http://127.0.0.1:{fixture.GatewayManagementPort}/metrics");
+        // The gateway's routes are its forwarding catch-alls (the silo's metrics name the API's own).
+        Assert.Matches(@"http_server_request_duration_seconds_count\{[^}]*http_request_method=""POST"",http_response_status_code=""200"",http_route=""/v1/\{\*\*rest\}""[^}]*\} [1-9]", gateway);
+
+        // Not on the public ports: the gateway's nor, through it, a silo's.
+        using var exposed = await Cluster.Http.GetAsync("/metrics");
+        Assert.DoesNotContain("# TYPE", await exposed.Content.ReadAsStringAsync());
+        using var direct = await http.GetAsync(new Uri(Cluster.SiloUrls[0], "/metrics"));
+        Assert.DoesNotContain("# TYPE", await direct.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Logs_are_JSON_lines_without_callers_numbers()
+    {
+        using (var call = await new TwilioCarrier(Cluster).Webhook("/v1/voice/twilio/inbound", TwilioCarrier.InboundForm(TwilioCarrier.NewCallSid(), AustinGbp, Caller)))
+            Assert.Equal(HttpStatusCode.OK, call.StatusCode);
+        var lines = Cluster.Logs().Split('\n').Where(l => l.StartsWith('{')).ToList();
+        Assert.NotEmpty(lines);
+        foreach (var line in lines)
+        {
+            var entry = JsonDocument.Parse(line).RootElement;
+            Assert.True(entry.TryGetProperty("level", out _) && entry.TryGetProperty("message", out _) && entry.TryGetProperty("time", out _), line);
+        }
+        Assert.DoesNotContain(Caller[1..], Cluster.Logs());
+    }
+}
