@@ -20,7 +20,11 @@ public static class OrleansSetup
         // Listening on the advertised address alone unless every address is asked for (a pod's IP is both).
         silo.ConfigureEndpoints(IPAddress.Parse(settings.AdvertisedIp), settings.SiloPort, settings.OrleansGatewayPort,
             listenOnAnyHostAddress: settings.ListenAddress is null);
-        if (settings.SiloName is { } name) silo.Configure<SiloOptions>(o => o.SiloName = name);
+        if (settings.SiloName is { } name)
+        {
+            silo.Configure<SiloOptions>(o => o.SiloName = name);
+            silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, PredecessorCleanup>();
+        }
         silo.UseAdoNetClustering(o =>
         {
             o.Invariant = "Npgsql";

@@ -22,12 +22,18 @@ public sealed class ObservabilityFixture : IAsyncLifetime
         var silo = Collector.ExporterSettings();
         silo["CALLMESH_MANAGEMENT_PORT"] = SiloManagementPort.ToString();
         silo["CALLMESH_LOG_FORMAT"] = "json";
+        silo["CALLMESH_OUTBOUND__ALLOWPRIVATENETWORKS"] = "true";   // the webhook below is on loopback
         var gateway = Collector.ExporterSettings();
         gateway["CALLMESH_MANAGEMENT_PORT"] = GatewayManagementPort.ToString();
         gateway["CALLMESH_LOG_FORMAT"] = "json";
         Cluster = await ProcessCluster.StartAsync(Database.ConnectionString, silos: 1, gatewaySettings: gateway, siloSettings: silo);
         await DemoSeeder.SeedAsync(Cluster.Http, Cluster.SigningKeyHex, Repo.DemoBrandFile);
-        await new TwilioCarrier(Cluster).RegisterAsync("bluebonnet", Cluster.Token("bluebonnet", Identity.Roles.BrandAdmin));
+        var admin = Cluster.Token("bluebonnet", Identity.Roles.BrandAdmin);
+        await new TwilioCarrier(Cluster).RegisterAsync("bluebonnet", admin);
+        // A destination whose receiver answers 404: every call's delivery fails, which the metrics count.
+        using var destination = await Cluster.SendAsync(HttpMethod.Post, "/v1/tenants/bluebonnet/destinations", admin,
+            new { kind = "webhook", name = "missing", url = $"{Collector.Endpoint}/hooks", events = new[] { "call.started" } });
+        Assert.Equal(HttpStatusCode.Created, destination.StatusCode);
     }
 
     public async Task DisposeAsync()
@@ -111,8 +117,17 @@ public sealed class ObservabilityTests(ObservabilityFixture fixture) : IClassFix
         using (var call = await new TwilioCarrier(Cluster).Webhook("/v1/voice/twilio/inbound", TwilioCarrier.InboundForm(TwilioCarrier.NewCallSid(), AustinGbp)))
             Assert.Equal(HttpStatusCode.OK, call.StatusCode);
 
+        using (var report = await Cluster.SendAsync(HttpMethod.Get, "/v1/tenants/bluebonnet/reports/locations",
+                   Cluster.Token("bluebonnet", Identity.Roles.BrandAdmin)))
+            Assert.Equal(HttpStatusCode.OK, report.StatusCode);
+
         using var http = new HttpClient();
-        var silo = await http.GetStringAsync($"http://127.0.0.1:{fixture.SiloManagementPort}/metrics");
+        var silo = "";
+        for (var wait = System.Diagnostics.Stopwatch.StartNew(); !silo.Contains("callmesh_outbound_deliveries_total"); await Task.Delay(250))
+        {
+            Assert.True(wait.Elapsed < TimeSpan.FromSeconds(15), "no delivery was counted");
+            silo = await http.GetStringAsync($"http://127.0.0.1:{fixture.SiloManagementPort}/metrics");
+        }
         Assert.Matches(@"callmesh_dni_leases_total\{[^}]*result=""granted""[^}]*\} [1-9]", silo);
         Assert.Matches(@"callmesh_voice_answer_duration_seconds_count\{[^}]*carrier=""twilio""[^}]*\} [1-9]", silo);
         Assert.Contains("callmesh_call_journal_depth", silo);
@@ -123,8 +138,21 @@ public sealed class ObservabilityTests(ObservabilityFixture fixture) : IClassFix
         Assert.Matches(@"db_client_connection_count\{[^}]*db_client_connection_pool_name=""callmesh""", silo);   // Npgsql's pools, by name
 
         var gateway = await http.GetStringAsync($"http://127.0.0.1:{fixture.GatewayManagementPort}/metrics");
+        bool gatewayServes(string metric) => gateway.Contains(metric);
         // The gateway's routes are its forwarding catch-alls (the silo's metrics name the API's own).
         Assert.Matches(@"http_server_request_duration_seconds_count\{[^}]*http_request_method=""POST"",http_response_status_code=""200"",http_route=""/v1/\{\*\*rest\}""[^}]*\} [1-9]", gateway);
+
+        Assert.Matches(@"callmesh_outbound_deliveries_total\{[^}]*kind=""webhook""[^}]*result=""failed""", silo);
+        Assert.Matches(@"callmesh_report_duration_seconds_count\{[^}]*report=""/v1/tenants/\{tenant\}/reports/locations""", silo);
+
+        // Every metric the shipped alerts and dashboard query is one the services serve (a renamed metric would silence them).
+        var monitoring = Path.Combine(Repo.Root, "k8s", "components", "monitoring");
+        var queried = System.Text.RegularExpressions.Regex.Matches(
+                File.ReadAllText(Path.Combine(monitoring, "prometheus-rules.yaml")) + File.ReadAllText(Path.Combine(monitoring, "grafana-dashboard.json")),
+                @"\b(callmesh|orleans|http_server|db_client|dotnet|process)_[a-z_]+")
+            .Select(m => m.Value).Distinct().ToList();
+        Assert.Contains("callmesh_voice_answer_duration_seconds_bucket", queried);
+        foreach (var metric in queried) Assert.True(silo.Contains(metric) || gatewayServes(metric), $"{metric} is queried but not served");
 
         // Not on the public ports: the gateway's nor, through it, a silo's.
         using var exposed = await Cluster.Http.GetAsync("/metrics");

@@ -112,6 +112,16 @@ public sealed class ProcessCluster : IAsyncDisposable
         Silos[index] = Start($"{name}-restart-{Guid.NewGuid():N}"[..24], Repo.SiloDll, _siloEnvironments[index]);
     }
 
+    /// <summary>
+    /// Starts silo <paramref name="index"/> again on a new silo port, as Kubernetes replaces a pod with one of a new IP: the
+    /// old silo's membership row names an address nobody answers on.
+    /// </summary>
+    public void RestartElsewhere(int index)
+    {
+        _siloEnvironments[index]["CALLMESH_SILO_PORT"] = Ports.Free().ToString();
+        Restart(index);
+    }
+
     private async Task WaitUntil(HttpClient probe, Uri url, Func<string, bool> ready)
     {
         var deadline = DateTime.UtcNow.AddSeconds(120);

@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using System.Text.Json;
+using CallMesh.Tests.Infrastructure;
+
+namespace CallMesh.Tests.Deployment;
+
+/// <summary>
+/// The checker's packages (tests/Deployment/k8s/package.json, pinned) installed once: in CALLMESH_K8S_TOOLS when set, else
+/// in .callmesh/tools/k8s-checks of the checkout.
+/// </summary>
+public sealed class ManifestTools : IAsyncLifetime
+{
+    public string Directory { get; } = Environment.GetEnvironmentVariable("CALLMESH_K8S_TOOLS")
+                                       ?? Path.Combine(Repo.Root, ".callmesh", "tools", "k8s-checks");
+
+    public async Task InitializeAsync()
+    {
+        var package = Path.Combine(Repo.Root, "tests", "Deployment", "k8s", "package.json");
+        var installed = Path.Combine(Directory, "package.json");
+        if (File.Exists(installed) && File.ReadAllText(installed) == File.ReadAllText(package)
+            && System.IO.Directory.Exists(Path.Combine(Directory, "node_modules", "kubernetes-models"))) return;
+        System.IO.Directory.CreateDirectory(Directory);
+        File.Copy(package, installed, overwrite: true);
+        var (exit, output, error) = await KubernetesManifestTests.RunAsync("npm", ["install", "--no-audit", "--no-fund", "--no-package-lock"], Directory);
+        Assert.True(exit == 0, $"npm install of the manifest checker failed: {output}{error}");
+    }
+
+    public Task DisposeAsync() => Task.CompletedTask;
+}
+
+/// <summary>
+/// Every overlay renders with kustomize (`kubectl kustomize`, offline), every object validates against the Kubernetes
+/// schemas, and the policies hold (tests/Deployment/k8s/check-manifests.mjs); each policy check is shown to fail.
+/// </summary>
+public sealed class KubernetesManifestTests(ManifestTools tools) : IClassFixture<ManifestTools>
+{
+    private static readonly string Checker = Path.Combine(Repo.Root, "tests", "Deployment", "k8s", "check-manifests.mjs");
+
+    [Theory]
+    [InlineData("dev")]
+    [InlineData("production")]
+    public async Task Each_overlay_renders_validates_and_meets_the_policies(string overlay)
+    {
+        var (exit, result) = await CheckAsync(overlay);
+        Assert.True(exit == 0, result.GetRawText());
+        var kinds = result.GetProperty("kinds");
+        foreach (var kind in new[] { "StatefulSet", "Deployment", "PodDisruptionBudget", "HorizontalPodAutoscaler", "NetworkPolicy", "Role", "RoleBinding" })
+            Assert.True(kinds.TryGetProperty(kind, out _), $"{overlay} renders no {kind}");
+        if (overlay == "production")
+        {
+            Assert.True(kinds.TryGetProperty("PrometheusRule", out _));
+            Assert.True(kinds.TryGetProperty("PodMonitor", out _));
+        }
+
+        var rendered = await RenderAsync(overlay);
+        // Orleans' Kubernetes hosting: pod identity from the downward API, the labels it finds its silos by.
+        foreach (var text in new[] { "name: POD_NAME", "name: POD_NAMESPACE", "name: POD_IP", "orleans/serviceId: callmesh", "orleans/clusterId: callmesh",
+                     "serviceAccountName: callmesh-silo", "args:\n        - migrate" })
+            Assert.Contains(text, rendered);
+        Assert.DoesNotContain(":latest", rendered);
+    }
+
+    [Theory]
+    [InlineData("StatefulSet/callmesh-silo:spec.template.spec.containers.0.securityContext", "container silo: readOnlyRootFilesystem is not true")]
+    [InlineData("StatefulSet/callmesh-silo:spec.template.spec.securityContext", "pod securityContext.runAsNonRoot is not true")]
+    [InlineData("Deployment/callmesh-gateway:spec.template.spec.containers.0.readinessProbe", "container gateway: no readinessProbe")]
+    [InlineData("StatefulSet/callmesh-silo:spec.template.spec.containers.0.startupProbe", "container silo: no startupProbe")]
+    [InlineData("Deployment/callmesh-gateway:spec.template.spec.containers.0.resources.limits", "container gateway: no memory limits")]
+    [InlineData("StatefulSet/callmesh-silo:spec.template.spec.initContainers.0.resources", "container migrate: no cpu requests")]
+    [InlineData("PodDisruptionBudget/callmesh-silo", "StatefulSet/callmesh-silo: no PodDisruptionBudget selects its pods")]
+    [InlineData("NetworkPolicy/callmesh-gateway", "Deployment/callmesh-gateway: no NetworkPolicy of its own")]
+    [InlineData("NetworkPolicy/default-deny", "no default-deny NetworkPolicy")]
+    [InlineData("StatefulSet/callmesh-silo:spec.selector", "schema: data/spec must have required property selector")]
+    [InlineData("HorizontalPodAutoscaler/callmesh-silo:spec.scaleTargetRef.name", "schema: data/spec/scaleTargetRef must have required property")]
+    public async Task Each_check_fails_a_manifest_that_breaks_it(string drop, string error)
+    {
+        var (exit, result) = await CheckAsync("production", drop);
+        Assert.Equal(1, exit);
+        var errors = result.GetProperty("errors").EnumerateArray().Select(e => e.GetString()!).ToList();
+        Assert.Contains(errors, e => e.Contains(error));
+    }
+
+    [Fact]
+    public async Task The_dashboard_is_JSON_and_the_alerts_cover_what_operators_watch()
+    {
+        var monitoring = Path.Combine(Repo.Root, "k8s", "components", "monitoring");
+        var dashboard = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(monitoring, "grafana-dashboard.json"))).RootElement;
+        Assert.True(dashboard.GetProperty("panels").GetArrayLength() >= 10);
+        var rules = await File.ReadAllTextAsync(Path.Combine(monitoring, "prometheus-rules.yaml"));
+        foreach (var alert in new[] { "CallMeshPoolExhausted", "CallMeshWebhookAnswerSlow", "CallMeshCallJournalBacklog", "CallMeshOutboxBacklog", "CallMeshSilosDown" })
+            Assert.Contains($"alert: {alert}", rules);
+    }
+
+    private async Task<(int Exit, JsonElement Result)> CheckAsync(string overlay, params string[] drops)
+    {
+        var rendered = await RenderAsync(overlay);
+        var arguments = new List<string> { Checker };
+        foreach (var drop in drops) arguments.AddRange(["--drop", drop]);
+        var (exit, output, error) = await RunAsync("node", arguments, Repo.Root, rendered, ("CALLMESH_K8S_TOOLS", tools.Directory));
+        Assert.True(output.TrimStart().StartsWith('{'), $"the checker failed: {error}");
+        return (exit, JsonDocument.Parse(output).RootElement);
+    }
+
+    private static async Task<string> RenderAsync(string overlay)
+    {
+        var (exit, output, error) = await RunAsync("kubectl", ["kustomize", Path.Combine(Repo.Root, "k8s", "overlays", overlay)], Repo.Root);
+        Assert.True(exit == 0, $"kubectl kustomize {overlay} failed (kubectl with kustomize is needed: it ships on this machine image): {error}");
+        return output;
+    }
+
+    /// <summary>Runs a program; Output is its standard output, Error its standard error.</summary>
+    internal static async Task<(int Exit, string Output, string Error)> RunAsync(string program, IEnumerable<string> arguments, string directory,
+        string? input = null, params (string Name, string Value)[] environment)
+    {
+        var info = new ProcessStartInfo(program, arguments)
+        {
+            WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = input is not null,
+        };
+        foreach (var (name, value) in environment) info.Environment[name] = value;
+        using var process = Process.Start(info)!;
+        if (input is not null)
+        {
+            await process.StandardInput.WriteAsync(input);
+            process.StandardInput.Close();
+        }
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, await stdout, await stderr);
+    }
+}
