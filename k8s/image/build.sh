@@ -23,13 +23,18 @@ rm -rf "$LAYOUT" "$WORK"/bundle-*
 base="$OUT/base-rootfs.tar"
 if [ ! -s "$base" ] || [ "$(cat "$base.packages" 2>/dev/null)" != "$PACKAGES" ]; then
   say "building the Debian 12 base root filesystem ($PACKAGES)"
-  mmdebstrap --quiet --variant=custom --include="$PACKAGES" --mode=root \
+  # "extract": the packages' files only. No dpkg, shell or maintainer scripts in the image; what their scripts would
+  # have made (the CA bundle, the users) the hooks make (extract hooks: the variant installs nothing, so it has no customize phase).
+  mmdebstrap --quiet --variant=extract --include="$PACKAGES" --mode=root \
     --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
     --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/locale/*' \
-    --customize-hook='echo "callmesh:x:10001:10001:CallMesh:/nonexistent:/usr/sbin/nologin" >> "$1/etc/passwd"' \
-    --customize-hook='echo "callmesh:x:10001:" >> "$1/etc/group"' \
-    bookworm "$base.tmp" "${CALLMESH_DEBIAN_MIRROR:-http://deb.debian.org/debian}" >&2
-  mv "$base.tmp" "$base"
+    --extract-hook='printf "root:x:0:0:root:/root:/usr/sbin/nologin\ncallmesh:x:10001:10001:CallMesh:/nonexistent:/usr/sbin/nologin\n" > "$1/etc/passwd"' \
+    --extract-hook='printf "root:x:0:\ncallmesh:x:10001:\n" > "$1/etc/group"' \
+    --extract-hook='mkdir -p "$1/etc/ssl/certs" && cat "$1"/usr/share/ca-certificates/mozilla/*.crt > "$1/etc/ssl/certs/ca-certificates.crt"' \
+    --extract-hook='mkdir -p "$1/tmp" && chmod 1777 "$1/tmp"' \
+    --extract-hook="for deb in \"\$1\"/var/cache/apt/archives/*.deb; do dpkg-deb --show --showformat='\${Package}\t\${Version}\t\${Architecture}\n' \"\$deb\"; done | sort > '$base.packages.tsv'" \
+    bookworm "$OUT/base-rootfs.tmp.tar" "${CALLMESH_DEBIAN_MIRROR:-http://deb.debian.org/debian}" >&2
+  mv "$OUT/base-rootfs.tmp.tar" "$base"
   echo "$PACKAGES" >"$base.packages"
 fi
 
@@ -48,7 +53,7 @@ umoci new --image "$LAYOUT:base"
 umoci unpack --image "$LAYOUT:base" "$WORK/bundle-base" >/dev/null
 tar -xf "$base" -C "$WORK/bundle-base/rootfs"
 umoci repack --image "$LAYOUT:base" "$WORK/bundle-base"
-dpkg-query --admindir="$WORK/bundle-base/rootfs/var/lib/dpkg" -W -f '${Package}\t${Version}\t${Architecture}\n' >"$WORK/debian-packages.tsv"
+cp "$base.packages.tsv" "$WORK/debian-packages.tsv"
 
 image() { # NAME APP_DIR ENTRYPOINT [CMD]
   local name="$1" app="$2" entrypoint="$3" cmd="${4:-}" bundle="$WORK/bundle-$1" tag="$LAYOUT:$1-$VERSION-$COMMIT"
@@ -74,7 +79,7 @@ image() { # NAME APP_DIR ENTRYPOINT [CMD]
 image silo "$WORK/silo" /app/CallMesh.Silo
 image gateway "$WORK/gateway" /app/CallMesh.Gateway
 image migrator "$WORK/silo" /app/CallMesh.Silo migrate
-umoci rmi --image "$LAYOUT:base" 2>/dev/null || true
+umoci rm --image "$LAYOUT:base"
 umoci gc --layout "$LAYOUT"
 rm -rf "$WORK"/bundle-*
 umoci ls --layout "$LAYOUT"
