@@ -39,9 +39,14 @@ if [ ! -s "$base" ] || [ "$(cat "$base.packages" 2>/dev/null)" != "$PACKAGES" ];
 fi
 
 # --------------------------------------------------------------- the apps
+# Published from a copy of the sources: a self-contained publish rebuilds the referenced libraries into their usual
+# bin/ folders, under the feet of silos and tests running from this checkout.
+src="$WORK/src"
+rm -rf "$src" && mkdir -p "$src"
+tar -C "$ROOT" --exclude=./.git --exclude=./.callmesh --exclude=./tests --exclude=./bench --exclude='bin' --exclude='obj' -cf - . | tar -C "$src" -xf -
 publish() { # PROJECT DIR
   say "publishing $1 (self-contained, linux-x64)"
-  dotnet publish "$ROOT/$1" -c Release -r linux-x64 --self-contained -nologo -v quiet -clp:ErrorsOnly \
+  dotnet publish "$src/$1" -c Release -r linux-x64 --self-contained -nologo -v quiet -clp:ErrorsOnly \
     -p:DebugType=none -p:Version="$VERSION" -p:SourceRevisionId="$COMMIT" -o "$2" >&2
 }
 publish silo/CallMesh.Silo.csproj "$WORK/silo"

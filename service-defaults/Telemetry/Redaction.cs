@@ -12,7 +12,7 @@ public static partial class Redaction
     [GeneratedRegex(@"(?<![\w+])\+?\d{10,15}(?!\w)")]
     private static partial Regex PhoneNumber();
 
-    [GeneratedRegex(@"(?:Bearer\s+\S+|eyJ[\w-]+\.[\w-]+\.[\w-]*|cmk_\w+|whsec_[A-Za-z0-9+/=]+)")]
+    [GeneratedRegex(@"(?:(?i:bearer)\s+\S+|eyJ[\w-]+\.[\w-]+\.[\w-]*|cmk_\w+|whsec_[A-Za-z0-9+/=]+)")]
     private static partial Regex Credential();
 
     public static string Redact(string text)

@@ -27,8 +27,11 @@ public static class TelemetrySetup
     /// <summary>The spans a request's trace is made of, besides ASP.NET Core's, HttpClient's and Npgsql's.</summary>
     public static readonly string[] TraceSources = [Tracing.SourceName, "Microsoft.Orleans.Application", "Yarp.ReverseProxy"];
 
+    /// <summary>OTEL_SDK_DISABLED=true: no metrics and no traces (the bench's baseline); logs stay.</summary>
+    private static bool Disabled(IConfiguration configuration) => configuration.GetValue<bool>("OTEL_SDK_DISABLED");
+
     public static bool TracingEnabled(IConfiguration configuration) =>
-        !configuration.GetValue<bool>("OTEL_SDK_DISABLED")
+        !Disabled(configuration)
         && !string.Equals(configuration["OTEL_TRACES_EXPORTER"], "none", StringComparison.OrdinalIgnoreCase)
         && (!string.IsNullOrEmpty(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]) || !string.IsNullOrEmpty(configuration["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]));
 
@@ -48,6 +51,7 @@ public static class TelemetrySetup
                 .AddConsoleFormatter<JsonLogFormatter, ConsoleFormatterOptions>();
         }
 
+        if (Disabled(configuration)) return builder;
         var telemetry = builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService(serviceName, serviceInstanceId: Environment.MachineName + "/" + Environment.ProcessId));
         telemetry.WithMetrics(metrics =>
@@ -75,7 +79,7 @@ public static class TelemetrySetup
     /// <summary>Serves <c>/metrics</c> on the management port only (the public ports answer 404 there).</summary>
     public static WebApplication MapCallMeshMetrics(this WebApplication app)
     {
-        if (ManagementPort(app.Configuration) is { } port)
+        if (ManagementPort(app.Configuration) is { } port && !Disabled(app.Configuration))
             app.MapPrometheusScrapingEndpoint("/metrics").RequireHost($"*:{port}");
         return app;
     }
