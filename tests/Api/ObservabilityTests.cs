@@ -154,6 +154,11 @@ public sealed class ObservabilityTests(ObservabilityFixture fixture) : IClassFix
         Assert.Contains("callmesh_voice_answer_duration_seconds_bucket", queried);
         foreach (var metric in queried) Assert.True(silo.Contains(metric) || gatewayServes(metric), $"{metric} is queried but not served");
 
+        // And pushed over OTLP to the collector, as a cluster without Prometheus would take them.
+        for (var wait = System.Diagnostics.Stopwatch.StartNew();
+             !fixture.Collector.MetricExports.Any(e => Encoding.UTF8.GetString(e).Contains("callmesh.dni.leases")); await Task.Delay(250))
+            Assert.True(wait.Elapsed < TimeSpan.FromSeconds(15), "no OTLP metric export carried callmesh.dni.leases");
+
         // Not on the public ports: the gateway's nor, through it, a silo's.
         using var exposed = await Cluster.Http.GetAsync("/metrics");
         Assert.DoesNotContain("# TYPE", await exposed.Content.ReadAsStringAsync());

@@ -15,7 +15,7 @@ public sealed record ReceivedSpan(string Service, string Scope, string TraceId, 
 /// <summary>
 /// An OpenTelemetry collector's OTLP/HTTP endpoint on a loopback port: the silos and the gateway export their spans here with
 /// their real OTLP exporter (OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf), and it decodes ExportTraceServiceRequest's protobuf
-/// (opentelemetry-proto trace/v1: the few fields a test reads). Metrics posted to /v1/metrics are accepted and dropped.
+/// (opentelemetry-proto trace/v1: the few fields a test reads). Metric exports to /v1/metrics are kept raw.
 /// </summary>
 public sealed class OtlpReceiver : IAsyncDisposable
 {
@@ -25,13 +25,16 @@ public sealed class OtlpReceiver : IAsyncDisposable
     public string Endpoint => $"http://127.0.0.1:{Port}";
     public ConcurrentQueue<ReceivedSpan> Spans { get; } = new();
 
+    /// <summary>The metric exports received, raw (ExportMetricsServiceRequest protobuf).</summary>
+    public ConcurrentQueue<byte[]> MetricExports { get; } = new();
+
     /// <summary>The variables that send a process's traces here, quickly.</summary>
     public Dictionary<string, string> ExporterSettings() => new()
     {
         ["OTEL_EXPORTER_OTLP_ENDPOINT"] = Endpoint,
         ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
         ["OTEL_BSP_SCHEDULE_DELAY"] = "200",
-        ["OTEL_METRIC_EXPORT_INTERVAL"] = "60000",
+        ["OTEL_METRIC_EXPORT_INTERVAL"] = "1000",
     };
 
     public static async Task<OtlpReceiver> StartAsync()
@@ -48,7 +51,13 @@ public sealed class OtlpReceiver : IAsyncDisposable
             foreach (var span in Decode(body.ToArray())) receiver.Spans.Enqueue(span);
             return Results.Ok();
         });
-        app.MapPost("/v1/metrics", () => Results.Ok());
+        app.MapPost("/v1/metrics", async (HttpRequest request) =>
+        {
+            using var body = new MemoryStream();
+            await request.Body.CopyToAsync(body);
+            receiver.MetricExports.Enqueue(body.ToArray());
+            return Results.Ok();
+        });
         await app.StartAsync();
         receiver._app = app;
         return receiver;
