@@ -80,6 +80,22 @@ public sealed class KubernetesManifestTests(ManifestTools tools) : IClassFixture
         Assert.Contains(errors, e => e.Contains(error));
     }
 
+    [Theory]
+    [InlineData("/ sum by (tenant, pool) (rate(callmesh_dni_leases_total[15m])) > 0.05", "/ sum by (tenant, pool) (rate(callmesh_dni_leases_total[15m])) > > 0.05",
+        "PrometheusRule/callmesh CallMeshPoolExhausted: PromQL does not parse")]
+    [InlineData("sum by (result) (rate(callmesh_dni_leases_total[5m]))", "sum by (result (rate(callmesh_dni_leases_total[5m]))",
+        "ConfigMap/callmesh-grafana-dashboard callmesh.json \"DNI sessions by result\": PromQL does not parse")]
+    public async Task An_alert_or_panel_whose_query_does_not_parse_fails(string query, string broken, string error)
+    {
+        var (exit, result) = await CheckAsync("production", rendered =>
+        {
+            Assert.Contains(query, rendered);
+            return rendered.Replace(query, broken);
+        });
+        Assert.Equal(1, exit);
+        Assert.Contains(result.GetProperty("errors").EnumerateArray().Select(e => e.GetString()!), e => e.StartsWith(error));
+    }
+
     [Fact]
     public async Task The_dashboard_is_JSON_and_the_alerts_cover_what_operators_watch()
     {
@@ -91,9 +107,11 @@ public sealed class KubernetesManifestTests(ManifestTools tools) : IClassFixture
             Assert.Contains($"alert: {alert}", rules);
     }
 
-    private async Task<(int Exit, JsonElement Result)> CheckAsync(string overlay, params string[] drops)
+    private Task<(int Exit, JsonElement Result)> CheckAsync(string overlay, params string[] drops) => CheckAsync(overlay, r => r, drops);
+
+    private async Task<(int Exit, JsonElement Result)> CheckAsync(string overlay, Func<string, string> edit, params string[] drops)
     {
-        var rendered = await RenderAsync(overlay);
+        var rendered = edit(await RenderAsync(overlay));
         var arguments = new List<string> { Checker };
         foreach (var drop in drops) arguments.AddRange(["--drop", drop]);
         var (exit, output, error) = await RunAsync("node", arguments, Repo.Root, rendered, ("CALLMESH_K8S_TOOLS", tools.Directory));

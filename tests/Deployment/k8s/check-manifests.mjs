@@ -1,5 +1,6 @@
 // Checks rendered Kubernetes manifests (YAML on stdin, as `kubectl kustomize` prints them):
-// 1. every object validates against its Kubernetes schema (kubernetes-models; the Prometheus Operator's for its kinds);
+// 1. every object validates against its Kubernetes schema (kubernetes-models; the Prometheus Operator's for its kinds),
+//    and every PromQL expression (alert rules, the Grafana dashboard's panels) parses with Prometheus' own grammar;
 // 2. policies: restricted security contexts, probes, requests and limits, pinned images, a PDB and a NetworkPolicy for
 //    every workload, a default-deny policy, no Secret objects and no secret values in the repository.
 // Prints {"objects": n, "kinds": {...}, "errors": [...]} and exits 1 on any error.
@@ -41,6 +42,24 @@ for (const object of docs) {
   if (!Model) { errors.push(`${id}: no schema for ${object.apiVersion} ${object.kind}`); continue; }
   try { new Model(object).validate(); } catch (e) { errors.push(`${id}: schema: ${e.message}`); }
   if (object.kind === "Secret") errors.push(`${id}: a Secret in the manifests (reference one created out of band)`);
+}
+
+// PromQL: a rule or panel that does not parse would never fire or draw.
+const { parser: promql } = require("@prometheus-io/lezer-promql");
+function checkQuery(where, expr) {
+  let bad = false;
+  promql.parse(expr).iterate({ enter: node => { if (node.type.isError) bad = true; } });
+  if (bad) errors.push(`${where}: PromQL does not parse: ${expr.trim()}`);
+}
+for (const object of docs) {
+  const id = `${object.kind}/${object.metadata?.name}`;
+  if (object.kind === "PrometheusRule")
+    for (const group of object.spec?.groups ?? [])
+      for (const rule of group.rules ?? []) checkQuery(`${id} ${rule.alert ?? rule.record}`, rule.expr);
+  if (object.kind === "ConfigMap" && object.metadata?.labels?.grafana_dashboard)
+    for (const [file, text] of Object.entries(object.data ?? {}))
+      for (const panel of JSON.parse(text).panels ?? [])
+        for (const target of panel.targets ?? []) checkQuery(`${id} ${file} "${panel.title}"`, target.expr);
 }
 
 const workloads = docs.filter(o => ["Deployment", "StatefulSet", "DaemonSet"].includes(o.kind));
