@@ -17,9 +17,7 @@ var port = builder.Configuration.GetValue("GATEWAY_PORT", 8080);
 var listen = builder.Configuration["LISTEN_ADDRESS"];
 builder.WebHost.ConfigureKestrel(k =>
 {
-    foreach (var p in new[] { port, TelemetrySetup.ManagementPort(builder.Configuration) }.OfType<int>())
-        if (string.IsNullOrEmpty(listen)) k.ListenAnyIP(p);
-        else k.Listen(System.Net.IPAddress.Parse(listen), p);
+    k.ListenWithManagementPort(listen, port, builder.Configuration);
     k.Limits.MaxRequestBodySize = 1024 * 1024;
     k.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
 });

@@ -27,9 +27,7 @@ if (settings.MigrateOnStart) await Migrator.ApplyAsync(settings.Postgres);
 
 builder.WebHost.ConfigureKestrel(k =>
 {
-    foreach (var port in new[] { settings.HttpPort, TelemetrySetup.ManagementPort(builder.Configuration) }.OfType<int>())
-        if (settings.ListenAddress is { } address) k.Listen(System.Net.IPAddress.Parse(address), port);
-        else k.ListenAnyIP(port);
+    k.ListenWithManagementPort(settings.ListenAddress, settings.HttpPort, builder.Configuration);
     k.Limits.MaxRequestBodySize = 1024 * 1024;
 });
 builder.Host.ConfigureHostOptions(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));

@@ -41,6 +41,15 @@ public static class TelemetrySetup
     /// <summary>The port that serves <c>/metrics</c> alone, apart from the public API (null: no Prometheus endpoint).</summary>
     public static int? ManagementPort(IConfiguration configuration) => configuration.GetValue<int?>("MANAGEMENT_PORT");
 
+    /// <summary>Listens on the public port and, when one is set, the management port: on <paramref name="address"/> or on all.</summary>
+    public static void ListenWithManagementPort(this Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions kestrel, string? address,
+        int port, IConfiguration configuration)
+    {
+        foreach (var each in new[] { port, ManagementPort(configuration) }.OfType<int>())
+            if (string.IsNullOrEmpty(address)) kestrel.ListenAnyIP(each);
+            else kestrel.Listen(System.Net.IPAddress.Parse(address), each);
+    }
+
     public static WebApplicationBuilder AddCallMeshTelemetry(this WebApplicationBuilder builder, string serviceName)
     {
         var configuration = builder.Configuration;
