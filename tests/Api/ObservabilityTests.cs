@@ -109,7 +109,7 @@ public sealed class ObservabilityTests(ObservabilityFixture fixture) : IClassFix
     [Fact]
     public async Task Metrics_are_served_on_the_management_port_only()
     {
-        // Something to count: a lease and an answered call.
+        // Something to count: a lease, an answered call (and its delivery to the failing destination), a report.
         var body = JsonSerializer.Serialize(new { siteKey = "bluebonnet-web", url = "http://localhost/locations/katy", targets = new[] { "+17135550116" } });
         using (var dni = await Cluster.SendAsync(HttpMethod.Post, "/v1/dni/sessions?siteKey=bluebonnet-web", null,
                    new StringContent(body, Encoding.UTF8, "text/plain"), r => r.Headers.Add("Origin", "http://localhost")))
