@@ -45,9 +45,7 @@ public sealed class CallsAlwaysRingTests(TestDatabase db, ITestOutputHelper outp
         }
 
         // DNI cannot make a lease durable: a 503 to retry later (the script keeps the page's own numbers), never a 500.
-        var dni = JsonSerializer.Serialize(new { siteKey = "bluebonnet-web", url = "http://localhost/locations/katy", targets = new[] { "+17135550116" } });
-        using (var session = await cluster.SendAsync(HttpMethod.Post, "/v1/dni/sessions?siteKey=bluebonnet-web", null,
-                   new StringContent(dni, Encoding.UTF8, "text/plain")))
+        using (var session = await cluster.DniSessionAsync("http://localhost/locations/katy", ["+17135550116"]))
         {
             await ProblemAssert.Is(session, HttpStatusCode.ServiceUnavailable, "temporarily-unavailable");
             Assert.NotNull(session.Headers.RetryAfter);
@@ -151,9 +149,8 @@ public sealed class CallsAlwaysRingTests(TestDatabase db, ITestOutputHelper outp
                 var sid = TwilioCarrier.NewCallSid();
                 await Expect("inbound", () => carrier.Webhook("/v1/voice/twilio/inbound", TwilioCarrier.InboundForm(sid, AustinGbp)));
                 calls.Add(sid);
-                var dni = JsonSerializer.Serialize(new { siteKey = "bluebonnet-web", url = $"http://localhost/locations/katy?w={worker}", targets = new[] { "+17135550116" } });
-                await Expect("dni", () => cluster.SendAsync(HttpMethod.Post, "/v1/dni/sessions?siteKey=bluebonnet-web", null,
-                    new StringContent(dni, Encoding.UTF8, "text/plain"), r => r.Headers.Add("X-Forwarded-For", $"10.{worker}.{requests / 250 % 250}.{requests % 250}")));   // many browsers: under the per-address limit
+                await Expect("dni", () => cluster.DniSessionAsync($"http://localhost/locations/katy?w={worker}", ["+17135550116"],
+                    clientIp: $"10.{worker}.{requests / 250 % 250}.{requests % 250}"));   // many browsers: under the per-address limit
                 await Expect("locations", () => cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}/locations", admin));
                 await Task.Delay(50);
             }

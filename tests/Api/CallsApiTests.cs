@@ -60,11 +60,7 @@ public sealed class CallsApiTests(ApiFixture fixture) : IClassFixture<ApiFixture
     /// <summary>A visitor from <paramref name="clientIp"/> on Katy's page with <paramref name="query"/>: the DNI answer.</summary>
     private async Task<JsonElement> VisitKatyAsync(string query, string clientIp)
     {
-        var dni = new StringContent(JsonSerializer.Serialize(new
-        {
-            siteKey = "bluebonnet-web", url = $"http://127.0.0.1:9999/locations/katy?{query}", targets = new[] { "+17135550116" },
-        }), Encoding.UTF8, "text/plain");
-        using var session = await Cluster.SendAsync(HttpMethod.Post, "/v1/dni/sessions?siteKey=bluebonnet-web", null, dni, r => r.Headers.Add("X-Forwarded-For", clientIp));
+        using var session = await Cluster.DniSessionAsync($"http://127.0.0.1:9999/locations/katy?{query}", ["+17135550116"], clientIp: clientIp);
         Assert.Equal(HttpStatusCode.OK, session.StatusCode);
         return await session.Content.ReadFromJsonAsync<JsonElement>();
     }

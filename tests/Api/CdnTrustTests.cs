@@ -17,10 +17,7 @@ public sealed class CdnTrustTests(TestDatabase db) : IClassFixture<TestDatabase>
         await using var cluster = await ProcessCluster.StartAsync(db.ConnectionString, silos: 1,
             new() { ["CALLMESH_TRUSTED_PROXIES"] = "10.99.0.0/16" });
         await DemoSeeder.SeedAsync(cluster.Http, cluster.SigningKeyHex, Repo.DemoBrandFile);
-        var content = new StringContent(JsonSerializer.Serialize(new { siteKey = "bluebonnet-web", url = "http://127.0.0.1:9999/", targets = new[] { "+18005550100" } }),
-            Encoding.UTF8, "text/plain");
-
-        using var response = await cluster.SendAsync(HttpMethod.Post, "/v1/dni/sessions?siteKey=bluebonnet-web", null, content, r =>
+        using var response = await cluster.DniSessionAsync("http://127.0.0.1:9999/", ["+18005550100"], configure: r =>
         {
             r.Headers.Add("cf-iplatitude", "33.05");
             r.Headers.Add("cf-iplongitude", "-96.84");

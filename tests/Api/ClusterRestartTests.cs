@@ -46,9 +46,7 @@ public sealed class ClusterRestartTests(TestDatabase db) : IClassFixture<TestDat
         // probes (silo/Hosting/PredecessorCleanup.cs; 106-112 s here without it, about 10 s with it).
         Assert.Equal(2, System.Text.RegularExpressions.Regex.Matches(cluster.SiloLogs(), "is this silo's predecessor: declaring it dead").Count);
 
-        var body = JsonSerializer.Serialize(new { siteKey = "bluebonnet-web", url = "http://localhost/locations/katy", targets = new[] { "+17135550116" } });
-        using var dni = await cluster.SendAsync(HttpMethod.Post, "/v1/dni/sessions?siteKey=bluebonnet-web", null,
-            new StringContent(body, Encoding.UTF8, "text/plain"), r => r.Headers.Add("Origin", "http://localhost"));
+        using var dni = await cluster.DniSessionAsync("http://localhost/locations/katy", ["+17135550116"], origin: "http://localhost");
         Assert.Equal(HttpStatusCode.OK, dni.StatusCode);
         Console.WriteLine($"cluster back in {restarted.Elapsed.TotalSeconds:F1} s");
     }

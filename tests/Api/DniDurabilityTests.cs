@@ -12,9 +12,8 @@ public sealed class DniDurabilityTests(TestDatabase db) : IClassFixture<TestData
 
     private static async Task<JsonElement> Session(ProcessCluster cluster, string? visitorId)
     {
-        var body = JsonSerializer.Serialize(new { siteKey = "bluebonnet-web", visitorId, url = "http://localhost/locations/katy", targets = new[] { "+17135550116" } });
-        using var response = await cluster.SendAsync(HttpMethod.Post, "/v1/dni/sessions?siteKey=bluebonnet-web", null,
-            new StringContent(body, Encoding.UTF8, "text/plain"), r => r.Headers.Add("X-Forwarded-For", $"198.51.100.{Random.Shared.Next(1, 250)}"));
+        using var response = await cluster.DniSessionAsync("http://localhost/locations/katy", ["+17135550116"], visitorId,
+            clientIp: $"198.51.100.{Random.Shared.Next(1, 250)}");
         response.EnsureSuccessStatusCode();
         return await response.Content.ReadFromJsonAsync<JsonElement>();
     }

@@ -76,11 +76,10 @@ public sealed class DniFailoverTests(TestDatabase db, ITestOutputHelper output) 
 
     private static async Task<Answer> StartSession(ProcessCluster cluster, string location, string nap)
     {
-        var body = JsonSerializer.Serialize(new { siteKey = "bluebonnet-web", url = $"http://localhost/locations/{location}", targets = new[] { nap } });
         try
         {
-            using var response = await cluster.SendAsync(HttpMethod.Post, "/v1/dni/sessions?siteKey=bluebonnet-web", null,
-                new StringContent(body, Encoding.UTF8, "text/plain"), r => r.Headers.Add("X-Forwarded-For", $"198.51.100.{Random.Shared.Next(1, 250)}"));
+            using var response = await cluster.DniSessionAsync($"http://localhost/locations/{location}", [nap],
+                clientIp: $"198.51.100.{Random.Shared.Next(1, 250)}");
             if (response.StatusCode != HttpStatusCode.OK) return new Answer(response.StatusCode, location, Guid.Empty, null, false);
             var json = await response.Content.ReadFromJsonAsync<JsonElement>();
             var swap = json.GetProperty("swaps")[0];

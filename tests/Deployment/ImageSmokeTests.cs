@@ -24,7 +24,7 @@ public sealed class ImageSmokeTests : IAsyncLifetime
     public async Task Each_image_starts_from_its_root_filesystem_read_only_and_the_three_work_together()
     {
         Skip.IfNot(Environment.UserName == "root", "image builds and namespace mounts need root; this test runs as " + Environment.UserName);
-        var (built, output, error) = await KubernetesManifestTests.RunAsync(Path.Combine(Repo.Root, "callmesh"), ["image"], Repo.Root);
+        var (built, output, error) = await Processes.RunAsync(Path.Combine(Repo.Root, "callmesh"), ["image"], Repo.Root);
         Assert.True(built == 0, $"./callmesh image failed:\n{output}\n{error}");
         var layout = Path.Combine(Repo.Root, ".callmesh", "images", "oci");
         var version = System.Text.RegularExpressions.Regex.Match(error, @"oci:\{silo,gateway,migrator\}-([\w.-]+);").Groups[1].Value;
@@ -71,7 +71,7 @@ public sealed class ImageSmokeTests : IAsyncLifetime
     {
         var bundle = Path.Combine(Path.GetTempPath(), $"callmesh-image-{Guid.NewGuid():N}");
         _bundles.Add(bundle);
-        var (exit, output, error) = await KubernetesManifestTests.RunAsync("umoci", ["unpack", "--image", $"{layout}:{tag}", bundle], Repo.Root);
+        var (exit, output, error) = await Processes.RunAsync("umoci", ["unpack", "--image", $"{layout}:{tag}", bundle], Repo.Root);
         Assert.True(exit == 0, output + error);
         return bundle;
     }

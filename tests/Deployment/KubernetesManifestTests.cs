@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using CallMesh.Tests.Infrastructure;
 
@@ -21,7 +20,7 @@ public sealed class ManifestTools : IAsyncLifetime
             && System.IO.Directory.Exists(Path.Combine(Directory, "node_modules", "kubernetes-models"))) return;
         System.IO.Directory.CreateDirectory(Directory);
         File.Copy(package, installed, overwrite: true);
-        var (exit, output, error) = await KubernetesManifestTests.RunAsync("npm", ["install", "--no-audit", "--no-fund", "--no-package-lock"], Directory);
+        var (exit, output, error) = await Processes.RunAsync("npm", ["install", "--no-audit", "--no-fund", "--no-package-lock"], Directory);
         Assert.True(exit == 0, $"npm install of the manifest checker failed: {output}{error}");
     }
 
@@ -114,36 +113,15 @@ public sealed class KubernetesManifestTests(ManifestTools tools) : IClassFixture
         var rendered = edit(await RenderAsync(overlay));
         var arguments = new List<string> { Checker };
         foreach (var drop in drops) arguments.AddRange(["--drop", drop]);
-        var (exit, output, error) = await RunAsync("node", arguments, Repo.Root, rendered, ("CALLMESH_K8S_TOOLS", tools.Directory));
+        var (exit, output, error) = await Processes.RunAsync("node", arguments, Repo.Root, rendered, ("CALLMESH_K8S_TOOLS", tools.Directory));
         Assert.True(output.TrimStart().StartsWith('{'), $"the checker failed: {error}");
         return (exit, JsonDocument.Parse(output).RootElement);
     }
 
-    private static async Task<string> RenderAsync(string overlay)
+    internal static async Task<string> RenderAsync(string overlay)
     {
-        var (exit, output, error) = await RunAsync("kubectl", ["kustomize", Path.Combine(Repo.Root, "k8s", "overlays", overlay)], Repo.Root);
+        var (exit, output, error) = await Processes.RunAsync("kubectl", ["kustomize", Path.Combine(Repo.Root, "k8s", "overlays", overlay)], Repo.Root);
         Assert.True(exit == 0, $"kubectl kustomize {overlay} failed (kubectl with kustomize is needed: it ships on this machine image): {error}");
         return output;
-    }
-
-    /// <summary>Runs a program; Output is its standard output, Error its standard error.</summary>
-    internal static async Task<(int Exit, string Output, string Error)> RunAsync(string program, IEnumerable<string> arguments, string directory,
-        string? input = null, params (string Name, string Value)[] environment)
-    {
-        var info = new ProcessStartInfo(program, arguments)
-        {
-            WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = input is not null,
-        };
-        foreach (var (name, value) in environment) info.Environment[name] = value;
-        using var process = Process.Start(info)!;
-        if (input is not null)
-        {
-            await process.StandardInput.WriteAsync(input);
-            process.StandardInput.Close();
-        }
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, await stdout, await stderr);
     }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using CallMesh.Identity;
 
@@ -187,6 +188,22 @@ public sealed class ProcessCluster : IAsyncDisposable
 
     public string Token(string? tenant, string role, string[]? locations = null, string[]? markets = null) =>
         DevTokens.Mint(SigningKeyHex, tenant, role, locations, markets, subject: $"test-{role}");
+
+    /// <summary>
+    /// Asks for a DNI session as the swap script does (a text/plain body, so no CORS preflight; the site key also in the
+    /// query, where the gateway's per-site limit reads it), by default for the demo brand's site.
+    /// </summary>
+    public Task<HttpResponseMessage> DniSessionAsync(string url, string[] targets, string? visitorId = null, string siteKey = "bluebonnet-web",
+        string? origin = null, string? clientIp = null, Action<HttpRequestMessage>? configure = null)
+    {
+        var body = JsonSerializer.Serialize(new { siteKey, visitorId, url, targets });
+        return SendAsync(HttpMethod.Post, $"/v1/dni/sessions?siteKey={siteKey}", null, new StringContent(body, Encoding.UTF8, "text/plain"), request =>
+        {
+            if (origin is not null) request.Headers.Add("Origin", origin);
+            if (clientIp is not null) request.Headers.Add("X-Forwarded-For", clientIp);
+            configure?.Invoke(request);
+        });
+    }
 
     public async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string? token, object? body = null,
         Action<HttpRequestMessage>? configure = null)
