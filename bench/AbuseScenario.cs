@@ -25,8 +25,8 @@ public sealed class AbuseScenario(HttpClient browser, HttpClient http, string si
 
     public async Task<bool> RunAsync()
     {
-        var admin = DevTokens.Mint(signingKey, _tenant, Roles.BrandAdmin);
-        await DemoSeeder.SendAsync(http, HttpMethod.Put, DevTokens.Mint(signingKey, null, Roles.PlatformAdmin), $"/v1/tenants/{_tenant}",
+        var admin = UserTokens.Mint(signingKey, _tenant, Roles.BrandAdmin);
+        await DemoSeeder.SendAsync(http, HttpMethod.Put, UserTokens.Mint(signingKey, null, Roles.PlatformAdmin), $"/v1/tenants/{_tenant}",
             new { name = "Abuse Bench", timeZone = "America/Chicago", currency = "USD" });
         var (prefix, numbers) = await BenchTenant.ImportFreshExchange(http, admin, _tenant);
         _nap = $"{prefix}9998";

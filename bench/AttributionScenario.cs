@@ -35,7 +35,7 @@ public sealed class AttributionScenario(HttpClient http, HttpClient browser, str
     private readonly string _tenant = $"attr-{DateTime.UtcNow:MMddHHmmss}";
     private readonly string _accountSid = "AC" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
     private readonly string _token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
-    private string Admin => DevTokens.Mint(signingKey, _tenant, Roles.BrandAdmin);
+    private string Admin => UserTokens.Mint(signingKey, _tenant, Roles.BrandAdmin);
     private string _nap = "";
     private List<string> _numbers = [];
     private string _overflow = "";
@@ -83,7 +83,7 @@ public sealed class AttributionScenario(HttpClient http, HttpClient browser, str
 
     private async Task SeedAsync()
     {
-        await DemoSeeder.SendAsync(http, HttpMethod.Put, DevTokens.Mint(signingKey, null, Roles.PlatformAdmin), $"/v1/tenants/{_tenant}",
+        await DemoSeeder.SendAsync(http, HttpMethod.Put, UserTokens.Mint(signingKey, null, Roles.PlatformAdmin), $"/v1/tenants/{_tenant}",
             new { name = "Attribution Bench", timeZone = "America/Chicago", currency = "USD" });
         var (prefix, numbers) = await BenchTenant.ImportFreshExchange(http, Admin, _tenant);
         _nap = $"{prefix}9998";

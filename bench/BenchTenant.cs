@@ -17,9 +17,9 @@ public static class BenchTenant
     public static async Task<Seed> SeedAsync(HttpClient http, string key)
     {
         var tenant = $"bench-{DateTime.UtcNow:MMddHHmmss}";
-        await DemoSeeder.SendAsync(http, HttpMethod.Put, DevTokens.Mint(key, null, Roles.PlatformAdmin), $"/v1/tenants/{tenant}",
+        await DemoSeeder.SendAsync(http, HttpMethod.Put, UserTokens.Mint(key, null, Roles.PlatformAdmin), $"/v1/tenants/{tenant}",
             new { name = "Bench Brand", timeZone = "America/Chicago", currency = "USD" });
-        var admin = DevTokens.Mint(key, tenant, Roles.BrandAdmin);
+        var admin = UserTokens.Mint(key, tenant, Roles.BrandAdmin);
         var targets = new List<string>();
         var poolNumbers = new List<string>();
         for (var l = 0; l < Locations; l++)

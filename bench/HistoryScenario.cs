@@ -33,7 +33,7 @@ public sealed class HistoryScenario(HttpClient http, string postgres, string sig
 
     private static readonly ConversionRules Rules = new(RequireAnswered: true, MinDurationSeconds: 60);
     private readonly DateOnly _today = DateOnly.FromDateTime(DateTime.UtcNow);
-    private string Admin => DevTokens.Mint(signingKey, Tenant, Roles.BrandAdmin);
+    private string Admin => UserTokens.Mint(signingKey, Tenant, Roles.BrandAdmin);
 
     private static string LocationId(int l) => $"h-{l:D4}";
 
@@ -77,7 +77,7 @@ public sealed class HistoryScenario(HttpClient http, string postgres, string sig
     private async Task CreateBrandAsync()
     {
         var clock = Stopwatch.StartNew();
-        await DemoSeeder.SendAsync(http, HttpMethod.Put, DevTokens.Mint(signingKey, null, Roles.PlatformAdmin), $"/v1/tenants/{Tenant}",
+        await DemoSeeder.SendAsync(http, HttpMethod.Put, UserTokens.Mint(signingKey, null, Roles.PlatformAdmin), $"/v1/tenants/{Tenant}",
             new { name = "History Bench Brand", timeZone = "America/Chicago", currency = "USD", defaultConversionRules = Rules });
         var admin = Admin;
         await Parallel.ForEachAsync(Enumerable.Range(0, locations), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (l, _) =>

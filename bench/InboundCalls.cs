@@ -20,7 +20,7 @@ public sealed class InboundCalls(HttpClient http, BenchTenant.Seed seed)
     private readonly ConcurrentBag<Task> _callbacks = [];
 
     public Task RegisterAccountAsync(string signingKey) =>
-        DemoSeeder.SendAsync(http, HttpMethod.Put, DevTokens.Mint(signingKey, seed.Tenant, Roles.BrandAdmin),
+        DemoSeeder.SendAsync(http, HttpMethod.Put, UserTokens.Mint(signingKey, seed.Tenant, Roles.BrandAdmin),
             $"/v1/tenants/{seed.Tenant}/carriers/{_accountSid}", new { carrier = "twilio", authToken = _token });
 
     public async Task<bool> Call() => (await CallAsync()).Answered;

@@ -21,7 +21,7 @@ namespace CallMesh.Bench;
 public sealed class OutboundScenario(HttpClient http, InboundCalls calls, NpgsqlDataSource db, string tenant, string signingKey,
     double rate, TimeSpan duration, Func<string, double, Func<Task<bool>>, Task<Measurement>> steady)
 {
-    private string Admin => DevTokens.Mint(signingKey, tenant, Roles.BrandAdmin);
+    private string Admin => UserTokens.Mint(signingKey, tenant, Roles.BrandAdmin);
 
     public async Task<bool> RunAsync()
     {

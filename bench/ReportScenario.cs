@@ -30,7 +30,7 @@ public sealed class ReportScenario(HttpClient http, string postgres, string sign
         ("lamar", "billboard", "i35-north", null), ("kxyz", "radio", "morning-drive", null),
     ];
 
-    private string Admin => DevTokens.Mint(signingKey, Tenant, Roles.BrandAdmin);
+    private string Admin => UserTokens.Mint(signingKey, Tenant, Roles.BrandAdmin);
 
     public async Task<DateOnly> SeedAsync()
     {
@@ -48,7 +48,7 @@ public sealed class ReportScenario(HttpClient http, string postgres, string sign
         }
 
         var clock = Stopwatch.StartNew();
-        await DemoSeeder.SendAsync(http, HttpMethod.Put, DevTokens.Mint(signingKey, null, Roles.PlatformAdmin), $"/v1/tenants/{Tenant}",
+        await DemoSeeder.SendAsync(http, HttpMethod.Put, UserTokens.Mint(signingKey, null, Roles.PlatformAdmin), $"/v1/tenants/{Tenant}",
             new { name = "Report Bench Brand", timeZone = "America/Chicago", currency = "USD" });
         var admin = Admin;
         await Parallel.ForEachAsync(Enumerable.Range(0, Locations), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (l, _) =>

@@ -1,6 +1,7 @@
 using CallMesh.Gateway.Calls;
 using CallMesh.Gateway.Dashboard;
 using CallMesh.Gateway.Dni;
+using CallMesh.Gateway.Identity;
 using CallMesh.Gateway.Proxy;
 using CallMesh.Identity;
 using CallMesh.Telemetry;
@@ -23,7 +24,8 @@ builder.WebHost.ConfigureKestrel(k =>
 });
 
 builder.Services.AddCallMeshJwt(builder.Configuration)
-    .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, CallMesh.Gateway.Identity.ApiKeyPassThrough>(JwtSetup.ApiKeyScheme, null);
+    .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyPassThrough>(JwtSetup.ApiKeyScheme, null)
+    .AddDashboardSignIn(builder.Configuration);
 builder.Services.AddAuthorization(o => o.AddPolicy(ProxyConfig.UserApiPolicy, JwtSetup.UserPolicy));
 builder.Services.AddProblemDetails();
 builder.Services.AddEdgeProtection(builder.Configuration);
@@ -49,6 +51,7 @@ app.UseEdgeProtection();
 app.UseWhen(http => !EdgeProtection.IsDniPath(http), branch => branch.UseResponseCompression());
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseDashboardSessions();
 app.UseAuthentication();
 app.UseAuthorization();
 
@@ -56,6 +59,7 @@ app.MapCallMeshMetrics();
 app.MapSwapScript();
 app.Services.GetRequiredService<FallbackAnswers>().Map(app);
 app.MapDashboard();
+app.MapDashboardSignIn();
 app.MapGet("/health/live", () => Results.Ok(new { status = "Healthy" }));
 // Ready while at least one silo passes its readiness probe, or, with none, while the gateway can answer the carrier's
 // fail-safe URL from its own routing copy (Degraded): taking it out of the load balancer then would silence every call.

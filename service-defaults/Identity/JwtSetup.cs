@@ -10,7 +10,8 @@ namespace CallMesh.Identity;
 
 /// <summary>
 /// How CallMesh validates user tokens; compiled into both the gateway and the silo so the
-/// two can never disagree. Production: an OIDC issuer (Auth:Authority + Auth:Audience).
+/// two can never disagree. Production: an OIDC issuer (Auth:Authority + Auth:Audience), and the gateway's dashboard
+/// session tokens when Auth:SessionSigningKeyHex is set (docs/dashboard.md).
 /// Local: HS256 tokens signed with Auth:DevSigningKeyHex, minted by `./callmesh token`.
 /// </summary>
 public static class JwtSetup
@@ -21,6 +22,12 @@ public static class JwtSetup
     public const string LocationsClaim = "locations";
     public const string MarketsClaim = "markets";
     public const string ScopeClaim = "scope";
+
+    /// <summary>Development tokens (`./callmesh token`), signed with Auth:DevSigningKeyHex.</summary>
+    public const string DevIssuer = "callmesh-local";
+
+    /// <summary>The gateway's short-lived tokens for a signed-in dashboard session, signed with Auth:SessionSigningKeyHex.</summary>
+    public const string SessionIssuer = "callmesh-session";
 
     /// <summary>Integration keys ("Bearer cmk_…") go to this scheme; every other bearer token is a user's JWT.</summary>
     public const string ApiKeyScheme = "ApiKey";
@@ -61,6 +68,10 @@ public static class JwtSetup
                 ValidAudience = auth["Audience"] ?? "callmesh",
                 ClockSkew = TimeSpan.FromSeconds(30),
             };
+            // Symmetric keys CallMesh signs with itself, each for its own issuer. With an Authority, the handler adds the
+            // provider's issuer and keys to these.
+            var issuers = new List<string>();
+            var keys = new List<SecurityKey>();
             if (!string.IsNullOrEmpty(authority))
             {
                 options.Authority = authority;
@@ -68,9 +79,16 @@ public static class JwtSetup
             }
             else
             {
-                options.TokenValidationParameters.ValidIssuer = auth["Issuer"] ?? "callmesh-local";
-                options.TokenValidationParameters.IssuerSigningKey = new SymmetricSecurityKey(Convert.FromHexString(devKey!));
+                issuers.Add(auth["Issuer"] ?? DevIssuer);
+                keys.Add(new SymmetricSecurityKey(Convert.FromHexString(devKey!)));
             }
+            if (auth["SessionSigningKeyHex"] is { Length: > 0 } sessionKey)
+            {
+                issuers.Add(SessionIssuer);
+                keys.Add(new SymmetricSecurityKey(Convert.FromHexString(sessionKey)));
+            }
+            options.TokenValidationParameters.ValidIssuers = issuers;
+            options.TokenValidationParameters.IssuerSigningKeys = keys;
             options.Events = new JwtBearerEvents
             {
                 OnChallenge = async context =>

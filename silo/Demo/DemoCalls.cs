@@ -28,7 +28,7 @@ public static class DemoCalls
     {
         var tenant = (string)demo["tenant"]!["id"]!;
         var accountSid = (string)demo["numbers"]![0]!["accountSid"]!;
-        var admin = DevTokens.Mint(signingKeyHex, tenant, Roles.BrandAdmin, subject: "demo-seeder");
+        var admin = UserTokens.Mint(signingKeyHex, tenant, Roles.BrandAdmin, subject: "demo-seeder");
         await DemoSeeder.SendAsync(http, HttpMethod.Put, admin, $"/v1/tenants/{tenant}/carriers/{accountSid}", new { carrier = "twilio", authToken = CarrierToken });
 
         var random = new Random(2026);

@@ -37,10 +37,10 @@ public static class DemoSeeder
         var tenant = demo["tenant"]!.AsObject();
         var tenantId = (string)tenant["id"]!;
 
-        var platformAdmin = DevTokens.Mint(signingKeyHex, null, Roles.PlatformAdmin, subject: "demo-seeder");
+        var platformAdmin = UserTokens.Mint(signingKeyHex, null, Roles.PlatformAdmin, subject: "demo-seeder");
         await SendAsync(http, HttpMethod.Put, platformAdmin, $"/v1/tenants/{tenantId}", tenant);
 
-        var brandAdmin = DevTokens.Mint(signingKeyHex, tenantId, Roles.BrandAdmin, subject: "demo-seeder");
+        var brandAdmin = UserTokens.Mint(signingKeyHex, tenantId, Roles.BrandAdmin, subject: "demo-seeder");
         var locations = demo["locations"]!.AsArray();
         foreach (var location in locations)
             await SendAsync(http, HttpMethod.Put, brandAdmin, $"/v1/tenants/{tenantId}/locations/{(string)location!["id"]!}", location);

@@ -2,19 +2,6 @@ using System.Security.Claims;
 
 namespace CallMesh.Identity;
 
-public static class Roles
-{
-    public const string PlatformAdmin = "platform-admin";
-    public const string BrandAdmin = "brand-admin";
-    public const string MarketManager = "market-manager";
-    public const string LocationManager = "location-manager";
-    public const string Analyst = "analyst";
-    /// <summary>An integration's API key (not a user role: keys are issued by the API, not by the identity provider).</summary>
-    public const string ApiKey = "api-key";
-
-    public static readonly string[] All = [PlatformAdmin, BrandAdmin, MarketManager, LocationManager, Analyst];
-}
-
 /// <summary>
 /// Who is calling and what they may see: the one authorization helper every endpoint uses.
 /// Rule of the contract: outside the caller's scope a resource is 404 (its existence is not

@@ -1,7 +1,3 @@
-using System.Security.Claims;
-using Microsoft.IdentityModel.JsonWebTokens;
-using Microsoft.IdentityModel.Tokens;
-
 namespace CallMesh.Identity;
 
 /// <summary>
@@ -24,35 +20,8 @@ public static class DevTokens
             Console.Error.WriteLine("       (--tenant may be left out only for platform-admin)");
             return 2;
         }
-        Console.WriteLine(Mint(key, options.GetValueOrDefault("tenant"), role, List("locations"), List("markets"),
+        Console.WriteLine(UserTokens.Mint(key, options.GetValueOrDefault("tenant"), role, List("locations"), List("markets"),
             options.GetValueOrDefault("sub"), TimeSpan.FromHours(double.Parse(options.GetValueOrDefault("hours") ?? "12"))));
         return 0;
-    }
-
-    public static string Mint(string signingKeyHex, string? tenant, string role, IEnumerable<string>? locations = null,
-        IEnumerable<string>? markets = null, string? subject = null, TimeSpan? lifetime = null,
-        string issuer = "callmesh-local", string audience = "callmesh")
-    {
-        var claims = new Dictionary<string, object>
-        {
-            [JwtSetup.SubjectClaim] = subject ?? $"dev-{role}",
-            [JwtSetup.RoleClaim] = role,
-        };
-        if (tenant is not null) claims[JwtSetup.TenantClaim] = tenant;
-        if (locations?.ToArray() is { Length: > 0 } l) claims[JwtSetup.LocationsClaim] = l;
-        if (markets?.ToArray() is { Length: > 0 } m) claims[JwtSetup.MarketsClaim] = m;
-
-        var now = DateTime.UtcNow;
-        return new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
-        {
-            Issuer = issuer,
-            Audience = audience,
-            Claims = claims,
-            IssuedAt = now,
-            NotBefore = now,
-            Expires = now + (lifetime ?? TimeSpan.FromHours(12)),
-            SigningCredentials = new SigningCredentials(
-                new SymmetricSecurityKey(Convert.FromHexString(signingKeyHex)), SecurityAlgorithms.HmacSha256),
-        });
     }
 }

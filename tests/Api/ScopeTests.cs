@@ -97,10 +97,10 @@ public sealed class ScopeTests(ApiFixture fixture) : IClassFixture<ApiFixture>
     {
         using var none = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}/locations", token: null);
         await ProblemAssert.Is(none, HttpStatusCode.Unauthorized, "unauthorized");
-        var forged = DevTokens.Mint(Convert.ToHexString(new byte[32]), Tenant, Roles.BrandAdmin);
+        var forged = UserTokens.Mint(Convert.ToHexString(new byte[32]), Tenant, Roles.BrandAdmin);
         using var wrongKey = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}/locations", forged);
         await ProblemAssert.Is(wrongKey, HttpStatusCode.Unauthorized, "unauthorized");
-        var expired = DevTokens.Mint(Cluster.SigningKeyHex, Tenant, Roles.BrandAdmin, lifetime: TimeSpan.FromMinutes(-5));
+        var expired = UserTokens.Mint(Cluster.SigningKeyHex, Tenant, Roles.BrandAdmin, lifetime: TimeSpan.FromMinutes(-5));
         using var old = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}/locations", expired);
         await ProblemAssert.Is(old, HttpStatusCode.Unauthorized, "unauthorized");
     }

@@ -260,7 +260,7 @@ public sealed class DashboardTests(DashboardFixture fixture) : IClassFixture<Das
 
         // A token the gateway refuses (here: signed with another key) sends the user back to the sign-in form.
         await page.ClickAsync("#sign-out");
-        await page.FillAsync("#token", DevTokens.Mint(Convert.ToHexString(new byte[32]), Tenant, Roles.BrandAdmin));
+        await page.FillAsync("#token", UserTokens.Mint(Convert.ToHexString(new byte[32]), Tenant, Roles.BrandAdmin));
         await page.ClickAsync("#sign-in-form button[type=submit]");
         await page.WaitForFunctionAsync("() => !document.getElementById('sign-in').hidden && !document.getElementById('error').hidden");
         Assert.Contains("sign in again", await page.TextContentAsync("#error"));

@@ -12,17 +12,8 @@ public sealed class ManifestTools : IAsyncLifetime
     public string Directory { get; } = Environment.GetEnvironmentVariable("CALLMESH_K8S_TOOLS")
                                        ?? Path.Combine(Repo.Root, ".callmesh", "tools", "k8s-checks");
 
-    public async Task InitializeAsync()
-    {
-        var package = Path.Combine(Repo.Root, "tests", "Deployment", "k8s", "package.json");
-        var installed = Path.Combine(Directory, "package.json");
-        if (File.Exists(installed) && File.ReadAllText(installed) == File.ReadAllText(package)
-            && System.IO.Directory.Exists(Path.Combine(Directory, "node_modules", "kubernetes-models"))) return;
-        System.IO.Directory.CreateDirectory(Directory);
-        File.Copy(package, installed, overwrite: true);
-        var (exit, output, error) = await Processes.RunAsync("npm", ["install", "--no-audit", "--no-fund", "--no-package-lock"], Directory);
-        Assert.True(exit == 0, $"npm install of the manifest checker failed: {output}{error}");
-    }
+    public Task InitializeAsync() => NpmPackages.InstallAsync(Path.Combine(Repo.Root, "tests", "Deployment", "k8s", "package.json"), Directory,
+        "kubernetes-models");
 
     public Task DisposeAsync() => Task.CompletedTask;
 }

@@ -187,7 +187,7 @@ public sealed class ProcessCluster : IAsyncDisposable
         $"--- {Path.GetFileName(f)}\n{string.Join("\n", File.ReadLines(f).TakeLast(30))}"));
 
     public string Token(string? tenant, string role, string[]? locations = null, string[]? markets = null) =>
-        DevTokens.Mint(SigningKeyHex, tenant, role, locations, markets, subject: $"test-{role}");
+        UserTokens.Mint(SigningKeyHex, tenant, role, locations, markets, subject: $"test-{role}");
 
     /// <summary>
     /// Asks for a DNI session as the swap script does (a text/plain body, so no CORS preflight; the site key also in the

@@ -1,12 +1,13 @@
-// The CallMesh dashboard: the markets and locations reports and the calls list, read from the tenant APIs with the
-// user's token.
+// The CallMesh dashboard: the markets and locations reports and the calls list, read from the tenant APIs as the
+// signed-in user: with the gateway's session (company sign-in: the cookie, which page script cannot read, and the
+// X-CallMesh-Session header) or with a pasted token (local use, integrations).
 // The silo decides the scope (a location manager gets only its locations), so this page filters nothing itself.
 // Every value from the API is written with textContent: campaigns and keywords come from visitors' URLs.
 "use strict";
 
 const store = sessionStorage;   // the token lives in this tab only
 const $ = (id) => document.getElementById(id);
-let session = null;             // { token, tenant }
+let session = null;             // { mode: "cookie" | "token", token, tenant }
 let names = new Map();          // location id -> name
 let nextCursor = null;
 let generation = 0;             // a newer load wins over answers still on their way
@@ -28,18 +29,21 @@ function showError(message) {
 }
 
 class ApiError extends Error {
-  constructor(status, message) { super(message); this.status = status; }
+  constructor(status, message, code) { super(message); this.status = status; this.code = code; }
 }
 
 async function api(path) {
-  const response = await fetch(path, { headers: { Authorization: "Bearer " + session.token, Accept: "application/json" } });
+  const headers = { Accept: "application/json" };
+  if (session.mode === "cookie") headers["X-CallMesh-Session"] = "1";
+  else headers.Authorization = "Bearer " + session.token;
+  const response = await fetch(path, { headers });
   if (response.ok) return response.json();
   let problem = {};
   try { problem = await response.json(); } catch { /* not a problem document */ }
   // A validation problem names each bad field (e.g. "from: must not be after to.").
   const fields = Object.entries(problem.errors ?? {}).map(([field, messages]) => `${field}: ${[].concat(messages).join(" ")}`);
   const text = [problem.title, problem.detail, ...fields].filter(Boolean).join(" ") || response.statusText;
-  throw new ApiError(response.status, `${text} (HTTP ${response.status})`);
+  throw new ApiError(response.status, `${text} (HTTP ${response.status})`, problem.code);
 }
 
 const tenantPath = () => "/v1/tenants/" + encodeURIComponent(session.tenant);
@@ -262,36 +266,63 @@ async function more() {
 
 function failed(error) {
   if (error instanceof ApiError && error.status === 401) {
-    signOut();
+    clearSession();
     showError("Your sign-in has expired or is not valid: sign in again.");
+  } else if (error instanceof ApiError && error.code === "no-callmesh-role") {
+    start();   // the provider took the role away: the session says so now
   } else {
     showError(error.message);
   }
 }
 
-function start() {
-  const token = store.getItem("callmesh.token");
-  const tenant = store.getItem("callmesh.tenant");
-  if (!token || !tenant) {
-    $("sign-in").hidden = false;
-    $("app").hidden = true;
-    $("sign-out").hidden = true;
-    $("who").textContent = "";
-    return;
-  }
-  const claims = claimsOf(token) ?? {};
-  session = { token, tenant };
-  const scope = [].concat(claims.locations ?? [], claims.markets ?? []).join(", ");
-  $("who").textContent = claims.sub
-    ? `${claims.sub} · ${claims.role}${scope ? " of " + scope : ""} · ${tenant}`
-    : `API key · ${tenant}`;
-  $("sign-in").hidden = true;
-  $("app").hidden = false;
-  $("sign-out").hidden = false;
-  load();
+function show(section) {
+  for (const id of ["sign-in", "no-access", "app"]) $(id).hidden = id !== section;
+  $("sign-out").hidden = section !== "app";
 }
 
-function signOut() {
+// A pasted token in this tab wins; else the gateway's session, when the deployment has company sign-in.
+async function start() {
+  const token = store.getItem("callmesh.token");
+  const tenant = store.getItem("callmesh.tenant");
+  if (token && tenant) {
+    const claims = claimsOf(token) ?? {};
+    session = { mode: "token", token, tenant };
+    const scope = [].concat(claims.locations ?? [], claims.markets ?? []).join(", ");
+    $("who").textContent = claims.sub
+      ? `${claims.sub} · ${claims.role}${scope ? " of " + scope : ""} · ${tenant}`
+      : `API key · ${tenant}`;
+    show("app");
+    load();
+    return;
+  }
+  let signedIn = { signInAvailable: false, signedIn: false };
+  try {
+    const response = await fetch("session", { headers: { Accept: "application/json" } });
+    if (response.ok) signedIn = await response.json();
+  } catch { /* the gateway is away: the token form still works once it is back */ }
+  $("who").textContent = "";
+  if (signedIn.signedIn && !signedIn.role) {
+    session = null;
+    $("no-access-user").textContent = signedIn.name ?? signedIn.subject;
+    show("no-access");
+    return;
+  }
+  if (signedIn.signedIn) {
+    session = { mode: "cookie", tenant: signedIn.tenant };
+    const scope = [].concat(signedIn.locations, signedIn.markets).join(", ");
+    $("who").textContent = `${signedIn.name} · ${signedIn.role}${scope ? " of " + scope : ""} · ${signedIn.tenant}`;
+    show("app");
+    load();
+    return;
+  }
+  session = null;
+  $("company-sign-in").hidden = !signedIn.signInAvailable;
+  $("token-sign-in").open = !signedIn.signInAvailable;
+  show("sign-in");
+}
+
+// Forgets what this page showed (a newer user must not see it), then starts over.
+function clearSession() {
   store.removeItem("callmesh.token");
   store.removeItem("callmesh.tenant");
   session = null;
@@ -306,6 +337,21 @@ function signOut() {
   customDays = false;
   generation++;   // an answer still on its way is for the user who left
   start();
+}
+
+// A company session ends at the gateway and then at the provider (its end-session page brings the user back here).
+async function signOut() {
+  if (session?.mode === "token") {
+    clearSession();
+    return;
+  }
+  try {
+    const response = await fetch("sign-out", { method: "POST", headers: { "X-CallMesh-Session": "1", Accept: "application/json" } });
+    const answer = response.ok ? await response.json() : { redirect: "./" };
+    location.assign(answer.redirect);
+  } catch (error) {
+    showError(error.message);
+  }
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -328,6 +374,9 @@ document.addEventListener("DOMContentLoaded", () => {
     start();
   });
   $("sign-out").addEventListener("click", signOut);
+  $("no-access-sign-out").addEventListener("click", signOut);
+  const failure = new URLSearchParams(location.search).get("signInFailed");
+  if (failure) showError(`Sign-in did not complete: ${failure}`);
   for (const id of ["from", "to"]) $(id).addEventListener("input", () => { customDays = true; });
   setInterval(() => {
     if (session && !pagedOn && document.visibilityState === "visible") load();
