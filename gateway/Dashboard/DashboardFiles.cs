@@ -30,6 +30,8 @@ public static class DashboardFiles
     {
         var headers = http.Response.Headers;
         headers.ContentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; " +
+                                        // Recordings play from the carrier's HTTPS address.
+                                        "media-src https:; " +
                                         "form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
         headers["Referrer-Policy"] = "no-referrer";
         // Revalidated on every load, so a new gateway's dashboard is picked up at once.
@@ -41,6 +43,7 @@ public static class DashboardFiles
         ".html" => "text/html; charset=utf-8",
         ".js" => "text/javascript; charset=utf-8",
         ".css" => "text/css; charset=utf-8",
+        ".txt" => "text/plain; charset=utf-8",   // the vendored libraries' licences
         var other => throw new InvalidOperationException($"The dashboard has a file of unknown type: {resource} ({other})"),
     };
 }

@@ -65,7 +65,8 @@ public sealed record CallOutcome(
     [property: Id(0)] string? Outcome,
     [property: Id(1)] decimal? Value,
     [property: Id(2)] string? Currency,
-    [property: Id(3)] string? ExternalId);
+    [property: Id(3)] string? ExternalId,
+    [property: Id(4)] string? Notes = null);
 
 [GenerateSerializer, Alias("callmesh.OutcomeResult")]
 public sealed record OutcomeResult(
@@ -153,4 +154,6 @@ public sealed record CallRecord
     [Id(26)] public List<Reports.CallTouch> Touches { get; init; } = [];
     /// <summary>Counts the record's saves, so rollups keep the newest contribution whatever order notices arrive in.</summary>
     [Id(27)] public int Revision { get; init; }
+    /// <summary>What the location or the CRM noted about the call with its outcome (a person's words: shown as text).</summary>
+    [Id(28)] public string? Notes { get; init; }
 }

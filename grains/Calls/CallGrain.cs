@@ -206,6 +206,7 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
         if (outcome.Value is < 0 or > 100_000_000) errors.Add("value", "must be from 0 to 100000000.");
         if (outcome.Currency is { } c && c != currency) errors.Add("currency", $"must be the tenant's currency ({currency}).");
         if (outcome.ExternalId is { Length: > 200 }) errors.Add("externalId", "must be at most 200 characters.");
+        if (outcome.Notes is { Length: > 2000 }) errors.Add("notes", "must be at most 2000 characters.");
         if (errors.Any) return new OutcomeResult(true, errors.ToDictionary(), null);
         for (var attempt = 0; ; attempt++)
         {
@@ -216,6 +217,7 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
             {
                 Outcome = outcome.Outcome, Value = outcome.Value is { } v ? decimal.Round(v, 2) : null,
                 Currency = outcome.Value is null ? null : currency, OutcomeExternalId = outcome.ExternalId,
+                Notes = string.IsNullOrWhiteSpace(outcome.Notes) ? null : outcome.Notes.Trim(),
             };
             if (await Save(await Qualify(updated))) return new OutcomeResult(true, [], _call);
             if (attempt == 2) throw new InvalidOperationException($"Call {Key.CallId} kept changing under this outcome.");

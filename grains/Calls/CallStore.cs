@@ -21,7 +21,8 @@ public sealed class CallStore(NpgsqlDataSource database)
         "call_id, tenant_id, account_sid, tracking_number, caller, started_at, ended_at, status, answered, duration_seconds, talk_seconds, " +
         "recording_url, route, routing, number_kind, pool_id, static_key, location_id, source, medium, campaign, keyword, gclid, landing_page, " +
         "visitor_id, session_id, is_test, first_time, first_time_location, within_hours, qualified, met_rules, outcome, value, currency, " +
-        "outcome_external_id, applied_events, days_since_previous, local_day, touches, revision, match, seconds_since_release, match_candidates, click_ids";
+        "outcome_external_id, applied_events, days_since_previous, local_day, touches, revision, match, seconds_since_release, match_candidates, click_ids, " +
+        "notes";
 
     private static readonly string[] ColumnNames = Columns.Split(", ");
 
@@ -135,6 +136,7 @@ public sealed class CallStore(NpgsqlDataSource database)
             call.Currency, call.OutcomeExternalId, call.AppliedEvents.ToArray(), call.DaysSincePreviousCall,
             call.ReportingDay, JsonSerializer.Serialize(call.Touches), call.Revision, a.Match, a.SecondsSinceRelease,
             a.Candidates is null ? null : JsonSerializer.Serialize(a.Candidates), a.ClickIds is null ? null : JsonSerializer.Serialize(a.ClickIds),
+            call.Notes,
         ];
         return [.. values.Select((value, i) => names[i] is "routing" or "touches" or "match_candidates" or "click_ids"
             ? new NpgsqlParameter { Value = value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Jsonb }
@@ -370,7 +372,7 @@ public sealed class CallStore(NpgsqlDataSource database)
             OutcomeExternalId = S(35), AppliedEvents = [.. r.GetFieldValue<string[]>(36)],
             DaysSincePreviousCall = r.IsDBNull(37) ? null : r.GetDouble(37),
             LocalDay = r.GetFieldValue<DateOnly>(38), Touches = JsonSerializer.Deserialize<List<Reports.CallTouch>>(r.GetString(39))!,
-            Revision = r.GetInt32(40),
+            Revision = r.GetInt32(40), Notes = S(45),
         };
     }
 }

@@ -203,6 +203,41 @@ public sealed class RollupStore([FromKeyedServices(RollupStore.DataSourceKey)] N
         return totals;
     }
 
+    /// <summary>
+    /// Local days from..to for the overview's charts: each day's measures (spend included) summed over the locations in
+    /// scope (null: the whole tenant), and its calls by the source credited last (whole calls). Days without calls are
+    /// there, as zeros.
+    /// </summary>
+    public async Task<List<DayTotals>> DailyAsync(string tenantId, IReadOnlyCollection<string>? locations, DateOnly from, DateOnly to)
+    {
+        var scope = locations?.ToArray();
+        await using var batch = database.CreateBatch();
+        batch.BatchCommands.Add(Scoped(
+            $"""
+            SELECT day, {Sums}, sum(spend) FROM callmesh.rollup_days
+             WHERE tenant_id = $1 AND day BETWEEN $2 AND $3 AND ($4::text[] IS NULL OR location_id = ANY($4)) GROUP BY day
+            """, tenantId, from, to, scope));
+        batch.BatchCommands.Add(Scoped(
+            $"""
+            SELECT day, source, sum(calls) FROM callmesh.rollup_touches
+             WHERE tenant_id = $1 AND day BETWEEN $2 AND $3 AND ($4::text[] IS NULL OR location_id = ANY($4))
+               AND model IN ('{RollupBuckets.Whole}', '{AttributionModels.LastTouch}')
+             GROUP BY day, source
+            """, tenantId, from, to, scope));
+        var days = new SortedDictionary<DateOnly, DayTotals>();
+        for (var day = from; day <= to; day = day.AddDays(1)) days[day] = new DayTotals(day, Measures.Zero, new(StringComparer.Ordinal));
+        await using var reader = await batch.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            var day = reader.GetFieldValue<DateOnly>(0);
+            days[day] = days[day] with { Measures = Read(reader, 1) with { Spend = SpendAt(reader, 1 + MeasureColumns.Length) } };
+        }
+        await reader.NextResultAsync();
+        while (await reader.ReadAsync())
+            days[reader.GetFieldValue<DateOnly>(0)].CallsBySource[reader.GetString(1)] = Convert.ToDecimal(reader.GetValue(2)) / Scale(0);
+        return [.. days.Values];
+    }
+
     private static NpgsqlBatchCommand Scoped(string sql, string tenantId, DateOnly from, DateOnly to, string[]? locations)
     {
         var command = Common.Sql.Command(sql, tenantId, from, to);
@@ -359,3 +394,6 @@ public sealed class RollupStore([FromKeyedServices(RollupStore.DataSourceKey)] N
         return (fresh.Days.Count + fresh.Touches.Count, changed);
     }
 }
+
+/// <summary>One local day of a report's scope: its measures and its calls by the source credited last.</summary>
+public sealed record DayTotals(DateOnly Day, Measures Measures, Dictionary<string, decimal> CallsBySource);

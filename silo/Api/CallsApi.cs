@@ -83,13 +83,17 @@ public static class CallsApi
                 ? await grains.GetGrain<ICallGrain>(TenantKey.For(tenant, callId)).Get()
                 : await VisibleCall(caller, tenant, callId, grains);
             if (found is null) return Problems.NotFound("call");
-            if (!caller.ConfiguresTenant(tenant) && !caller.HasScope("outcomes:write")) return Problems.Forbidden("record outcomes");
+            // Brand admins, the CRM's key, and the managers who work the calls they see (a location's own follow-up);
+            // analysts only read.
+            if (!caller.ConfiguresTenant(tenant) && !caller.HasScope("outcomes:write") && caller.Role is not (Roles.LocationManager or Roles.MarketManager))
+                return Problems.Forbidden("record outcomes");
             var result = await grains.GetGrain<ICallGrain>(TenantKey.For(tenant, callId)).SetOutcome(body);
             if (!result.Found) return Problems.NotFound("call");
             if (result.Errors.Count > 0) return Problems.Invalid(result.Errors);
             await audit.RecordAsync(tenant, "outcome", callId, caller.Subject, body);
             return Results.Ok(ToResource(result.Call!, caller));
-        }).WithSummary("Record a call's outcome and value from the CRM; idempotent per externalId; the call is re-qualified.");
+        }).WithSummary("Record a call's outcome, value and notes (the CRM's key, a brand admin, or a manager for calls in their scope; " +
+                       "audited); idempotent per externalId; the call is re-qualified.");
 
         group.MapPut("/blocked-callers/{number}", async (string tenant, string number, BlockBody? body, HttpContext http, IGrainFactory grains, AuditLog audit) =>
         {

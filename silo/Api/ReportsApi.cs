@@ -42,6 +42,13 @@ public static class ReportsApi
 
     public sealed record JobAccepted(Guid JobId, string Status);
 
+    /// <summary>A day of the overview: its measures and its calls by the source credited last.</summary>
+    public sealed record DayLine(DateOnly Day, ReportLine Measures, Dictionary<string, decimal> CallsBySource);
+
+    /// <summary>The overview: every day of the range, its totals, and the totals of the period as long just before it.</summary>
+    public sealed record DailyReport(DateOnly From, DateOnly To, DateOnly PreviousFrom, DateOnly PreviousTo, string? Currency,
+        RulesResource Rules, List<DayLine> Days, ReportLine Totals, ReportLine Previous);
+
     private static readonly string[] GroupBys = ["day", "source", "campaign", "keyword"];
 
     /// <summary>How long each report took (metric callmesh.report.duration, tagged with the report's route).</summary>
@@ -103,6 +110,11 @@ public static class ReportsApi
                 totals = ReportLine.From(Measures.Sum(rows.Select(r => r.Measures))),
             });
         }).WithSummary("A row per market (the sum of its locations in the caller's scope; market null for locations without one).");
+
+        group.MapGet("/reports/daily", Daily).Produces<DailyReport>()
+            .WithSummary("Every local day from..to (default the last 30) in the caller's scope, or one `market` or `location` of it: " +
+                         "calls, answered, missed, qualified, revenue and spend per day, calls per day by source (last touch), the " +
+                         "range's totals, and the totals of the period as long just before it (`previous`), for the dashboard's overview.");
 
         group.MapGet("/locations/{location}/report", async (string tenant, string location, string? from, string? to, string? groupBy,
             string? model, double? halfLifeDays, HttpContext http, IGrainFactory grains, RollupStore rollups, RollupRebuilder rebuilder, CallStore calls) =>
@@ -184,6 +196,38 @@ public static class ReportsApi
     }
 
     /// <summary>What every report says of its tenant: its currency, and which rules version its history reflects (one read of each).</summary>
+    private static async Task<IResult> Daily(string tenant, string? from, string? to, string? market, string? location, HttpContext http,
+        IGrainFactory grains, RollupStore rollups, RollupRebuilder rebuilder)
+    {
+        var caller = Caller.From(http.User);
+        if (!caller.SeesTenant(tenant)) return Problems.NotFound("tenant");
+        if (caller.LacksScope("reports:read")) return Problems.Forbidden("read reports");
+        var errors = new ValidationErrors();
+        var range = Range(from, to, errors);
+        if (errors.Any) return Problems.Invalid(errors.ToDictionary());
+
+        // The locations summed: one the caller sees, the caller's locations (of one market), or the whole tenant, calls to
+        // numbers of no location included (as the locations report's totals).
+        IReadOnlyCollection<string>? scope;
+        if (location is not null)
+        {
+            if (await Access.VisibleLocation(caller, tenant, location, grains) is null) return Problems.NotFound("location");
+            scope = [location];
+        }
+        else if (market is null && caller.SeesWholeTenant(tenant)) scope = null;
+        else scope = [.. (await Access.VisibleLocations(caller, tenant, grains)).Where(l => market is null || l.Market == market).Select(l => l.LocationId)];
+
+        var length = range.To.DayNumber - range.From.DayNumber + 1;
+        var (previousFrom, previousTo) = (range.From.AddDays(-length), range.From.AddDays(-1));
+        var daysTask = rollups.DailyAsync(tenant, scope, range.From, range.To);
+        var previous = await rollups.TotalsByLocationAsync(tenant, scope, previousFrom, previousTo);
+        var days = await daysTask;
+        var facts = await TenantFacts(tenant, grains, rebuilder);
+        return Results.Ok(new DailyReport(range.From, range.To, previousFrom, previousTo, facts.Currency, facts.Rules,
+            [.. days.Select(d => new DayLine(d.Day, ReportLine.From(d.Measures), d.CallsBySource))],
+            ReportLine.From(Measures.Sum(days.Select(d => d.Measures))), ReportLine.From(Measures.Sum(previous.Values))));
+    }
+
     private static async Task<(string? Currency, RulesResource Rules)> TenantFacts(string tenant, IGrainFactory grains, RollupRebuilder rebuilder)
     {
         var stateTask = rebuilder.StateAsync(tenant);

@@ -116,17 +116,40 @@ public sealed class CallsApiTests(ApiFixture fixture) : IClassFixture<ApiFixture
         Assert.Equal(0, (await austinList.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("count").GetInt32());
         Assert.Equal("+1415*****42", (await GetCall(callSid, Cluster.Token(Tenant, Roles.Analyst))).GetProperty("caller").GetString());
 
-        // The CRM reports the sale; the same update again changes nothing; a location manager may not write it.
+        // The CRM reports the sale; the same update again changes nothing.
         var outcome = new { outcome = "sale", value = 480.00m, currency = "USD", externalId = "hubspot-77" };
         using (var sold = await Cluster.SendAsync(HttpMethod.Post, $"/v1/tenants/{Tenant}/calls/{callSid}/outcome", Admin, outcome))
             Assert.Equal(480.00m, (await sold.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("value").GetDecimal());
         using (var again = await Cluster.SendAsync(HttpMethod.Post, $"/v1/tenants/{Tenant}/calls/{callSid}/outcome", Admin, outcome with { }))
             Assert.Equal(HttpStatusCode.OK, again.StatusCode);
-        using (var byManager = await Cluster.SendAsync(HttpMethod.Post, $"/v1/tenants/{Tenant}/calls/{callSid}/outcome", Cluster.Token(Tenant, Roles.LocationManager, ["katy"]), outcome))
-            await ProblemAssert.Is(byManager, HttpStatusCode.Forbidden, "forbidden");
         using (var badOutcome = await Cluster.SendAsync(HttpMethod.Post, $"/v1/tenants/{Tenant}/calls/{callSid}/outcome", Admin, new { outcome = "won", currency = "EUR" }))
             await ProblemAssert.Is(badOutcome, HttpStatusCode.BadRequest, "validation");
         Assert.Equal("sale", (await GetCall(callSid, Admin)).GetProperty("outcome").GetString());
+
+        // Katy's manager works Katy's calls: an outcome, its value and a note, audited under their name. Austin's manager
+        // cannot find the call; an analyst only reads; a note past 2,000 characters is refused and changes nothing.
+        var katyManager = Cluster.Token(Tenant, Roles.LocationManager, ["katy"]);
+        var followUp = new { outcome = "appointment", value = 120.00m, notes = "Called back: booked for Tuesday <b>9am</b>" };
+        using (var byManager = await Cluster.SendAsync(HttpMethod.Post, $"/v1/tenants/{Tenant}/calls/{callSid}/outcome", katyManager, followUp))
+        {
+            var updated = await byManager.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal(("appointment", 120.00m, followUp.notes), (updated.GetProperty("outcome").GetString(), updated.GetProperty("value").GetDecimal(),
+                updated.GetProperty("notes").GetString()));
+        }
+        using (var elsewhere = await Cluster.SendAsync(HttpMethod.Post, $"/v1/tenants/{Tenant}/calls/{callSid}/outcome",
+                   Cluster.Token(Tenant, Roles.LocationManager, ["austin-downtown"]), followUp))
+            await ProblemAssert.Is(elsewhere, HttpStatusCode.NotFound, "not-found");
+        using (var byAnalyst = await Cluster.SendAsync(HttpMethod.Post, $"/v1/tenants/{Tenant}/calls/{callSid}/outcome", Cluster.Token(Tenant, Roles.Analyst), followUp))
+            await ProblemAssert.Is(byAnalyst, HttpStatusCode.Forbidden, "forbidden");
+        using (var tooLong = await Cluster.SendAsync(HttpMethod.Post, $"/v1/tenants/{Tenant}/calls/{callSid}/outcome", katyManager,
+                   new { outcome = "sale", notes = new string('x', 2001) }))
+            await ProblemAssert.Is(tooLong, HttpStatusCode.BadRequest, "validation", "notes");
+        var kept = await GetCall(callSid, katyManager);
+        Assert.Equal(("appointment", followUp.notes), (kept.GetProperty("outcome").GetString(), kept.GetProperty("notes").GetString()));
+        using var audit = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}/audit?limit=20", Admin);
+        Assert.Contains((await audit.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("items").EnumerateArray(), e =>
+            e.GetProperty("entity").GetString() == "outcome" && e.GetProperty("entityId").GetString() == callSid
+            && e.GetProperty("actor").GetString() == "test-location-manager");
     }
 
     [Fact]

@@ -111,12 +111,62 @@ public sealed class ReportsApiTests(ApiFixture fixture) : IClassFixture<ApiFixtu
         Assert.Equal(Number(byDay.GetProperty("totals"), "calls"), byDay.GetProperty("items").EnumerateArray().Sum(r => Number(r.GetProperty("measures"), "calls")));
     }
 
+    [Fact]
+    public async Task The_daily_overview_sums_the_same_rollups_by_day_and_source_with_the_previous_period_in_each_readers_scope()
+    {
+        var (from, to) = (Today.AddDays(-6), Today);
+        var range = $"from={from:yyyy-MM-dd}&to={to:yyyy-MM-dd}";
+        var before = await Get($"/v1/tenants/{Tenant}/reports/daily?{range}", Admin);
+        var austinBefore = Number((await LocationRows(range))["austin-downtown"], "calls");
+        await CallAsync("+15125550180", talkSeconds: 95);
+        await UntilCalls(range, "austin-downtown", austinBefore + 1);
+
+        var daily = await Get($"/v1/tenants/{Tenant}/reports/daily?{range}", Admin);
+        var days = daily.GetProperty("days").EnumerateArray().ToList();
+        Assert.Equal(Enumerable.Range(0, 7).Select(i => from.AddDays(i).ToString("yyyy-MM-dd")), days.Select(d => d.GetProperty("day").GetString()));
+        var totals = daily.GetProperty("totals");
+        Assert.Equal(Number(before.GetProperty("totals"), "calls") + 1, Number(totals, "calls"));
+        Assert.Equal(Number(before.GetProperty("days")[6].GetProperty("measures"), "calls") + 1, Number(days[6].GetProperty("measures"), "calls"));
+        // Each day's sources add up to its calls; the days add up to the totals, which are the locations report's.
+        foreach (var day in days)
+            Assert.Equal(Number(day.GetProperty("measures"), "calls"), day.GetProperty("callsBySource").EnumerateObject().Sum(s => s.Value.GetDecimal()));
+        var brand = (await Get($"/v1/tenants/{Tenant}/reports/locations?{range}", Admin)).GetProperty("totals");
+        foreach (var measure in new[] { "calls", "answered", "missed", "qualified", "revenue", "spend" })
+        {
+            Assert.Equal(Number(brand, measure), Number(totals, measure));
+            Assert.Equal(Number(totals, measure), days.Sum(d => Number(d.GetProperty("measures"), measure)));
+        }
+        // The period before is as long and ends the day before.
+        Assert.Equal((from.AddDays(-7).ToString("yyyy-MM-dd"), from.AddDays(-1).ToString("yyyy-MM-dd")),
+            (daily.GetProperty("previousFrom").GetString(), daily.GetProperty("previousTo").GetString()));
+        var earlier = (await Get($"/v1/tenants/{Tenant}/reports/locations?from={from.AddDays(-7):yyyy-MM-dd}&to={from.AddDays(-1):yyyy-MM-dd}", Admin))
+            .GetProperty("totals");
+        Assert.Equal(Number(earlier, "calls"), Number(daily.GetProperty("previous"), "calls"));
+
+        // Scopes: a location manager's overview is its location's; a market manager's its market's; another location is
+        // not found for the first, and a brand admin can narrow to either.
+        var katyManager = Cluster.Token(Tenant, Roles.LocationManager, ["katy"]);
+        var katy = (await Get($"/v1/tenants/{Tenant}/reports/locations?{range}", katyManager)).GetProperty("totals");
+        Assert.Equal(Number(katy, "calls"), Number((await Get($"/v1/tenants/{Tenant}/reports/daily?{range}", katyManager)).GetProperty("totals"), "calls"));
+        Assert.Equal(Number(katy, "calls"),
+            Number((await Get($"/v1/tenants/{Tenant}/reports/daily?{range}&location=katy", Admin)).GetProperty("totals"), "calls"));
+        using (var other = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}/reports/daily?{range}&location=austin-downtown", katyManager))
+            await ProblemAssert.Is(other, HttpStatusCode.NotFound, "not-found");
+        var austinManager = Cluster.Token(Tenant, Roles.MarketManager, markets: ["austin"]);
+        var market = (await Get($"/v1/tenants/{Tenant}/reports/locations?{range}", austinManager)).GetProperty("totals");
+        Assert.True(Number(market, "calls") >= 1);
+        Assert.Equal(Number(market, "calls"), Number((await Get($"/v1/tenants/{Tenant}/reports/daily?{range}", austinManager)).GetProperty("totals"), "calls"));
+        Assert.Equal(Number(market, "calls"),
+            Number((await Get($"/v1/tenants/{Tenant}/reports/daily?{range}&market=austin", Admin)).GetProperty("totals"), "calls"));
+    }
+
     [Theory]
     [InlineData("/reports/locations?from=2026-13-01", "from")]
     [InlineData("/reports/locations?from=2026-11-20&to=2026-11-01", "from")]
     [InlineData("/reports/locations?model=most-recent", "model")]
     [InlineData("/locations/katy/report?groupBy=hour", "groupBy")]
     [InlineData("/locations/katy/report?model=time-decay&halfLifeDays=0", "halfLifeDays")]
+    [InlineData("/reports/daily?to=2026-02-30", "to")]
     public async Task Bad_report_parameters_are_named_in_a_400(string path, string field)
     {
         using var response = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}{path}", Admin);

@@ -119,6 +119,74 @@ public sealed class DashboardTests(DashboardFixture fixture) : IClassFixture<Das
     private static Task<string[]> Column(IPage page, string rows, string attribute) =>
         page.EvaluateAsync<string[]>($"() => Array.from(document.querySelectorAll('{rows}'), r => r.dataset.{attribute})");
 
+    private async Task<JsonElement> DailyAsync(string token, string query = "")
+    {
+        using var response = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}/reports/daily{query}", token);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    private static Task<string> Kpi(IPage page, string label) =>
+        page.EvaluateAsync<string>("label => [...document.querySelectorAll('#kpis .kpi')].find(k => k.querySelector('dt').textContent === label)" +
+                                   "?.querySelector('dd').dataset.value", label);
+
+    [Fact]
+    public async Task The_overview_charts_the_days_by_source_against_the_period_before_in_each_users_scope()
+    {
+        var admin = Cluster.Token(Tenant, Roles.BrandAdmin);
+        var daily = await DailyAsync(admin);
+        await using (var context = await Browser.NewContextAsync())
+        {
+            var page = await context.NewPageAsync();
+            var errors = new List<string>();
+            page.Console += (_, m) => { if (m.Type == "error") errors.Add(m.Text); };
+            page.Request += (_, r) => { if (!r.Url.StartsWith(Cluster.Gateway.ToString())) errors.Add("request elsewhere: " + r.Url); };
+            await page.GotoAsync(new Uri(Cluster.Gateway, "/dashboard/").ToString());
+            await page.FillAsync("#token", admin);
+            await page.ClickAsync("#sign-in-form button[type=submit]");
+            await LoadedAsync(page, previous: null);
+
+            // The figures are the API's: calls, and the answer rate of this period.
+            var totals = daily.GetProperty("totals");
+            Assert.Equal(totals.GetProperty("calls").GetDecimal(), decimal.Parse(await Kpi(page, "Calls")));
+            Assert.Equal(totals.GetProperty("answered").GetDecimal() / totals.GetProperty("calls").GetDecimal(),
+                decimal.Parse(await Kpi(page, "Answered")), 6);
+            // The stacked chart has a series per source whose points add up to each day's calls (drawn by the vendored
+            // Chart.js, served by the gateway: no request leaves it).
+            var series = await page.EvaluateAsync<JsonElement>(
+                "() => window.Chart.getChart(document.getElementById('calls-by-source')).data.datasets.map(d => ({ label: d.label, data: d.data }))");
+            Assert.Contains(series.EnumerateArray(), d => d.GetProperty("label").GetString() == "google");
+            var days = daily.GetProperty("days").EnumerateArray().ToList();
+            for (var i = 0; i < days.Count; i++)
+                Assert.Equal(days[i].GetProperty("measures").GetProperty("calls").GetDecimal(),
+                    series.EnumerateArray().Sum(d => d.GetProperty("data")[i].GetDecimal()));
+            Assert.True(await page.Locator("#calls-by-source").IsVisibleAsync());
+            Assert.Contains("google", await page.Locator("#calls-by-source").GetAttributeAsync("aria-label"));
+            Assert.Equal(days.Count, await page.Locator("#daily-table tbody tr").CountAsync());
+            // Best and worst locations for a brand: Katy, with its many calls, is among the best.
+            Assert.Equal(5, await page.Locator("#best li").CountAsync());
+            Assert.Contains("katy", await Column(page, "#best li", "location"));
+            Assert.Empty(errors);
+        }
+
+        // A location manager's overview is its location's; there is nothing to rank.
+        var manager = Cluster.Token(Tenant, Roles.LocationManager, locations: ["katy"]);
+        var own = await DailyAsync(manager);
+        await using (var context = await Browser.NewContextAsync())
+        {
+            // Without the chart script (blocked, say, by a proxy), the table is the overview.
+            await context.RouteAsync("**/chart.umd.min.js", route => route.AbortAsync());
+            var page = await SignInAsync(context, manager);
+            Assert.Equal(own.GetProperty("totals").GetProperty("calls").GetDecimal(), decimal.Parse(await Kpi(page, "Calls")));
+            Assert.True(await page.Locator("#charts").IsHiddenAsync());
+            Assert.True(await page.Locator("#daily-table").IsVisibleAsync());
+            Assert.True(await page.Locator("#ranking").IsHiddenAsync());
+            var tableCalls = await page.EvaluateAsync<decimal[]>(
+                "() => [...document.querySelectorAll('#daily-table tbody tr')].map(r => Number(r.cells[1].textContent.replace(/,/g, '')))");
+            Assert.Equal(own.GetProperty("days").EnumerateArray().Select(d => d.GetProperty("measures").GetProperty("calls").GetDecimal()), tableCalls);
+        }
+    }
+
     [Fact]
     public async Task A_brand_admin_sees_every_location_and_call_and_a_location_manager_only_its_own()
     {
@@ -238,6 +306,71 @@ public sealed class DashboardTests(DashboardFixture fixture) : IClassFixture<Das
         Assert.Equal(callSid, (await Column(page, "#calls tbody tr", "call"))[0]);
         Assert.Equal($"{katyCalls + 1}", await katyRow.TextContentAsync());
         Assert.Contains("refreshed every 30 s", await page.TextContentAsync("#updated"));
+    }
+
+    [Fact]
+    public async Task A_location_manager_opens_a_call_sees_its_journey_and_records_an_outcome_with_notes_that_stay_text()
+    {
+        var callSid = await fixture.RingKatyAsync();
+        var manager = Cluster.Token(Tenant, Roles.LocationManager, locations: ["katy"]);
+        // The call's row is written behind the carrier's answer: wait until the list has it.
+        for (var wait = System.Diagnostics.Stopwatch.StartNew(); ; await Task.Delay(100))
+        {
+            using var listed = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}/calls?location=katy&limit=1", manager);
+            var items = (await listed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("items");
+            if (items.GetArrayLength() == 1 && items[0].GetProperty("id").GetString() == callSid) break;
+            Assert.True(wait.Elapsed < TimeSpan.FromSeconds(15), "the call never reached the list");
+        }
+        await using var context = await Browser.NewContextAsync();
+        var page = await SignInAsync(context, manager);
+        var errors = new List<string>();
+        page.Console += (_, m) => { if (m.Type == "error") errors.Add(m.Text); };
+
+        await page.ClickAsync($"#calls button[data-call='{callSid}']");
+        var dialog = page.Locator("#call-detail");
+        await dialog.WaitForAsync();
+        Assert.StartsWith("Call to Bluebonnet Home Services – Katy", await page.TextContentAsync("#call-title"));
+        // The visitor's journey and the marketing the call is credited to: the Katy page's campaign.
+        Assert.Contains("katy-ac", await page.TextContentAsync("#call-journey"));
+        Assert.Contains("katy-ac", await page.TextContentAsync("#call-facts"));
+        Assert.True(await page.Locator("#call-recording").IsHiddenAsync());   // ringing: nothing recorded yet
+        Assert.Equal($"#call={callSid}", new Uri(page.Url).Fragment);
+
+        // The outcome, its value and a note; the note is a person's words, shown and kept as text.
+        const string note = "<img src=x onerror=\"window.__pwned=2\"> call back Tuesday";
+        await page.SelectOptionAsync("#outcome-form select[name=outcome]", "appointment");
+        await page.FillAsync("#outcome-form input[name=value]", "150");
+        await page.FillAsync("#outcome-form textarea[name=notes]", note);
+        await page.ClickAsync("#outcome-form button[name=save]");
+        await page.Locator("#outcome-saved", new() { HasText = "Saved." }).WaitForAsync();
+        Assert.Equal("appointment", await page.TextContentAsync($"#calls tr[data-call='{callSid}'] td.outcome"));
+        using (var stored = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}/calls/{callSid}", manager))
+        {
+            var call = await stored.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal(("appointment", 150m, note), (call.GetProperty("outcome").GetString(), call.GetProperty("value").GetDecimal(),
+                call.GetProperty("notes").GetString()));
+        }
+        Assert.Empty(errors);
+        // A note the API refuses shows its problem and changes nothing (the browser logs the 400 it was answered).
+        await page.FillAsync("#outcome-form textarea[name=notes]", new string('x', 2001));
+        await page.ClickAsync("#outcome-form button[name=save]");
+        await page.Locator("#outcome-error").WaitForAsync();
+        Assert.Contains("notes: must be at most 2000 characters.", await page.TextContentAsync("#outcome-error"));
+
+        // The address opens the call again (a link sent to a colleague), with the note as text.
+        await page.ReloadAsync();
+        await dialog.WaitForAsync();
+        Assert.Equal(note, await page.InputValueAsync("#outcome-form textarea[name=notes]"));
+        Assert.Null(await page.EvaluateAsync<int?>("() => window.__pwned ?? null"));
+        Assert.All(errors, e => Assert.Contains("status of 400", e));
+
+        // An analyst reads the call but is offered no form.
+        await using var analystContext = await Browser.NewContextAsync();
+        var analyst = await SignInAsync(analystContext, Cluster.Token(Tenant, Roles.Analyst));
+        await analyst.ClickAsync($"#calls button[data-call='{fixture.PlanoCall}']");
+        await analyst.Locator("#call-detail").WaitForAsync();
+        Assert.True(await analyst.Locator("#outcome-form").IsHiddenAsync());
+        Assert.Equal(DashboardFixture.PlanoRecording, await analyst.GetAttributeAsync("#call-recording-link", "href"));
     }
 
     [Fact]

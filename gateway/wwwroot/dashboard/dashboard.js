@@ -3,7 +3,8 @@
 // X-CallMesh-Session header) or with a pasted token (local use, integrations).
 // The silo decides the scope (a location manager gets only its locations), so this page filters nothing itself.
 // Every value from the API is written with textContent: campaigns and keywords come from visitors' URLs.
-"use strict";
+import { renderOverview } from "./overview.js";
+import { openCall } from "./call-detail.js";
 
 const store = sessionStorage;   // the token lives in this tab only
 const $ = (id) => document.getElementById(id);
@@ -11,6 +12,7 @@ let session = null;             // { mode: "cookie" | "token", token, tenant }
 let names = new Map();          // location id -> name
 let nextCursor = null;
 let generation = 0;             // a newer load wins over answers still on their way
+let linkFollowed = false;       // a #call= link is opened after the first load only
 
 function claimsOf(token) {
   const parts = token.split(".");
@@ -32,11 +34,12 @@ class ApiError extends Error {
   constructor(status, message, code) { super(message); this.status = status; this.code = code; }
 }
 
-async function api(path) {
+async function api(path, { method = "GET", body } = {}) {
   const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
   if (session.mode === "cookie") headers["X-CallMesh-Session"] = "1";
   else headers.Authorization = "Bearer " + session.token;
-  const response = await fetch(path, { headers });
+  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   if (response.ok) return response.json();
   let problem = {};
   try { problem = await response.json(); } catch { /* not a problem document */ }
@@ -167,7 +170,12 @@ function appendCalls(page) {
     const row = body.insertRow();
     row.dataset.call = call.id;
     row.dataset.location = call.location ?? "";
-    cell(row, new Date(call.startedAt).toLocaleString());
+    const open = document.createElement("button");
+    open.type = "button";
+    open.className = "link";
+    open.dataset.call = call.id;
+    open.textContent = new Date(call.startedAt).toLocaleString();
+    row.insertCell().append(open);
     cell(row, call.location === null ? "(no location)" : names.get(call.location) ?? call.location);
     cell(row, call.caller);
     cell(row, call.trackingNumber);
@@ -178,8 +186,8 @@ function appendCalls(page) {
     cell(row, call.test ? `${call.status} (test)` : call.status, call.test ? "test" : "");
     cell(row, duration(call.talkSeconds), "number");
     cell(row, call.qualified ? "yes" : "no");
-    cell(row, call.outcome);
-    cell(row, money(call.value, call.currency), "number");
+    cell(row, call.outcome, "outcome");
+    cell(row, money(call.value, call.currency), "number value");
     recordingCell(row, call.recordingUrl);
   }
   nextCursor = page.nextCursor;
@@ -224,13 +232,17 @@ async function load() {
     const attributionQuery = new URLSearchParams(query);
     attributionQuery.set("groupBy", $("group-by").value);
     attributionQuery.set("model", $("model").value);
-    const [report, markets, attribution] = await Promise.all([
+    const dailyQuery = new URLSearchParams(query);
+    if (location) dailyQuery.set("location", location);
+    const [report, markets, daily, attribution] = await Promise.all([
       api(`${tenantPath()}/reports/locations?${query}`), api(`${tenantPath()}/reports/markets?${query}`),
+      api(`${tenantPath()}/reports/daily?${dailyQuery}`),
       location ? api(`${tenantPath()}/locations/${encodeURIComponent(location)}/report?${attributionQuery}`) : null]);
     if (mine !== generation) return;
     lastReport = report;
     $("from").value = report.from;
     $("to").value = report.to;
+    renderOverview(daily, report, names, { count, money });
     renderMarkets(markets);
     renderReport(report);
     if (attribution) renderAttribution(location, attribution);
@@ -241,6 +253,8 @@ async function load() {
     $("calls-range").textContent = `newest first, ${report.from} to ${report.to} in your time zone`;
     appendCalls(calls);
     $("updated").textContent = `Updated ${new Date().toLocaleTimeString()}; refreshed every ${RefreshSeconds} s`;
+    if (!linkFollowed && linkedCall()) showCall(linkedCall());
+    linkFollowed = true;
     document.body.dataset.loaded = String(mine);   // lets a test (or a person) see that this load finished
   } catch (error) {
     failed(error);
@@ -286,7 +300,7 @@ async function start() {
   const tenant = store.getItem("callmesh.tenant");
   if (token && tenant) {
     const claims = claimsOf(token) ?? {};
-    session = { mode: "token", token, tenant };
+    session = { mode: "token", token, tenant, role: claims.role ?? "api-key" };
     const scope = [].concat(claims.locations ?? [], claims.markets ?? []).join(", ");
     $("who").textContent = claims.sub
       ? `${claims.sub} · ${claims.role}${scope ? " of " + scope : ""} · ${tenant}`
@@ -308,7 +322,7 @@ async function start() {
     return;
   }
   if (signedIn.signedIn) {
-    session = { mode: "cookie", tenant: signedIn.tenant };
+    session = { mode: "cookie", tenant: signedIn.tenant, role: signedIn.role };
     const scope = [].concat(signedIn.locations, signedIn.markets).join(", ");
     $("who").textContent = `${signedIn.name} · ${signedIn.role}${scope ? " of " + scope : ""} · ${signedIn.tenant}`;
     show("app");
@@ -337,6 +351,35 @@ function clearSession() {
   customDays = false;
   generation++;   // an answer still on its way is for the user who left
   start();
+}
+
+// Who may set an outcome: brand admins and the managers who work their calls; an analyst only reads; an API key tries,
+// and the API says whether its scopes allow it.
+const Writers = ["platform-admin", "brand-admin", "market-manager", "location-manager", "api-key"];
+
+// Opens a call in the detail dialog; the address keeps it (#call=ID), so a link opens it again.
+async function showCall(id) {
+  try {
+    const call = await api(`${tenantPath()}/calls/${encodeURIComponent(id)}`);
+    history.replaceState(null, "", `#call=${encodeURIComponent(id)}`);
+    openCall(call, {
+      names, money, duration, matchLabel, currency: lastReport?.currency, canWrite: Writers.includes(session.role),
+      save: (body) => api(`${tenantPath()}/calls/${encodeURIComponent(id)}/outcome`, { method: "POST", body }),
+      saved: (updated) => {
+        const row = document.querySelector(`#calls tr[data-call="${CSS.escape(updated.id)}"]`);
+        if (!row) return;
+        row.querySelector("td.outcome").textContent = updated.outcome ?? "";
+        row.querySelector("td.value").textContent = money(updated.value, updated.currency);
+      },
+    });
+  } catch (error) {
+    failed(error);
+  }
+}
+
+function linkedCall() {
+  const match = /^#call=(.+)$/.exec(location.hash);
+  return match ? decodeURIComponent(match[1]) : null;
 }
 
 // A company session ends at the gateway and then at the provider (its end-session page brings the user back here).
@@ -386,6 +429,11 @@ document.addEventListener("DOMContentLoaded", () => {
   $("group-by").addEventListener("change", load);
   $("model").addEventListener("change", load);
   $("more").addEventListener("click", more);
+  $("calls").addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-call]");
+    if (button) showCall(button.dataset.call);
+  });
+  $("call-detail").addEventListener("close", () => history.replaceState(null, "", location.pathname + location.search));
   $("report").addEventListener("click", (event) => {
     const row = event.target.closest("tbody tr");
     if (!row || !row.dataset.location) return;
