@@ -22,6 +22,9 @@ public interface ICallGrain : IGrainWithStringKey
 
     Task<OutcomeResult> SetOutcome(CallOutcome outcome);
 
+    /// <summary>Sets where the location is with calling back (<see cref="FollowUps"/>); null when the call is unknown.</summary>
+    Task<CallRecord?> SetFollowUp(string followUp);
+
     /// <summary>The call's row was changed behind this grain (an erasure): drop the copy held, read the row again when next asked.</summary>
     Task Forget();
 }
@@ -156,4 +159,18 @@ public sealed record CallRecord
     [Id(27)] public int Revision { get; init; }
     /// <summary>What the location or the CRM noted about the call with its outcome (a person's words: shown as text).</summary>
     [Id(28)] public string? Notes { get; init; }
+    /// <summary>Where the location is with calling a missed caller back (<see cref="FollowUps"/>); null: not set.</summary>
+    [Id(29)] public string? FollowUp { get; init; }
+
+    /// <summary>Missed: it ended without anyone answering (a test call is nobody's to call back).</summary>
+    public bool Missed => !Answered && EndedAt is not null && !Attribution.IsTest;
+}
+
+/// <summary>A missed call's follow-up: open until the location calls back, handled when nothing more is to be done.</summary>
+public static class FollowUps
+{
+    public const string Open = "open";
+    public const string CalledBack = "calledBack";
+    public const string Handled = "handled";
+    public static readonly string[] All = [Open, CalledBack, Handled];
 }

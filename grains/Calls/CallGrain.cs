@@ -224,6 +224,16 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
         }
     }
 
+    public async Task<CallRecord?> SetFollowUp(string followUp)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            if (await Load() is not { } call) return null;
+            if (call.FollowUp == followUp || await Save(call with { FollowUp = followUp })) return _call;
+            if (attempt == 2) throw new InvalidOperationException($"Call {Key.CallId} kept changing under this follow-up.");
+        }
+    }
+
     /// <summary>The location's conversion rules, else the tenant's default, applied to the call as it stands.</summary>
     private async Task<CallRecord> Qualify(CallRecord call)
     {

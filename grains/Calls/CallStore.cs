@@ -22,7 +22,7 @@ public sealed class CallStore(NpgsqlDataSource database)
         "recording_url, route, routing, number_kind, pool_id, static_key, location_id, source, medium, campaign, keyword, gclid, landing_page, " +
         "visitor_id, session_id, is_test, first_time, first_time_location, within_hours, qualified, met_rules, outcome, value, currency, " +
         "outcome_external_id, applied_events, days_since_previous, local_day, touches, revision, match, seconds_since_release, match_candidates, click_ids, " +
-        "notes";
+        "notes, follow_up";
 
     private static readonly string[] ColumnNames = Columns.Split(", ");
 
@@ -136,7 +136,7 @@ public sealed class CallStore(NpgsqlDataSource database)
             call.Currency, call.OutcomeExternalId, call.AppliedEvents.ToArray(), call.DaysSincePreviousCall,
             call.ReportingDay, JsonSerializer.Serialize(call.Touches), call.Revision, a.Match, a.SecondsSinceRelease,
             a.Candidates is null ? null : JsonSerializer.Serialize(a.Candidates), a.ClickIds is null ? null : JsonSerializer.Serialize(a.ClickIds),
-            call.Notes,
+            call.Notes, call.FollowUp,
         ];
         return [.. values.Select((value, i) => names[i] is "routing" or "touches" or "match_candidates" or "click_ids"
             ? new NpgsqlParameter { Value = value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Jsonb }
@@ -309,6 +309,33 @@ public sealed class CallStore(NpgsqlDataSource database)
     }
 
     /// <summary>
+    /// Missed calls not yet handled, oldest first after the cursor (exclusive): the locations' call-back list. The partial
+    /// index of migration 0022 holds only these rows, so the list costs what is on it, not what the tenant ever received.
+    /// </summary>
+    public async Task<List<CallRecord>> FollowUpsAsync(string tenantId, IReadOnlyCollection<string>? locations, (DateTime StartedAt, string CallId)? after,
+        int limit)
+    {
+        await using var command = database.CreateCommand(
+            $"""
+            SELECT {Columns} FROM callmesh.calls
+             WHERE tenant_id = $1 AND NOT answered AND ended_at IS NOT NULL AND NOT is_test AND coalesce(follow_up, 'open') <> 'handled'
+               AND ($2::text[] IS NULL OR location_id = ANY($2))
+               AND ($3::timestamptz IS NULL OR (started_at, call_id) > ($3, $4::text))
+             ORDER BY started_at, call_id
+             LIMIT $5
+            """);
+        command.Parameters.Add(new() { Value = tenantId });
+        command.Parameters.Add(new() { Value = (object?)locations?.ToArray() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Parameters.Add(new() { Value = (object?)after?.StartedAt ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(new() { Value = (object?)after?.CallId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new() { Value = limit });
+        var calls = new List<CallRecord>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) calls.Add(Read(reader));
+        return calls;
+    }
+
+    /// <summary>
     /// Calls for an export, oldest first after the cursor (exclusive), up to <paramref name="limit"/>, streamed as PostgreSQL
     /// sends them: memory stays flat however many rows there are. <see cref="ExportNextAsync"/> tells whether more follow.
     /// </summary>
@@ -372,7 +399,7 @@ public sealed class CallStore(NpgsqlDataSource database)
             OutcomeExternalId = S(35), AppliedEvents = [.. r.GetFieldValue<string[]>(36)],
             DaysSincePreviousCall = r.IsDBNull(37) ? null : r.GetDouble(37),
             LocalDay = r.GetFieldValue<DateOnly>(38), Touches = JsonSerializer.Deserialize<List<Reports.CallTouch>>(r.GetString(39))!,
-            Revision = r.GetInt32(40), Notes = S(45),
+            Revision = r.GetInt32(40), Notes = S(45), FollowUp = S(46),
         };
     }
 }

@@ -67,6 +67,12 @@ public static class CallsApi
             return Results.Ok(new { items, count = items.Count, nextCursor = next });
         }).WithSummary("Calls in the caller's scope, newest first, with cursor paging (location, from, to, match, cursor, limit ≤ 500).");
 
+        group.MapGet("/calls/follow-ups", FollowUpList).Produces<CallPage>()
+            .WithSummary("Missed calls not yet handled in the caller's scope (or one `location`), oldest first, with cursor paging: " +
+                         "the locations' call-back list.");
+        group.MapPatch("/calls/{callId}", PatchCall).Produces<CallResource>()
+            .WithSummary("Set a call's `followUp` (open, calledBack, handled): brand admins and the managers of its location; audited.");
+
         group.MapGet("/calls/{callId}", async (string tenant, string callId, HttpContext http, IGrainFactory grains) =>
         {
             var caller = Caller.From(http.User);
@@ -83,10 +89,8 @@ public static class CallsApi
                 ? await grains.GetGrain<ICallGrain>(TenantKey.For(tenant, callId)).Get()
                 : await VisibleCall(caller, tenant, callId, grains);
             if (found is null) return Problems.NotFound("call");
-            // Brand admins, the CRM's key, and the managers who work the calls they see (a location's own follow-up);
-            // analysts only read.
-            if (!caller.ConfiguresTenant(tenant) && !caller.HasScope("outcomes:write") && caller.Role is not (Roles.LocationManager or Roles.MarketManager))
-                return Problems.Forbidden("record outcomes");
+            // Brand admins, the CRM's key, and the managers who work the calls they see; analysts only read.
+            if (!WorksCalls(caller, tenant) && !caller.HasScope("outcomes:write")) return Problems.Forbidden("record outcomes");
             var result = await grains.GetGrain<ICallGrain>(TenantKey.For(tenant, callId)).SetOutcome(body);
             if (!result.Found) return Problems.NotFound("call");
             if (result.Errors.Count > 0) return Problems.Invalid(result.Errors);
@@ -126,6 +130,48 @@ public static class CallsApi
     }
 
     /// <summary>The call when the caller may see it: tenant-wide readers see every call, others the calls of their locations.</summary>
+    public sealed record CallPage(List<CallResource> Items, int Count, string? NextCursor);
+
+    public sealed record CallPatch(string? FollowUp);
+
+    /// <summary>Brand admins, and the managers who work the calls they see; analysts and API keys only read here.</summary>
+    private static bool WorksCalls(Caller caller, string tenant) =>
+        caller.ConfiguresTenant(tenant) || caller.Role is Roles.LocationManager or Roles.MarketManager;
+
+    private static async Task<IResult> FollowUpList(string tenant, string? location, string? cursor, int? limit, HttpContext http,
+        IGrainFactory grains, CallStore calls)
+    {
+        var caller = Caller.From(http.User);
+        if (!caller.SeesTenant(tenant)) return Problems.NotFound("tenant");
+        if (caller.LacksScope("calls:read")) return Problems.Forbidden("read calls");
+        var errors = new ValidationErrors();
+        if (limit is < 1 or > 500) errors.Add("limit", "must be from 1 to 500.");
+        var after = cursor is null ? null : ParseCursor(cursor);
+        if (cursor is not null && after is null) errors.Add("cursor", "must be a cursor this API gave out.");
+        if (errors.Any) return Problems.Invalid(errors.ToDictionary());
+        IReadOnlyCollection<string>? locations = null;
+        if (!caller.SeesWholeTenant(tenant))
+            locations = (await Access.VisibleLocations(caller, tenant, grains)).Select(l => l.LocationId).ToList();
+        if (location is not null) locations = locations is null || locations.Contains(location) ? [location] : [];
+        var page = await calls.FollowUpsAsync(tenant, locations, after, (limit ?? 50) + 1);
+        var items = page.Take(limit ?? 50).Select(c => ToResource(c, caller)).ToList();
+        return Results.Ok(new CallPage(items, items.Count, page.Count > items.Count ? Cursor(page[items.Count - 1]) : null));
+    }
+
+    private static async Task<IResult> PatchCall(string tenant, string callId, CallPatch body, HttpContext http, IGrainFactory grains, AuditLog audit)
+    {
+        var caller = Caller.From(http.User);
+        if (caller.SeesTenant(tenant) && caller.LacksScope("calls:read")) return Problems.Forbidden("read calls");
+        if (await VisibleCall(caller, tenant, callId, grains) is null) return Problems.NotFound("call");
+        if (!WorksCalls(caller, tenant)) return Problems.Forbidden("follow up calls");
+        if (body.FollowUp is null || !FollowUps.All.Contains(body.FollowUp))
+            return Problems.Invalid("followUp", $"must be one of {string.Join(", ", FollowUps.All)}.");
+        var updated = await grains.GetGrain<ICallGrain>(TenantKey.For(tenant, callId)).SetFollowUp(body.FollowUp);
+        if (updated is null) return Problems.NotFound("call");
+        await audit.RecordAsync(tenant, "follow-up", callId, caller.Subject, body);
+        return Results.Ok(ToResource(updated, caller));
+    }
+
     private static async Task<CallRecord?> VisibleCall(Caller caller, string tenant, string callId, IGrainFactory grains)
     {
         if (!caller.SeesTenant(tenant) || callId.Length > 64) return null;

@@ -153,6 +153,63 @@ public sealed class CallsApiTests(ApiFixture fixture) : IClassFixture<ApiFixture
     }
 
     [Fact]
+    public async Task Missed_calls_wait_on_their_locations_call_back_list_oldest_first_until_marked_handled()
+    {
+        async Task<List<string>> FollowUps(string token, string query = "")
+        {
+            using var listed = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}/calls/follow-ups?limit=500{query}", token);
+            Assert.Equal(HttpStatusCode.OK, listed.StatusCode);
+            return [.. (await listed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("items").EnumerateArray().Select(c => c.GetProperty("id").GetString()!)];
+        }
+        // Two missed calls to Houston Heights' GBP number, one to Austin's; an answered one is nobody's to call back.
+        var first = NewCallSid();
+        (await Webhook("/v1/voice/twilio/inbound", InboundForm(first, "+12815550180"))).EnsureSuccessStatusCode();
+        Assert.False((await Carrier.MissAsync(first)).GetProperty("answered").GetBoolean());   // and open, as MissAsync waits for
+        var second = NewCallSid();
+        (await Webhook("/v1/voice/twilio/inbound", InboundForm(second, "+12815550180"))).EnsureSuccessStatusCode();
+        await Carrier.MissAsync(second);
+        var austin = NewCallSid();
+        (await Webhook("/v1/voice/twilio/inbound", InboundForm(austin, "+15125550180"))).EnsureSuccessStatusCode();
+        await Carrier.MissAsync(austin);
+        var answered = NewCallSid();
+        (await Webhook("/v1/voice/twilio/inbound", InboundForm(answered, "+12815550180"))).EnsureSuccessStatusCode();
+        await Carrier.CompleteAsync(answered, 70);
+
+        Assert.Equal("houston-heights", (await GetCall(first, Admin)).GetProperty("location").GetString());
+        var heightsManager = Cluster.Token(Tenant, Roles.LocationManager, ["houston-heights"]);
+        // Rows are written behind the carrier's answer: wait until the list has the last missed call.
+        var heightsList = await FollowUps(heightsManager);
+        for (var wait = System.Diagnostics.Stopwatch.StartNew(); !heightsList.Contains(second); heightsList = await FollowUps(heightsManager))
+            Assert.True(wait.Elapsed < TimeSpan.FromSeconds(10), $"the call-back list never showed {second}: {string.Join(", ", heightsList)}");
+        Assert.True(heightsList.IndexOf(first) >= 0 && heightsList.IndexOf(first) < heightsList.IndexOf(second), $"oldest first: {string.Join(", ", heightsList)}");
+        Assert.DoesNotContain(austin, heightsList);
+        Assert.DoesNotContain(answered, heightsList);
+        Assert.Contains(austin, await FollowUps(Admin, "&location=austin-downtown"));
+        Assert.Null((await GetCall(answered, Admin)).GetProperty("followUp").GetString());
+
+        // Called back: still on the list; handled: off it. Austin's manager cannot touch a Heights call; an analyst only reads.
+        async Task<HttpResponseMessage> Patch(string callSid, string token, object body) =>
+            await Cluster.SendAsync(HttpMethod.Patch, $"/v1/tenants/{Tenant}/calls/{callSid}", token, body);
+        using (var calledBack = await Patch(first, heightsManager, new { followUp = "calledBack" }))
+            Assert.Equal("calledBack", (await calledBack.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("followUp").GetString());
+        Assert.Contains(first, await FollowUps(heightsManager));
+        using (var handled = await Patch(first, heightsManager, new { followUp = "handled" }))
+            Assert.Equal(HttpStatusCode.OK, handled.StatusCode);
+        Assert.DoesNotContain(first, await FollowUps(heightsManager));
+        Assert.Contains(second, await FollowUps(heightsManager));
+        using (var elsewhere = await Patch(second, Cluster.Token(Tenant, Roles.LocationManager, ["austin-downtown"]), new { followUp = "handled" }))
+            await ProblemAssert.Is(elsewhere, HttpStatusCode.NotFound, "not-found");
+        using (var byAnalyst = await Patch(second, Cluster.Token(Tenant, Roles.Analyst), new { followUp = "handled" }))
+            await ProblemAssert.Is(byAnalyst, HttpStatusCode.Forbidden, "forbidden");
+        using (var bad = await Patch(second, heightsManager, new { followUp = "done" }))
+            await ProblemAssert.Is(bad, HttpStatusCode.BadRequest, "validation", "followUp");
+        Assert.Equal("open", (await GetCall(second, Admin)).GetProperty("followUp").GetString());
+        using var audit = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}/audit?limit=20", Admin);
+        Assert.Contains((await audit.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("items").EnumerateArray(), e =>
+            e.GetProperty("entity").GetString() == "follow-up" && e.GetProperty("entityId").GetString() == first);
+    }
+
+    [Fact]
     public async Task Calls_say_how_they_were_matched_and_filter_by_it_and_pool_health_shows_the_late_call_rules()
     {
         var tracking = (await VisitKatyAsync("utm_source=bing&utm_medium=cpc&utm_campaign=match", "198.51.100.8"))

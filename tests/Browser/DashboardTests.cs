@@ -374,6 +374,46 @@ public sealed class DashboardTests(DashboardFixture fixture) : IClassFixture<Das
     }
 
     [Fact]
+    public async Task A_missed_call_waits_on_the_call_back_list_until_the_location_marks_it_handled()
+    {
+        var missed = await fixture.RingKatyAsync();
+        await new TwilioCarrier(Cluster).MissAsync(missed);
+        var manager = Cluster.Token(Tenant, Roles.LocationManager, locations: ["katy"]);
+        await using var context = await Browser.NewContextAsync();
+        var page = await SignInAsync(context, manager);
+        // The row is written behind the carrier's callbacks: a reload picks it up if the first load was early.
+        for (var wait = System.Diagnostics.Stopwatch.StartNew(); await page.Locator($"#follow-ups-table tr[data-call='{missed}']").CountAsync() == 0;)
+        {
+            Assert.True(wait.Elapsed < TimeSpan.FromSeconds(15), "the missed call never reached the call-back list");
+            var loaded = await page.EvaluateAsync<string>("() => document.body.dataset.loaded");
+            await page.ClickAsync("#filters button[type=submit]");
+            await LoadedAsync(page, loaded);
+        }
+        var row = page.Locator($"#follow-ups-table tr[data-call='{missed}']");
+        Assert.Equal("open", await row.Locator("td.state").TextContentAsync());
+        await row.GetByRole(AriaRole.Button, new() { Name = "Called back" }).ClickAsync();
+        await row.Locator("td.state", new() { HasText = "called back" }).WaitForAsync();
+        await row.GetByRole(AriaRole.Button, new() { Name = "Handled" }).ClickAsync();
+        await row.WaitForAsync(new() { State = WaitForSelectorState.Detached });
+        using (var stored = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}/calls/{missed}", manager))
+            Assert.Equal("handled", (await stored.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("followUp").GetString());
+
+        // An analyst sees the list but has nothing to mark.
+        var other = await fixture.RingKatyAsync();
+        await new TwilioCarrier(Cluster).MissAsync(other);
+        await using var analystContext = await Browser.NewContextAsync();
+        var analyst = await SignInAsync(analystContext, Cluster.Token(Tenant, Roles.Analyst));
+        for (var wait = System.Diagnostics.Stopwatch.StartNew(); await analyst.Locator($"#follow-ups-table tr[data-call='{other}']").CountAsync() == 0;)
+        {
+            Assert.True(wait.Elapsed < TimeSpan.FromSeconds(15), "the missed call never reached the analyst's list");
+            var loaded = await analyst.EvaluateAsync<string>("() => document.body.dataset.loaded");
+            await analyst.ClickAsync("#filters button[type=submit]");
+            await LoadedAsync(analyst, loaded);
+        }
+        Assert.Equal(0, await analyst.Locator("#follow-ups-table button:not(.link)").CountAsync());
+    }
+
+    [Fact]
     public async Task Visitor_text_stays_text_refused_days_show_the_problem_and_a_bad_token_asks_to_sign_in_again()
     {
         await using var context = await Browser.NewContextAsync();

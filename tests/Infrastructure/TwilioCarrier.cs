@@ -54,6 +54,21 @@ public sealed class TwilioCarrier(ProcessCluster cluster)
                                                      && call.GetProperty("talkSeconds").GetInt32() == talkSeconds);
     }
 
+    /// <summary>The forwarded leg rang out unanswered and the caller hung up: a missed call, once applied.</summary>
+    public async Task<JsonElement> MissAsync(string callSid, string tenant = "bluebonnet")
+    {
+        var dialed = new Dictionary<string, string> { ["AccountSid"] = AccountSid, ["CallSid"] = "CB" + callSid[2..], ["ParentCallSid"] = callSid,
+            ["CallStatus"] = "no-answer", ["CallDuration"] = "0", ["SequenceNumber"] = "3" };
+        var parent = new Dictionary<string, string> { ["AccountSid"] = AccountSid, ["CallSid"] = callSid, ["CallStatus"] = "completed",
+            ["CallDuration"] = "25", ["SequenceNumber"] = "0" };
+        foreach (var form in new[] { dialed, parent })
+        {
+            using var response = await Webhook("/v1/voice/twilio/status", form);
+            Assert.True(response.IsSuccessStatusCode);
+        }
+        return await RecordedAsync(callSid, tenant, call => call.GetProperty("followUp").GetString() == "open");
+    }
+
     /// <summary>
     /// Calls and their callbacks are recorded behind the carrier's answer, within moments: waits until the call reads back
     /// (as a brand admin would read it) and, if given, shows <paramref name="until"/>; returns it.

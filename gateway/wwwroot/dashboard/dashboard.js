@@ -5,6 +5,7 @@
 // Every value from the API is written with textContent: campaigns and keywords come from visitors' URLs.
 import { renderOverview } from "./overview.js";
 import { openCall } from "./call-detail.js";
+import { renderFollowUps } from "./follow-ups.js";
 
 const store = sessionStorage;   // the token lives in this tab only
 const $ = (id) => document.getElementById(id);
@@ -234,15 +235,21 @@ async function load() {
     attributionQuery.set("model", $("model").value);
     const dailyQuery = new URLSearchParams(query);
     if (location) dailyQuery.set("location", location);
-    const [report, markets, daily, attribution] = await Promise.all([
+    const followUpQuery = new URLSearchParams({ limit: "100" });
+    if (location) followUpQuery.set("location", location);
+    const [report, markets, daily, followUps, attribution] = await Promise.all([
       api(`${tenantPath()}/reports/locations?${query}`), api(`${tenantPath()}/reports/markets?${query}`),
-      api(`${tenantPath()}/reports/daily?${dailyQuery}`),
+      api(`${tenantPath()}/reports/daily?${dailyQuery}`), api(`${tenantPath()}/calls/follow-ups?${followUpQuery}`),
       location ? api(`${tenantPath()}/locations/${encodeURIComponent(location)}/report?${attributionQuery}`) : null]);
     if (mine !== generation) return;
     lastReport = report;
     $("from").value = report.from;
     $("to").value = report.to;
     renderOverview(daily, report, names, { count, money });
+    renderFollowUps(followUps, {
+      names, canWrite: Writers.includes(session.role) && session.role !== "api-key", open: showCall, failed,
+      patch: (id, followUp) => api(`${tenantPath()}/calls/${encodeURIComponent(id)}`, { method: "PATCH", body: { followUp } }),
+    });
     renderMarkets(markets);
     renderReport(report);
     if (attribution) renderAttribution(location, attribution);
