@@ -414,6 +414,36 @@ public sealed class DashboardTests(DashboardFixture fixture) : IClassFixture<Das
     }
 
     [Fact]
+    public async Task Every_screen_passes_axe_and_fits_a_375_px_phone()
+    {
+        await using (var phone = await Browser.NewContextAsync(new() { ViewportSize = new() { Width = 375, Height = 812 }, IsMobile = true, HasTouch = true }))
+        {
+            var page = await phone.NewPageAsync();
+            await page.GotoAsync(new Uri(Cluster.Gateway, "/dashboard/").ToString());
+            await page.Locator("#sign-in-form").WaitForAsync();
+            await Accessibility.AssertNoSeriousViolationsAsync(page, "sign-in");
+            await Accessibility.AssertFitsWidthAsync(page, "sign-in");
+            await page.CloseAsync();
+
+            // A location manager between customers: the overview, the call-back list, the calls, one call open.
+            page = await SignInAsync(phone, Cluster.Token(Tenant, Roles.LocationManager, locations: ["plano"]));
+            await Accessibility.AssertNoSeriousViolationsAsync(page, "dashboard (location manager, phone)");
+            await Accessibility.AssertFitsWidthAsync(page, "dashboard (location manager, phone)");
+            await page.ClickAsync($"#calls button[data-call='{fixture.PlanoCall}']");
+            await page.Locator("#call-detail").WaitForAsync();
+            await Accessibility.AssertNoSeriousViolationsAsync(page, "call detail (phone)");
+            await Accessibility.AssertFitsWidthAsync(page, "call detail (phone)");
+        }
+
+        // A brand admin on a laptop, across every location.
+        await using var laptop = await Browser.NewContextAsync(new() { ViewportSize = new() { Width = 1280, Height = 800 } });
+        var admin = await SignInAsync(laptop, Cluster.Token(Tenant, Roles.BrandAdmin));
+        await Accessibility.AssertNoSeriousViolationsAsync(admin, "dashboard (brand admin)");
+        await Accessibility.AssertFitsWidthAsync(admin, "dashboard (brand admin)");
+
+    }
+
+    [Fact]
     public async Task Visitor_text_stays_text_refused_days_show_the_problem_and_a_bad_token_asks_to_sign_in_again()
     {
         await using var context = await Browser.NewContextAsync();

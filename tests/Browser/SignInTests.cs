@@ -75,6 +75,8 @@ public sealed class SignInTests(SignInFixture fixture) : IClassFixture<SignInFix
         var errors = new List<string>();
         page.Console += (_, m) => { if (m.Type == "error") errors.Add(m.Text); };
         await page.GotoAsync(Dashboard);
+        await page.Locator("#company-sign-in").WaitForAsync();
+        await Accessibility.AssertNoSeriousViolationsAsync(page, "company sign-in");
         await page.GetByText("Sign in with your company account").ClickAsync();
         await page.WaitForURLAsync(url => url.StartsWith(fixture.Provider.Issuer));
         await page.Locator("input[name=login]").FillAsync(account);
@@ -160,6 +162,7 @@ public sealed class SignInTests(SignInFixture fixture) : IClassFixture<SignInFix
         await using var _ = context;
         Assert.True(await page.Locator("#no-access").IsVisibleAsync());
         Assert.Equal("Nora Nobody", await page.Locator("#no-access-user").TextContentAsync());
+        await Accessibility.AssertNoSeriousViolationsAsync(page, "no access");
         Assert.False(await page.Locator("#app").IsVisibleAsync());
         var locations = await FetchAsync(page, "/v1/tenants/bluebonnet/locations");
         Assert.Equal(403, locations.GetProperty("status").GetInt32());
