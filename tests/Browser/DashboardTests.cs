@@ -444,6 +444,38 @@ public sealed class DashboardTests(DashboardFixture fixture) : IClassFixture<Das
     }
 
     [Fact]
+    public async Task The_address_keeps_the_view_and_each_table_exports_as_it_is_shown()
+    {
+        await using var context = await Browser.NewContextAsync();
+        var page = await SignInAsync(context, Cluster.Token(Tenant, Roles.BrandAdmin));
+
+        // Choosing a location and a credit model puts them in the address; opening that address shows the same view.
+        var loaded = await page.EvaluateAsync<string>("() => document.body.dataset.loaded");
+        await page.SelectOptionAsync("#location", "plano");
+        loaded = await LoadedAsync(page, loaded);
+        await page.SelectOptionAsync("#model", "linear");
+        await LoadedAsync(page, loaded);
+        var link = page.Url;
+        Assert.Contains("location=plano", link);
+        Assert.Contains("model=linear", link);
+        var shared = await context.NewPageAsync();
+        await shared.GotoAsync(link);
+        await LoadedAsync(shared, previous: null);
+        Assert.Equal("plano", await shared.InputValueAsync("#location"));
+        Assert.Equal("linear", await shared.InputValueAsync("#model"));
+        Assert.All(await Column(shared, "#calls tbody tr", "location"), l => Assert.Equal("plano", l));
+
+        // The calls table as a CSV file: its header, then its rows with visitors' text quoted as text.
+        var download = await shared.RunAndWaitForDownloadAsync(() => shared.ClickAsync("button[data-export='calls']"));
+        Assert.EndsWith(".csv", download.SuggestedFilename);
+        var csv = await File.ReadAllTextAsync((await download.PathAsync())!);
+        var lines = csv.TrimStart('\uFEFF').Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("Time,Location,Caller,Tracking number,Source / medium", lines[0]);
+        Assert.Equal(await shared.Locator("#calls tbody tr").CountAsync() + 1, lines.Length);
+        Assert.Contains(lines, l => l.Contains("plano-search"));
+    }
+
+    [Fact]
     public async Task Visitor_text_stays_text_refused_days_show_the_problem_and_a_bad_token_asks_to_sign_in_again()
     {
         await using var context = await Browser.NewContextAsync();

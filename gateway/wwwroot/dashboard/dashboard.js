@@ -6,6 +6,7 @@
 import { renderOverview } from "./overview.js";
 import { openCall } from "./call-detail.js";
 import { renderFollowUps } from "./follow-ups.js";
+import { download } from "./export.js";
 
 const store = sessionStorage;   // the token lives in this tab only
 const $ = (id) => document.getElementById(id);
@@ -14,6 +15,7 @@ let names = new Map();          // location id -> name
 let nextCursor = null;
 let generation = 0;             // a newer load wins over answers still on their way
 let linkFollowed = false;       // a #call= link is opened after the first load only
+let linkedLocation = null;      // ?location= of the address, chosen once the user's locations are known
 
 function claimsOf(token) {
   const parts = token.split(".");
@@ -204,9 +206,14 @@ function callsQuery(report, cursor) {
   query.set("from", from.toISOString());
   query.set("to", to.toISOString());
   if ($("location").value) query.set("location", $("location").value);
+  for (const [name, value] of callFilters()) query.set(name, value);
   if (cursor) query.set("cursor", cursor);
   return query;
 }
+
+// The calls list's own filters (the API's names), those set only.
+const CallFilters = [["source", "filter-source"], ["outcome", "filter-outcome"], ["firstTime", "filter-first-time"], ["match", "filter-match"]];
+const callFilters = () => CallFilters.map(([name, id]) => [name, $(id).value.trim()]).filter(([, value]) => value);
 
 let lastReport = null;
 let customDays = false;   // until the user picks days, every load asks for the API's default (the last 30 days)
@@ -225,6 +232,8 @@ async function load() {
       const locations = await api(tenantPath() + "/locations");
       names = new Map(locations.items.map((l) => [l.id, l.name || l.id]));
       for (const l of locations.items) $("location").add(new Option(l.name || l.id, l.id));
+      if (linkedLocation && names.has(linkedLocation)) $("location").value = linkedLocation;
+      linkedLocation = null;
     }
     const query = new URLSearchParams();
     if (customDays && $("from").value) query.set("from", $("from").value);
@@ -246,6 +255,8 @@ async function load() {
     $("from").value = report.from;
     $("to").value = report.to;
     renderOverview(daily, report, names, { count, money });
+    $("known-sources").replaceChildren(...[...new Set(daily.days.flatMap((d) => Object.keys(d.callsBySource)))].sort()
+      .map((source) => new Option(source, source)));
     renderFollowUps(followUps, {
       names, canWrite: Writers.includes(session.role) && session.role !== "api-key", open: showCall, failed,
       patch: (id, followUp) => api(`${tenantPath()}/calls/${encodeURIComponent(id)}`, { method: "PATCH", body: { followUp } }),
@@ -260,6 +271,7 @@ async function load() {
     $("calls-range").textContent = `newest first, ${report.from} to ${report.to} in your time zone`;
     appendCalls(calls);
     $("updated").textContent = `Updated ${new Date().toLocaleTimeString()}; refreshed every ${RefreshSeconds} s`;
+    saveFilters();
     if (!linkFollowed && linkedCall()) showCall(linkedCall());
     linkFollowed = true;
     document.body.dataset.loaded = String(mine);   // lets a test (or a person) see that this load finished
@@ -384,6 +396,36 @@ async function showCall(id) {
   }
 }
 
+// The address holds the view (days, location, credit options), so a link or a reload shows the same thing.
+function saveFilters() {
+  const params = new URLSearchParams();
+  if (customDays) for (const id of ["from", "to"]) if ($(id).value) params.set(id, $(id).value);
+  for (const [name, value] of callFilters()) params.set(name, value);
+  const chosen = $("location").value;
+  if (chosen) {
+    params.set("location", chosen);
+    if ($("group-by").value !== "source") params.set("groupBy", $("group-by").value);
+    if ($("model").value !== "last-touch") params.set("model", $("model").value);
+  }
+  const query = params.toString();
+  history.replaceState(null, "", location.pathname + (query ? "?" + query : "") + location.hash);
+}
+
+function restoreFilters() {
+  const params = new URLSearchParams(location.search);
+  for (const id of ["from", "to"]) {
+    if (!params.get(id)) continue;
+    $(id).value = params.get(id);
+    customDays = true;
+  }
+  linkedLocation = params.get("location");
+  for (const [name, id] of CallFilters) if (params.get(name)) $(id).value = params.get(name);
+  for (const [id, name] of [["group-by", "groupBy"], ["model", "model"]]) {
+    const value = params.get(name);
+    if (value && [...$(id).options].some((o) => o.value === value)) $(id).value = value;
+  }
+}
+
 function linkedCall() {
   const match = /^#call=(.+)$/.exec(location.hash);
   return match ? decodeURIComponent(match[1]) : null;
@@ -425,6 +467,13 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   $("sign-out").addEventListener("click", signOut);
   $("no-access-sign-out").addEventListener("click", signOut);
+  restoreFilters();
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-export]");
+    if (!button) return;
+    const range = lastReport ? `-${lastReport.from}-to-${lastReport.to}` : "";
+    download($(button.dataset.export), `callmesh-${button.dataset.export}${range}.csv`);
+  });
   const failure = new URLSearchParams(location.search).get("signInFailed");
   if (failure) showError(`Sign-in did not complete: ${failure}`);
   for (const id of ["from", "to"]) $(id).addEventListener("input", () => { customDays = true; });
@@ -432,6 +481,7 @@ document.addEventListener("DOMContentLoaded", () => {
     if (session && !pagedOn && document.visibilityState === "visible") load();
   }, RefreshSeconds * 1000);
   $("filters").addEventListener("submit", (event) => { event.preventDefault(); load(); });
+  $("call-filters").addEventListener("submit", (event) => { event.preventDefault(); load(); });
   $("location").addEventListener("change", load);
   $("group-by").addEventListener("change", load);
   $("model").addEventListener("change", load);
