@@ -8,8 +8,9 @@ namespace CallMesh.Calls;
 public sealed record BlockedCaller(string Number, string? Reason, DateTime BlockedAt);
 
 /// <summary>What a calls listing asks for: a tenant, optionally some locations, a time window, a page after a cursor.</summary>
+/// <summary>A page of the calls list; Outcome "none" means calls without one.</summary>
 public sealed record CallQuery(string TenantId, IReadOnlyCollection<string>? Locations, DateTime? From, DateTime? To,
-    (DateTime StartedAt, string CallId)? After, int Limit, string? Match = null);
+    (DateTime StartedAt, string CallId)? After, int Limit, string? Match = null, string? Source = null, string? Outcome = null, bool? FirstTime = null);
 
 /// <summary>
 /// callmesh.calls: one row per call, the CallGrain's record. Every change is one upsert, so the row is
@@ -291,6 +292,9 @@ public sealed class CallStore(NpgsqlDataSource database)
                AND ($4::timestamptz IS NULL OR started_at < $4)
                AND ($5::timestamptz IS NULL OR (started_at, call_id) < ($5, $6::text))
                AND ($8::text IS NULL OR match = $8)
+               AND ($9::text IS NULL OR source = $9)
+               AND ($10::text IS NULL OR outcome = $10 OR ($10 = 'none' AND outcome IS NULL))
+               AND ($11::boolean IS NULL OR first_time = $11)
              ORDER BY started_at DESC, call_id DESC
              LIMIT $7
             """);
@@ -302,6 +306,9 @@ public sealed class CallStore(NpgsqlDataSource database)
         command.Parameters.Add(new() { Value = (object?)query.After?.CallId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         command.Parameters.Add(new() { Value = query.Limit });
         command.Parameters.Add(new() { Value = (object?)query.Match ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new() { Value = (object?)query.Source ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new() { Value = (object?)query.Outcome ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new() { Value = (object?)query.FirstTime ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Boolean });
         var calls = new List<CallRecord>();
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync()) calls.Add(Read(reader));

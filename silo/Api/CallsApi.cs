@@ -45,7 +45,7 @@ public static class CallsApi
         }).WithSummary("The tenant's carrier accounts (never their tokens).");
 
         group.MapGet("/calls", async (string tenant, string? location, DateTime? from, DateTime? to, string? cursor, int? limit, string? match,
-            HttpContext http, IGrainFactory grains, CallStore calls) =>
+            string? source, string? outcome, bool? firstTime, HttpContext http, IGrainFactory grains, CallStore calls) =>
         {
             var caller = Caller.From(http.User);
             if (!caller.SeesTenant(tenant)) return Problems.NotFound("tenant");
@@ -55,17 +55,22 @@ public static class CallsApi
             var after = cursor is null ? null : ParseCursor(cursor);
             if (cursor is not null && after is null) errors.Add("cursor", "must be a cursor this API gave out.");
             if (match is not null && !MatchKinds.All.Contains(match)) errors.Add("match", $"must be one of {string.Join(", ", MatchKinds.All)}.");
+            if (source is { Length: 0 or > 100 }) errors.Add("source", "must be 1 to 100 characters.");
+            if (outcome is not null && outcome != "none" && !TenantRules.IsOutcome(outcome))
+                errors.Add("outcome", $"must be none or one of {TenantRules.OutcomeList}.");
             if (errors.Any) return Problems.Invalid(errors.ToDictionary());
 
             IReadOnlyCollection<string>? locations = null;
             if (!caller.SeesWholeTenant(tenant))
                 locations = (await Access.VisibleLocations(caller, tenant, grains)).Select(l => l.LocationId).ToList();
             if (location is not null) locations = locations is null || locations.Contains(location) ? [location] : [];
-            var page = await calls.ListAsync(new CallQuery(tenant, locations, from?.ToUniversalTime(), to?.ToUniversalTime(), after, (limit ?? 50) + 1, match));
+            var page = await calls.ListAsync(new CallQuery(tenant, locations, from?.ToUniversalTime(), to?.ToUniversalTime(), after, (limit ?? 50) + 1, match,
+                source, outcome, firstTime));
             var items = page.Take(limit ?? 50).Select(c => ToResource(c, caller)).ToList();
             var next = page.Count > items.Count ? Cursor(page[items.Count - 1]) : null;
             return Results.Ok(new { items, count = items.Count, nextCursor = next });
-        }).WithSummary("Calls in the caller's scope, newest first, with cursor paging (location, from, to, match, cursor, limit ≤ 500).");
+        }).WithSummary("Calls in the caller's scope, newest first, with cursor paging (location, from, to, match, source, outcome " +
+                       "(or none), firstTime, cursor, limit ≤ 500).");
 
         group.MapGet("/calls/follow-ups", FollowUpList).Produces<CallPage>()
             .WithSummary("Missed calls not yet handled in the caller's scope (or one `location`), oldest first, with cursor paging: " +

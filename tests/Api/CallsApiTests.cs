@@ -153,6 +153,46 @@ public sealed class CallsApiTests(ApiFixture fixture) : IClassFixture<ApiFixture
     }
 
     [Fact]
+    public async Task The_calls_list_filters_by_source_outcome_and_first_time_caller()
+    {
+        // A first-time caller from a DuckDuckGo visit (a source no other test uses), and the same caller again, with a sale.
+        var caller = $"+1415555{Random.Shared.Next(1000, 9999)}";
+        var tracking = (await VisitKatyAsync("utm_source=duckduckgo&utm_medium=cpc&utm_campaign=filters", "198.51.100.9"))
+            .GetProperty("swaps")[0].GetProperty("number").GetString()!;
+        var first = NewCallSid();
+        (await Webhook("/v1/voice/twilio/inbound", InboundForm(first, tracking, caller))).EnsureSuccessStatusCode();
+        await Carrier.RecordedAsync(first);
+        var again = NewCallSid();
+        (await Webhook("/v1/voice/twilio/inbound", InboundForm(again, tracking, caller))).EnsureSuccessStatusCode();
+        await Carrier.RecordedAsync(again);
+        using (var sold = await Cluster.SendAsync(HttpMethod.Post, $"/v1/tenants/{Tenant}/calls/{again}/outcome", Admin, new { outcome = "sale", value = 90m }))
+            Assert.Equal(HttpStatusCode.OK, sold.StatusCode);
+
+        async Task<List<JsonElement>> Listed(string query)
+        {
+            for (var wait = System.Diagnostics.Stopwatch.StartNew(); ; await Task.Delay(100))
+            {
+                using var listed = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}/calls?limit=500&{query}", Admin);
+                Assert.Equal(HttpStatusCode.OK, listed.StatusCode);
+                var items = (await listed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("items").EnumerateArray().ToList();
+                // Rows are written behind the carrier's answer and the outcome: wait until the sale is there.
+                if (items.Any(c => c.GetProperty("id").GetString() == again && c.GetProperty("outcome").GetString() == "sale")
+                    || !query.Contains("duckduckgo") || wait.Elapsed > TimeSpan.FromSeconds(10)) return items;
+            }
+        }
+        var ids = (List<JsonElement> items) => items.Select(c => c.GetProperty("id").GetString()).ToList();
+        var bySource = await Listed("source=duckduckgo");
+        Assert.Equal([again, first], ids(bySource));
+        Assert.Equal([first], ids(await Listed("source=duckduckgo&outcome=none")));
+        Assert.Equal([again], ids(await Listed("source=duckduckgo&outcome=sale")));
+        Assert.Equal([first], ids(await Listed("source=duckduckgo&firstTime=true")));
+        Assert.Equal([again], ids(await Listed("source=duckduckgo&firstTime=false")));
+        Assert.All(await Listed("outcome=sale"), c => Assert.Equal("sale", c.GetProperty("outcome").GetString()));
+        using (var bad = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}/calls?outcome=won", Admin))
+            await ProblemAssert.Is(bad, HttpStatusCode.BadRequest, "validation", "outcome");
+    }
+
+    [Fact]
     public async Task Missed_calls_wait_on_their_locations_call_back_list_oldest_first_until_marked_handled()
     {
         async Task<List<string>> FollowUps(string token, string query = "")

@@ -458,12 +458,35 @@ public sealed class DashboardTests(DashboardFixture fixture) : IClassFixture<Das
         var link = page.Url;
         Assert.Contains("location=plano", link);
         Assert.Contains("model=linear", link);
+        // A colleague opens the link (a new tab: signed in anew, the token is kept per tab).
         var shared = await context.NewPageAsync();
         await shared.GotoAsync(link);
+        await shared.FillAsync("#token", Cluster.Token(Tenant, Roles.BrandAdmin));
+        await shared.ClickAsync("#sign-in-form button[type=submit]");
         await LoadedAsync(shared, previous: null);
         Assert.Equal("plano", await shared.InputValueAsync("#location"));
         Assert.Equal("linear", await shared.InputValueAsync("#model"));
         Assert.All(await Column(shared, "#calls tbody tr", "location"), l => Assert.Equal("plano", l));
+
+        // The calls list's own filters narrow it, and go into the address too.
+        loaded = await shared.EvaluateAsync<string>("() => document.body.dataset.loaded");
+        await shared.FillAsync("#filter-source", "google");
+        await shared.SelectOptionAsync("#filter-match", "live");
+        await shared.ClickAsync("#call-filters button[type=submit]");
+        await LoadedAsync(shared, loaded);
+        Assert.Contains("source=google", shared.Url);
+        Assert.Contains("match=live", shared.Url);
+        Assert.Contains(fixture.PlanoCall, await Column(shared, "#calls tbody tr", "call"));
+        Assert.All(await shared.Locator("#calls tbody td.match").AllTextContentsAsync(), m => Assert.Equal("live", m));
+        loaded = await shared.EvaluateAsync<string>("() => document.body.dataset.loaded");
+        await shared.FillAsync("#filter-source", "bing");
+        await shared.ClickAsync("#call-filters button[type=submit]");
+        await LoadedAsync(shared, loaded);
+        Assert.Equal(0, await shared.Locator("#calls tbody tr").CountAsync());
+        loaded = await shared.EvaluateAsync<string>("() => document.body.dataset.loaded");
+        await shared.FillAsync("#filter-source", "google");
+        await shared.ClickAsync("#call-filters button[type=submit]");
+        await LoadedAsync(shared, loaded);
 
         // The calls table as a CSV file: its header, then its rows with visitors' text quoted as text.
         var download = await shared.RunAndWaitForDownloadAsync(() => shared.ClickAsync("button[data-export='calls']"));
