@@ -499,6 +499,65 @@ public sealed class DashboardTests(DashboardFixture fixture) : IClassFixture<Das
     }
 
     [Fact]
+    public async Task A_brand_admin_changes_a_locations_forwarding_and_hours_sees_the_APIs_problems_and_manages_API_keys()
+    {
+        var admin = Cluster.Token(Tenant, Roles.BrandAdmin);
+        async Task<JsonElement> Schertz()
+        {
+            using var response = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}/locations/schertz", admin);
+            return await response.Content.ReadFromJsonAsync<JsonElement>();
+        }
+        var before = await Schertz();
+        await using var context = await Browser.NewContextAsync();
+        var page = await SignInAsync(context, admin);
+        await page.Locator("#configure").WaitForAsync();
+        Assert.True(await page.Locator("#configure-link").IsVisibleAsync());
+        await page.SelectOptionAsync("#config-location", "schertz");
+        await page.Locator("#location-form input[name=forwardTo]").WaitForAsync();
+        await page.WaitForFunctionAsync("() => document.querySelector('#location-form input[name=forwardTo]').value === '+17265550124'");
+
+        // A number the API refuses: its problem is shown, the field marked, and nothing changes.
+        await page.FillAsync("#location-form input[name=forwardTo]", "call the store");
+        await page.ClickAsync("#location-form button[name=save]");
+        await page.Locator("#location-problem").WaitForAsync();
+        Assert.Contains("forwardTo", await page.TextContentAsync("#location-problem"));
+        Assert.Equal("true", await page.GetAttributeAsync("#location-form input[name=forwardTo]", "aria-invalid"));
+        Assert.Equal(before.GetProperty("forwardTo").GetString(), (await Schertz()).GetProperty("forwardTo").GetString());
+
+        // A new forward number and Saturday hours; Sunday stays closed; what the form does not edit is kept.
+        await page.FillAsync("#location-form input[name=forwardTo]", "+12105550177");
+        await page.FillAsync("#location-form input[name=open-sat]", "09:00");
+        await page.FillAsync("#location-form input[name=close-sat]", "13:00");
+        await page.ClickAsync("#location-form button[name=save]");
+        await page.Locator("#location-saved", new() { HasText = "Saved." }).WaitForAsync();
+        var after = await Schertz();
+        Assert.Equal("+12105550177", after.GetProperty("forwardTo").GetString());
+        var saturday = after.GetProperty("businessHours").EnumerateArray().Single(h => h.GetProperty("day").GetString() == "sat");
+        Assert.Equal(("09:00", "13:00"), (saturday.GetProperty("open").GetString(), saturday.GetProperty("close").GetString()));
+        Assert.DoesNotContain(after.GetProperty("businessHours").EnumerateArray(), h => h.GetProperty("day").GetString() == "sun");
+        Assert.Equal(before.GetProperty("napPhone").GetString(), after.GetProperty("napPhone").GetString());
+        Assert.Equal(before.GetProperty("pagePatterns").GetRawText(), after.GetProperty("pagePatterns").GetRawText());
+
+        // An API key for an integration, shown once, then revoked.
+        await page.FillAsync("#api-key-form input[name=name]", "Zapier");
+        await page.CheckAsync("#api-key-form input[value='calls:read']");
+        await page.ClickAsync("#api-key-form button[type=submit]");
+        await page.Locator("#api-key-issued").WaitForAsync();
+        Assert.StartsWith("cmk_", await page.TextContentAsync("#api-key-value"));
+        var row = page.Locator("#api-keys tbody tr", new() { HasText = "Zapier" }).Last;
+        Assert.Contains("active", await row.TextContentAsync());
+        await row.GetByRole(AriaRole.Button, new() { Name = "Revoke Zapier" }).ClickAsync();
+        await page.Locator("#api-keys tbody tr", new() { HasText = "Zapier" }).Last.Locator("td", new() { HasText = "revoked" }).WaitForAsync();
+        await Accessibility.AssertNoSeriousViolationsAsync(page, "configure (brand admin)");
+
+        // A location manager is offered none of it.
+        await using var managerContext = await Browser.NewContextAsync();
+        var manager = await SignInAsync(managerContext, Cluster.Token(Tenant, Roles.LocationManager, locations: ["katy"]));
+        Assert.True(await manager.Locator("#configure").IsHiddenAsync());
+        Assert.True(await manager.Locator("#configure-link").IsHiddenAsync());
+    }
+
+    [Fact]
     public async Task Visitor_text_stays_text_refused_days_show_the_problem_and_a_bad_token_asks_to_sign_in_again()
     {
         await using var context = await Browser.NewContextAsync();

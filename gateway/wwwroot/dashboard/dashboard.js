@@ -7,6 +7,7 @@ import { renderOverview } from "./overview.js";
 import { openCall } from "./call-detail.js";
 import { renderFollowUps } from "./follow-ups.js";
 import { download } from "./export.js";
+import { initConfigure, showConfigure } from "./configure.js";
 
 const store = sessionStorage;   // the token lives in this tab only
 const $ = (id) => document.getElementById(id);
@@ -34,7 +35,7 @@ function showError(message) {
 }
 
 class ApiError extends Error {
-  constructor(status, message, code) { super(message); this.status = status; this.code = code; }
+  constructor(status, message, code, errors) { super(message); this.status = status; this.code = code; this.errors = errors; }
 }
 
 async function api(path, { method = "GET", body } = {}) {
@@ -43,13 +44,14 @@ async function api(path, { method = "GET", body } = {}) {
   if (session.mode === "cookie") headers["X-CallMesh-Session"] = "1";
   else headers.Authorization = "Bearer " + session.token;
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (response.status === 204) return null;
   if (response.ok) return response.json();
   let problem = {};
   try { problem = await response.json(); } catch { /* not a problem document */ }
   // A validation problem names each bad field (e.g. "from: must not be after to.").
   const fields = Object.entries(problem.errors ?? {}).map(([field, messages]) => `${field}: ${[].concat(messages).join(" ")}`);
   const text = [problem.title, problem.detail, ...fields].filter(Boolean).join(" ") || response.statusText;
-  throw new ApiError(response.status, `${text} (HTTP ${response.status})`, problem.code);
+  throw new ApiError(response.status, `${text} (HTTP ${response.status})`, problem.code, problem.errors);
 }
 
 const tenantPath = () => "/v1/tenants/" + encodeURIComponent(session.tenant);
@@ -234,6 +236,7 @@ async function load() {
       for (const l of locations.items) $("location").add(new Option(l.name || l.id, l.id));
       if (linkedLocation && names.has(linkedLocation)) $("location").value = linkedLocation;
       linkedLocation = null;
+      showConfigure(names, ["brand-admin", "platform-admin"].includes(session.role)).catch(failed);
     }
     const query = new URLSearchParams();
     if (customDays && $("from").value) query.set("from", $("from").value);
@@ -361,6 +364,8 @@ function clearSession() {
   session = null;
   names = new Map();
   $("location").length = 1;
+  $("config-location").length = 0;
+  showConfigure(names, false);
   $("report").tBodies[0].replaceChildren();
   $("report").tFoot.replaceChildren();
   $("markets").tBodies[0].replaceChildren();
@@ -468,6 +473,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("sign-out").addEventListener("click", signOut);
   $("no-access-sign-out").addEventListener("click", signOut);
   restoreFilters();
+  initConfigure({ api, tenantPath, failed });
   document.addEventListener("click", (event) => {
     const button = event.target.closest("button[data-export]");
     if (!button) return;

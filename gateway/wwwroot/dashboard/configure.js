@@ -1,0 +1,132 @@
+// Brand admins configure the brand without curl: a location's name, market, forwarding and opening hours (the location's
+// PUT: the API validates, and its problems are shown field by field), and the tenant's API keys (issued with scopes and
+// shown once; revoked). The silo decides who may: this screen is shown to brand admins, and the API refuses anyone else.
+
+const $ = (id) => document.getElementById(id);
+const Days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+let view = null;        // { api, tenantPath, failed }
+let current = null;     // the location resource being edited
+
+function problemText(error) {
+  return error.message;
+}
+
+// Marks the fields a problem names (e.g. "forwardTo", "businessHours[2].close") and says what is wrong.
+function showProblem(form, box, error) {
+  for (const field of form.querySelectorAll("[aria-invalid]")) field.removeAttribute("aria-invalid");
+  for (const key of Object.keys(error.errors ?? {})) {
+    const hours = /^businessHours\[(\d+)\]\.(open|close)$/.exec(key);
+    const name = hours ? `${hours[2]}-${current?.businessHours?.[Number(hours[1])]?.day}` : key;
+    form.elements[name]?.setAttribute("aria-invalid", "true");
+  }
+  box.textContent = problemText(error);
+  box.hidden = false;
+}
+
+function fillLocation(location) {
+  current = location;
+  const form = $("location-form");
+  for (const name of ["name", "market", "forwardTo", "afterHoursForwardTo"]) form.elements[name].value = location[name] ?? "";
+  for (const day of Days) {
+    const hours = (location.businessHours ?? []).find((h) => h.day === day);
+    form.elements[`open-${day}`].value = hours?.open ?? "";
+    form.elements[`close-${day}`].value = hours?.close ?? "";
+  }
+  $("location-problem").hidden = true;
+  $("location-saved").textContent = "";
+}
+
+async function chooseLocation() {
+  try {
+    fillLocation(await view.api(`${view.tenantPath()}/locations/${encodeURIComponent($("config-location").value)}`));
+  } catch (error) {
+    view.failed(error);
+  }
+}
+
+async function saveLocation(event) {
+  event.preventDefault();
+  const form = $("location-form");
+  // The whole location goes back (PUT replaces it): what this form does not edit is sent as it was read.
+  const { id, tenant, updatedAt, ...config } = current;
+  const text = (name) => form.elements[name].value.trim() || null;
+  const body = {
+    ...config, name: text("name"), market: text("market"), forwardTo: text("forwardTo"), afterHoursForwardTo: text("afterHoursForwardTo"),
+    businessHours: Days.filter((day) => form.elements[`open-${day}`].value || form.elements[`close-${day}`].value)
+      .map((day) => ({ day, open: form.elements[`open-${day}`].value || null, close: form.elements[`close-${day}`].value || null })),
+  };
+  current = { ...current, businessHours: body.businessHours };
+  form.elements.save.disabled = true;
+  try {
+    fillLocation(await view.api(`${view.tenantPath()}/locations/${encodeURIComponent(id)}`, { method: "PUT", body }));
+    $("location-saved").textContent = "Saved.";
+  } catch (error) {
+    showProblem(form, $("location-problem"), error);
+  } finally {
+    form.elements.save.disabled = false;
+  }
+}
+
+async function listKeys() {
+  const keys = await view.api(`${view.tenantPath()}/api-keys`);
+  const body = $("api-keys").tBodies[0];
+  body.replaceChildren();
+  for (const key of keys.items) {
+    const row = body.insertRow();
+    row.dataset.key = key.id;
+    for (const value of [key.name, key.scopes.join(", "), new Date(key.createdAt).toLocaleDateString(), key.revokedAt ? "revoked" : "active"])
+      row.insertCell().textContent = value;
+    const actions = row.insertCell();
+    if (key.revokedAt) continue;
+    const revoke = document.createElement("button");
+    revoke.type = "button";
+    revoke.textContent = "Revoke";
+    revoke.setAttribute("aria-label", `Revoke ${key.name}`);
+    revoke.addEventListener("click", async () => {
+      try {
+        await view.api(`${view.tenantPath()}/api-keys/${encodeURIComponent(key.id)}`, { method: "DELETE" });
+        await listKeys();
+      } catch (error) {
+        view.failed(error);
+      }
+    });
+    actions.append(revoke);
+  }
+}
+
+async function issueKey(event) {
+  event.preventDefault();
+  const form = $("api-key-form");
+  const scopes = [...form.querySelectorAll("input[name=scope]:checked")].map((c) => c.value);
+  try {
+    const issued = await view.api(`${view.tenantPath()}/api-keys`, { method: "POST", body: { name: form.elements.name.value.trim(), scopes } });
+    $("api-key-value").textContent = issued.key;
+    $("api-key-issued").hidden = false;
+    $("api-key-problem").hidden = true;
+    form.reset();
+    await listKeys();
+  } catch (error) {
+    showProblem(form, $("api-key-problem"), error);
+  }
+}
+
+export function initConfigure(context) {
+  view = context;
+  $("config-location").addEventListener("change", chooseLocation);
+  $("location-form").addEventListener("submit", saveLocation);
+  $("api-key-form").addEventListener("submit", issueKey);
+}
+
+// Shown to brand admins: fills the location choice from the names the dashboard read, and lists the keys.
+export async function showConfigure(names, visible) {
+  $("configure").hidden = !visible;
+  $("configure-link").hidden = !visible;
+  if (!visible) return;
+  const select = $("config-location");
+  if (select.options.length !== names.size) {
+    select.replaceChildren(...[...names].map(([id, name]) => new Option(name, id)));
+    await chooseLocation();
+  }
+  $("api-key-issued").hidden = true;
+  await listKeys();
+}
