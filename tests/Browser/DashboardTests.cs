@@ -538,6 +538,21 @@ public sealed class DashboardTests(DashboardFixture fixture) : IClassFixture<Das
         Assert.Equal(before.GetProperty("napPhone").GetString(), after.GetProperty("napPhone").GetString());
         Assert.Equal(before.GetProperty("pagePatterns").GetRawText(), after.GetProperty("pagePatterns").GetRawText());
 
+        // The snippet for the demo site: pinned with the script's SRI hash, which matches the file the gateway serves.
+        await page.FillAsync("#site-form input[name=siteKey]", "bluebonnet-web");
+        await page.ClickAsync("#site-form button[type=submit]");
+        await page.Locator("#site-snippet").WaitForAsync();
+        var pinned = await page.TextContentAsync("#snippet-pinned");
+        var integrity = System.Text.RegularExpressions.Regex.Match(pinned!, "integrity=\"(sha384-[^\"]+)\"").Groups[1].Value;
+        using (var script = await Cluster.Http.GetAsync("/dni/v1.js"))
+            Assert.Equal("sha384-" + Convert.ToBase64String(System.Security.Cryptography.SHA384.HashData(await script.Content.ReadAsByteArrayAsync())), integrity);
+        Assert.Contains("data-site-key=\"bluebonnet-web\"", pinned);
+        Assert.Contains("/dni.js\" data-site-key=\"bluebonnet-web\"", await page.TextContentAsync("#snippet-latest"));
+        await page.FillAsync("#site-form input[name=siteKey]", "no-such-site");
+        await page.ClickAsync("#site-form button[type=submit]");
+        await page.Locator("#site-problem").WaitForAsync();
+        Assert.True(await page.Locator("#site-snippet").IsHiddenAsync());
+
         // An API key for an integration, shown once, then revoked.
         await page.FillAsync("#api-key-form input[name=name]", "Zapier");
         await page.CheckAsync("#api-key-form input[value='calls:read']");

@@ -110,7 +110,33 @@ async function issueKey(event) {
   }
 }
 
+// The snippet a site pastes, for a site the API knows: the pinned form carries the script's SRI hash from
+// /dni/versions.json, so the browser refuses a changed file.
+async function showSnippet(event) {
+  event.preventDefault();
+  const form = $("site-form");
+  const key = form.elements.siteKey.value.trim();
+  try {
+    const site = await view.api(`${view.tenantPath()}/sites/${encodeURIComponent(key)}`);
+    const versions = await (await fetch("/dni/versions.json")).json();
+    const pinned = versions.versions[versions.latest];
+    const origin = location.origin;
+    $("snippet-pinned").textContent = `<script src="${origin}${pinned.src}" integrity="${pinned.integrity}" crossorigin="anonymous"\n` +
+      `        data-site-key="${key}" async></script>`;
+    $("snippet-latest").textContent = `<script src="${origin}/dni.js" data-site-key="${key}" async></script>`;
+    $("site-domains").textContent = (site.config?.domains ?? []).join(", ") || "no domain yet";
+    $("site-snippet").hidden = false;
+    $("site-problem").hidden = true;
+  } catch (error) {
+    $("site-snippet").hidden = true;
+    showProblem(form, $("site-problem"), error);
+  }
+}
+
 export function initConfigure(context) {
+  $("site-form").addEventListener("submit", showSnippet);
+  for (const button of document.querySelectorAll("button[data-copy]"))
+    button.addEventListener("click", () => navigator.clipboard?.writeText($(button.dataset.copy).textContent));
   view = context;
   $("config-location").addEventListener("change", chooseLocation);
   $("location-form").addEventListener("submit", saveLocation);
