@@ -97,6 +97,7 @@ public static class DashboardSignIn
         var configuration = app.ApplicationServices.GetRequiredService<IConfiguration>();
         if (!IsConfigured(configuration)) return app;
         var key = configuration["Auth:SessionSigningKeyHex"]!;
+        var audience = configuration["Auth:Audience"] ?? "callmesh";   // as JwtSetup validates it
         return app.Use(async (http, next) =>
         {
             var request = http.Request;
@@ -105,7 +106,7 @@ public static class DashboardSignIn
             {
                 var session = await http.AuthenticateAsync(CookieScheme);
                 if (session.Succeeded && session.Principal.HasClaim(c => c.Type == JwtSetup.RoleClaim))
-                    request.Headers.Authorization = "Bearer " + SessionClaims.Token(session.Principal, key, SiloTokenLifetime);
+                    request.Headers.Authorization = "Bearer " + SessionClaims.Token(session.Principal, key, audience, SiloTokenLifetime);
                 else if (session.Succeeded)
                 {
                     await ProblemResponses.WriteAsync(http, StatusCodes.Status403Forbidden, "no-callmesh-role",

@@ -76,9 +76,9 @@ public static class SessionClaims
         return identity;
     }
 
-    /// <summary>A short-lived token for the silos with the session's claims, signed with the session key.</summary>
-    public static string Token(ClaimsPrincipal session, string signingKeyHex, TimeSpan lifetime) => UserTokens.Mint(signingKeyHex,
+    /// <summary>A short-lived token for the silos with the session's claims, signed with the session key, for the API's audience.</summary>
+    public static string Token(ClaimsPrincipal session, string signingKeyHex, string audience, TimeSpan lifetime) => UserTokens.Mint(signingKeyHex,
         session.FindFirstValue(JwtSetup.TenantClaim), session.FindFirstValue(JwtSetup.RoleClaim)!,
         session.FindAll(JwtSetup.LocationsClaim).Select(c => c.Value), session.FindAll(JwtSetup.MarketsClaim).Select(c => c.Value),
-        session.FindFirstValue(JwtSetup.SubjectClaim), lifetime, JwtSetup.SessionIssuer);
+        session.FindFirstValue(JwtSetup.SubjectClaim), lifetime, JwtSetup.SessionIssuer, audience);
 }

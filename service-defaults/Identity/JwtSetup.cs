@@ -68,8 +68,8 @@ public static class JwtSetup
                 ValidAudience = auth["Audience"] ?? "callmesh",
                 ClockSkew = TimeSpan.FromSeconds(30),
             };
-            // Symmetric keys CallMesh signs with itself, each for its own issuer. With an Authority, the handler adds the
-            // provider's issuer and keys to these.
+            // The symmetric keys CallMesh signs with itself (deployment secrets) and their issuers. With an Authority, the
+            // handler adds the provider's issuer and keys to these.
             var issuers = new List<string>();
             var keys = new List<SecurityKey>();
             if (!string.IsNullOrEmpty(authority))

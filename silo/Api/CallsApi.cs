@@ -51,19 +51,14 @@ public static class CallsApi
             if (!caller.SeesTenant(tenant)) return Problems.NotFound("tenant");
             if (caller.LacksScope("calls:read")) return Problems.Forbidden("read calls");
             var errors = new ValidationErrors();
-            if (limit is < 1 or > 500) errors.Add("limit", "must be from 1 to 500.");
-            var after = cursor is null ? null : ParseCursor(cursor);
-            if (cursor is not null && after is null) errors.Add("cursor", "must be a cursor this API gave out.");
+            var after = Paging(limit, cursor, errors);
             if (match is not null && !MatchKinds.All.Contains(match)) errors.Add("match", $"must be one of {string.Join(", ", MatchKinds.All)}.");
             if (source is { Length: 0 or > 100 }) errors.Add("source", "must be 1 to 100 characters.");
             if (outcome is not null && outcome != "none" && !TenantRules.IsOutcome(outcome))
                 errors.Add("outcome", $"must be none or one of {TenantRules.OutcomeList}.");
             if (errors.Any) return Problems.Invalid(errors.ToDictionary());
 
-            IReadOnlyCollection<string>? locations = null;
-            if (!caller.SeesWholeTenant(tenant))
-                locations = (await Access.VisibleLocations(caller, tenant, grains)).Select(l => l.LocationId).ToList();
-            if (location is not null) locations = locations is null || locations.Contains(location) ? [location] : [];
+            var locations = await ListScope(caller, tenant, location, grains);
             var page = await calls.ListAsync(new CallQuery(tenant, locations, from?.ToUniversalTime(), to?.ToUniversalTime(), after, (limit ?? 50) + 1, match,
                 source, outcome, firstTime));
             var items = page.Take(limit ?? 50).Select(c => ToResource(c, caller)).ToList();
@@ -139,6 +134,24 @@ public static class CallsApi
 
     public sealed record CallPatch(string? FollowUp);
 
+    /// <summary>A list's page size and cursor, checked; the cursor's position, or null for the first page.</summary>
+    private static (DateTime StartedAt, string CallId)? Paging(int? limit, string? cursor, ValidationErrors errors)
+    {
+        if (limit is < 1 or > 500) errors.Add("limit", "must be from 1 to 500.");
+        var after = cursor is null ? null : ParseCursor(cursor);
+        if (cursor is not null && after is null) errors.Add("cursor", "must be a cursor this API gave out.");
+        return after;
+    }
+
+    /// <summary>The locations a list reads: the caller's (null: the whole tenant), narrowed to one when asked (none if not theirs).</summary>
+    private static async Task<IReadOnlyCollection<string>?> ListScope(Caller caller, string tenant, string? location, IGrainFactory grains)
+    {
+        IReadOnlyCollection<string>? locations = null;
+        if (!caller.SeesWholeTenant(tenant))
+            locations = (await Access.VisibleLocations(caller, tenant, grains)).Select(l => l.LocationId).ToList();
+        return location is null ? locations : locations is null || locations.Contains(location) ? [location] : [];
+    }
+
     /// <summary>Brand admins, and the managers who work the calls they see; analysts and API keys only read here.</summary>
     private static bool WorksCalls(Caller caller, string tenant) =>
         caller.ConfiguresTenant(tenant) || caller.Role is Roles.LocationManager or Roles.MarketManager;
@@ -150,15 +163,9 @@ public static class CallsApi
         if (!caller.SeesTenant(tenant)) return Problems.NotFound("tenant");
         if (caller.LacksScope("calls:read")) return Problems.Forbidden("read calls");
         var errors = new ValidationErrors();
-        if (limit is < 1 or > 500) errors.Add("limit", "must be from 1 to 500.");
-        var after = cursor is null ? null : ParseCursor(cursor);
-        if (cursor is not null && after is null) errors.Add("cursor", "must be a cursor this API gave out.");
+        var after = Paging(limit, cursor, errors);
         if (errors.Any) return Problems.Invalid(errors.ToDictionary());
-        IReadOnlyCollection<string>? locations = null;
-        if (!caller.SeesWholeTenant(tenant))
-            locations = (await Access.VisibleLocations(caller, tenant, grains)).Select(l => l.LocationId).ToList();
-        if (location is not null) locations = locations is null || locations.Contains(location) ? [location] : [];
-        var page = await calls.FollowUpsAsync(tenant, locations, after, (limit ?? 50) + 1);
+        var page = await calls.FollowUpsAsync(tenant, await ListScope(caller, tenant, location, grains), after, (limit ?? 50) + 1);
         var items = page.Take(limit ?? 50).Select(c => ToResource(c, caller)).ToList();
         return Results.Ok(new CallPage(items, items.Count, page.Count > items.Count ? Cursor(page[items.Count - 1]) : null));
     }

@@ -195,7 +195,7 @@ public static class ReportsApi
         return [.. locations.Select(l => (l.Location, l.Market, totals.GetValueOrDefault(l.Location ?? RollupStore.Unassigned, Measures.Zero)))];
     }
 
-    /// <summary>What every report says of its tenant: its currency, and which rules version its history reflects (one read of each).</summary>
+    /// <summary>GET …/reports/daily: the overview's days, their totals and the period before (see the summary where it is mapped).</summary>
     private static async Task<IResult> Daily(string tenant, string? from, string? to, string? market, string? location, HttpContext http,
         IGrainFactory grains, RollupStore rollups, RollupRebuilder rebuilder)
     {
@@ -228,6 +228,7 @@ public static class ReportsApi
             ReportLine.From(Measures.Sum(days.Select(d => d.Measures))), ReportLine.From(Measures.Sum(previous.Values))));
     }
 
+    /// <summary>What every report says of its tenant: its currency, and which rules version its history reflects (one read of each).</summary>
     private static async Task<(string? Currency, RulesResource Rules)> TenantFacts(string tenant, IGrainFactory grains, RollupRebuilder rebuilder)
     {
         var stateTask = rebuilder.StateAsync(tenant);
