@@ -48,6 +48,11 @@ public sealed class SignInFixture : IAsyncLifetime
                 ["nora"] = new { name = "Nora Nobody", tenant = "bluebonnet", callmesh_role = new[] { "Everyone" } },
                 ["rita"] = new { name = "Rita Regional", tenant = "bluebonnet", callmesh_role = "brand-admin" },
             }, TokenSeconds);
+        // The gateway reaches the provider: its first challenge reads the provider's metadata and redirects there.
+        using (var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = Cluster.Http.BaseAddress, Timeout = TimeSpan.FromSeconds(60) })
+        using (var challenge = await http.GetAsync("/dashboard/sign-in"))
+            Assert.True(challenge.StatusCode == HttpStatusCode.Redirect && challenge.Headers.Location!.ToString().StartsWith(Provider.Issuer),
+                $"the gateway's sign-in did not redirect to the provider: {(int)challenge.StatusCode} {challenge.Headers.Location}\n{Cluster.Logs()}");
         _playwright = await Playwright.CreateAsync();
         Browser = await Chromium.LaunchAsync(_playwright);
     }
@@ -78,7 +83,16 @@ public sealed class SignInTests(SignInFixture fixture) : IClassFixture<SignInFix
         await page.Locator("#company-sign-in").WaitForAsync();
         await Accessibility.AssertNoSeriousViolationsAsync(page, "company sign-in");
         await page.GetByText("Sign in with your company account").ClickAsync();
-        await page.WaitForURLAsync(url => url.StartsWith(fixture.Provider.Issuer));
+        try
+        {
+            await page.WaitForURLAsync(url => url.StartsWith(fixture.Provider.Issuer));
+        }
+        catch (TimeoutException)
+        {
+            // Say where the browser ended up instead, and what the gateway logged (a first sign-in once timed out in CI).
+            var body = await page.EvaluateAsync<string>("() => document.body?.innerText?.slice(0, 500) ?? ''");
+            Assert.Fail($"sign-in never reached the provider: at {page.Url}: {body}\n{fixture.Cluster.Logs()}");
+        }
         await page.Locator("input[name=login]").FillAsync(account);
         await page.Locator("input[name=password]").FillAsync("any");
         await page.Locator("button[type=submit]").ClickAsync();
