@@ -7,10 +7,6 @@ const Days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 let view = null;        // { api, tenantPath, failed }
 let current = null;     // the location resource being edited
 
-function problemText(error) {
-  return error.message;
-}
-
 // Marks the fields a problem names (e.g. "forwardTo", "businessHours[2].close") and says what is wrong.
 function showProblem(form, box, error) {
   for (const field of form.querySelectorAll("[aria-invalid]")) field.removeAttribute("aria-invalid");
@@ -19,7 +15,7 @@ function showProblem(form, box, error) {
     const name = hours ? `${hours[2]}-${current?.businessHours?.[Number(hours[1])]?.day}` : key;
     form.elements[name]?.setAttribute("aria-invalid", "true");
   }
-  box.textContent = problemText(error);
+  box.textContent = error.message;
   box.hidden = false;
 }
 
