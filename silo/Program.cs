@@ -4,7 +4,7 @@ using CallMesh.Silo.Demo;
 using CallMesh.Silo.Hosting;
 using CallMesh.Telemetry;
 
-// `CallMesh.Silo migrate`, `token`, `seed-demo` and `pg-writeback` are tools of ./callmesh; no argument runs the silo.
+// `CallMesh.Silo migrate`, `token`, `seed-demo`, `silo-tls` and `pg-writeback` are tools of ./callmesh; no argument runs the silo.
 switch (args.FirstOrDefault())
 {
     case "migrate":
@@ -14,6 +14,8 @@ switch (args.FirstOrDefault())
         return DevTokens.RunCommand(args[1..]);
     case "seed-demo":
         return await DemoSeeder.RunAsync(args[1..]);
+    case "silo-tls":
+        return SiloTls.WriteSelfSigned(args[1]);
     case "pg-writeback":
         return await PostgresWriteback.RunAsync(args[1..]);
 }

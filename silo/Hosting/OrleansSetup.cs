@@ -42,6 +42,10 @@ public static class OrleansSetup
         // In a pod: the silo names itself after its pod, and a silo whose pod is gone is declared dead at once instead of
         // after missed probes (k8s/README.md). Needs the pod's service account with the Role in k8s/base/rbac.yaml.
         if (RunsInKubernetes(configuration)) silo.UseKubernetesHosting();
+        // Any pod that reaches a silo port could otherwise call grains as a silo; in a pod, TLS is not optional.
+        if (settings.TlsDirectory is { } tls) silo.UseCallMeshTls(tls);
+        else if (RunsInKubernetes(configuration))
+            throw new InvalidOperationException("Set CALLMESH_SILO_TLS_DIR to the mounted silo certificate (k8s/README.md: silo TLS).");
         return silo.AddCallMeshStorage(settings.Postgres);
     }
 

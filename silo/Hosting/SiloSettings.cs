@@ -23,6 +23,8 @@ public sealed record SiloSettings
     public bool MigrateOnStart { get; init; } = true;
     /// <summary>This silo's own directory for its call journal and routing snapshot; it must outlive the process (a volume).</summary>
     public string? JournalDirectory { get; init; }
+    /// <summary>Where the silo-to-silo TLS certificate is (<see cref="SiloTls"/>); unset, silos talk in the clear (tests in one process).</summary>
+    public string? TlsDirectory { get; init; }
 
     /// <summary>How long a stopping silo keeps serving while reporting unready, so the gateway's probes take it out first.</summary>
     public TimeSpan ShutdownDrain { get; init; } = TimeSpan.FromSeconds(5);
@@ -48,6 +50,7 @@ public sealed record SiloSettings
             SiloName = configuration["SILO_NAME"],
             MigrateOnStart = configuration.GetValue("MIGRATE_ON_START", defaults.MigrateOnStart),
             JournalDirectory = configuration["JOURNAL_DIR"],
+            TlsDirectory = configuration["SILO_TLS_DIR"] is { Length: > 0 } tls ? tls : null,
             ShutdownDrain = TimeSpan.FromSeconds(configuration.GetValue("SHUTDOWN_DRAIN_SECONDS", defaults.ShutdownDrain.TotalSeconds)),
         };
     }

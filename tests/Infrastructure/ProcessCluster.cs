@@ -19,12 +19,15 @@ public sealed class ProcessCluster : IAsyncDisposable
 
     public string SigningKeyHex { get; } = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
     public string InternalKey { get; } = Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
+    /// <summary>The certificate pair the silos show each other (mutual TLS), made for this cluster as `./callmesh up` makes one.</summary>
+    public string SiloTlsDirectory => Path.Combine(_logs, "silo-tls");
     public Uri Gateway { get; private set; } = null!;
     public List<Uri> SiloUrls { get; } = [];
     public List<Process> Silos { get; } = [];
     public HttpClient Http { get; private set; } = null!;
 
     private readonly List<Dictionary<string, string>> _siloEnvironments = [];
+    private string _clusterId = "";
 
     /// <summary>Gateway settings for every test cluster: the loopback is a trusted proxy, so tests can act as many clients.</summary>
     public static readonly Dictionary<string, string> TestGatewaySettings = new()
@@ -53,31 +56,9 @@ public sealed class ProcessCluster : IAsyncDisposable
 
     private async Task StartProcessesAsync(string postgres, int silos, Dictionary<string, string> gatewaySettings, Dictionary<string, string> siloSettings)
     {
-        var clusterId = $"test-{Guid.NewGuid():N}"[..16];
-        for (var i = 1; i <= silos; i++)
-        {
-            var http = Ports.Free();
-            SiloUrls.Add(new Uri($"http://127.0.0.1:{http}"));
-            _siloEnvironments.Add(new()
-            {
-                ["CALLMESH_POSTGRES"] = postgres,
-                ["CALLMESH_CLUSTER_ID"] = clusterId,
-                ["CALLMESH_HTTP_PORT"] = http.ToString(),
-                ["CALLMESH_SILO_PORT"] = Ports.Free().ToString(),
-                ["CALLMESH_SILO_NAME"] = $"silo-{i}",
-                ["CALLMESH_LISTEN_ADDRESS"] = "127.0.0.1",   // as ./callmesh up
-                ["CALLMESH_RATELIMIT__DNIPERSITEPERSECOND"] = "100",
-                // Kept across a restart of the same silo, as a Kubernetes volume is: its journal is replayed.
-                ["CALLMESH_JOURNAL_DIR"] = Path.Combine(_logs, $"journal-silo-{i}"),
-                ["CALLMESH_AUTH__DEVSIGNINGKEYHEX"] = SigningKeyHex,
-                ["CALLMESH_INTERNAL_KEY"] = InternalKey,
-                // Notice a killed silo in a few seconds instead of the production ~15 s.
-                ["CALLMESH_MEMBERSHIP__PROBETIMEOUT"] = "00:00:01",
-                ["CALLMESH_MEMBERSHIP__NUMMISSEDPROBESLIMIT"] = "2",
-            });
-            foreach (var (key, value) in siloSettings) _siloEnvironments[^1][key] = value;
-            Silos.Add(Start($"silo-{i}", Repo.SiloDll, _siloEnvironments[^1]));
-        }
+        _clusterId = $"test-{Guid.NewGuid():N}"[..16];
+        CallMesh.Silo.Hosting.SiloTls.WriteSelfSigned(SiloTlsDirectory);
+        for (var i = 1; i <= silos; i++) AddSilo(postgres, siloSettings);
         var gatewayPort = Ports.Free();
         Gateway = new Uri($"http://127.0.0.1:{gatewayPort}");
         var gateway = new Dictionary<string, string>(TestGatewaySettings)
@@ -96,6 +77,41 @@ public sealed class ProcessCluster : IAsyncDisposable
 
         await WaitReadyAsync();
     }
+
+    /// <summary>
+    /// Starts one more silo of this cluster (the gateway does not know it), with <paramref name="overrides"/> on top of the
+    /// usual settings; returns its index in <see cref="Silos"/>.
+    /// </summary>
+    public int AddSilo(string postgres, Dictionary<string, string> overrides)
+    {
+        var i = _siloEnvironments.Count + 1;
+        var http = Ports.Free();
+        SiloUrls.Add(new Uri($"http://127.0.0.1:{http}"));
+        _siloEnvironments.Add(new()
+        {
+            ["CALLMESH_POSTGRES"] = postgres,
+            ["CALLMESH_CLUSTER_ID"] = _clusterId,
+            ["CALLMESH_HTTP_PORT"] = http.ToString(),
+            ["CALLMESH_SILO_PORT"] = Ports.Free().ToString(),
+            ["CALLMESH_SILO_NAME"] = $"silo-{i}",
+            ["CALLMESH_LISTEN_ADDRESS"] = "127.0.0.1",   // as ./callmesh up
+            ["CALLMESH_RATELIMIT__DNIPERSITEPERSECOND"] = "100",
+            // Kept across a restart of the same silo, as a Kubernetes volume is: its journal is replayed.
+            ["CALLMESH_JOURNAL_DIR"] = Path.Combine(_logs, $"journal-silo-{i}"),
+            ["CALLMESH_AUTH__DEVSIGNINGKEYHEX"] = SigningKeyHex,
+            ["CALLMESH_INTERNAL_KEY"] = InternalKey,
+            ["CALLMESH_SILO_TLS_DIR"] = SiloTlsDirectory,
+            // Notice a killed silo in a few seconds instead of the production ~15 s.
+            ["CALLMESH_MEMBERSHIP__PROBETIMEOUT"] = "00:00:01",
+            ["CALLMESH_MEMBERSHIP__NUMMISSEDPROBESLIMIT"] = "2",
+        });
+        foreach (var (key, value) in overrides) _siloEnvironments[^1][key] = value;
+        Silos.Add(Start($"silo-{i}", Repo.SiloDll, _siloEnvironments[^1]));
+        return i - 1;
+    }
+
+    /// <summary>Silo <paramref name="index"/>'s Orleans (silo-to-silo) port.</summary>
+    public int SiloPort(int index) => int.Parse(_siloEnvironments[index]["CALLMESH_SILO_PORT"]);
 
     /// <summary>Until every silo is ready and the gateway routes to all of them.</summary>
     public async Task WaitReadyAsync()
