@@ -42,7 +42,7 @@ public sealed class SiloTlsTests(TestDatabase db) : IClassFixture<TestDatabase>
 
         // A silo with another certificate, pointed at the same cluster's table, never becomes a member: the members refuse
         // its connections, it cannot reach them, and it gives up (or is voted dead) instead of serving.
-        var rogue = cluster.AddSilo(db.ConnectionString, new() { ["CALLMESH_SILO_TLS_DIR"] = strangerDirectory });
+        var rogue = cluster.AddSilo(new() { ["CALLMESH_SILO_TLS_DIR"] = strangerDirectory });
         var deadline = DateTime.UtcNow.AddSeconds(90);
         while (!cluster.Silos[rogue].HasExited && DateTime.UtcNow < deadline) await Task.Delay(500);
         Assert.True(cluster.Silos[rogue].HasExited, $"the silo with a stranger's certificate is still running:\n{cluster.ReadSiloLog(rogue)}");

@@ -31,4 +31,36 @@ public sealed class MigrationTests : IAsyncLifetime
         Assert.NotEmpty(first);
         Assert.Empty(second);
     }
+
+    [Fact]
+    public async Task The_silos_login_reads_and_writes_rows_but_cannot_change_the_schema()
+    {
+        var silo = await SiloLogin.PrepareAsync(_db.ConnectionString);
+        await using var connection = new Npgsql.NpgsqlConnection(silo);
+        await connection.OpenAsync();
+        async Task<string?> Refusal(string sql)
+        {
+            try
+            {
+                await using var command = new Npgsql.NpgsqlCommand(sql, connection);
+                await command.ExecuteNonQueryAsync();
+                return null;
+            }
+            catch (Npgsql.PostgresException e) { return e.SqlState; }
+        }
+
+        // Rows: yes (a blocked caller, written and deleted as the API does).
+        Assert.Null(await Refusal("INSERT INTO callmesh.blocked_callers (tenant_id, caller) VALUES ('t', '+15125550100')"));
+        Assert.Null(await Refusal("DELETE FROM callmesh.blocked_callers WHERE tenant_id = 't'"));
+        // Schema, the migration journal, other partitions' tables: no (42501 insufficient_privilege, or 42501 as not owner).
+        Assert.Equal("42501", await Refusal("CREATE TABLE callmesh.intruder (i int)"));
+        Assert.Equal("42501", await Refusal("DROP TABLE callmesh.calls_default"));
+        Assert.Equal("42501", await Refusal("ALTER TABLE callmesh.calls ADD COLUMN intruder int"));
+        Assert.Equal("42501", await Refusal("TRUNCATE callmesh.blocked_callers"));
+        Assert.Equal("42501", await Refusal("DELETE FROM callmesh.schema_versions"));
+        Assert.Equal("42501", await Refusal("CREATE FUNCTION callmesh.intruder() RETURNS int LANGUAGE sql AS 'SELECT 1'"));
+        // The one schema change it may ask for drops monthly call partitions only.
+        Assert.Equal("22023", await Refusal("SELECT callmesh.drop_call_partition('blocked_callers')"));
+        Assert.False(await _db.Scalar<bool>("SELECT rolsuper OR rolcreaterole OR rolcreatedb FROM pg_roles WHERE rolname = 'callmesh_silo'"));
+    }
 }

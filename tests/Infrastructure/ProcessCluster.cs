@@ -28,6 +28,7 @@ public sealed class ProcessCluster : IAsyncDisposable
 
     private readonly List<Dictionary<string, string>> _siloEnvironments = [];
     private string _clusterId = "";
+    private string _silosPostgres = "";
 
     /// <summary>Gateway settings for every test cluster: the loopback is a trusted proxy, so tests can act as many clients.</summary>
     public static readonly Dictionary<string, string> TestGatewaySettings = new()
@@ -58,7 +59,8 @@ public sealed class ProcessCluster : IAsyncDisposable
     {
         _clusterId = $"test-{Guid.NewGuid():N}"[..16];
         CallMesh.Silo.Hosting.SiloTls.WriteSelfSigned(SiloTlsDirectory);
-        for (var i = 1; i <= silos; i++) AddSilo(postgres, siloSettings);
+        _silosPostgres = await SiloLogin.PrepareAsync(postgres);
+        for (var i = 1; i <= silos; i++) AddSilo(siloSettings);
         var gatewayPort = Ports.Free();
         Gateway = new Uri($"http://127.0.0.1:{gatewayPort}");
         var gateway = new Dictionary<string, string>(TestGatewaySettings)
@@ -82,14 +84,15 @@ public sealed class ProcessCluster : IAsyncDisposable
     /// Starts one more silo of this cluster (the gateway does not know it), with <paramref name="overrides"/> on top of the
     /// usual settings; returns its index in <see cref="Silos"/>.
     /// </summary>
-    public int AddSilo(string postgres, Dictionary<string, string> overrides)
+    public int AddSilo(Dictionary<string, string> overrides)
     {
         var i = _siloEnvironments.Count + 1;
         var http = Ports.Free();
         SiloUrls.Add(new Uri($"http://127.0.0.1:{http}"));
         _siloEnvironments.Add(new()
         {
-            ["CALLMESH_POSTGRES"] = postgres,
+            ["CALLMESH_POSTGRES"] = _silosPostgres,   // not the owner: the silos' login (SiloLogin)
+            ["CALLMESH_MIGRATE_ON_START"] = "false",
             ["CALLMESH_CLUSTER_ID"] = _clusterId,
             ["CALLMESH_HTTP_PORT"] = http.ToString(),
             ["CALLMESH_SILO_PORT"] = Ports.Free().ToString(),
