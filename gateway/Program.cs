@@ -19,6 +19,7 @@ var listen = builder.Configuration["LISTEN_ADDRESS"];
 builder.WebHost.ConfigureKestrel(k =>
 {
     k.ListenWithManagementPort(listen, port, builder.Configuration);
+    if (GatewayTls.Enabled(builder.Configuration)) k.ListenHttps(listen, builder.Configuration);
     k.Limits.MaxRequestBodySize = 1024 * 1024;
     k.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
 });
@@ -29,6 +30,7 @@ builder.Services.AddCallMeshJwt(builder.Configuration)
 builder.Services.AddAuthorization(o => o.AddPolicy(ProxyConfig.UserApiPolicy, JwtSetup.UserPolicy));
 builder.Services.AddProblemDetails();
 builder.Services.AddEdgeProtection(builder.Configuration);
+builder.Services.AddGatewayTls(builder.Configuration);
 builder.Services.AddResponseCompression(o => o.EnableForHttps = true);
 builder.Services.AddSingleton<Yarp.ReverseProxy.Forwarder.IForwarderHttpClientFactory, SmallBodiesInOneWrite>();
 builder.Services.AddHttpClient();
@@ -46,6 +48,7 @@ if (builder.Configuration["INTERNAL_KEY"] is { Length: > 0 } internalKey)
 
 var app = builder.Build();
 app.UseEdgeProtection();
+app.UseGatewayTls();
 // A DNI answer is a few hundred bytes on the hottest path: brotli saved 186 of its 456 bytes for about 5 µs of CPU,
 // and made it chunked. The script, the dashboard and the tenant APIs are compressed.
 app.UseWhen(http => !EdgeProtection.IsDniPath(http), branch => branch.UseResponseCompression());

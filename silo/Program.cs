@@ -4,7 +4,7 @@ using CallMesh.Silo.Demo;
 using CallMesh.Silo.Hosting;
 using CallMesh.Telemetry;
 
-// `CallMesh.Silo migrate`, `token`, `seed-demo`, `silo-tls` and `pg-writeback` are tools of ./callmesh; no argument runs the silo.
+// `CallMesh.Silo migrate`, `token`, `seed-demo`, `silo-tls`, `data-protection-cert` and `pg-writeback` are tools of ./callmesh; no argument runs the silo.
 switch (args.FirstOrDefault())
 {
     case "migrate":
@@ -15,7 +15,9 @@ switch (args.FirstOrDefault())
     case "seed-demo":
         return await DemoSeeder.RunAsync(args[1..]);
     case "silo-tls":
-        return SiloTls.WriteSelfSigned(args[1]);
+        return Certificates.WriteSelfSigned(args[1], "callmesh-silo");
+    case "data-protection-cert":
+        return Certificates.WriteSelfSigned(args[1], "callmesh-data-protection", rsa: true);
     case "pg-writeback":
         return await PostgresWriteback.RunAsync(args[1..]);
 }

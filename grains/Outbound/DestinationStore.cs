@@ -6,8 +6,11 @@ using NpgsqlTypes;
 
 namespace CallMesh.Outbound;
 
-/// <summary>callmesh.destinations: a tenant's destinations, their write-only credentials and their dispatch state.</summary>
-public sealed class DestinationStore(NpgsqlDataSource database)
+/// <summary>
+/// callmesh.destinations: a tenant's destinations, their write-only credentials (stored sealed: a JSON string in place of
+/// the object, <see cref="Common.SealedSecrets"/>) and their dispatch state.
+/// </summary>
+public sealed class DestinationStore(NpgsqlDataSource database, Common.SealedSecrets secrets)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -37,7 +40,7 @@ public sealed class DestinationStore(NpgsqlDataSource database)
         {
             new() { Value = d.TenantId }, new() { Value = d.Id }, new() { Value = d.Kind }, new() { Value = d.Name },
             new() { Value = (object?)d.Url ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text }, new() { Value = d.Events.ToArray() },
-            Jsonb(d.Filters), Jsonb(d.Settings), Jsonb(d.Credentials),
+            Jsonb(d.Filters), Jsonb(d.Settings), Jsonb(secrets.Seal(JsonSerializer.Serialize(d.Credentials, Json))),
             new() { Value = (object?)feedTokenHash ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bytea }, new() { Value = d.State },
         });
         await command.ExecuteNonQueryAsync();
@@ -58,7 +61,7 @@ public sealed class DestinationStore(NpgsqlDataSource database)
         {
             new() { Value = d.TenantId }, new() { Value = d.Id }, new() { Value = d.Name },
             new() { Value = (object?)d.Url ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text }, new() { Value = d.Events.ToArray() },
-            Jsonb(d.Filters), Jsonb(d.Settings), Jsonb(d.Credentials), new() { Value = d.State },
+            Jsonb(d.Filters), Jsonb(d.Settings), Jsonb(secrets.Seal(JsonSerializer.Serialize(d.Credentials, Json))), new() { Value = d.State },
             new() { Value = (object?)d.StateReason ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text },
         });
         await command.ExecuteNonQueryAsync();
@@ -106,11 +109,16 @@ public sealed class DestinationStore(NpgsqlDataSource database)
             list.Add(new Destination(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), S(4),
                 [.. reader.GetFieldValue<string[]>(5)], JsonSerializer.Deserialize<DestinationFilters>(reader.GetString(6), Json)!,
                 JsonSerializer.Deserialize<DestinationSettings>(reader.GetString(7), Json)!,
-                JsonSerializer.Deserialize<DestinationCredentials>(reader.GetString(8), Json)!, reader.GetString(9), S(10), T(11), T(12),
+                Credentials(reader.GetString(8)), reader.GetString(9), S(10), T(11), T(12),
                 reader.GetDateTime(13), reader.GetDateTime(14), reader.GetBoolean(15)));
         }
         return list;
     }
+
+    /// <summary>Sealed credentials are a JSON string; an object is a row from before sealing.</summary>
+    private DestinationCredentials Credentials(string json) =>
+        JsonSerializer.Deserialize<DestinationCredentials>(
+            json.StartsWith('"') ? secrets.Open(JsonSerializer.Deserialize<string>(json)!) : json, Json)!;
 
     private static NpgsqlParameter Jsonb<T>(T value) => new() { Value = JsonSerializer.Serialize(value, Json), NpgsqlDbType = NpgsqlDbType.Jsonb };
 }

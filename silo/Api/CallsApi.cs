@@ -29,20 +29,29 @@ public static class CallsApi
             if (body.Carrier is not ("twilio" or "signalwire")) errors.Add("carrier", "must be twilio or signalwire.");
             if (errors.Required("authToken", body.AuthToken) is { Length: < 16 or > 256 }) errors.Add("authToken", "must be 16 to 256 characters.");
             if (errors.Any) return Problems.Invalid(errors.ToDictionary());
-            var (saved, created) = await accounts.SaveAsync(tenant, accountSid, body.Carrier!, body.AuthToken!.Trim());
-            if (!saved) return Problems.Problem(StatusCodes.Status409Conflict, "account-taken", "Another tenant uses this carrier account.");
+            var saved = await accounts.SaveAsync(tenant, accountSid, body.Carrier!, body.AuthToken!.Trim());
+            if (saved == CarrierSave.Taken)
+                return Problems.Problem(StatusCodes.Status409Conflict, "account-taken", "Another tenant uses this carrier account and the carrier has proven it theirs.");
             // The token is write-only: neither the answer nor the audit log carries it.
             await audit.RecordAsync(tenant, "carrier", accountSid, caller.Subject, new { carrier = body.Carrier, authToken = "(set)" });
-            var resource = new { accountSid, carrier = body.Carrier };
-            return created ? Results.Created($"/v1/tenants/{tenant}/carriers/{accountSid}", resource) : Results.Ok(resource);
-        }).WithSummary("Create or replace a carrier account whose webhooks this tenant receives (brand-admin); authToken is write-only.");
+            var location = $"/v1/tenants/{tenant}/carriers/{accountSid}";
+            return saved switch
+            {
+                CarrierSave.Created => Results.Created(location, new { accountSid, carrier = body.Carrier, state = "unverified" }),
+                // Another tenant holds the account unproven: the carrier's next webhook signed with this token decides.
+                CarrierSave.Pending => Results.Accepted(location, new { accountSid, carrier = body.Carrier, state = "pending" }),
+                _ => Results.Ok(new { accountSid, carrier = body.Carrier }),
+            };
+        }).WithSummary("Create or replace a carrier account whose webhooks this tenant receives (brand-admin); authToken is write-only. " +
+            "The first webhook signed with the token verifies it; while another tenant's claim is unverified, this one waits (202).");
 
         group.MapGet("/carriers", async (string tenant, HttpContext http, CarrierAccounts accounts) =>
         {
             if (Access.DenyConfigure(Caller.From(http.User), tenant, "carrier accounts") is { } denied) return denied;
-            var items = (await accounts.ListAsync(tenant)).Select(a => new { accountSid = a.AccountSid, carrier = a.Carrier, updatedAt = a.UpdatedAt }).ToList();
+            var items = (await accounts.ListAsync(tenant))
+                .Select(a => new { accountSid = a.AccountSid, carrier = a.Carrier, updatedAt = a.UpdatedAt, state = a.State }).ToList();
             return Results.Ok(new { items, count = items.Count });
-        }).WithSummary("The tenant's carrier accounts (never their tokens).");
+        }).WithSummary("The tenant's carrier accounts (never their tokens): verified, unverified, or pending on another tenant's unverified claim.");
 
         group.MapGet("/calls", async (string tenant, string? location, DateTime? from, DateTime? to, string? cursor, int? limit, string? match,
             string? source, string? outcome, bool? firstTime, HttpContext http, IGrainFactory grains, CallStore calls) =>

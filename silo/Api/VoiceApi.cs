@@ -107,10 +107,21 @@ public static partial class VoiceApi
             return (null, forbidden);
         var baseUrl = PublicBaseUrl(http, configuration);
         var url = baseUrl + (http.Features.Get<IHttpRequestFeature>()?.RawTarget ?? $"{http.Request.Path}{http.Request.QueryString}");
-        var parameters = form.SelectMany(f => f.Value.Select(v => new KeyValuePair<string, string>(f.Key, v ?? "")));
-        return TwilioSignature.IsValid(account.AuthToken, url, parameters, http.Request.Headers["X-Twilio-Signature"])
-            ? (new Webhook(account, form, baseUrl), null)
-            : (null, forbidden);
+        var parameters = form.SelectMany(f => f.Value.Select(v => new KeyValuePair<string, string>(f.Key, v ?? ""))).ToList();
+        var signature = http.Request.Headers["X-Twilio-Signature"];
+        bool SignedWith(string token) => TwilioSignature.IsValid(token, url, parameters, signature);
+        if (SignedWith(account.AuthToken))
+        {
+            accounts.Proven(accountSid);   // the carrier signed with this token: the account is its holder's (behind the answer)
+            return (new Webhook(account, form, baseUrl), null);
+        }
+        // Not the holder's token: perhaps another tenant's waiting claim, which the carrier has just proven (rare; a lookup).
+        try
+        {
+            if (await accounts.ProveClaimAsync(accountSid, SignedWith) is { } proven) return (new Webhook(proven, form, baseUrl), null);
+        }
+        catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException) { }
+        return (null, forbidden);
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using CallMesh.Calls;
+using CallMesh.Common;
 using CallMesh.Locations;
 using CallMesh.Numbers;
 using CallMesh.Carriers;
@@ -14,7 +15,7 @@ namespace CallMesh.Silo.Calls;
 /// 30 s, its version moved, and
 /// kept on disk beside the call journal: a silo started while the database is down routes from its last copy.
 /// </summary>
-public sealed class RoutingSnapshot(NpgsqlDataSource database, NumberDirectory directory, CallJournalOptions options,
+public sealed class RoutingSnapshot(NpgsqlDataSource database, NumberDirectory directory, CallJournalOptions options, SealedSecrets secrets,
     TimeProvider clock, ILogger<RoutingSnapshot> logger) : BackgroundService
 {
     private const string Channel = "callmesh_routing";
@@ -108,7 +109,7 @@ public sealed class RoutingSnapshot(NpgsqlDataSource database, NumberDirectory d
         await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
         {
             while (await reader.ReadAsync(cancellationToken))
-                accounts[reader.GetString(0)] = new CarrierAccount(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3));
+                accounts[reader.GetString(0)] = new CarrierAccount(reader.GetString(0), reader.GetString(1), reader.GetString(2), secrets.Open(reader.GetString(3)));
             await reader.NextResultAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken)) blocked.Add($"{reader.GetString(0)}/{reader.GetString(1)}");
             await reader.NextResultAsync(cancellationToken);

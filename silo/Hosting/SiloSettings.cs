@@ -25,6 +25,8 @@ public sealed record SiloSettings
     public string? JournalDirectory { get; init; }
     /// <summary>Where the silo-to-silo TLS certificate is (<see cref="SiloTls"/>); unset, silos talk in the clear (tests in one process).</summary>
     public string? TlsDirectory { get; init; }
+    /// <summary>The certificate that encrypts Data Protection's key ring (<see cref="DataProtectionSetup"/>).</summary>
+    public string? DataProtectionDirectory { get; init; }
 
     /// <summary>How long a stopping silo keeps serving while reporting unready, so the gateway's probes take it out first.</summary>
     public TimeSpan ShutdownDrain { get; init; } = TimeSpan.FromSeconds(5);
@@ -51,6 +53,7 @@ public sealed record SiloSettings
             MigrateOnStart = configuration.GetValue("MIGRATE_ON_START", defaults.MigrateOnStart),
             JournalDirectory = configuration["JOURNAL_DIR"],
             TlsDirectory = configuration["SILO_TLS_DIR"] is { Length: > 0 } tls ? tls : null,
+            DataProtectionDirectory = configuration["DATA_PROTECTION_DIR"] is { Length: > 0 } keys ? keys : null,
             ShutdownDrain = TimeSpan.FromSeconds(configuration.GetValue("SHUTDOWN_DRAIN_SECONDS", defaults.ShutdownDrain.TotalSeconds)),
         };
     }

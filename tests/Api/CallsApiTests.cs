@@ -57,6 +57,77 @@ public sealed class CallsApiTests(ApiFixture fixture) : IClassFixture<ApiFixture
         return await response.Content.ReadFromJsonAsync<JsonElement>();
     }
 
+    [Fact]
+    public async Task A_carrier_account_claimed_first_by_another_tenant_goes_to_the_tenant_whose_token_the_carrier_signs_with()
+    {
+        const string victimSid = "AC00000000000000000000000000000b0b";
+        const string realToken = "the-real-token-only-bluebonnet-has";
+        // The silos route from their copy of the numbers, which follows the demo's import by a second or so.
+        for (var i = 0; i < 40; i++)
+        {
+            using var warm = await Webhook("/v1/voice/twilio/inbound", InboundForm(NewCallSid(), "+15125550180"));
+            if ((await warm.Content.ReadAsStringAsync()).Contains("<Dial")) break;
+            await Task.Delay(250);
+        }
+        var platform = Cluster.Token(null, Roles.PlatformAdmin);
+        (await Cluster.SendAsync(HttpMethod.Put, "/v1/tenants/squatter", platform,
+            new { name = "Squatter", timeZone = "America/Chicago", currency = "USD" })).EnsureSuccessStatusCode();
+        var squatter = Cluster.Token("squatter", Roles.BrandAdmin);
+
+        // The squatter registers Bluebonnet's account first, with a token of its own making: unverified.
+        using (var first = await Cluster.SendAsync(HttpMethod.Put, $"/v1/tenants/squatter/carriers/{victimSid}", squatter,
+                   new { carrier = "twilio", authToken = "a-token-the-squatter-made-up" }))
+            Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        // Bluebonnet is not locked out: its claim waits for the carrier to decide.
+        using (var claim = await Cluster.SendAsync(HttpMethod.Put, $"/v1/tenants/{Tenant}/carriers/{victimSid}", Admin,
+                   new { carrier = "twilio", authToken = realToken }))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, claim.StatusCode);
+            Assert.Equal("pending", (await claim.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("state").GetString());
+        }
+
+        // The carrier's webhook, signed with the real token, is answered for Bluebonnet and proves its claim.
+        var callSid = NewCallSid();
+        var form = InboundForm(callSid, "+15125550180");
+        form["AccountSid"] = victimSid;
+        using (var inbound = await Webhook("/v1/voice/twilio/inbound", form, realToken))
+        {
+            Assert.Equal(HttpStatusCode.OK, inbound.StatusCode);
+            var twiml = await inbound.Content.ReadAsStringAsync();
+            Assert.True(twiml.Contains("<Dial"), twiml);
+        }
+        async Task<string?> StateOf(string tenant, string token)
+        {
+            var listed = await (await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{tenant}/carriers", token)).Content.ReadFromJsonAsync<JsonElement>();
+            return listed.GetProperty("items").EnumerateArray().Where(i => i.GetProperty("accountSid").GetString() == victimSid)
+                .Select(i => i.GetProperty("state").GetString()).SingleOrDefault();
+        }
+        Assert.Equal("verified", await StateOf(Tenant, Admin));
+        Assert.Null(await StateOf("squatter", squatter));
+
+        // Proven, the account is Bluebonnet's for good: the squatter's token signs nothing (once every silo's copy has the
+        // change: CarrierAccounts.Freshness) and its claim is refused.
+        var refused = false;
+        for (var i = 0; i < 60 && !refused; i++)
+        {
+            form["CallSid"] = NewCallSid();
+            using var forged = await Webhook("/v1/voice/twilio/inbound", form, "a-token-the-squatter-made-up");
+            refused = forged.StatusCode == HttpStatusCode.Forbidden;
+            if (!refused) await Task.Delay(250);
+        }
+        Assert.True(refused, "the squatter's token still signs webhooks 15 s after the account was proven another's");
+        using (var again = await Cluster.SendAsync(HttpMethod.Put, $"/v1/tenants/squatter/carriers/{victimSid}", squatter,
+                   new { carrier = "twilio", authToken = "a-token-the-squatter-made-up" }))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+            Assert.Contains("account-taken", await again.Content.ReadAsStringAsync());
+        }
+        // The token a tenant gave is checked by the carrier's own signature, so the holder's first call verifies its account.
+        form["CallSid"] = NewCallSid();
+        using (var next = await Webhook("/v1/voice/twilio/inbound", form, realToken))
+            Assert.Equal(HttpStatusCode.OK, next.StatusCode);
+    }
+
     /// <summary>A visitor from <paramref name="clientIp"/> on Katy's page with <paramref name="query"/>: the DNI answer.</summary>
     private async Task<JsonElement> VisitKatyAsync(string query, string clientIp)
     {

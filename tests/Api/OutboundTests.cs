@@ -107,6 +107,17 @@ public sealed class OutboundTests(OutboundFixture fixture) : IClassFixture<Outbo
         var shown = await GetAsync($"/v1/tenants/{Tenant}/destinations/{id}");
         Assert.False(shown.TryGetProperty("secret", out _));   // shown once, at creation
         Assert.DoesNotContain(secret, (await GetAsync($"/v1/tenants/{Tenant}/destinations")).GetRawText());
+        // Stored sealed: neither the signing secret nor the carrier's token is in the database in the clear, nor the keys
+        // that seal them (encrypted with the silos' Data Protection certificate).
+        var credentials = await fixture.Database.Scalar<string>("SELECT credentials::text FROM callmesh.destinations WHERE destination_id = $1", id);
+        Assert.StartsWith("\"dp1:", credentials);
+        Assert.DoesNotContain(secret, credentials);
+        var carrierToken = await fixture.Database.Scalar<string>("SELECT auth_token FROM callmesh.carrier_accounts WHERE account_sid = $1", TwilioCarrier.AccountSid);
+        Assert.StartsWith("dp1:", carrierToken);
+        Assert.DoesNotContain(TwilioCarrier.AuthToken, carrierToken);
+        var keys = await fixture.Database.Scalar<string>("SELECT string_agg(xml, '') FROM callmesh.data_protection_keys");
+        Assert.Contains("encryptedSecret", keys);
+        Assert.DoesNotContain("<value>", keys);
 
         var callSid = await CallAsync();
         await SetOutcomeAsync(callSid, "sale", 250m);

@@ -20,7 +20,7 @@ public sealed class SiloTlsTests(TestDatabase db) : IClassFixture<TestDatabase>
         await using var cluster = await ProcessCluster.StartAsync(db.ConnectionString, silos: 2);
         var port = cluster.SiloPort(0);
         var own = X509Certificate2.CreateFromPemFile(
-            Path.Combine(cluster.SiloTlsDirectory, SiloTls.CertificateFile), Path.Combine(cluster.SiloTlsDirectory, SiloTls.KeyFile));
+            Path.Combine(cluster.SiloTlsDirectory, Certificates.CertificateFile), Path.Combine(cluster.SiloTlsDirectory, Certificates.KeyFile));
 
         // With the cluster's certificate: a mutual TLS 1.3 session, and the silo shows the same certificate.
         await using (var trusted = await HandshakeAsync(port, own))
@@ -34,9 +34,9 @@ public sealed class SiloTlsTests(TestDatabase db) : IClassFixture<TestDatabase>
         // Without a certificate, with another one, or in the clear: the silo closes the connection.
         Assert.True(await RefusedAsync(port, certificate: null));
         var strangerDirectory = Directory.CreateTempSubdirectory("callmesh-stranger-").FullName;
-        SiloTls.WriteSelfSigned(strangerDirectory);
+        Certificates.WriteSelfSigned(strangerDirectory, "callmesh-silo");
         var stranger = X509Certificate2.CreateFromPemFile(
-            Path.Combine(strangerDirectory, SiloTls.CertificateFile), Path.Combine(strangerDirectory, SiloTls.KeyFile));
+            Path.Combine(strangerDirectory, Certificates.CertificateFile), Path.Combine(strangerDirectory, Certificates.KeyFile));
         Assert.True(await RefusedAsync(port, stranger));
         Assert.True(await ClearTextRefusedAsync(port));
 
@@ -69,8 +69,8 @@ public sealed class SiloTlsTests(TestDatabase db) : IClassFixture<TestDatabase>
         using var own = Issue("callmesh-silo-0");
         using var sibling = Issue("callmesh-silo-1");
         var directory = Directory.CreateTempSubdirectory("callmesh-stranger-").FullName;
-        SiloTls.WriteSelfSigned(directory);
-        using var stranger = X509Certificate2.CreateFromPem(File.ReadAllText(Path.Combine(directory, SiloTls.CertificateFile)));
+        Certificates.WriteSelfSigned(directory, "callmesh-silo");
+        using var stranger = X509Certificate2.CreateFromPem(File.ReadAllText(Path.Combine(directory, Certificates.CertificateFile)));
         Directory.Delete(directory, recursive: true);
 
         Assert.True(SiloTls.Trusts(own, authority, sibling));

@@ -36,13 +36,18 @@ public sealed class KubernetesManifestTests(ManifestTools tools) : IClassFixture
         var kinds = result.GetProperty("kinds");
         foreach (var kind in new[] { "StatefulSet", "Deployment", "PodDisruptionBudget", "HorizontalPodAutoscaler", "NetworkPolicy", "Role", "RoleBinding" })
             Assert.True(kinds.TryGetProperty(kind, out _), $"{overlay} renders no {kind}");
+        var rendered = await RenderAsync(overlay);
         if (overlay == "production")
         {
             Assert.True(kinds.TryGetProperty("PrometheusRule", out _));
             Assert.True(kinds.TryGetProperty("PodMonitor", out _));
+            // HTTPS at the gateway, from cert-manager's Secret (docs/security.md#in-transit).
+            Assert.Contains("secretName: callmesh-gateway-tls", rendered);
+            Assert.Contains("name: CALLMESH_TLS_DIR", rendered);
         }
-
-        var rendered = await RenderAsync(overlay);
+        // Silo-to-silo TLS and the key ring's certificate, both from Secrets (a silo in a pod refuses to start without them).
+        foreach (var secret in new[] { "callmesh-silo-tls", "callmesh-data-protection" })
+            Assert.Contains($"secretName: {secret}", rendered);
         // Orleans' Kubernetes hosting: pod identity from the downward API, the labels it finds its silos by.
         foreach (var text in new[] { "name: POD_NAME", "name: POD_NAMESPACE", "name: POD_IP", "orleans/serviceId: callmesh", "orleans/clusterId: callmesh",
                      "serviceAccountName: callmesh-silo", "args:\n        - migrate" })
@@ -60,6 +65,8 @@ public sealed class KubernetesManifestTests(ManifestTools tools) : IClassFixture
     [InlineData("PodDisruptionBudget/callmesh-silo", "StatefulSet/callmesh-silo: no PodDisruptionBudget selects its pods")]
     [InlineData("NetworkPolicy/callmesh-gateway", "Deployment/callmesh-gateway: no NetworkPolicy of its own")]
     [InlineData("NetworkPolicy/default-deny", "no default-deny NetworkPolicy")]
+    [InlineData("StatefulSet/callmesh-silo:spec.template.spec.containers.0.volumeMounts.1",
+        "container silo: CALLMESH_SILO_TLS_DIR (/etc/callmesh/silo-tls) is not a mounted Secret")]
     [InlineData("StatefulSet/callmesh-silo:spec.selector", "schema: data/spec must have required property selector")]
     [InlineData("HorizontalPodAutoscaler/callmesh-silo:spec.scaleTargetRef.name", "schema: data/spec/scaleTargetRef must have required property")]
     public async Task Each_check_fails_a_manifest_that_breaks_it(string drop, string error)

@@ -21,6 +21,8 @@ public sealed class ProcessCluster : IAsyncDisposable
     public string InternalKey { get; } = Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
     /// <summary>The certificate pair the silos show each other (mutual TLS), made for this cluster as `./callmesh up` makes one.</summary>
     public string SiloTlsDirectory => Path.Combine(_logs, "silo-tls");
+    /// <summary>The certificate that encrypts the silos' Data Protection key ring, as `./callmesh up` makes one.</summary>
+    public string DataProtectionDirectory => Path.Combine(_logs, "data-protection");
     public Uri Gateway { get; private set; } = null!;
     public List<Uri> SiloUrls { get; } = [];
     public List<Process> Silos { get; } = [];
@@ -58,7 +60,8 @@ public sealed class ProcessCluster : IAsyncDisposable
     private async Task StartProcessesAsync(string postgres, int silos, Dictionary<string, string> gatewaySettings, Dictionary<string, string> siloSettings)
     {
         _clusterId = $"test-{Guid.NewGuid():N}"[..16];
-        CallMesh.Silo.Hosting.SiloTls.WriteSelfSigned(SiloTlsDirectory);
+        CallMesh.Silo.Hosting.Certificates.WriteSelfSigned(SiloTlsDirectory, "callmesh-silo");
+        CallMesh.Silo.Hosting.Certificates.WriteSelfSigned(DataProtectionDirectory, "callmesh-data-protection", rsa: true);
         _silosPostgres = await SiloLogin.PrepareAsync(postgres);
         for (var i = 1; i <= silos; i++) AddSilo(siloSettings);
         var gatewayPort = Ports.Free();
@@ -104,6 +107,7 @@ public sealed class ProcessCluster : IAsyncDisposable
             ["CALLMESH_AUTH__DEVSIGNINGKEYHEX"] = SigningKeyHex,
             ["CALLMESH_INTERNAL_KEY"] = InternalKey,
             ["CALLMESH_SILO_TLS_DIR"] = SiloTlsDirectory,
+            ["CALLMESH_DATA_PROTECTION_DIR"] = DataProtectionDirectory,
             // Notice a killed silo in a few seconds instead of the production ~15 s.
             ["CALLMESH_MEMBERSHIP__PROBETIMEOUT"] = "00:00:01",
             ["CALLMESH_MEMBERSHIP__NUMMISSEDPROBESLIMIT"] = "2",

@@ -91,6 +91,13 @@ for (const workload of workloads) {
       errors.push(`${cid}: image ${container.image} is not pinned to a tag or digest`);
     for (const variable of container.env ?? [])
       if (variable.value && secretish.test(variable.name)) errors.push(`${cid}: ${variable.name} holds a literal value (use a secretKeyRef)`);
+    // A certificate or key directory the container is told about must be mounted there, from a Secret.
+    for (const variable of container.env ?? []) {
+      if (!/_DIR$/.test(variable.name) || !variable.value?.startsWith("/etc/")) continue;
+      const mount = (container.volumeMounts ?? []).find(m => m?.mountPath === variable.value);
+      const volume = mount && (pod.volumes ?? []).find(v => v?.name === mount.name);
+      if (!volume?.secret?.secretName) errors.push(`${cid}: ${variable.name} (${variable.value}) is not a mounted Secret`);
+    }
   }
   if (!docs.some(o => o.kind === "PodDisruptionBudget" && matches(o.spec?.selector, labels)))
     errors.push(`${id}: no PodDisruptionBudget selects its pods`);
