@@ -14,14 +14,19 @@ namespace CallMesh.Bench;
 /// </summary>
 public sealed class InboundCalls(HttpClient http, BenchTenant.Seed seed)
 {
-    private readonly string _accountSid = "AC" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
-    private readonly string _token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+    // Spread over carrier accounts (a brand's subaccounts), as a silo allows each account 200 webhooks a second
+    // (CALLMESH_RATELIMIT__WEBHOOKSPERACCOUNTPERSECOND) and the peak phase makes several times that.
+    private readonly (string Sid, string Token)[] _accounts = [.. Enumerable.Range(0, 16).Select(_ =>
+        ("AC" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)), Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16))))];
     private readonly ConcurrentBag<string> _answered = [];
     private readonly ConcurrentBag<Task> _callbacks = [];
 
-    public Task RegisterAccountAsync(string signingKey) =>
-        DemoSeeder.SendAsync(http, HttpMethod.Put, UserTokens.Mint(signingKey, seed.Tenant, Roles.BrandAdmin),
-            $"/v1/tenants/{seed.Tenant}/carriers/{_accountSid}", new { carrier = "twilio", authToken = _token });
+    public async Task RegisterAccountAsync(string signingKey)
+    {
+        foreach (var (sid, token) in _accounts)
+            await DemoSeeder.SendAsync(http, HttpMethod.Put, UserTokens.Mint(signingKey, seed.Tenant, Roles.BrandAdmin),
+                $"/v1/tenants/{seed.Tenant}/carriers/{sid}", new { carrier = "twilio", authToken = token });
+    }
 
     public async Task<bool> Call() => (await CallAsync()).Answered;
 
@@ -29,28 +34,29 @@ public sealed class InboundCalls(HttpClient http, BenchTenant.Seed seed)
     public async Task<(bool Answered, string CallSid)> CallAsync(string webhook = "inbound")
     {
         var callSid = "CA" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        var (accountSid, token) = _accounts[Random.Shared.Next(_accounts.Length)];
         var to = seed.PoolNumbers[Random.Shared.Next(seed.PoolNumbers.Count)];
         var from = $"+1415{Random.Shared.Next(200, 1000)}{Random.Shared.Next(10_000):D4}";
-        using var response = await Post($"/v1/voice/twilio/{webhook}", new()
+        using var response = await Post(token, $"/v1/voice/twilio/{webhook}", new()
         {
-            ["AccountSid"] = _accountSid, ["CallSid"] = callSid, ["From"] = from, ["To"] = to, ["CallStatus"] = "ringing", ["Direction"] = "inbound",
+            ["AccountSid"] = accountSid, ["CallSid"] = callSid, ["From"] = from, ["To"] = to, ["CallStatus"] = "ringing", ["Direction"] = "inbound",
         });
         if (response.StatusCode != HttpStatusCode.OK || !(await response.Content.ReadAsStringAsync()).Contains("<Dial")) return (false, callSid);
         _answered.Add(callSid);
         if (webhook != "inbound") return (true, callSid);   // no silo to call back
         _callbacks.Add(Task.Run(async () =>
         {
-            using var done = await Post("/v1/voice/twilio/status", new()
+            using var done = await Post(token, "/v1/voice/twilio/status", new()
             {
-                ["AccountSid"] = _accountSid, ["CallSid"] = callSid, ["From"] = from, ["To"] = to, ["CallStatus"] = "completed",
+                ["AccountSid"] = accountSid, ["CallSid"] = callSid, ["From"] = from, ["To"] = to, ["CallStatus"] = "completed",
                 ["CallDuration"] = "64", ["SequenceNumber"] = "0",
             });
         }));
         return (true, callSid);
     }
 
-    private Task<HttpResponseMessage> Post(string path, Dictionary<string, string> form) =>
-        http.SendAsync(TwilioSignature.SignedRequest(_token, http.BaseAddress!, path, form));   // signed over the gateway's URL
+    private Task<HttpResponseMessage> Post(string token, string path, Dictionary<string, string> form) =>
+        http.SendAsync(TwilioSignature.SignedRequest(token, http.BaseAddress!, path, form));   // signed over the gateway's URL
 
     /// <summary>
     /// Every call answered with TwiML becomes a row, ended by its status callback. Both are written behind the answer

@@ -57,6 +57,7 @@ app.UseStatusCodePages();
 app.UseDashboardSessions();
 app.UseAuthentication();
 app.UseAuthorization();
+app.UseTenantLimit();   // after authorization: only there is a request's user known (no default scheme)
 
 app.MapCallMeshMetrics();
 app.MapSwapScript();

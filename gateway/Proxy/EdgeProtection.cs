@@ -42,8 +42,7 @@ public static class EdgeProtection
                     Math.Max(1, apiPerKeyPerMinute), TimeSpan.FromMinutes(1)));
             o.OnRejected = async (context, token) =>
             {
-                var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)) : 1;
-                context.HttpContext.Response.Headers.RetryAfter = retryAfter.ToString();
+                RetryAfter.From(context.HttpContext, context.Lease);
                 await ProblemResponses.WriteAsync(context.HttpContext, StatusCodes.Status429TooManyRequests, "rate-limited", "Too many requests; slow down.");
             };
         });
@@ -70,6 +69,32 @@ public static class EdgeProtection
         });
         app.UseForwardedHeaders();
         app.UseRateLimiter();
+        return app;
+    }
+
+    /// <summary>
+    /// After authentication: one budget for all of a tenant's signed-in users together (CALLMESH_RATELIMIT__APIPERTENANTPERMINUTE,
+    /// default 6,000), keyed by the tenant of a token the gateway validated, so no request naming a tenant can spend it.
+    /// API keys have their own budget above.
+    /// </summary>
+    public static WebApplication UseTenantLimit(this WebApplication app)
+    {
+        var perMinute = app.Configuration.GetValue("RATELIMIT:APIPERTENANTPERMINUTE", 6000);
+        if (perMinute <= 0) return app;
+        var buckets = new KeyedTokenBuckets<HttpContext>(
+            http => IsApi(http) && http.User.Identity?.IsAuthenticated == true ? http.User.FindFirst(CallMesh.Identity.JwtSetup.TenantClaim)?.Value : null,
+            perMinute, TimeSpan.FromMinutes(1));
+        app.Use(async (http, next) =>
+        {
+            using (var lease = buckets.AttemptAcquire(http))
+                if (!lease.IsAcquired)
+                {
+                    RetryAfter.From(http, lease);
+                    await ProblemResponses.WriteAsync(http, StatusCodes.Status429TooManyRequests, "rate-limited", "Too many requests for this tenant; slow down.");
+                    return;
+                }
+            await next(http);
+        });
         return app;
     }
 

@@ -2,26 +2,38 @@ using CallMesh.Edge;
 
 namespace CallMesh.Silo.Api;
 
+/// <summary>A budget per key per second on this silo: past it, 429 problem details with Retry-After.</summary>
+public abstract class PerSecondBudget(int perSecond, string detail)
+{
+    private KeyedTokenBuckets<string>? _buckets;
+
+    private KeyedTokenBuckets<string> Buckets => _buckets ??= new(key => key, Math.Max(1, perSecond), TimeSpan.FromSeconds(1));
+
+    /// <summary>A 429 problem with Retry-After when <paramref name="key"/> is over its budget, else null (and one spent).</summary>
+    public IResult? Refuse(HttpContext http, string key)
+    {
+        if (perSecond <= 0) return null;
+        using var lease = Buckets.AttemptAcquire(key);
+        if (lease.IsAcquired) return null;
+        RetryAfter.From(http, lease);
+        return Problems.Problem(StatusCodes.Status429TooManyRequests, "rate-limited", detail);
+    }
+}
+
 /// <summary>
 /// Each site's budget of new DNI sessions per second on this silo (CALLMESH_RATELIMIT__DNIPERSITEPERSECOND, default 200),
 /// spent only by requests found valid for that site (its key, its domains, valid numbers): a flood of junk naming a
 /// site cannot spend its real visitors' budget, as it could when the gateway counted every request by its query.
 /// </summary>
 public sealed class SiteLimits(IConfiguration configuration)
-{
-    private readonly int _perSecond = configuration.GetValue("RATELIMIT:DNIPERSITEPERSECOND", 200);
-    private KeyedTokenBuckets<string>? _buckets;
+    : PerSecondBudget(configuration.GetValue("RATELIMIT:DNIPERSITEPERSECOND", 200), "Too many new sessions for this site; slow down.");
 
-    private KeyedTokenBuckets<string> Buckets => _buckets ??= new(key => key, Math.Max(1, _perSecond), TimeSpan.FromSeconds(1));
-
-    /// <summary>A 429 problem with Retry-After when the site is over its budget, else null (and one session spent).</summary>
-    public IResult? Refuse(HttpContext http, string siteKey)
-    {
-        if (_perSecond <= 0) return null;
-        using var lease = Buckets.AttemptAcquire(siteKey);
-        if (lease.IsAcquired) return null;
-        var wait = lease.TryGetMetadata(System.Threading.RateLimiting.MetadataName.RetryAfter, out var retryAfter) ? retryAfter : TimeSpan.FromSeconds(1);
-        http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString();
-        return Problems.Problem(StatusCodes.Status429TooManyRequests, "rate-limited", "Too many new sessions for this site; slow down.");
-    }
-}
+/// <summary>
+/// Each carrier account's budget of webhooks per second on this silo (CALLMESH_RATELIMIT__WEBHOOKSPERACCOUNTPERSECOND,
+/// default 200: generous, a busy brand's peak is tens), spent only by webhooks its token signed. A replayed or runaway
+/// stream of signed webhooks cannot take a silo; the carrier then calls its fallback URL, which the gateway answers, so
+/// callers still ring through.
+/// </summary>
+public sealed class WebhookLimits(IConfiguration configuration)
+    : PerSecondBudget(configuration.GetValue("RATELIMIT:WEBHOOKSPERACCOUNTPERSECOND", 200),
+        "Too many webhooks for this carrier account; the fallback URL answers meanwhile.");

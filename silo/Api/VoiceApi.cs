@@ -25,10 +25,10 @@ public static partial class VoiceApi
         var group = routes.MapGroup("/v1/voice/{carrier:regex(^(twilio|signalwire)$)}").WithTags("Carrier webhooks").DisableAntiforgery();
 
         group.MapPost("/inbound", async (string carrier, HttpContext http, CarrierAccounts accounts, RoutingSnapshot snapshot,
-            IConfiguration configuration, InboundRouter router, CallJournal journal, TimeProvider clock, CallMeshMetrics metrics) =>
+            IConfiguration configuration, WebhookLimits limits, InboundRouter router, CallJournal journal, TimeProvider clock, CallMeshMetrics metrics) =>
         {
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
-            var (webhook, problem) = await Verify(http, accounts, snapshot, configuration);
+            var (webhook, problem) = await Verify(http, accounts, snapshot, configuration, limits);
             if (problem is not null) return problem;
             var form = webhook!.Form;
             var errors = new ValidationErrors();
@@ -48,9 +48,9 @@ public static partial class VoiceApi
         }).WithSummary("Inbound call (form-encoded, signed): answers TwiML routing it at once; records and attributes it behind the answer.");
 
         group.MapPost("/status", async (HttpContext http, CarrierAccounts accounts, RoutingSnapshot snapshot, IConfiguration configuration,
-            CallJournal journal) =>
+            WebhookLimits limits, CallJournal journal) =>
         {
-            var (webhook, problem) = await Verify(http, accounts, snapshot, configuration);
+            var (webhook, problem) = await Verify(http, accounts, snapshot, configuration, limits);
             if (problem is not null) return problem;
             var form = webhook!.Form;
             var errors = new ValidationErrors();
@@ -71,9 +71,9 @@ public static partial class VoiceApi
         }).WithSummary("Call progress of the caller's or the forwarded leg; journaled, then applied once whatever the order of deliveries.");
 
         group.MapPost("/dial-action", async (HttpContext http, CarrierAccounts accounts, RoutingSnapshot snapshot, IConfiguration configuration,
-            CallJournal journal) =>
+            WebhookLimits limits, CallJournal journal) =>
         {
-            var (webhook, problem) = await Verify(http, accounts, snapshot, configuration);
+            var (webhook, problem) = await Verify(http, accounts, snapshot, configuration, limits);
             if (problem is not null) return problem;
             var form = webhook!.Form;
             var errors = new ValidationErrors();
@@ -94,7 +94,8 @@ public static partial class VoiceApi
     private sealed record Webhook(CarrierAccount Account, IFormCollection Form, string BaseUrl);
 
     /// <summary>Reads the form and checks its signature against the account's auth token: 403 when it does not match.</summary>
-    private static async Task<(Webhook?, IResult?)> Verify(HttpContext http, CarrierAccounts accounts, RoutingSnapshot snapshot, IConfiguration configuration)
+    private static async Task<(Webhook?, IResult?)> Verify(HttpContext http, CarrierAccounts accounts, RoutingSnapshot snapshot, IConfiguration configuration,
+        WebhookLimits limits)
     {
         if (!http.Request.HasFormContentType)
             return (null, Problems.Problem(StatusCodes.Status415UnsupportedMediaType, "malformed-request", "Carrier webhooks are application/x-www-form-urlencoded."));
@@ -112,6 +113,7 @@ public static partial class VoiceApi
         bool SignedWith(string token) => TwilioSignature.IsValid(token, url, parameters, signature);
         if (SignedWith(account.AuthToken))
         {
+            if (limits.Refuse(http, accountSid) is { } refused) return (null, refused);
             accounts.Proven(accountSid);   // the carrier signed with this token: the account is its holder's (behind the answer)
             return (new Webhook(account, form, baseUrl), null);
         }

@@ -19,6 +19,7 @@ public static class ApiSetup
         services.AddSingleton<AuditLog>();
         services.AddSingleton<DniLookups>();
         services.AddSingleton<SiteLimits>();
+        services.AddSingleton<WebhookLimits>();
         services.AddSingleton<ZipCentroids>();
         services.AddSingleton<IpGeolocation>();
         services.AddSingleton<CallMesh.Silo.Carriers.CarrierAccounts>();
