@@ -63,4 +63,17 @@ public sealed class MigrationTests : IAsyncLifetime
         Assert.Equal("22023", await Refusal("SELECT callmesh.drop_call_partition('blocked_callers')"));
         Assert.False(await _db.Scalar<bool>("SELECT rolsuper OR rolcreaterole OR rolcreatedb FROM pg_roles WHERE rolname = 'callmesh_silo'"));
     }
+
+    [Fact]
+    public async Task Verifying_a_carrier_account_does_not_make_the_silos_reload_their_routing_copy_and_changing_its_token_does()
+    {
+        await Migrator.ApplyAsync(_db.ConnectionString);
+        async Task<long> Version() => (await _db.Scalar<long>("SELECT nextval('callmesh.routing_version')"));
+        await _db.Scalar<int>("INSERT INTO callmesh.carrier_accounts (account_sid, tenant_id, carrier, auth_token) VALUES ('ACx', 't', 'twilio', 'token-0123456789abcdef') RETURNING 1");
+        var before = await Version();
+        await _db.Scalar<int>("UPDATE callmesh.carrier_accounts SET verified_at = now() WHERE account_sid = 'ACx' RETURNING 1");
+        Assert.Equal(before + 1, await Version());   // only this test's own nextval moved it
+        await _db.Scalar<int>("UPDATE callmesh.carrier_accounts SET auth_token = 'another-token-0123456' WHERE account_sid = 'ACx' RETURNING 1");
+        Assert.Equal(before + 3, await Version());   // the trigger's nextval, then this one
+    }
 }
