@@ -180,14 +180,5 @@ public sealed class ChaosScenario(HttpClient http, BenchTenant.Seed seed, Inboun
         }
     }
 
-    private async Task Script(params string[] args)
-    {
-        // Its output (db start prints the connection string, password and all) is not the bench's to show.
-        using var process = Process.Start(new ProcessStartInfo("bash", [script, .. args]) { RedirectStandardError = true, RedirectStandardOutput = true })!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = await process.StandardError.ReadToEndAsync();
-        await output;
-        await process.WaitForExitAsync();
-        if (process.ExitCode != 0) throw new InvalidOperationException($"callmesh {string.Join(' ', args)}: {errors}");
-    }
+    private Task Script(params string[] args) => CallmeshScript.RunAsync(script, args);
 }

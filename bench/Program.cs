@@ -9,6 +9,7 @@ using Npgsql;
 //   [--scenarios abuse [--abuse-seconds 60]]
 //   [--scenarios history [--history-calls 10000000] [--history-locations 1000]]
 //   [--scenarios outbound [--outbound-rate 150]]   (with CALLMESH_OUTBOUND__ALLOWPRIVATENETWORKS=true ./callmesh up)
+//   [--scenarios writeback [--writeback-seconds 75] [--dni-rate 150]]
 //   [--scenarios attribution [--attribution-rate 2] [--attribution-seconds 240] [--attribution-learning 180] [--attribution-call-share 0.6] [--attribution-seed 7]]
 // — against the cluster `./callmesh up` started.
 var options = args.Chunk(2).Where(p => p.Length == 2).ToDictionary(p => p[0].TrimStart('-'), p => p[1]);
@@ -142,7 +143,8 @@ async Task<bool> Dni()
 // The phase before it ran the stack flat out; the open-loop phase first runs a few seconds at its own rate, not counted,
 // so that it measures that rate and not the backlog the peak left (its first second had a p50 of 13-24 ms otherwise).
 // The probe starts before the settle: its own start-up made the measured phase's first second the slowest.
-async Task<Measurement> Steady(string name, double rate, Func<Task<bool>> request)
+double lastSlowestCommitMs = 0;   // the probe's slowest durable commit in the last Steady phase
+async Task<Measurement> Steady(string name, double rate, Func<Task<bool>> request, TimeSpan? length = null)
 {
     var probe = new CommitProbe(db);
     await LoadRunner.OpenLoop("settle", rate, settle, request);
@@ -151,7 +153,7 @@ async Task<Measurement> Steady(string name, double rate, Func<Task<bool>> reques
     // region (it allocates under 7 KB a request); if it allocates more, a collection ends the region and we say so.
     var noGc = TryStartNoGcRegion();
     probe.BeginPhase();
-    var measured = await cpu.Around(() => LoadRunner.OpenLoop(name, rate, duration, request));
+    var measured = await cpu.Around(() => LoadRunner.OpenLoop(name, rate, length ?? duration, request));
     // The probe stops with the phase: once a sample taken after it read as a 99.9 ms commit that no second of the phase
     // had (most likely the generator's first collection after its no-GC region, which pauses the probe's timing too).
     await probe.DisposeAsync();
@@ -168,6 +170,7 @@ async Task<Measurement> Steady(string name, double rate, Func<Task<bool>> reques
             Console.WriteLine($"  second {second,3}: p50 {p50,7:F2}  p99 {p99,7:F2}  max {max,7:F2} ms   probe: round trip {roundTrip,6:F1}  commit {commit,6:F1} ms");
         }
     var slowest = probe.Slowest();
+    lastSlowestCommitMs = slowest.CommitMs;
     Console.WriteLine(probe.Problem is null
         ? $"  probe beside the load (every 10 ms): slowest PostgreSQL round trip {slowest.RoundTripMs:F1} ms, slowest durable commit {slowest.CommitMs:F1} ms"
         : $"  commit probe failed: {probe.Problem}");
@@ -234,7 +237,7 @@ if (scenarios.Contains("outbound"))
     await calls.RegisterAccountAsync(key);
     await LoadRunner.ClosedLoop("warm-up", workers, warmUp, calls.Call);
     var outbound = new OutboundScenario(http, calls, db, seed.Tenant, key,
-        double.Parse(options.GetValueOrDefault("outbound-rate") ?? "150"), duration, Steady);
+        double.Parse(options.GetValueOrDefault("outbound-rate") ?? "150"), duration, (name, rate, request) => Steady(name, rate, request));
     failed |= !await outbound.RunAsync();
 }
 if (scenarios.Contains("report"))
@@ -305,6 +308,36 @@ if (scenarios.Contains("abuse"))
     // abuse: an anonymous DNI flood against bounded caches, per-address limits and pool caps (docs/security.md).
     var abuse = new AbuseScenario(browser, http, key, state, TimeSpan.FromSeconds(double.Parse(options.GetValueOrDefault("abuse-seconds") ?? "60")));
     failed |= !await abuse.RunAsync();
+}
+if (scenarios.Contains("writeback"))
+{
+    // writeback: the same DNI load beside pg-writeback, then with PostgreSQL's own flush settings alone (WritebackComparison).
+    var script = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(state))!, "callmesh");
+    var comparison = new WritebackComparison(db, script);
+    var rate = dniRate ?? 150;
+    var length = TimeSpan.FromSeconds(double.Parse(options.GetValueOrDefault("writeback-seconds") ?? "75"));
+    await LoadRunner.ClosedLoop("warm-up", workers, warmUp, Dni);
+    var rows = new List<string>();
+    try
+    {
+        foreach (var writeback in new[] { true, false })
+        {
+            await comparison.UseAsync(writeback);
+            var name = writeback ? "pg-writeback, server defaults" : "no pg-writeback, PostgreSQL flush settings";
+            var (m, dirty) = await WritebackComparison.WatchDirtyAsync(() => Steady($"dni at {rate:F0}/s, {name}", rate, Dni, length));
+            var slowSeconds = m.PerSecond.Count(second => second.P99 > 20);
+            rows.Add($"| {name} | {m.Requests:N0} | {m.Failures} | {m.P50Ms:F1} | **{m.P99Ms:F1}** | {slowSeconds} of {m.PerSecond.Count} | " +
+                     $"{m.PerSecond.Select(second => second.Max).DefaultIfEmpty(0).Max():F0} | {lastSlowestCommitMs:F1} | {dirty:F0} |");
+        }
+    }
+    finally
+    {
+        await comparison.RestoreAsync();
+    }
+    Console.WriteLine();
+    Console.WriteLine($"| DNI at {rate:F0}/s for {length.TotalSeconds:F0} s | requests | failed | p50 ms | p99 ms | seconds with p99 > 20 ms | slowest ms | slowest commit ms | peak Dirty MB |");
+    Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
+    foreach (var row in rows) Console.WriteLine(row);
 }
 if (scenarios.Contains("chaos"))
 {

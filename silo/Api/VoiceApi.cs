@@ -104,7 +104,7 @@ public static partial class VoiceApi
         var forbidden = Problems.Problem(StatusCodes.Status403Forbidden, "invalid-signature", "The webhook's signature does not match.");
         // The snapshot knows every account; only one added since its last reload is looked up.
         if (form["AccountSid"].ToString() is not { Length: > 0 } accountSid
-            || (snapshot.Current?.Accounts.GetValueOrDefault(accountSid) ?? await accounts.FindAsync(accountSid)) is not { } account)
+            || (snapshot.Current?.Accounts.GetValueOrDefault(accountSid) ?? await OpenableAsync(accounts, accountSid)) is not { } account)
             return (null, forbidden);
         var baseUrl = PublicBaseUrl(http, configuration);
         var url = baseUrl + (http.Features.Get<IHttpRequestFeature>()?.RawTarget ?? $"{http.Request.Path}{http.Request.QueryString}");
@@ -122,8 +122,15 @@ public static partial class VoiceApi
         {
             if (await accounts.ProveClaimAsync(accountSid, SignedWith) is { } proven) return (new Webhook(proven, form, baseUrl), null);
         }
-        catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException) { }
+        catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException or System.Security.Cryptography.CryptographicException) { }
         return (null, forbidden);
+    }
+
+    /// <summary>An account this silo can open the token of; one it cannot (a key it lacks) is refused like an unknown one.</summary>
+    private static async Task<CarrierAccount?> OpenableAsync(CarrierAccounts accounts, string accountSid)
+    {
+        try { return await accounts.FindAsync(accountSid); }
+        catch (System.Security.Cryptography.CryptographicException) { return null; }
     }
 
     /// <summary>

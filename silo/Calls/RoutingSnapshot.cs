@@ -109,7 +109,17 @@ public sealed class RoutingSnapshot(NpgsqlDataSource database, NumberDirectory d
         await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
         {
             while (await reader.ReadAsync(cancellationToken))
-                accounts[reader.GetString(0)] = new CarrierAccount(reader.GetString(0), reader.GetString(1), reader.GetString(2), secrets.Open(reader.GetString(3)));
+            {
+                // One token this silo cannot open (sealed with a key it has not loaded) leaves that account out, not everyone's.
+                try
+                {
+                    accounts[reader.GetString(0)] = new CarrierAccount(reader.GetString(0), reader.GetString(1), reader.GetString(2), secrets.Open(reader.GetString(3)));
+                }
+                catch (System.Security.Cryptography.CryptographicException e)
+                {
+                    logger.LogWarning("Routing snapshot: carrier account {Account}'s token cannot be opened here ({Reason})", reader.GetString(0), e.Message);
+                }
+            }
             await reader.NextResultAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken)) blocked.Add($"{reader.GetString(0)}/{reader.GetString(1)}");
             await reader.NextResultAsync(cancellationToken);

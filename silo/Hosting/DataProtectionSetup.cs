@@ -25,7 +25,46 @@ public static class DataProtectionSetup
         else if (OrleansSetup.RunsInKubernetes(configuration))
             throw new InvalidOperationException("Set CALLMESH_DATA_PROTECTION_DIR to the mounted key-ring certificate (k8s/README.md).");
         services.AddSingleton<SealedSecrets>();
+        services.AddHostedService<KeyRingStartup>();
         services.AddHostedService<SealStoredSecrets>();
         return services;
     }
+}
+
+/// <summary>
+/// Before the silo serves: loads the key ring, making its first key if there is none, under a PostgreSQL advisory lock.
+/// Silos started together would otherwise each make a key of their own at their first seal, and a silo cannot open what
+/// another sealed with a key it has not loaded (Data Protection reads the ring again only once a day). With the lock, the
+/// first silo makes the key and the others load it. With the database away, the silo starts anyway and says so.
+/// </summary>
+public sealed class KeyRingStartup(NpgsqlDataSource database, IDataProtectionProvider provider, ILogger<KeyRingStartup> logger) : IHostedService
+{
+    private const long LockKey = 0x43616C6C4B657973;   // "CallKeys"
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(TimeSpan.FromSeconds(30));
+            await using var connection = await database.OpenConnectionAsync(timeout.Token);
+            await using (var take = new NpgsqlCommand($"SELECT pg_advisory_lock({LockKey})", connection))
+                await take.ExecuteNonQueryAsync(timeout.Token);
+            try
+            {
+                provider.CreateProtector("CallMesh.KeyRingStartup").Protect([1]);
+            }
+            finally
+            {
+                await using var release = new NpgsqlCommand($"SELECT pg_advisory_unlock({LockKey})", connection);
+                await release.ExecuteNonQueryAsync(CancellationToken.None);
+            }
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            logger.LogWarning("The Data Protection key ring was not loaded at start ({Reason}): it loads at the first sealed secret", e.Message);
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -8,9 +8,42 @@ using Npgsql;
 
 namespace CallMesh.Tests.Database;
 
-/// <summary>Secrets written before sealing began are sealed at a silo's start, and still read as they were.</summary>
+/// <summary>Sealed secrets: one key ring for every silo, and rows from before sealing sealed at a silo's start.</summary>
+[Collection(CallMesh.Tests.Api.ProcessTests.Name)]
 public sealed class SealedSecretsTests(TestDatabase db) : IClassFixture<TestDatabase>
 {
+    [Fact]
+    public async Task Silos_started_together_share_one_key_and_open_what_the_other_sealed()
+    {
+        await using var cluster = await ProcessCluster.StartAsync(db.ConnectionString, silos: 2);
+        var admin = cluster.Token("bluebonnet", CallMesh.Identity.Roles.BrandAdmin);
+        // Both silos' first seal at the same moment, straight to each (past the gateway).
+        var accounts = Enumerable.Range(0, 2).Select(i => (Silo: i, Sid: $"AC{Guid.NewGuid():N}", Token: $"token-sealed-by-silo-{i}-0123456789")).ToList();
+        await Task.WhenAll(accounts.Select(async a =>
+        {
+            using var silo = new HttpClient { BaseAddress = cluster.SiloUrls[a.Silo] };
+            using var put = new HttpRequestMessage(HttpMethod.Put, $"/v1/tenants/bluebonnet/carriers/{a.Sid}")
+            {
+                Content = System.Net.Http.Json.JsonContent.Create(new { carrier = "twilio", authToken = a.Token }),
+            };
+            put.Headers.Authorization = new("Bearer", admin);
+            (await silo.SendAsync(put)).EnsureSuccessStatusCode();
+        }));
+        Assert.Equal(1, await db.Scalar<long>("SELECT count(*) FROM callmesh.data_protection_keys"));
+
+        // Each silo checks a webhook signed with the token the other sealed (the number is no one's: answered, not refused).
+        foreach (var (sealer, sid, token) in accounts)
+        {
+            var opener = 1 - sealer;
+            var form = TwilioCarrier.InboundForm(TwilioCarrier.NewCallSid(), "+15125550199");
+            form["AccountSid"] = sid;
+            using var other = new HttpClient { BaseAddress = cluster.SiloUrls[opener] };
+            using var inbound = await other.SendAsync(CallMesh.Carriers.TwilioSignature.SignedRequest(token, cluster.SiloUrls[opener], "/v1/voice/twilio/inbound", form));
+            Assert.True(inbound.StatusCode == System.Net.HttpStatusCode.OK,
+                $"silo {opener + 1} answered {(int)inbound.StatusCode} for a token silo {sealer + 1} sealed");
+        }
+    }
+
     [Fact]
     public async Task Clear_carrier_tokens_and_destination_credentials_are_sealed_at_start_and_read_the_same()
     {
