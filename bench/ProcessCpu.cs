@@ -3,7 +3,7 @@ namespace CallMesh.Bench;
 /// <summary>
 /// CPU time per process over a phase, read from /proc. The generator, the gateway, the silos and PostgreSQL share this
 /// machine's cores, so a request costs what all four spend on it, and the ratio of two phases is bounded by those costs.
-/// It finds the services through the pid files `./callmesh up` writes (pg-writeback counts with PostgreSQL); on a
+/// It finds the services through the pid files `./callmesh up` writes; on a
 /// machine without /proc it reports nothing.
 /// </summary>
 public sealed class ProcessCpu(string state)
@@ -46,16 +46,10 @@ public sealed class ProcessCpu(string state)
         var silos = Directory.Exists(Path.Combine(state, "pids"))
             ? Directory.GetFiles(Path.Combine(state, "pids"), "silo-*.pid").Sum(f => Ticks(PidIn(f)))
             : 0;
-        // pg-writeback works for PostgreSQL (it starts the writes of its table files), so its CPU counts there.
-        var postgres = PostgresTicks(PidIn(Path.Combine(state, "pg", "postmaster.pid")))
-            + Ticks(PidIn(Path.Combine(state, "pids", "pg-writeback.pid")));
+        var postgres = PostgresTicks(PidIn(Path.Combine(state, "pg", "postmaster.pid")));
         return new Sample(Ticks(Environment.ProcessId), Ticks(PidIn(Path.Combine(state, "pids", "gateway.pid"))), silos, postgres,
             idle, at);
     }
-
-    /// <summary>Whether the process `./callmesh up` started under this name is running.</summary>
-    public static bool Runs(string state, string name) =>
-        PidIn(Path.Combine(state, "pids", name + ".pid")) is { } pid && Directory.Exists($"/proc/{pid}");
 
     private static int? PidIn(string file) =>
         File.Exists(file) && int.TryParse(File.ReadLines(file).FirstOrDefault(), out var pid) ? pid : null;

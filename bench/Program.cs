@@ -9,7 +9,6 @@ using Npgsql;
 //   [--scenarios abuse [--abuse-seconds 60]]
 //   [--scenarios history [--history-calls 10000000] [--history-locations 1000]]
 //   [--scenarios outbound [--outbound-rate 150]]   (with CALLMESH_OUTBOUND__ALLOWPRIVATENETWORKS=true ./callmesh up)
-//   [--scenarios writeback [--writeback-seconds 75] [--dni-rate 150]]
 //   [--scenarios attribution [--attribution-rate 2] [--attribution-seconds 240] [--attribution-learning 180] [--attribution-call-share 0.6] [--attribution-seed 7]]
 // — against the cluster `./callmesh up` started.
 var options = args.Chunk(2).Where(p => p.Length == 2).ToDictionary(p => p[0].TrimStart('-'), p => p[1]);
@@ -59,15 +58,6 @@ foreach (var (name, value) in new[]
     browser.DefaultRequestHeaders.TryAddWithoutValidation(name, value);
 
 Console.WriteLine($"CallMesh bench: {Environment.ProcessorCount} cores, {workers} workers, {duration.TotalSeconds:F0} s per phase, gateway {gateway}");
-// Linux holds a file's dirty pages until they are 30 s old or exceed dirty_background_*, then writes them at once. Under
-// DNI load PostgreSQL's new table pages pile up (about 6.5 MB/s) and go out as one burst of 100+ MB that every commit's
-// flush waits behind, unless `./callmesh up`'s pg-writeback sends them a second at a time. Say which, since it decides
-// the open-loop tail (docs/bench-dni.md).
-if (File.Exists("/proc/sys/vm/dirty_background_bytes") && File.ReadAllText("/proc/sys/vm/dirty_background_bytes").Trim() == "0")
-    Console.WriteLine(ProcessCpu.Runs(state, "pg-writeback")
-        ? "kernel writeback: vm.dirty_background_ratio as the host comes; pg-writeback writes PostgreSQL's table pages every second"
-        : $"kernel writeback: vm.dirty_background_ratio = {File.ReadAllText("/proc/sys/vm/dirty_background_ratio").Trim()} % and no " +
-          "pg-writeback, so PostgreSQL's writes reach the disk in bursts; vm.dirty_background_bytes=16777216 smooths them (docs/bench-dni.md)");
 var seed = await BenchTenant.SeedAsync(http, key);
 Console.WriteLine($"seeded tenant {seed.Tenant}: {seed.Sites.Count} sites, {seed.Targets.Count} locations with pools of {BenchTenant.PoolSize} numbers");
 
@@ -308,36 +298,6 @@ if (scenarios.Contains("abuse"))
     // abuse: an anonymous DNI flood against bounded caches, per-address limits and pool caps (docs/security.md).
     var abuse = new AbuseScenario(browser, http, key, state, TimeSpan.FromSeconds(double.Parse(options.GetValueOrDefault("abuse-seconds") ?? "60")));
     failed |= !await abuse.RunAsync();
-}
-if (scenarios.Contains("writeback"))
-{
-    // writeback: the same DNI load beside pg-writeback, then with PostgreSQL's own flush settings alone (WritebackComparison).
-    var script = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(state))!, "callmesh");
-    var comparison = new WritebackComparison(db, script);
-    var rate = dniRate ?? 150;
-    var length = TimeSpan.FromSeconds(double.Parse(options.GetValueOrDefault("writeback-seconds") ?? "75"));
-    await LoadRunner.ClosedLoop("warm-up", workers, warmUp, Dni);
-    var rows = new List<string>();
-    try
-    {
-        foreach (var writeback in new[] { true, false })
-        {
-            await comparison.UseAsync(writeback);
-            var name = writeback ? "pg-writeback, server defaults" : "no pg-writeback, PostgreSQL flush settings";
-            var (m, dirty) = await WritebackComparison.WatchDirtyAsync(() => Steady($"dni at {rate:F0}/s, {name}", rate, Dni, length));
-            var slowSeconds = m.PerSecond.Count(second => second.P99 > 20);
-            rows.Add($"| {name} | {m.Requests:N0} | {m.Failures} | {m.P50Ms:F1} | **{m.P99Ms:F1}** | {slowSeconds} of {m.PerSecond.Count} | " +
-                     $"{m.PerSecond.Select(second => second.Max).DefaultIfEmpty(0).Max():F0} | {lastSlowestCommitMs:F1} | {dirty:F0} |");
-        }
-    }
-    finally
-    {
-        await comparison.RestoreAsync();
-    }
-    Console.WriteLine();
-    Console.WriteLine($"| DNI at {rate:F0}/s for {length.TotalSeconds:F0} s | requests | failed | p50 ms | p99 ms | seconds with p99 > 20 ms | slowest ms | slowest commit ms | peak Dirty MB |");
-    Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
-    foreach (var row in rows) Console.WriteLine(row);
 }
 if (scenarios.Contains("chaos"))
 {

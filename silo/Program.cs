@@ -4,7 +4,7 @@ using CallMesh.Silo.Demo;
 using CallMesh.Silo.Hosting;
 using CallMesh.Telemetry;
 
-// `CallMesh.Silo migrate`, `token`, `seed-demo`, `silo-tls`, `data-protection-cert` and `pg-writeback` are tools of ./callmesh; no argument runs the silo.
+// `CallMesh.Silo migrate`, `token`, `seed-demo`, `silo-tls` and `data-protection-cert` are tools of ./callmesh; no argument runs the silo.
 switch (args.FirstOrDefault())
 {
     case "migrate":
@@ -18,8 +18,6 @@ switch (args.FirstOrDefault())
         return Certificates.WriteSelfSigned(args[1], "callmesh-silo");
     case "data-protection-cert":
         return Certificates.WriteSelfSigned(args[1], "callmesh-data-protection", rsa: true);
-    case "pg-writeback":
-        return await PostgresWriteback.RunAsync(args[1..]);
 }
 
 // Content root = the app's own folder, so appsettings.json is found whatever the working directory.
