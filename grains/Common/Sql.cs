@@ -11,4 +11,12 @@ public static class Sql
         foreach (var p in parameters) command.Parameters.Add(new NpgsqlParameter { Value = p });
         return command;
     }
+
+    /// <summary>One statement on <paramref name="connection"/> (in its transaction, if any), with positional parameters.</summary>
+    public static NpgsqlCommand Command(NpgsqlConnection connection, string sql, params object[] parameters)
+    {
+        var command = new NpgsqlCommand(sql, connection);
+        foreach (var p in parameters) command.Parameters.Add(new NpgsqlParameter { Value = p });
+        return command;
+    }
 }

@@ -3,11 +3,19 @@ using CallMesh.Edge;
 namespace CallMesh.Silo.Api;
 
 /// <summary>A budget per key per second on this silo: past it, 429 problem details with Retry-After.</summary>
-public abstract class PerSecondBudget(int perSecond, string detail)
+public class PerSecondBudget(int perSecond, string detail)
 {
     private KeyedTokenBuckets<string>? _buckets;
 
     private KeyedTokenBuckets<string> Buckets => _buckets ??= new(key => key, Math.Max(1, perSecond), TimeSpan.FromSeconds(1));
+
+    /// <summary>Whether <paramref name="key"/> has budget left (and one spent).</summary>
+    public bool Allows(string key)
+    {
+        if (perSecond <= 0) return true;
+        using var lease = Buckets.AttemptAcquire(key);
+        return lease.IsAcquired;
+    }
 
     /// <summary>A 429 problem with Retry-After when <paramref name="key"/> is over its budget, else null (and one spent).</summary>
     public IResult? Refuse(HttpContext http, string key)
@@ -36,4 +44,11 @@ public sealed class SiteLimits(IConfiguration configuration)
 /// </summary>
 public sealed class WebhookLimits(IConfiguration configuration)
     : PerSecondBudget(configuration.GetValue("RATELIMIT:WEBHOOKSPERACCOUNTPERSECOND", 200),
-        "Too many webhooks for this carrier account; the fallback URL answers meanwhile.");
+        "Too many webhooks for this carrier account; the fallback URL answers meanwhile.")
+{
+    /// <summary>
+    /// A webhook the holder's token did not sign looks up the account's waiting claims in PostgreSQL; anyone can send one,
+    /// so those lookups have a small budget per account (5 a second a silo): a forged flood costs the database no more.
+    /// </summary>
+    public PerSecondBudget ClaimLookups { get; } = new(5, "");
+}

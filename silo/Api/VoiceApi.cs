@@ -108,7 +108,7 @@ public static partial class VoiceApi
             return (null, forbidden);
         var baseUrl = PublicBaseUrl(http, configuration);
         var url = baseUrl + (http.Features.Get<IHttpRequestFeature>()?.RawTarget ?? $"{http.Request.Path}{http.Request.QueryString}");
-        var parameters = form.SelectMany(f => f.Value.Select(v => new KeyValuePair<string, string>(f.Key, v ?? ""))).ToList();
+        var parameters = form.SelectMany(f => f.Value.Select(v => new KeyValuePair<string, string>(f.Key, v ?? "")));
         var signature = http.Request.Headers["X-Twilio-Signature"];
         bool SignedWith(string token) => TwilioSignature.IsValid(token, url, parameters, signature);
         if (SignedWith(account.AuthToken))
@@ -118,6 +118,7 @@ public static partial class VoiceApi
             return (new Webhook(account, form, baseUrl), null);
         }
         // Not the holder's token: perhaps another tenant's waiting claim, which the carrier has just proven (rare; a lookup).
+        if (!limits.ClaimLookups.Allows(accountSid)) return (null, forbidden);
         try
         {
             if (await accounts.ProveClaimAsync(accountSid, SignedWith) is { } proven) return (new Webhook(proven, form, baseUrl), null);

@@ -33,7 +33,7 @@ public sealed class CarrierAccounts(NpgsqlDataSource database, SealedSecrets sec
         var token = secrets.Seal(authToken);
         await using var connection = await database.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
-        await using var upsert = Command(connection,
+        await using var upsert = Sql.Command(connection,
             """
             INSERT INTO callmesh.carrier_accounts (account_sid, tenant_id, carrier, auth_token) VALUES ($1, $2, $3, $4)
             ON CONFLICT (account_sid) DO UPDATE SET carrier = EXCLUDED.carrier, auth_token = EXCLUDED.auth_token, updated_at = now()
@@ -45,7 +45,7 @@ public sealed class CarrierAccounts(NpgsqlDataSource database, SealedSecrets sec
         if (created is bool c) result = c ? CarrierSave.Created : CarrierSave.Updated;
         else
         {
-            await using var claim = Command(connection,
+            await using var claim = Sql.Command(connection,
                 """
                 INSERT INTO callmesh.carrier_account_claims (account_sid, tenant_id, carrier, auth_token)
                 SELECT $1, $2, $3, $4 FROM callmesh.carrier_accounts WHERE account_sid = $1 AND verified_at IS NULL
@@ -69,9 +69,9 @@ public sealed class CarrierAccounts(NpgsqlDataSource database, SealedSecrets sec
         {
             try
             {
-                await using var connection = await database.OpenConnectionAsync();
-                await using var command = Command(connection,
-                    "UPDATE callmesh.carrier_accounts SET verified_at = now() WHERE account_sid = $1 AND verified_at IS NULL", accountSid);
+                await using var command = database.CreateCommand(
+                    "UPDATE callmesh.carrier_accounts SET verified_at = now() WHERE account_sid = $1 AND verified_at IS NULL");
+                command.Parameters.Add(new() { Value = accountSid });
                 await command.ExecuteNonQueryAsync();
             }
             catch (Exception e) when (e is NpgsqlException or TimeoutException)
@@ -126,13 +126,6 @@ public sealed class CarrierAccounts(NpgsqlDataSource database, SealedSecrets sec
             return new CarrierAccount(accountSid, tenantId, carrier, secrets.Open(token));
         }
         return null;
-    }
-
-    private static NpgsqlCommand Command(NpgsqlConnection connection, string sql, params object[] parameters)
-    {
-        var command = new NpgsqlCommand(sql, connection);
-        foreach (var p in parameters) command.Parameters.Add(new NpgsqlParameter { Value = p });
-        return command;
     }
 
     /// <summary>The tenant's accounts (verified or not) and its claims still waiting on another tenant's unverified account.</summary>

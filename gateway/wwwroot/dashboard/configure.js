@@ -3,7 +3,8 @@
 // shown once; revoked). The silo decides who may: this screen is shown to brand admins, and the API refuses anyone else.
 
 const $ = (id) => document.getElementById(id);
-const Days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+const DayNames = { mon: "Monday", tue: "Tuesday", wed: "Wednesday", thu: "Thursday", fri: "Friday", sat: "Saturday", sun: "Sunday" };
+const Days = Object.keys(DayNames);
 let view = null;        // { api, tenantPath, failed }
 let current = null;     // the location resource being edited
 
@@ -129,7 +130,25 @@ async function showSnippet(event) {
   }
 }
 
+// A row per day: the day's name labels its opening and closing time inputs (open-mon, close-mon, ...).
+function hoursRows() {
+  const element = (tag, props, ...children) => {
+    const made = Object.assign(document.createElement(tag), props);
+    made.append(...children);
+    return made;
+  };
+  return Days.map((day) => {
+    const time = (kind) => {
+      const input = element("input", { type: "time", name: `${kind}-${day}` });
+      input.setAttribute("aria-describedby", `day-${day}`);
+      return element("label", {}, `${kind === "open" ? "opens" : "closes"} `, input);
+    };
+    return element("div", { className: "hours-row" }, element("span", { id: `day-${day}` }, DayNames[day]), " ", time("open"), " ", time("close"));
+  });
+}
+
 export function initConfigure(context) {
+  $("hours").append(...hoursRows());
   $("site-form").addEventListener("submit", showSnippet);
   for (const button of document.querySelectorAll("button[data-copy]"))
     button.addEventListener("click", () => navigator.clipboard?.writeText($(button.dataset.copy).textContent));
