@@ -62,7 +62,7 @@ public static partial class DniApi
     private static async Task<IResult> StartSession(HttpContext http, GrainReferences references, DniLookups lookups, ZipCentroids zips, IpGeolocation ip,
         SiteLimits siteLimits)
     {
-        if (await ReadBody(http, DniJson.Default.SessionRequest) is not { } body) return Malformed();
+        if (await ReadBody(http, DniRequestJson.Default.SessionRequest) is not { } body) return Malformed();
         var errors = new ValidationErrors();
         var siteKey = SiteKey(errors, http, body.SiteKey);
         var url = AbsoluteHttpUrl(errors, "url", body.Url, required: true);
@@ -104,7 +104,7 @@ public static partial class DniApi
 
     private static async Task<IResult> Heartbeat(string sessionId, HttpContext http, GrainReferences references, DniLookups lookups)
     {
-        if (await ReadBody(http, DniJson.Default.HeartbeatRequest) is not { } body) return Malformed();
+        if (await ReadBody(http, DniRequestJson.Default.HeartbeatRequest) is not { } body) return Malformed();
         var errors = new ValidationErrors();
         var siteKey = SiteKey(errors, http, body.SiteKey);
         var visitorId = OptionalGuid(errors, "visitorId", body.VisitorId);
@@ -268,7 +268,11 @@ public static partial class DniApi
 /// of every brand site comes through here, and generated code writes an answer without the reflection-built path.
 /// </summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
-[JsonSerializable(typeof(DniApi.SessionRequest))]
-[JsonSerializable(typeof(DniApi.HeartbeatRequest))]
 [JsonSerializable(typeof(DniApi.SessionResponse))]
 internal sealed partial class DniJson : JsonSerializerContext;
+
+/// <summary>The DNI requests' JSON: every string checked for NUL (<see cref="StorableText"/>), which answers need not pay for.</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, Converters = [typeof(StorableText.JsonConverter)])]
+[JsonSerializable(typeof(DniApi.SessionRequest))]
+[JsonSerializable(typeof(DniApi.HeartbeatRequest))]
+internal sealed partial class DniRequestJson : JsonSerializerContext;

@@ -3,6 +3,7 @@ using CallMesh.Common;
 using CallMesh.Identity;
 using CallMesh.Reports;
 using CallMesh.Silo.Database;
+using CallMesh.Silo.Hosting;
 using CallMesh.Tenants;
 using CsvHelper;
 using CsvHelper.Configuration;
@@ -59,6 +60,7 @@ public static class SpendApi
         {
             using var reader = new StreamReader(request.Body);
             var text = await reader.ReadToEndAsync();
+            if (StorableText.Holds(text)) return (null, Problems.Problem(StatusCodes.Status400BadRequest, "malformed-request", StorableText.Title));
             return ParseCsv(text, defaultSource) is { } lines
                 ? (lines, null)
                 : (null, Problems.Invalid("csv", "needs a header row with date (or day) and cost columns."));

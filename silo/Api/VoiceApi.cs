@@ -4,6 +4,7 @@ using CallMesh.Common;
 using CallMesh.Silo.Calls;
 using CallMesh.Carriers;
 using CallMesh.Silo.Carriers;
+using CallMesh.Silo.Hosting;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace CallMesh.Silo.Api;
@@ -101,6 +102,7 @@ public static partial class VoiceApi
             return (null, Problems.Problem(StatusCodes.Status415UnsupportedMediaType, "malformed-request", "Carrier webhooks are application/x-www-form-urlencoded."));
         if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = MaxFormBytes;
         var form = await http.Request.ReadFormAsync();
+        if (StorableText.Holds(form)) return (null, Problems.Problem(StatusCodes.Status400BadRequest, "malformed-request", StorableText.Title));
         var forbidden = Problems.Problem(StatusCodes.Status403Forbidden, "invalid-signature", "The webhook's signature does not match.");
         // The snapshot knows every account; only one added since its last reload is looked up.
         if (form["AccountSid"].ToString() is not { Length: > 0 } accountSid

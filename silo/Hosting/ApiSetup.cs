@@ -63,7 +63,11 @@ public static class ApiSetup
             .AddCheck<ClusterMembershipCheck>("cluster", tags: [HealthApi.ReadyTag])
             .AddCheck<ShutdownCheck>("shutdown", tags: [HealthApi.ReadyTag])
             .AddCheck<DatabaseCheck>("database", tags: [HealthApi.ReadyTag]);
-        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter());
+            o.SerializerOptions.Converters.Add(new StorableText.JsonConverter());
+        });
         return services;
     }
 
@@ -143,6 +147,7 @@ public static class ApiSetup
     {
         // ProblemExceptionHandler answers what a client or an outage causes; the rest is a logged 500.
         app.UseExceptionHandler();
+        app.Use(StorableText.RefuseNulInQuery);
         app.Use(RetryReadsAcrossClusterChanges);
         app.UseStatusCodePages();
         app.UseAuthentication();

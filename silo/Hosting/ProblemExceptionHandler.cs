@@ -21,7 +21,7 @@ public sealed class ProblemExceptionHandler(ILogger<ProblemExceptionHandler> log
             // The form reader's own refusals (a field too long, too many fields, a body it cannot decode).
             InvalidDataException or DecoderFallbackException => (StatusCodes.Status400BadRequest, "malformed-request",
                 "The request could not be read.", exception.Message),
-            // Text PostgreSQL cannot store (a NUL byte from a form or a query): the client's input, not our fault.
+            // Text PostgreSQL cannot store: StorableText refuses NULs before any statement; this is the last resort.
             Npgsql.PostgresException { SqlState: "22021" or "22P05" } => (StatusCodes.Status400BadRequest, "malformed-request",
                 "The request holds characters that cannot be stored (such as NUL).", null),
             _ when TransientFaults.IsDatabaseUnavailable(exception) => (StatusCodes.Status503ServiceUnavailable,

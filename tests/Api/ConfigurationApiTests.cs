@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using CallMesh.Identity;
+using CallMesh.Silo.Hosting;
 using CallMesh.Tests.Infrastructure;
 
 namespace CallMesh.Tests.Api;
@@ -115,6 +116,40 @@ public sealed class ConfigurationApiTests(ApiFixture fixture) : IClassFixture<Ap
         Assert.Equal(50, problem.GetProperty("errors").EnumerateObject().Count());
         Assert.Equal(1950, problem.GetProperty("unlistedErrors").GetInt32());
         Assert.Equal(0, await fixture.Database.Scalar<long>("SELECT count(*) FROM callmesh.tracking_numbers WHERE tenant_id = $1", tenant));
+    }
+
+    /// <summary>
+    /// A NUL must be refused before any statement sees it: refused by PostgreSQL while Npgsql auto-prepares the statement,
+    /// it leaves that pooled connection out of step and the next command there fails (a 500 to someone else).
+    /// </summary>
+    [Fact]
+    public async Task A_NUL_in_a_JSON_string_a_query_or_a_CSV_is_refused_before_the_database_and_later_requests_all_succeed()
+    {
+        var tenant = await NewTenant();
+        var admin = Cluster.Token(tenant, Roles.BrandAdmin);
+        static async Task RefusedForNul(HttpResponseMessage response)
+        {
+            var problem = await ProblemAssert.Is(response, HttpStatusCode.BadRequest, "malformed-request");
+            Assert.Contains(StorableText.Title, problem.GetProperty("title").GetString() + " " +
+                (problem.TryGetProperty("detail", out var detail) ? detail.GetString() : ""));
+        }
+
+        for (var i = 0; i < 6; i++)
+        {
+            using (var json = await Cluster.SendAsync(HttpMethod.Put, $"/v1/tenants/{tenant}/blocked-callers/%2B1312555{i:D4}", admin,
+                       new StringContent("{\"reason\": \"spam\\u0000\"}", Encoding.UTF8, "application/json")))
+                await RefusedForNul(json);
+            using (var query = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{tenant}/calls?source=a%00b", admin))
+                await RefusedForNul(query);
+            using (var csv = await Cluster.SendAsync(HttpMethod.Post, $"/v1/tenants/{tenant}/spend", admin,
+                       new StringContent("date,cost,campaign\n2026-11-02,5,a\0b\n", Encoding.UTF8, "text/csv")))
+                await RefusedForNul(csv);
+            using (var blocked = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{tenant}/blocked-callers", admin))
+                Assert.Equal(HttpStatusCode.OK, blocked.StatusCode);
+            using (var calls = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{tenant}/calls?source=google", admin))
+                Assert.Equal(HttpStatusCode.OK, calls.StatusCode);
+        }
+        Assert.Equal(0, await fixture.Database.Scalar<long>("SELECT count(*) FROM callmesh.blocked_callers WHERE tenant_id = $1", tenant));
     }
 
     [Fact]
