@@ -26,9 +26,14 @@ public sealed class ProcessCluster : IAsyncDisposable
     public Uri Gateway { get; private set; } = null!;
     public List<Uri> SiloUrls { get; } = [];
     public List<Process> Silos { get; } = [];
+    public List<Uri> GatewayUrls { get; } = [];
+    public List<Process> Gateways { get; } = [];
     public HttpClient Http { get; private set; } = null!;
 
     private readonly List<Dictionary<string, string>> _siloEnvironments = [];
+    private readonly List<Dictionary<string, string>> _gatewayEnvironments = [];
+    private Dictionary<string, string> _gatewaySettings = [];
+    private TcpBalancer? _balancer;
     private string _clusterId = "";
     private string _silosPostgres = "";
 
@@ -64,20 +69,9 @@ public sealed class ProcessCluster : IAsyncDisposable
         CallMesh.Silo.Hosting.Certificates.WriteSelfSigned(DataProtectionDirectory, "callmesh-data-protection", rsa: true);
         _silosPostgres = await SiloLogin.PrepareAsync(postgres);
         for (var i = 1; i <= silos; i++) AddSilo(siloSettings);
-        var gatewayPort = Ports.Free();
-        Gateway = new Uri($"http://127.0.0.1:{gatewayPort}");
-        var gateway = new Dictionary<string, string>(TestGatewaySettings)
-        {
-            ["CALLMESH_GATEWAY_PORT"] = gatewayPort.ToString(),
-            ["CALLMESH_LISTEN_ADDRESS"] = "127.0.0.1",
-            ["CALLMESH_SILOS"] = string.Join(",", SiloUrls.Select(u => u.ToString().TrimEnd('/'))),
-            ["CALLMESH_AUTH__DEVSIGNINGKEYHEX"] = SigningKeyHex,
-            ["CALLMESH_INTERNAL_KEY"] = InternalKey,
-            ["CALLMESH_GATEWAY_STATE_DIR"] = Path.Combine(_logs, "gateway-state"),
-            ["CALLMESH_FAILSAFE_REFRESH_SECONDS"] = "1",
-        };
-        foreach (var (key, value) in gatewaySettings) gateway[key] = value;
-        Start("gateway", Repo.GatewayDll, gateway);
+        _gatewaySettings = gatewaySettings;
+        AddGateway();
+        Gateway = GatewayUrls[0];
         Http = new HttpClient { BaseAddress = Gateway, Timeout = TimeSpan.FromSeconds(30) };
 
         await WaitReadyAsync();
@@ -117,6 +111,43 @@ public sealed class ProcessCluster : IAsyncDisposable
         return i - 1;
     }
 
+    /// <summary>Starts one more gateway in front of every silo (each with its own state, as a pod's); returns its index.</summary>
+    public int AddGateway()
+    {
+        var port = Ports.Free();
+        GatewayUrls.Add(new Uri($"http://127.0.0.1:{port}"));
+        var gateway = new Dictionary<string, string>(TestGatewaySettings)
+        {
+            ["CALLMESH_GATEWAY_PORT"] = port.ToString(),
+            ["CALLMESH_LISTEN_ADDRESS"] = "127.0.0.1",
+            ["CALLMESH_SILOS"] = string.Join(",", SiloUrls.Select(u => u.ToString().TrimEnd('/'))),
+            ["CALLMESH_AUTH__DEVSIGNINGKEYHEX"] = SigningKeyHex,
+            ["CALLMESH_INTERNAL_KEY"] = InternalKey,
+            ["CALLMESH_GATEWAY_STATE_DIR"] = Path.Combine(_logs, $"gateway-state-{GatewayUrls.Count}"),
+            ["CALLMESH_FAILSAFE_REFRESH_SECONDS"] = "1",
+        };
+        foreach (var (key, value) in _gatewaySettings) gateway[key] = value;
+        _gatewayEnvironments.Add(gateway);
+        Gateways.Add(Start(GatewayUrls.Count == 1 ? "gateway" : $"gateway-{GatewayUrls.Count}", Repo.GatewayDll, gateway));
+        return Gateways.Count - 1;
+    }
+
+    /// <summary>
+    /// From here on, clients reach the gateways through a load balancer (<see cref="TcpBalancer"/>), as a Kubernetes
+    /// Service puts them behind one address.
+    /// </summary>
+    public void UseBalancer()
+    {
+        _balancer = new TcpBalancer(GatewayUrls);
+        Gateway = _balancer.Address;
+        Http.Dispose();
+        Http = new HttpClient { BaseAddress = Gateway, Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    /// <summary>Starts gateway <paramref name="index"/> again with the same port and settings.</summary>
+    public void RestartGateway(int index) =>
+        Gateways[index] = Start($"gateway-{index + 1}-restart-{Guid.NewGuid():N}"[..28], Repo.GatewayDll, _gatewayEnvironments[index]);
+
     /// <summary>Silo <paramref name="index"/>'s Orleans (silo-to-silo) port.</summary>
     public int SiloPort(int index) => int.Parse(_siloEnvironments[index]["CALLMESH_SILO_PORT"]);
 
@@ -125,8 +156,9 @@ public sealed class ProcessCluster : IAsyncDisposable
     {
         using var probe = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         foreach (var silo in SiloUrls) await WaitUntil(probe, new Uri(silo, "/health/ready"), _ => true);
-        await WaitUntil(probe, new Uri(Gateway, "/health/ready"),
-            body => JsonDocument.Parse(body).RootElement.GetProperty("healthySilos").GetInt32() == SiloUrls.Count);
+        foreach (var gateway in GatewayUrls)
+            await WaitUntil(probe, new Uri(gateway, "/health/ready"),
+                body => JsonDocument.Parse(body).RootElement.GetProperty("healthySilos").GetInt32() == SiloUrls.Count);
     }
 
     /// <summary>Starts silo <paramref name="index"/> again with the same ports and settings (after a kill).</summary>
@@ -157,7 +189,7 @@ public sealed class ProcessCluster : IAsyncDisposable
                 if (response.IsSuccessStatusCode && ready(await response.Content.ReadAsStringAsync())) return;
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { }
-            if (Silos.Any(p => p.HasExited))
+            if (Silos.Concat(Gateways).Any(p => p.HasExited))
                 throw new InvalidOperationException($"a process exited during start-up:\n{Logs()}");
             if (DateTime.UtcNow > deadline)
                 throw new TimeoutException($"{url} was not ready within 120 s:\n{Logs()}");
@@ -180,10 +212,13 @@ public sealed class ProcessCluster : IAsyncDisposable
     }
 
     /// <summary>SIGTERM, as Kubernetes stops a pod in a rolling restart: the silo drains, leaves the cluster and exits.</summary>
-    public async Task StopGracefullyAsync(int index)
+    public Task StopGracefullyAsync(int index) => StopGracefullyAsync(Silos[index]);
+
+    /// <summary>SIGTERM to any of the cluster's processes (a gateway drains too); done when it has exited.</summary>
+    public static async Task StopGracefullyAsync(Process process)
     {
-        using (var term = Process.Start("kill", ["-TERM", Silos[index].Id.ToString()])!) await term.WaitForExitAsync();
-        await Silos[index].WaitForExitAsync();
+        using (var term = Process.Start("kill", ["-TERM", process.Id.ToString()])!) await term.WaitForExitAsync();
+        await process.WaitForExitAsync();
     }
 
     /// <summary>SIGKILL: no shutdown, no goodbye to the cluster.</summary>
@@ -247,6 +282,7 @@ public sealed class ProcessCluster : IAsyncDisposable
             process.Dispose();
         }
         Http?.Dispose();
+        if (_balancer is not null) await _balancer.DisposeAsync();
         try { Directory.Delete(_logs, recursive: true); } catch (IOException) { }
     }
 }
