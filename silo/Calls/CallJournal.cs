@@ -11,7 +11,7 @@ using Microsoft.Win32.SafeHandles;
 namespace CallMesh.Silo.Calls;
 
 /// <summary>Where this silo keeps its call journal and routing snapshot: a directory of its own (a persistent volume on Kubernetes).</summary>
-public sealed record CallJournalOptions(string Directory);
+public sealed record CallJournalOptions(string Directory, long SegmentBytes = 8 * 1024 * 1024);
 
 /// <summary>
 /// A carrier delivery as journaled: a call's start (with the routing the caller was answered with) or one of its
@@ -35,7 +35,7 @@ public sealed record CallJournalEntry(long Id, string TenantId, string CallId, D
 public sealed class CallJournal(CallJournalOptions options, GrainReferences references, TimeProvider clock, ILogger<CallJournal> logger,
     CallMeshMetrics metrics) : BackgroundService
 {
-    private const long SegmentBytes = 8 * 1024 * 1024;
+    private long SegmentBytes => options.SegmentBytes;
     /// <summary>An event for a call no silo has started yet waits this long for the start (it may sit in another silo's journal).</summary>
     public static readonly TimeSpan UnknownCallPatience = TimeSpan.FromMinutes(10);
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
@@ -221,7 +221,7 @@ public sealed class CallJournal(CallJournalOptions options, GrainReferences refe
         lock (_lock) _pendingPerSegment.TryAdd(segment, 0);
         var path = SegmentPath(segment);
         var handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
-        var zeros = new byte[1024 * 1024];
+        var zeros = new byte[Math.Min(1024 * 1024, SegmentBytes)];
         for (long at = 0; at < SegmentBytes; at += zeros.Length) RandomAccess.Write(handle, zeros, at);
         RandomAccess.FlushToDisk(handle);
         return handle;

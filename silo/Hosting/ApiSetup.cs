@@ -40,7 +40,7 @@ public static class ApiSetup
         services.AddHostedService<CallMesh.Silo.Outbound.OutboxWatcher>();
         // The call path: routing from memory, deliveries journaled before they are answered. Registered after Orleans, so
         // at shutdown the journal hands over what it can before the silo leaves.
-        services.AddSingleton(new CallMesh.Silo.Calls.CallJournalOptions(settings.JournalPath));
+        services.AddSingleton(new CallMesh.Silo.Calls.CallJournalOptions(settings.JournalPath, settings.JournalSegmentBytes));
         services.AddSingleton<CallMesh.Silo.Calls.RoutingSnapshot>();
         services.AddHostedService(sp => sp.GetRequiredService<CallMesh.Silo.Calls.RoutingSnapshot>());
         services.AddSingleton<CallMesh.Silo.Calls.InboundRouter>();

@@ -23,6 +23,8 @@ public sealed record SiloSettings
     public bool MigrateOnStart { get; init; } = true;
     /// <summary>This silo's own directory for its call journal and routing snapshot; it must outlive the process (a volume).</summary>
     public string? JournalDirectory { get; init; }
+    /// <summary>The size of each journal segment file (zero-filled ahead of need; deleted once all it holds is written to PostgreSQL).</summary>
+    public long JournalSegmentBytes { get; init; } = 8 * 1024 * 1024;
     /// <summary>Where the silo-to-silo TLS certificate is (<see cref="SiloTls"/>); unset, silos talk in the clear (tests in one process).</summary>
     public string? TlsDirectory { get; init; }
     /// <summary>The certificate that encrypts Data Protection's key ring (<see cref="DataProtectionSetup"/>).</summary>
@@ -52,6 +54,7 @@ public sealed record SiloSettings
             SiloName = configuration["SILO_NAME"],
             MigrateOnStart = configuration.GetValue("MIGRATE_ON_START", defaults.MigrateOnStart),
             JournalDirectory = configuration["JOURNAL_DIR"],
+            JournalSegmentBytes = configuration.GetValue("JOURNAL_SEGMENT_BYTES", defaults.JournalSegmentBytes),
             TlsDirectory = configuration["SILO_TLS_DIR"] is { Length: > 0 } tls ? tls : null,
             DataProtectionDirectory = configuration["DATA_PROTECTION_DIR"] is { Length: > 0 } keys ? keys : null,
             ShutdownDrain = TimeSpan.FromSeconds(configuration.GetValue("SHUTDOWN_DRAIN_SECONDS", defaults.ShutdownDrain.TotalSeconds)),
