@@ -16,7 +16,7 @@ public sealed record CallQuery(string TenantId, IReadOnlyCollection<string>? Loc
 /// callmesh.calls: one row per call, the CallGrain's record. Every change is one upsert, so the row is
 /// always the grain's latest state (listing, exports and rollup rebuilds read it).
 /// </summary>
-public sealed class CallStore(NpgsqlDataSource database)
+public sealed class CallStore(NpgsqlDataSource database, TimeProvider clock)
 {
     private const string Columns =
         "call_id, tenant_id, account_sid, tracking_number, caller, started_at, ended_at, status, answered, duration_seconds, talk_seconds, " +
@@ -60,7 +60,7 @@ public sealed class CallStore(NpgsqlDataSource database)
             // The buckets go in the same round trip; a call that had a row already rolls them back with it.
             // Its events for the tenant's destinations (the outbox): they exist exactly when the call does. Before the
             // buckets, whose rows every call of the location's day updates: their locks are held from there to the commit.
-            foreach (var command in Outbound.OutboxStore.Enqueue(null, call)) batch.BatchCommands.Add(command);
+            foreach (var command in Outbound.OutboxStore.Enqueue(null, call, clock.GetUtcNow().UtcDateTime)) batch.BatchCommands.Add(command);
             foreach (var command in Reports.RollupStore.Apply(call.TenantId, location, Reports.RollupBuckets.Change(null, Reports.Contributions.From(call))))
                 batch.BatchCommands.Add(command);
             await batch.ExecuteNonQueryAsync();
@@ -108,7 +108,7 @@ public sealed class CallStore(NpgsqlDataSource database)
                     "INSERT INTO callmesh.call_keys (call_id, tenant_id, started_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
                     call.CallId, call.TenantId, call.StartedAt));
             write.BatchCommands.Add(BatchCommand(Upsert, call));
-            foreach (var command in Outbound.OutboxStore.Enqueue(before, call)) write.BatchCommands.Add(command);
+            foreach (var command in Outbound.OutboxStore.Enqueue(before, call, clock.GetUtcNow().UtcDateTime)) write.BatchCommands.Add(command);
             foreach (var command in Reports.RollupStore.Apply(call.TenantId, location, Reports.RollupBuckets.Change(stored, Reports.Contributions.From(call))))
                 write.BatchCommands.Add(command);
             await write.ExecuteNonQueryAsync();

@@ -11,11 +11,20 @@ using static NpgsqlTypes.NpgsqlDbType;
 namespace CallMesh.Dni;
 
 /// <summary>
-/// A new hold of a pool number (kind "lease") or an answer with the overflow number (kind "overflow"). <c>EarlyReuse</c>:
+/// A new hold of a pool number (<see cref="LeaseKind.Lease"/>) or an answer with the overflow number. <c>EarlyReuse</c>:
 /// the number was lent before it had rested.
 /// </summary>
-public sealed record LeaseRow(string TenantId, string PoolId, string Number, string Kind, Guid VisitorId, Guid SessionId, string? LocationId,
+public sealed record LeaseRow(string TenantId, string PoolId, string Number, LeaseKind Kind, Guid VisitorId, Guid SessionId, string? LocationId,
     DateTime LeasedAt, bool EarlyReuse = false);
+
+/// <summary>What a row of callmesh.number_leases records (its <c>kind</c> column holds the lower-case name).</summary>
+public enum LeaseKind
+{
+    /// <summary>A pool number held by one visitor: the live-hold index allows one open lease per number.</summary>
+    Lease,
+    /// <summary>The pool's overflow number, given when every number was held: shared, so never a hold.</summary>
+    Overflow,
+}
 
 /// <summary>The end of a hold, with the holder's last sign of life (null: not known since the pool's restart).</summary>
 public sealed record ReleaseRow(string TenantId, string Number, Guid VisitorId, DateTime ReleasedAt, DateTime? LastSeenAt);
@@ -64,7 +73,7 @@ public sealed class DniJournal : BackgroundService
     // When the lead's batch in flight was sent (Stopwatch ticks), or 0 when it has none.
     private long _leadSentAt;
 
-    /// <summary>Durably writes the entry; returns the numbers of its "lease" rows that were refused.</summary>
+    /// <summary>Durably writes the entry; returns the numbers of its hold rows that were refused.</summary>
     public Task<IReadOnlySet<string>> WriteAsync(JournalEntry entry)
     {
         var done = new TaskCompletionSource<IReadOnlySet<string>>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -123,7 +132,7 @@ public sealed class DniJournal : BackgroundService
                 // Refusals are rare: the common answer shares one empty set instead of a set per entry.
                 foreach (var (entry, done, _) in _batch)
                     done.SetResult(refused.Count == 0 ? NoneRefused
-                        : entry.Leases.Where(l => l.Kind == "lease" && refused.Contains((l.Number, l.VisitorId))).Select(l => l.Number).ToHashSet());
+                        : entry.Leases.Where(l => l.Kind == LeaseKind.Lease && refused.Contains((l.Number, l.VisitorId))).Select(l => l.Number).ToHashSet());
             }
             catch (Exception e)
             {
@@ -208,7 +217,7 @@ public sealed class DniJournal : BackgroundService
         public static async Task<JournalWriter> OpenAsync(NpgsqlDataSource database) =>
             new(await database.OpenConnectionAsync());
 
-        /// <summary>Writes the entries as one implicit transaction; returns the "lease" rows the live-hold index refused.</summary>
+        /// <summary>Writes the entries as one implicit transaction; returns the hold rows the live-hold index refused.</summary>
         public async Task<HashSet<(string, Guid)>> WriteAsync(List<JournalEntry> entries)
         {
             var releases = entries.SelectMany(e => e.Releases).ToList();
@@ -241,12 +250,12 @@ public sealed class DniJournal : BackgroundService
             if (leases.Count > 0)
                 Send(_leases,
                     leases.Select(l => l.TenantId).ToArray(), leases.Select(l => l.PoolId).ToArray(),
-                    leases.Select(l => l.Number).ToArray(), leases.Select(l => l.Kind).ToArray(),
+                    leases.Select(l => l.Number).ToArray(), leases.Select(l => ColumnValue(l.Kind)).ToArray(),
                     leases.Select(l => l.VisitorId).ToArray(), leases.Select(l => l.SessionId).ToArray(),
                     leases.Select(l => l.LocationId).ToArray(), leases.Select(l => l.LeasedAt).ToArray(),
                     leases.Select(l => l.EarlyReuse).ToArray());
 
-            var refused = leases.Where(l => l.Kind == "lease").Select(l => (l.Number, l.VisitorId)).ToHashSet();
+            var refused = leases.Where(l => l.Kind == LeaseKind.Lease).Select(l => (l.Number, l.VisitorId)).ToHashSet();
             if (_batch.BatchCommands.Count == 0) return refused;
             // Prepares what this connection has not seen yet (one round trip, once); the rest it finds there, with none.
             await _batch.PrepareAsync();
@@ -262,6 +271,14 @@ public sealed class DniJournal : BackgroundService
             } while (await reader.NextResultAsync());
             return refused;
         }
+
+        /// <summary>The <c>kind</c> column's value (an unknown kind is written as its number, which the table's check refuses).</summary>
+        private static string ColumnValue(LeaseKind kind) => kind switch
+        {
+            LeaseKind.Lease => "lease",
+            LeaseKind.Overflow => "overflow",
+            _ => ((int)kind).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
 
         /// <summary>Binds the statement's arrays and adds it to this batch.</summary>
         private void Send(NpgsqlBatchCommand command, params object[] values)

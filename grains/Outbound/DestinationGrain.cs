@@ -10,7 +10,7 @@ namespace CallMesh.Outbound;
 /// the same event ids: a receiver sees a duplicate only of an event whose success was never recorded.
 /// </summary>
 public sealed class DestinationGrain(DestinationStore destinations, OutboxStore outbox, OutboundSender sender, OutboundOptions options,
-    CallMeshMetrics metrics, ILogger<DestinationGrain> logger) : Grain, IDestinationGrain
+    CallMeshMetrics metrics, TimeProvider clock, ILogger<DestinationGrain> logger) : Grain, IDestinationGrain
 {
     private IGrainTimer? _timer;
     private int _idleTicks;
@@ -36,8 +36,8 @@ public sealed class DestinationGrain(DestinationStore destinations, OutboxStore 
                 Stop();
                 return;
             }
-            var until = DateTime.UtcNow.AddSeconds(5);
-            while (DateTime.UtcNow < until && !cancellation.IsCancellationRequested)
+            var started = clock.GetTimestamp();
+            while (clock.GetElapsedTime(started) < TimeSpan.FromSeconds(5) && !cancellation.IsCancellationRequested)
             {
                 var due = await outbox.DueAsync(destination.Id, options.BatchSize);
                 if (due.Count == 0)

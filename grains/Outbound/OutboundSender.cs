@@ -11,14 +11,14 @@ namespace CallMesh.Outbound;
 /// Sends one outbox event to one destination in the destination's format: a signed Standard Webhooks request, a GA4
 /// Measurement Protocol event or a Meta Conversions API event. Never throws: every outcome is an <see cref="AttemptResult"/>.
 /// </summary>
-public sealed class OutboundSender(OutboundAddresses addresses)
+public sealed class OutboundSender(OutboundAddresses addresses, TimeProvider clock)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private static readonly MediaTypeHeaderValue JsonType = new("application/json");
 
     public async Task<AttemptResult> SendAsync(Destination destination, OutboxEvent e, CancellationToken cancellation)
     {
-        var at = DateTime.UtcNow;
+        var at = clock.GetUtcNow().UtcDateTime;
         HttpRequestMessage request;
         try
         {
@@ -34,7 +34,7 @@ public sealed class OutboundSender(OutboundAddresses addresses)
         {
             return new AttemptResult(e, at, null, 0, null, null, GiveUp: reason.Message);
         }
-        var clock = Stopwatch.StartNew();
+        var elapsed = Stopwatch.StartNew();
         try
         {
             using (request)
@@ -42,14 +42,14 @@ public sealed class OutboundSender(OutboundAddresses addresses)
             {
                 var excerpt = await Excerpt(response, cancellation);
                 var retryAfter = response.Headers.RetryAfter is { } r ? r.Delta ?? (r.Date - DateTimeOffset.UtcNow) : null;
-                return new AttemptResult(e, at, (int)response.StatusCode, (int)clock.ElapsedMilliseconds,
+                return new AttemptResult(e, at, (int)response.StatusCode, (int)elapsed.ElapsedMilliseconds,
                     response.IsSuccessStatusCode ? null : $"HTTP {(int)response.StatusCode}", excerpt, retryAfter);
             }
         }
         catch (Exception ex) when (!cancellation.IsCancellationRequested)
         {
             var error = ex is TaskCanceledException ? "timed out" : ex.InnerException?.Message ?? ex.Message;
-            return new AttemptResult(e, at, null, (int)clock.ElapsedMilliseconds, Truncate(error, 500), null);
+            return new AttemptResult(e, at, null, (int)elapsed.ElapsedMilliseconds, Truncate(error, 500), null);
         }
     }
 

@@ -57,7 +57,7 @@ public sealed class OutboxStore([FromKeyedServices(OutboxStore.DataSourceKey)] N
     /// The statements that queue the events between <paramref name="before"/> and <paramref name="after"/> for the tenant's
     /// destinations, to run in the transaction that writes <paramref name="after"/>.
     /// </summary>
-    public static IEnumerable<NpgsqlBatchCommand> Enqueue(CallRecord? before, CallRecord after)
+    public static IEnumerable<NpgsqlBatchCommand> Enqueue(CallRecord? before, CallRecord after, DateTime now)
     {
         string? payload = null;
         foreach (var type in CallEvents.Between(before, after))
@@ -69,7 +69,7 @@ public sealed class OutboxStore([FromKeyedServices(OutboxStore.DataSourceKey)] N
             command.Parameters.Add(new() { Value = after.CallId });
             command.Parameters.Add(new() { Value = type });
             // The event's time: when the call started, ended or (for later changes) now.
-            command.Parameters.Add(new() { Value = type == CallEvents.Started ? after.StartedAt : type == CallEvents.Completed ? after.EndedAt!.Value : DateTime.UtcNow });
+            command.Parameters.Add(new() { Value = type == CallEvents.Started ? after.StartedAt : type == CallEvents.Completed ? after.EndedAt!.Value : now });
             command.Parameters.Add(new() { Value = (object?)a.LocationId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
             command.Parameters.Add(new() { Value = a.Source });
             command.Parameters.Add(new() { Value = after.FirstTime });

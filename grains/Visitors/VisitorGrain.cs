@@ -158,7 +158,7 @@ public sealed class VisitorGrain(DniStore store, DniJournal journal, GrainRefere
         var unwritten = grants.Values.Where(g => g.IsNew && g.Number is not null).ToList();
         for (var attempt = 0; ; attempt++)
         {
-            var rows = unwritten.Select(g => new LeaseRow(TenantId, g.PoolId, g.Number!, g.Overflow ? "overflow" : "lease",
+            var rows = unwritten.Select(g => new LeaseRow(TenantId, g.PoolId, g.Number!, g.Overflow ? LeaseKind.Overflow : LeaseKind.Lease,
                 VisitorId, sessionId, g.LocationId, g.LeasedAt, g.EarlyReuse)).ToList();
             if (rows.Count + sessions.Count + touches.Count == 0) return grants;
             var refused = await journal.WriteAsync(new JournalEntry(sessions, touches, rows, []));

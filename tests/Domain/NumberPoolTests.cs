@@ -216,13 +216,13 @@ public sealed class NumberPoolTests(GrainClusterFixture fixture) : IClassFixture
         // fails if its statements were not one implicit transaction.
         var entry = new JournalEntry(
             [new SessionRow(session, tenant, visitor, "no-site", now, "https://example.com/", null, false)], [],
-            [new LeaseRow(tenant, pool, numbers[0], "not-a-kind", visitor, session, null, now)], []);
+            [new LeaseRow(tenant, pool, numbers[0], (LeaseKind)99, visitor, session, null, now)], []);
 
         await Assert.ThrowsAsync<Npgsql.PostgresException>(() => _dni.Service<DniJournal>().WriteAsync(entry));
 
         Assert.Equal(0, await fixture.Database.Scalar<long>("SELECT count(*) FROM callmesh.dni_sessions WHERE session_id = $1", session));
         // The journal goes on after a failed batch: the same entry, mended, is written whole, and written again changes nothing.
-        var mended = entry with { Leases = [entry.Leases[0] with { Kind = "lease" }] };
+        var mended = entry with { Leases = [entry.Leases[0] with { Kind = LeaseKind.Lease }] };
         Assert.Empty(await _dni.Service<DniJournal>().WriteAsync(mended));
         Assert.Empty(await _dni.Service<DniJournal>().WriteAsync(mended with { Leases = [] }));
         Assert.Equal(1, await fixture.Database.Scalar<long>("SELECT count(*) FROM callmesh.dni_sessions WHERE session_id = $1", session));
@@ -283,7 +283,7 @@ public sealed class NumberPoolTests(GrainClusterFixture fixture) : IClassFixture
 
         var (visitor, session) = (Guid.NewGuid(), Guid.NewGuid());
         var stalled = store.WriteAsync(new JournalEntry([], [],
-            [new LeaseRow(tenant, pool, numbers[0], "lease", visitor, session, null, DateTime.UtcNow)], []));
+            [new LeaseRow(tenant, pool, numbers[0], LeaseKind.Lease, visitor, session, null, DateTime.UtcNow)], []));
         await Task.Delay(TimeSpan.FromMilliseconds(200));
         Assert.False(stalled.IsCompleted);
 
