@@ -53,6 +53,13 @@ public sealed record PoolConfig(
     public static int DefaultMaxHoldsPerClient(int size) => Math.Max(2, (int)Math.Ceiling(size * 0.05));
 
     public const int DefaultLeaseSeconds = 1800;
+
+    // What is in force when a field is left out: the one place the defaults are applied.
+    public int LeaseSecondsInForce => LeaseSeconds ?? DefaultLeaseSeconds;
+    public int IdleGraceSecondsInForce => IdleGraceSeconds ?? DefaultIdleGraceSeconds;
+    public int LateCallWindowSecondsInForce => LateCallWindowSeconds ?? DefaultLateCallWindowSeconds;
+    public int MaxHoldsPerClientInForce => MaxHoldsPerClient ?? DefaultMaxHoldsPerClient(Numbers?.Count ?? 0);
+
     public const int DefaultIdleGraceSeconds = 300;
     public const int DefaultLateCallWindowSeconds = 86_400;
     public const int MaxRestSeconds = 604_800;

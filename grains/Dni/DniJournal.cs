@@ -61,7 +61,7 @@ public sealed class DniJournal : BackgroundService
     // One transaction in flight gathers every entry that arrives while it waits for its WAL flush. A second one joins
     // only when the first has been out longer than this (a slow flush, a lock), so the entries behind it are
     // inserted meanwhile and commit right after it. A second transaction always in flight halved the entries per
-    // commit at ordinary rates, and PostgreSQL's cost per commit is most of its cost there (docs/bench-dni.md).
+    // commit at ordinary rates, and PostgreSQL's cost per commit is most of its cost there (docs/perf/dni.md).
     // A pool journals a release before it leases the number again, so the two never hold the same number.
     private static readonly TimeSpan StalledAfter = TimeSpan.FromMilliseconds(5);
 

@@ -60,8 +60,8 @@ public sealed class NumberPoolGrain(
     // The configured numbers as a set: releases and conflicts ask "still ours?" of pools of thousands.
     private HashSet<string> _numbers = new(StringComparer.Ordinal);
     private PoolConfig? Config => stored.State.Config;
-    private TimeSpan LeaseTime => TimeSpan.FromSeconds(Config?.LeaseSeconds ?? PoolConfig.DefaultLeaseSeconds);
-    private TimeSpan IdleGrace => TimeSpan.FromSeconds(Config?.IdleGraceSeconds ?? PoolConfig.DefaultIdleGraceSeconds);
+    private TimeSpan LeaseTime => TimeSpan.FromSeconds(Config?.LeaseSecondsInForce ?? PoolConfig.DefaultLeaseSeconds);
+    private TimeSpan IdleGrace => TimeSpan.FromSeconds(Config?.IdleGraceSecondsInForce ?? PoolConfig.DefaultIdleGraceSeconds);
     private DateTime Now => clock.GetUtcNow().UtcDateTime;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
@@ -116,7 +116,7 @@ public sealed class NumberPoolGrain(
 
     private LateCallRules WorkOutRules()
     {
-        var window = Config?.LateCallWindowSeconds ?? PoolConfig.DefaultLateCallWindowSeconds;
+        var window = Config?.LateCallWindowSecondsInForce ?? PoolConfig.DefaultLateCallWindowSeconds;
         if (Config?.RestSeconds is { } configured) return new LateCallRules(configured, "configured", window);
         var (rest, from) = ObservedRest();
         return new LateCallRules(rest, from, window);

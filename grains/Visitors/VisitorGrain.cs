@@ -11,7 +11,7 @@ namespace CallMesh.Visitors;
 /// A touch is recorded for a new session from any source but direct (a visitor's very first
 /// session counts even when direct) and, within a session, for a new paid click.
 /// Memory keeps only what answering needs (each session's test flag and last touch): the silo holds every visitor of
-/// the last idle minutes, and the garbage collector marks them all in each background collection (docs/bench-dni.md).
+/// the last idle minutes, and the garbage collector marks them all in each background collection (docs/perf/dni.md).
 /// The whole history is in callmesh.dni_sessions and callmesh.touchpoints, durable before any answer; History reads it.
 /// </summary>
 // A visitor is first called by the silo that took its HTTP request (the gateway spreads those):

@@ -13,8 +13,8 @@ public static class ProblemResponses
     /// <summary>A silo left, or was lost, while it had the request: retry after Retry-After.</summary>
     public const string TemporarilyUnavailable = "temporarily-unavailable";
 
-    public static IResult Result(int status, string code, string title, string? detail = null) =>
-        Results.Problem(statusCode: status, title: title, detail: detail, type: TypeBase + code,
+    public static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult Result(int status, string code, string title, string? detail = null) =>
+        TypedResults.Problem(statusCode: status, title: title, detail: detail, type: TypeBase + code,
             extensions: new Dictionary<string, object?> { ["code"] = code });
 
     /// <summary>Names the kind of a problem ASP.NET Core built from an exception (ProblemDetailsOptions.CustomizeProblemDetails).</summary>

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using System.Globalization;
 using CallMesh.Identity;
 using CallMesh.Outbound;
@@ -27,6 +28,7 @@ public static class ConversionExportsApi
             tenantGroup.MapGet($"/{file}.csv", (string tenant, DateTime? from, DateTime? to, string? destination, HttpContext http,
                     IGrainFactory grains, DestinationStore destinations, ConversionFiles conversions) =>
                     ForAdmin(file, tenant, from, to, destination, http, grains, destinations, conversions))
+                .Produces<string>(StatusCodes.Status200OK, "text/csv")
                 .WithSummary($"The {file} upload file for calls started in [from, to) (default the last 30 days, at most 90), with the " +
                              "settings of the tenant's destination of that platform (`destination`, else its first); brand-admin.");
         // Fetched by the ad platform, which holds no user token: the destination's feed token is the credential.
@@ -34,11 +36,12 @@ public static class ConversionExportsApi
         foreach (var file in Files)
             feeds.MapGet($"/{file}.csv", (string token, DateTime? from, DateTime? to, IGrainFactory grains, DestinationStore destinations,
                     ConversionFiles conversions) => ForFeed(file, token, from, to, grains, destinations, conversions))
+                .Produces<string>(StatusCodes.Status200OK, "text/csv")
                 .WithSummary($"The {file} file of the destination whose feed token this is (scheduled uploads).");
         return routes;
     }
 
-    private static async Task<IResult> ForAdmin(string file, string tenant, DateTime? from, DateTime? to, string? destinationId,
+    public static async Task<Results<ContentHttpResult, ValidationProblem, ProblemHttpResult>> ForAdmin(string file, string tenant, DateTime? from, DateTime? to, string? destinationId,
         HttpContext http, IGrainFactory grains, DestinationStore destinations, ConversionFiles conversions)
     {
         if (Access.DenyConfigure(Caller.From(http.User), tenant, "conversion files") is { } denied) return denied;
@@ -53,7 +56,7 @@ public static class ConversionExportsApi
         return await Render(file, tenant, from, to, destination, grains, conversions);
     }
 
-    private static async Task<IResult> ForFeed(string file, string token, DateTime? from, DateTime? to, IGrainFactory grains,
+    public static async Task<Results<ContentHttpResult, ValidationProblem, ProblemHttpResult>> ForFeed(string file, string token, DateTime? from, DateTime? to, IGrainFactory grains,
         DestinationStore destinations, ConversionFiles conversions)
     {
         var kind = file.StartsWith("google-ads") ? DestinationKinds.GoogleAds : DestinationKinds.MicrosoftAds;
@@ -63,7 +66,7 @@ public static class ConversionExportsApi
         return await Render(file, destination.TenantId, from, to, destination, grains, conversions);
     }
 
-    private static async Task<IResult> Render(string file, string tenant, DateTime? from, DateTime? to, Destination? destination,
+    private static async Task<Results<ContentHttpResult, ValidationProblem, ProblemHttpResult>> Render(string file, string tenant, DateTime? from, DateTime? to, Destination? destination,
         IGrainFactory grains, ConversionFiles conversions)
     {
         var end = (to ?? DateTime.UtcNow).ToUniversalTime();
@@ -126,6 +129,6 @@ public static class ConversionExportsApi
                     break;
             }
         }
-        return Results.Text(text.ToString(), "text/csv; charset=utf-8");
+        return TypedResults.Text(text.ToString(), "text/csv; charset=utf-8");
     }
 }

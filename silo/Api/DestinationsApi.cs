@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using System.Text.RegularExpressions;
 using CallMesh.Common;
 using CallMesh.Identity;
@@ -58,13 +59,13 @@ public static partial class DestinationsApi
         return group;
     }
 
-    private static (Caller, IResult?) Admin(string tenant, HttpContext http)
+    private static (Caller, ProblemHttpResult?) Admin(string tenant, HttpContext http)
     {
         var caller = Caller.From(http.User);
         return (caller, Access.DenyConfigure(caller, tenant, "destinations"));
     }
 
-    public static async Task<IResult> Create(string tenant, DestinationBody body, HttpContext http, IGrainFactory grains,
+    public static async Task<Results<Created<DestinationResource>, ValidationProblem, ProblemHttpResult>> Create(string tenant, DestinationBody body, HttpContext http, IGrainFactory grains,
         DestinationStore store, OutboundAddresses addresses, AuditLog audit, IConfiguration configuration)
     {
         var (caller, denied) = Admin(tenant, http);
@@ -96,25 +97,25 @@ public static partial class DestinationsApi
         await audit.RecordAsync(tenant, "destination", destination.Id, caller.Subject, new { destination.Kind, destination.Name, destination.Url, destination.Events });
         var resource = ToResource(destination, feedToken is null ? null : FeedUrls(VoiceApi.PublicBaseUrl(http, configuration), destination.Kind, feedToken))
             with { Secret = secret };
-        return Results.Created($"/v1/tenants/{tenant}/destinations/{destination.Id}", resource);
+        return TypedResults.Created($"/v1/tenants/{tenant}/destinations/{destination.Id}", resource);
     }
 
-    public static async Task<IResult> List(string tenant, HttpContext http, DestinationStore store)
+    public static async Task<Results<Ok<DestinationList>, ProblemHttpResult>> List(string tenant, HttpContext http, DestinationStore store)
     {
         var (_, denied) = Admin(tenant, http);
         if (denied is not null) return denied;
         var items = (await store.ListAsync(tenant)).Select(d => ToResource(d, null)).ToList();
-        return Results.Ok(new { items, count = items.Count });
+        return TypedResults.Ok(new DestinationList(items, items.Count));
     }
 
-    public static async Task<IResult> Get(string tenant, string id, HttpContext http, DestinationStore store)
+    public static async Task<Results<Ok<DestinationResource>, ProblemHttpResult>> Get(string tenant, string id, HttpContext http, DestinationStore store)
     {
         var (_, denied) = Admin(tenant, http);
         if (denied is not null) return denied;
-        return await store.GetAsync(tenant, id) is { } d ? Results.Ok(ToResource(d, null)) : Problems.NotFound("destination");
+        return await store.GetAsync(tenant, id) is { } d ? TypedResults.Ok(ToResource(d, null)) : Problems.NotFound("destination");
     }
 
-    public static async Task<IResult> Patch(string tenant, string id, DestinationBody body, HttpContext http, DestinationStore store,
+    public static async Task<Results<Ok<DestinationResource>, ValidationProblem, ProblemHttpResult>> Patch(string tenant, string id, DestinationBody body, HttpContext http, DestinationStore store,
         OutboundAddresses addresses, AuditLog audit, IGrainFactory grains)
     {
         var (caller, denied) = Admin(tenant, http);
@@ -128,19 +129,19 @@ public static partial class DestinationsApi
         await audit.RecordAsync(tenant, "destination", id, caller.Subject, new { destination.Name, destination.Url, destination.Events, destination.State });
         if (destination.State == DestinationStates.Active && DestinationKinds.IsPushed(destination.Kind))
             await grains.GetGrain<IDestinationGrain>(id).Wake();   // resumed: what waited goes now
-        return Results.Ok(ToResource((await store.GetAsync(tenant, id))!, null));
+        return TypedResults.Ok(ToResource((await store.GetAsync(tenant, id))!, null));
     }
 
-    public static async Task<IResult> Delete(string tenant, string id, HttpContext http, DestinationStore store, AuditLog audit)
+    public static async Task<Results<NoContent, ProblemHttpResult>> Delete(string tenant, string id, HttpContext http, DestinationStore store, AuditLog audit)
     {
         var (caller, denied) = Admin(tenant, http);
         if (denied is not null) return denied;
         if (!await store.DeleteAsync(tenant, id)) return Problems.NotFound("destination");
         await audit.RecordAsync(tenant, "destination", id, caller.Subject, new { deleted = true });
-        return Results.NoContent();
+        return TypedResults.NoContent();
     }
 
-    public static async Task<IResult> Rotate(string tenant, string id, RotateBody? body, HttpContext http, DestinationStore store, AuditLog audit)
+    public static async Task<Results<Ok<DestinationResource>, ValidationProblem, ProblemHttpResult>> Rotate(string tenant, string id, RotateBody? body, HttpContext http, DestinationStore store, AuditLog audit)
     {
         var (caller, denied) = Admin(tenant, http);
         if (denied is not null) return denied;
@@ -157,10 +158,10 @@ public static partial class DestinationsApi
         d = d with { Credentials = d.Credentials with { Secrets = secrets } };
         await store.UpdateAsync(d);
         await audit.RecordAsync(tenant, "destination", id, caller.Subject, new { rotatedSecret = true, previousValidUntil = until });
-        return Results.Ok(ToResource(d, null) with { Secret = secret });
+        return TypedResults.Ok(ToResource(d, null) with { Secret = secret });
     }
 
-    public static async Task<IResult> Deliveries(string tenant, string id, int? limit, string? cursor, HttpContext http,
+    public static async Task<Results<Ok<DeliveryPage>, ValidationProblem, ProblemHttpResult>> Deliveries(string tenant, string id, int? limit, string? cursor, HttpContext http,
         DestinationStore store, OutboxStore outbox)
     {
         var (_, denied) = Admin(tenant, http);
@@ -176,18 +177,18 @@ public static partial class DestinationsApi
         var page = await outbox.ListAsync(id, limit ?? 50, before);
         var items = page.Select(e => new DeliveryResource(e.EventId, e.Type, e.CallId, e.OccurredAt, e.State, e.Attempts, e.LastStatus,
             e.LastError, e.NextAttemptAt, e.DeliveredAt)).ToList();
-        return Results.Ok(new { items, next = page.Count == (limit ?? 50) ? page[^1].Seq.ToString() : null });
+        return TypedResults.Ok(new DeliveryPage(items, page.Count == (limit ?? 50) ? page[^1].Seq.ToString() : null));
     }
 
-    public static async Task<IResult> Attempts(string tenant, string id, string eventId, HttpContext http, DestinationStore store, OutboxStore outbox)
+    public static async Task<Results<Ok<AttemptList>, ProblemHttpResult>> Attempts(string tenant, string id, string eventId, HttpContext http, DestinationStore store, OutboxStore outbox)
     {
         var (_, denied) = Admin(tenant, http);
         if (denied is not null) return denied;
         if (await store.GetAsync(tenant, id) is null) return Problems.NotFound("destination");
-        return await outbox.AttemptsAsync(id, eventId) is { } attempts ? Results.Ok(new { eventId, items = attempts }) : Problems.NotFound("delivery");
+        return await outbox.AttemptsAsync(id, eventId) is { } attempts ? TypedResults.Ok(new AttemptList(eventId, attempts)) : Problems.NotFound("delivery");
     }
 
-    public static async Task<IResult> Replay(string tenant, string id, ReplayBody body, HttpContext http, DestinationStore store,
+    public static async Task<Results<Accepted<ReplayResult>, ValidationProblem, ProblemHttpResult>> Replay(string tenant, string id, ReplayBody body, HttpContext http, DestinationStore store,
         OutboxStore outbox, IGrainFactory grains, AuditLog audit)
     {
         var (caller, denied) = Admin(tenant, http);
@@ -205,27 +206,24 @@ public static partial class DestinationsApi
         if (body.EventId is not null && count == 0) return Problems.NotFound("delivery");
         await audit.RecordAsync(tenant, "destination", id, caller.Subject, new { replay = body, events = count });
         if (d.State == DestinationStates.Active) await grains.GetGrain<IDestinationGrain>(id).Wake();
-        return Results.Accepted(value: new { replayed = count });
+        return TypedResults.Accepted((string?)null, new ReplayResult(count));
     }
 
-    public static async Task<IResult> Notices(string tenant, HttpContext http, DestinationStore store)
+    public static async Task<Results<Ok<NoticeList>, ProblemHttpResult>> Notices(string tenant, HttpContext http, DestinationStore store)
     {
         var (_, denied) = Admin(tenant, http);
         if (denied is not null) return denied;
         var items = (await store.ListAsync(tenant)).Where(d => d.State == DestinationStates.Disabled)
-            .Select(d => new
-            {
-                kind = "destination-disabled", destination = d.Id, name = d.Name, at = d.StateChangedAt,
-                message = $"{d.Name} stopped receiving events: {d.StateReason} Fix the receiver, then set its state to active.",
-            }).ToList();
-        return Results.Ok(new { items, count = items.Count });
+            .Select(d => new Notice("destination-disabled", d.Id, d.Name, d.StateChangedAt,
+                $"{d.Name} stopped receiving events: {d.StateReason} Fix the receiver, then set its state to active.")).ToList();
+        return TypedResults.Ok(new NoticeList(items, items.Count));
     }
 
     /// <summary>
     /// <paramref name="d"/> with what <paramref name="body"/> sets, validated: a create needs every required field of its kind,
     /// a PATCH changes only what it names. Answers the problem when anything is wrong (then nothing is saved).
     /// </summary>
-    private static async Task<(Destination, IResult?)> Apply(Destination d, DestinationBody body, ValidationErrors errors,
+    private static async Task<(Destination, ValidationProblem?)> Apply(Destination d, DestinationBody body, ValidationErrors errors,
         OutboundAddresses addresses, bool creating)
     {
         if (body.Name is not null || creating)
@@ -294,6 +292,20 @@ public static partial class DestinationsApi
             else d = d with { State = state, StateReason = state == DestinationStates.Paused ? "Paused by a brand admin." : null };
         return (d, errors.Any ? Problems.Invalid(errors.ToDictionary()) : null);
     }
+
+    public sealed record DestinationList(List<DestinationResource> Items, int Count);
+
+    /// <summary>A page of deliveries, newest first; <c>Next</c> is the cursor of the next page (null on the last).</summary>
+    public sealed record DeliveryPage(List<DeliveryResource> Items, string? Next);
+
+    public sealed record AttemptList(string EventId, List<AttemptEntry> Items);
+
+    public sealed record ReplayResult(int Replayed);
+
+    /// <summary>Something a brand admin should act on; <c>Kind</c> is "destination-disabled" for now.</summary>
+    public sealed record Notice(string Kind, string Destination, string Name, DateTime? At, string Message);
+
+    public sealed record NoticeList(List<Notice> Items, int Count);
 
     private static DestinationResource ToResource(Destination d, Dictionary<string, string>? feedUrls) =>
         new(d.Id, d.Kind, d.Name, d.Url, d.Events, d.Filters, d.Settings, d.State, d.StateReason, d.StateChangedAt, d.FailingSince,

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
@@ -36,31 +37,38 @@ public static partial class DniApi
 
     public sealed record SessionResponse(Guid VisitorId, Guid? SessionId, DateTime ExpiresAt, List<SwapResource> Swaps, bool Test);
 
+    public sealed record HeartbeatResponse(DateTime ExpiresAt);
+
+    /// <summary>The number an AMP page shows (amp-call-tracking's response).</summary>
+    public sealed record AmpNumber(string PhoneNumber, string FormattedPhoneNumber);
+
     public static RouteGroupBuilder MapDniApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/dni").WithTags("DNI");
 
-        group.MapPost("/sessions", StartSession)
+        group.MapPost("/sessions", StartSession).Produces<SessionResponse>()
             .WithSummary("Leases tracking numbers for the numbers found on a page (anonymous; CORS for the site's domains).");
         group.MapPost("/sessions/{sessionId}/heartbeat", Heartbeat)
             .WithSummary("Keeps the session's leases while the page is open. Body: {siteKey, visitorId}.");
         group.MapGet("/amp", Amp)
             .WithSummary("amp-call-tracking: {phoneNumber, formattedPhoneNumber} for ?siteKey=&target=.");
         // The real check is on the request itself (the site's domains); a preflight carries no site key.
-        group.MapMethods("/{**rest}", [HttpMethods.Options], (HttpContext http) =>
-        {
-            http.Response.Headers.AccessControlAllowOrigin = http.Request.Headers.Origin.ToString() is { Length: > 0 } o ? o : "*";
-            http.Response.Headers.AccessControlAllowMethods = "GET, POST";
-            http.Response.Headers.AccessControlAllowHeaders = "content-type";
-            http.Response.Headers.AccessControlMaxAge = "600";
-            http.Response.Headers.Vary = "Origin";
-            return Results.NoContent();
-        }).ExcludeFromDescription();
+        group.MapMethods("/{**rest}", [HttpMethods.Options], Preflight).ExcludeFromDescription();
         return group;
     }
 
-    private static async Task<IResult> StartSession(HttpContext http, GrainReferences references, DniLookups lookups, ZipCentroids zips, IpGeolocation ip,
-        SiteLimits siteLimits)
+    private static NoContent Preflight(HttpContext http)
+    {
+        http.Response.Headers.AccessControlAllowOrigin = http.Request.Headers.Origin.ToString() is { Length: > 0 } o ? o : "*";
+        http.Response.Headers.AccessControlAllowMethods = "GET, POST";
+        http.Response.Headers.AccessControlAllowHeaders = "content-type";
+        http.Response.Headers.AccessControlMaxAge = "600";
+        http.Response.Headers.Vary = "Origin";
+        return TypedResults.NoContent();
+    }
+
+    public static async Task<Results<JsonHttpResult<SessionResponse>, ValidationProblem, ProblemHttpResult>> StartSession(HttpContext http,
+        GrainReferences references, DniLookups lookups, ZipCentroids zips, IpGeolocation ip, SiteLimits siteLimits)
     {
         if (await ReadBody(http, DniRequestJson.Default.SessionRequest) is not { } body) return Malformed();
         var errors = new ValidationErrors();
@@ -102,7 +110,7 @@ public static partial class DniApi
             answer.IsTest), DniJson.Default.SessionResponse);
     }
 
-    private static async Task<IResult> Heartbeat(string sessionId, HttpContext http, GrainReferences references, DniLookups lookups)
+    public static async Task<Results<Ok<HeartbeatResponse>, ValidationProblem, ProblemHttpResult>> Heartbeat(string sessionId, HttpContext http, GrainReferences references, DniLookups lookups)
     {
         if (await ReadBody(http, DniRequestJson.Default.HeartbeatRequest) is not { } body) return Malformed();
         var errors = new ValidationErrors();
@@ -119,11 +127,11 @@ public static partial class DniApi
         AllowOrigin(http);
         var expiresAt = await references.New<IVisitorGrain>(TenantKey.For(site.TenantId, visitorId!.Value.ToString())).Heartbeat(session);
         return expiresAt is { } at
-            ? Results.Ok(new { expiresAt = at })
+            ? TypedResults.Ok(new HeartbeatResponse(at))
             : Problems.Problem(StatusCodes.Status404NotFound, "unknown-session", "No such session for this visitor; start a new one.");
     }
 
-    private static async Task<IResult> Amp(string? siteKey, string? target, string? visitorId, HttpContext http, GrainReferences references, DniLookups lookups)
+    public static async Task<Results<Ok<AmpNumber>, ValidationProblem, ProblemHttpResult>> Amp(string? siteKey, string? target, string? visitorId, HttpContext http, GrainReferences references, DniLookups lookups)
     {
         var errors = new ValidationErrors();
         errors.Required("siteKey", siteKey);
@@ -144,7 +152,7 @@ public static partial class DniApi
         var answer = await references.New<IVisitorGrain>(TenantKey.For(site.TenantId, (visitor ?? Guid.CreateVersion7()).ToString()))
             .StartOrResume(new SessionStart(site.SiteKey, null, page, null, site.Config.SourceRules ?? [], plan, NewVisitor: visitor is null));
         var number = answer.Swaps.FirstOrDefault()?.Number ?? target!;
-        return Results.Ok(new { phoneNumber = number, formattedPhoneNumber = Rules.Display(number) });
+        return TypedResults.Ok(new AmpNumber(number, Rules.Display(number)));
     }
 
     /// <summary>
@@ -218,7 +226,7 @@ public static partial class DniApi
     /// The page (when given) and the browser's Origin must be on the site's domains. A request without Origin comes from no
     /// browser (browsers send it with every POST), and whatever sends it could as well forge one: it is judged by the page.
     /// </summary>
-    private static IResult? OriginProblem(HttpContext http, SiteSnapshot site, Uri? url)
+    private static ProblemHttpResult? OriginProblem(HttpContext http, SiteSnapshot site, Uri? url)
     {
         var origin = http.Request.Headers.Origin.ToString();
         var originHost = Uri.TryCreate(origin, UriKind.Absolute, out var o) ? o.Host : null;
@@ -256,10 +264,10 @@ public static partial class DniApi
         return null;
     }
 
-    private static IResult Malformed() =>
+    private static ProblemHttpResult Malformed() =>
         Problems.Problem(StatusCodes.Status400BadRequest, "malformed-request", "The body must be a JSON object.");
 
-    private static IResult UnknownSite() =>
+    private static ProblemHttpResult UnknownSite() =>
         Problems.Problem(StatusCodes.Status404NotFound, "unknown-site-key", "No site has this key.");
 }
 

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -36,23 +37,21 @@ public static class HistoryApi
         group.MapPost("/privacy/erase", Erase)
             .WithSummary("Erase a caller (brand-admin): their number, recording links and links to web visits leave every call, " +
                          "the blocklist and the audit log; reports keep the counts. Answers what changed.");
-        group.MapGet("/exports/calls.csv", (string tenant, DateTime? from, DateTime? to, string? cursor, int? limit, HttpContext http,
-                IGrainFactory grains, CallStore calls) => Export(tenant, from, to, cursor, limit, http, grains, calls, csv: true))
+        group.MapGet("/exports/calls.csv", ExportCsv).Produces<string>(StatusCodes.Status200OK, "text/csv")
             .WithSummary("Calls in the caller's scope as CSV with a header row, oldest first, from ≤ startedAt < to; at most `limit` " +
                          $"({DefaultExportRows:N0} by default, up to {MaxExportRows:N0}) per response, the next page in the Link header (rel=next).");
-        group.MapGet("/exports/calls.ndjson", (string tenant, DateTime? from, DateTime? to, string? cursor, int? limit, HttpContext http,
-                IGrainFactory grains, CallStore calls) => Export(tenant, from, to, cursor, limit, http, grains, calls, csv: false))
+        group.MapGet("/exports/calls.ndjson", ExportNdjson).Produces<string>(StatusCodes.Status200OK, "application/x-ndjson")
             .WithSummary("The same export as newline-delimited JSON: one call per line, as the calls API shows it.");
         return group;
     }
 
-    public static async Task<IResult> GetRetention(string tenant, HttpContext http, Retention retention, HistoryOptions options)
+    public static async Task<Results<Ok<RetentionResource>, ProblemHttpResult>> GetRetention(string tenant, HttpContext http, Retention retention, HistoryOptions options)
     {
         if (Access.DenyConfigure(Caller.From(http.User), tenant, "retention") is { } denied) return denied;
         return TypedResults.Ok(new RetentionResource(await retention.GetAsync(tenant), options.DefaultCallMonths));
     }
 
-    public static async Task<IResult> PutRetention(string tenant, RetentionBody body, HttpContext http, IGrainFactory grains,
+    public static async Task<Results<Ok<RetentionResource>, ValidationProblem, ProblemHttpResult>> PutRetention(string tenant, RetentionBody body, HttpContext http, IGrainFactory grains,
         Retention retention, HistoryOptions options, AuditLog audit)
     {
         var caller = Caller.From(http.User);
@@ -64,7 +63,7 @@ public static class HistoryApi
         return TypedResults.Ok(new RetentionResource(body.CallMonths, options.DefaultCallMonths));
     }
 
-    public static async Task<IResult> Erase(string tenant, EraseBody body, HttpContext http, Erasure erasure)
+    public static async Task<Results<Ok<ErasureResource>, ValidationProblem, ProblemHttpResult>> Erase(string tenant, EraseBody body, HttpContext http, Erasure erasure)
     {
         var caller = Caller.From(http.User);
         if (Access.DenyConfigure(caller, tenant, "caller data") is { } denied) return denied;
@@ -75,7 +74,15 @@ public static class HistoryApi
             result.OutboxEventsChanged));
     }
 
-    private static async Task<IResult> Export(string tenant, DateTime? from, DateTime? to, string? cursor, int? limit, HttpContext http,
+    public static Task<Results<PushStreamHttpResult, ValidationProblem, ProblemHttpResult>> ExportCsv(string tenant, DateTime? from,
+        DateTime? to, string? cursor, int? limit, HttpContext http, IGrainFactory grains, CallStore calls) =>
+        Export(tenant, from, to, cursor, limit, http, grains, calls, csv: true);
+
+    public static Task<Results<PushStreamHttpResult, ValidationProblem, ProblemHttpResult>> ExportNdjson(string tenant, DateTime? from,
+        DateTime? to, string? cursor, int? limit, HttpContext http, IGrainFactory grains, CallStore calls) =>
+        Export(tenant, from, to, cursor, limit, http, grains, calls, csv: false);
+
+    private static async Task<Results<PushStreamHttpResult, ValidationProblem, ProblemHttpResult>> Export(string tenant, DateTime? from, DateTime? to, string? cursor, int? limit, HttpContext http,
         IGrainFactory grains, CallStore calls, bool csv)
     {
         var caller = Caller.From(http.User);
@@ -101,8 +108,8 @@ public static class HistoryApi
         }
         var rows = calls.ExportAsync(query);
         return csv
-            ? Results.Stream(stream => WriteCsv(stream, rows, caller), "text/csv; charset=utf-8", $"calls-{tenant}.csv")
-            : Results.Stream(stream => WriteNdjson(stream, rows, caller), "application/x-ndjson");
+            ? TypedResults.Stream(stream => WriteCsv(stream, rows, caller), "text/csv; charset=utf-8", $"calls-{tenant}.csv")
+            : TypedResults.Stream(stream => WriteNdjson(stream, rows, caller), "application/x-ndjson");
     }
 
     // Rows are formatted into a buffer and copied to the response a chunk at a time: Kestrel allows no synchronous writes,

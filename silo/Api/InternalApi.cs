@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using CallMesh.Calls;
 using CallMesh.Silo.Calls;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace CallMesh.Silo.Api;
 
@@ -24,22 +25,25 @@ public static class InternalApi
             Authorized(context.HttpContext) ? await next(context) : Results.NotFound());
 
         // Tens of thousands of numbers make megabytes: the gateway's copy is sent again only when its version moved.
-        group.MapGet("/routing", (RoutingSnapshot snapshot, HttpContext http) =>
-        {
-            if (snapshot.Current is not { } data)
-                return Problems.Problem(StatusCodes.Status503ServiceUnavailable, ProblemResponses.TemporarilyUnavailable, "This silo has no routing snapshot yet.");
-            var etag = $"\"{data.Version}\"";
-            http.Response.Headers.ETag = etag;
-            return http.Request.Headers.IfNoneMatch.ToString() == etag ? Results.StatusCode(StatusCodes.Status304NotModified) : Results.Json(data);
-        });
-
-        // Journaled like a call the silo answered itself, then recorded behind the answer; a call already known is left as it is.
-        group.MapPost("/fallback-calls", async (List<FallbackCall> calls, CallJournal journal) =>
-        {
-            await Task.WhenAll(calls.Select(c => journal.AppendStartAsync(c.TenantId, c.CallId, c.Start, c.Routing)));
-            return Results.NoContent();
-        });
+        group.MapGet("/routing", Routing);
+        group.MapPost("/fallback-calls", RecordFallbackCalls);
         return group;
+    }
+
+    public static Results<JsonHttpResult<RoutingData>, StatusCodeHttpResult, ProblemHttpResult> Routing(RoutingSnapshot snapshot, HttpContext http)
+    {
+        if (snapshot.Current is not { } data)
+            return Problems.Problem(StatusCodes.Status503ServiceUnavailable, ProblemResponses.TemporarilyUnavailable, "This silo has no routing snapshot yet.");
+        var etag = $"\"{data.Version}\"";
+        http.Response.Headers.ETag = etag;
+        return http.Request.Headers.IfNoneMatch.ToString() == etag ? TypedResults.StatusCode(StatusCodes.Status304NotModified) : TypedResults.Json(data);
+    }
+
+    /// <summary>Journaled like a call the silo answered itself, then recorded behind the answer; a call already known is left as it is.</summary>
+    public static async Task<NoContent> RecordFallbackCalls(List<FallbackCall> calls, CallJournal journal)
+    {
+        await Task.WhenAll(calls.Select(c => journal.AppendStartAsync(c.TenantId, c.CallId, c.Start, c.Routing)));
+        return TypedResults.NoContent();
     }
 
     /// <summary>Did the gateway send this (or is there no internal key to tell by)? Asked on every DNI request.</summary>

@@ -1,5 +1,6 @@
 using CallMesh.Identity;
 using CallMesh.Jobs;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace CallMesh.Silo.Api;
 
@@ -21,7 +22,7 @@ public static class JobsApi
         return group;
     }
 
-    public static async Task<IResult> GetJob(string tenant, Guid jobId, HttpContext http, JobStore jobs)
+    public static async Task<Results<Ok<JobResource>, ProblemHttpResult>> GetJob(string tenant, Guid jobId, HttpContext http, JobStore jobs)
     {
         var caller = Caller.From(http.User);
         if (!caller.SeesTenant(tenant)) return Problems.NotFound("tenant");

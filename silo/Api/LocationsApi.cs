@@ -3,6 +3,7 @@ using CallMesh.Identity;
 using CallMesh.Locations;
 using CallMesh.Silo.Database;
 using CallMesh.Tenants;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace CallMesh.Silo.Api;
 
@@ -11,53 +12,51 @@ public static class LocationsApi
     public static RouteGroupBuilder MapLocationsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/tenants/{tenant}/locations").WithTags("Locations").RequireAuthorization();
-
-        group.MapPut("/{location}", async (string tenant, string location, LocationConfig body, HttpContext http,
-            IGrainFactory grains, AuditLog audit) =>
-        {
-            var caller = Caller.From(http.User);
-            if (!caller.SeesTenant(tenant)) return Problems.NotFound("tenant");
-            var grain = grains.GetGrain<ILocationGrain>(TenantKey.For(tenant, location));
-            if (!caller.ConfiguresTenant(tenant))
-            {
-                // Reveal only what the caller may already see: 403 on its own location, 404 elsewhere.
-                var existing = await grain.Get();
-                return existing is not null && caller.SeesLocation(tenant, location, existing.Config.Market)
-                    ? Problems.Forbidden("change locations")
-                    : Problems.NotFound("location");
-            }
-            if (!Rules.IsValidId(location))
-                return Problems.Invalid("location", "must be lower-case letters, digits and dashes (at most 64).");
-
-            var result = await grain.Put(body);
-            switch (result.Outcome)
-            {
-                case SaveOutcome.Invalid: return Problems.Invalid(result.Errors);
-                case SaveOutcome.NotFound: return Problems.NotFound("tenant");
-            }
-            await audit.RecordAsync(tenant, "location", location, caller.Subject, body);
-            return Problems.Saved(result, $"/v1/tenants/{tenant}/locations/{location}", ToResource((await grain.Get())!));
-        }).WithSummary("Create or replace a location (brand-admin).");
-
-        group.MapGet("/{location}", async (string tenant, string location, HttpContext http, IGrainFactory grains) =>
-        {
-            var snapshot = await Access.VisibleLocation(Caller.From(http.User), tenant, location, grains);
-            return snapshot is not null ? Results.Ok(ToResource(snapshot)) : Problems.NotFound("location");
-        }).WithSummary("One location, if it is in the caller's scope.");
-
-        group.MapGet("", async (string tenant, string? market, HttpContext http, IGrainFactory grains) =>
-        {
-            var caller = Caller.From(http.User);
-            if (!caller.SeesTenant(tenant)) return Problems.NotFound("tenant");
-            var visible = (await Access.VisibleLocations(caller, tenant, grains)).Where(l => market is null || l.Market == market);
-            // Each location answers for itself, in parallel across the silos that host them.
-            var snapshots = await Task.WhenAll(visible.Select(l =>
-                grains.GetGrain<ILocationGrain>(TenantKey.For(tenant, l.LocationId)).Get()));
-            var items = snapshots.OfType<LocationSnapshot>().Select(ToResource).ToList();
-            return Results.Ok(new LocationList(items, items.Count));
-        }).WithSummary("The locations in the caller's scope, optionally of one market.");
-
+        group.MapPut("/{location}", PutLocation).WithSummary("Create or replace a location (brand-admin).");
+        group.MapGet("/{location}", GetLocation).WithSummary("One location, if it is in the caller's scope.");
+        group.MapGet("", ListLocations).WithSummary("The locations in the caller's scope, optionally of one market.");
         return group;
+    }
+
+    public static async Task<Results<Created<LocationResource>, Ok<LocationResource>, ValidationProblem, ProblemHttpResult>> PutLocation(
+        string tenant, string location, LocationConfig body, HttpContext http, IGrainFactory grains, AuditLog audit)
+    {
+        var caller = Caller.From(http.User);
+        if (!caller.SeesTenant(tenant)) return Problems.NotFound("tenant");
+        var grain = grains.GetGrain<ILocationGrain>(TenantKey.For(tenant, location));
+        if (!caller.ConfiguresTenant(tenant))
+        {
+            // Reveal only what the caller may already see: 403 on its own location, 404 elsewhere.
+            var existing = await grain.Get();
+            return existing is not null && caller.SeesLocation(tenant, location, existing.Config.Market)
+                ? Problems.Forbidden("change locations")
+                : Problems.NotFound("location");
+        }
+        if (!Rules.IsValidId(location))
+            return Problems.Invalid("location", "must be lower-case letters, digits and dashes (at most 64).");
+
+        return await ConfigurationPut.SaveAsync(audit, caller, tenant, "location", location, body, $"/v1/tenants/{tenant}/locations/{location}",
+            () => grain.Put(body), async () => ToResource((await grain.Get())!), () => Problems.NotFound("tenant"));
+    }
+
+    public static async Task<Results<Ok<LocationResource>, ProblemHttpResult>> GetLocation(string tenant, string location, HttpContext http,
+        IGrainFactory grains)
+    {
+        var snapshot = await Access.VisibleLocation(Caller.From(http.User), tenant, location, grains);
+        return snapshot is not null ? TypedResults.Ok(ToResource(snapshot)) : Problems.NotFound("location");
+    }
+
+    public static async Task<Results<Ok<LocationList>, ProblemHttpResult>> ListLocations(string tenant, string? market, HttpContext http,
+        IGrainFactory grains)
+    {
+        var caller = Caller.From(http.User);
+        if (!caller.SeesTenant(tenant)) return Problems.NotFound("tenant");
+        var visible = (await Access.VisibleLocations(caller, tenant, grains)).Where(l => market is null || l.Market == market);
+        // Each location answers for itself, in parallel across the silos that host them.
+        var snapshots = await Task.WhenAll(visible.Select(l =>
+            grains.GetGrain<ILocationGrain>(TenantKey.For(tenant, l.LocationId)).Get()));
+        var items = snapshots.OfType<LocationSnapshot>().Select(ToResource).ToList();
+        return TypedResults.Ok(new LocationList(items, items.Count));
     }
 
     public sealed record LocationResource(string Id, string Tenant, string? Name, PostalAddress? Address, string? NapPhone,

@@ -3,6 +3,7 @@ using CallMesh.Identity;
 using CallMesh.Silo.Database;
 using CallMesh.Locations;
 using CallMesh.Pools;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace CallMesh.Silo.Api;
 
@@ -11,40 +12,39 @@ public static class PoolsApi
     public static RouteGroupBuilder MapPoolsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/tenants/{tenant}/pools/{pool}").WithTags("Number pools").RequireAuthorization();
-
-        group.MapPut("", async (string tenant, string pool, PoolConfig body, HttpContext http, IGrainFactory grains, AuditLog audit) =>
-        {
-            var caller = Caller.From(http.User);
-            if (Access.DenyConfigure(caller, tenant, "pools") is { } denied) return denied;
-            if (!Rules.IsValidId(pool)) return Problems.Invalid("pool", "must be lower-case letters, digits and dashes (at most 64).");
-
-            var grain = grains.GetGrain<INumberPoolGrain>(TenantKey.For(tenant, pool));
-            var result = await grain.Put(body);
-            switch (result.Outcome)
-            {
-                case SaveOutcome.Invalid: return Problems.Invalid(result.Errors);
-                case SaveOutcome.NotFound: return Problems.NotFound("tenant");
-            }
-            await audit.RecordAsync(tenant, "pool", pool, caller.Subject, body);
-            return Problems.Saved(result, $"/v1/tenants/{tenant}/pools/{pool}", ToResource((await grain.Get())!));
-        }).WithSummary("Create or replace a number pool (brand-admin). Numbers must be imported first and free of other uses.");
-
-        group.MapGet("", async (string tenant, string pool, HttpContext http, IGrainFactory grains) =>
-        {
-            if (await VisiblePool(Caller.From(http.User), tenant, pool, grains) is not { } snapshot) return Problems.NotFound("pool");
-            return Results.Ok(ToResource(snapshot));
-        }).WithSummary("A pool's configuration.");
-
-        group.MapGet("/health", async (string tenant, string pool, int? days, HttpContext http, IGrainFactory grains, PoolHealthQuery health) =>
-        {
-            if (await VisiblePool(Caller.From(http.User), tenant, pool, grains) is not { } snapshot) return Problems.NotFound("pool");
-            var load = await grains.GetGrain<INumberPoolGrain>(TenantKey.For(tenant, pool)).Load();
-            var window = DateTime.UtcNow.AddDays(-Math.Clamp(days ?? 7, 1, 90));
-            return Results.Ok(await health.ComputeAsync(tenant, pool, load, snapshot.Config.LeaseSeconds ?? PoolConfig.DefaultLeaseSeconds, window));
-        }).WithSummary("Size, active and resting leases, peak holds and demand per hour, overflow and early reuses, the late-call rules in force, " +
-                       "call delays and calls by match, and the recommended rest and size with their rule (default window 7 days).");
-
+        group.MapPut("", PutPool)
+            .WithSummary("Create or replace a number pool (brand-admin). Numbers must be imported first and free of other uses.");
+        group.MapGet("", GetPool).WithSummary("A pool's configuration.");
+        group.MapGet("/health", GetHealth)
+            .WithSummary("Size, active and resting leases, peak holds and demand per hour, overflow and early reuses, the late-call rules in force, " +
+                         "call delays and calls by match, and the recommended rest and size with their rule (default window 7 days).");
         return group;
+    }
+
+    public static async Task<Results<Created<PoolResource>, Ok<PoolResource>, ValidationProblem, ProblemHttpResult>> PutPool(
+        string tenant, string pool, PoolConfig body, HttpContext http, IGrainFactory grains, AuditLog audit)
+    {
+        var caller = Caller.From(http.User);
+        if (Access.DenyConfigure(caller, tenant, "pools") is { } denied) return denied;
+        if (!Rules.IsValidId(pool)) return Problems.Invalid("pool", "must be lower-case letters, digits and dashes (at most 64).");
+
+        var grain = grains.GetGrain<INumberPoolGrain>(TenantKey.For(tenant, pool));
+        return await ConfigurationPut.SaveAsync(audit, caller, tenant, "pool", pool, body, $"/v1/tenants/{tenant}/pools/{pool}",
+            () => grain.Put(body), async () => ToResource((await grain.Get())!), () => Problems.NotFound("tenant"));
+    }
+
+    public static async Task<Results<Ok<PoolResource>, ProblemHttpResult>> GetPool(string tenant, string pool, HttpContext http, IGrainFactory grains) =>
+        await VisiblePool(Caller.From(http.User), tenant, pool, grains) is { } snapshot
+            ? TypedResults.Ok(ToResource(snapshot))
+            : Problems.NotFound("pool");
+
+    public static async Task<Results<Ok<PoolHealth>, ProblemHttpResult>> GetHealth(string tenant, string pool, int? days, HttpContext http,
+        IGrainFactory grains, PoolHealthQuery health, TimeProvider clock)
+    {
+        if (await VisiblePool(Caller.From(http.User), tenant, pool, grains) is not { } snapshot) return Problems.NotFound("pool");
+        var load = await grains.GetGrain<INumberPoolGrain>(TenantKey.For(tenant, pool)).Load();
+        var window = clock.GetUtcNow().UtcDateTime.AddDays(-Math.Clamp(days ?? 7, 1, 90));
+        return TypedResults.Ok(await health.ComputeAsync(tenant, pool, load, snapshot.Config.LeaseSecondsInForce, window));
     }
 
     /// <summary>A pool is visible to whole-tenant readers, and a location pool to whoever sees its location.</summary>
@@ -58,15 +58,14 @@ public static class PoolsApi
         return owner is not null && caller.SeesLocation(tenant, location, owner.Config.Market) ? snapshot : null;
     }
 
-    private static object ToResource(PoolSnapshot p) => new
-    {
-        id = p.Id, tenant = p.TenantId, location = p.Config.Location, numbers = p.Config.Numbers,
-        leaseSeconds = p.Config.LeaseSeconds ?? PoolConfig.DefaultLeaseSeconds,
-        idleGraceSeconds = p.Config.IdleGraceSeconds ?? PoolConfig.DefaultIdleGraceSeconds,
-        overflowNumber = p.Config.OverflowNumber,
-        // Left out, the rest follows the pool's call delays and the window its default: GET .../health shows what is in force.
-        restSeconds = p.Config.RestSeconds, lateCallWindowSeconds = p.Config.LateCallWindowSeconds ?? PoolConfig.DefaultLateCallWindowSeconds,
-        maxHoldsPerClient = p.Config.MaxHoldsPerClient ?? PoolConfig.DefaultMaxHoldsPerClient(p.Config.Numbers?.Count ?? 0),
-        updatedAt = p.UpdatedAt,
-    };
+    /// <summary>
+    /// A pool as configured, with the defaults in force filled in. Left out, <c>RestSeconds</c> follows the pool's call
+    /// delays: <c>GET …/health</c> shows the rest in force.
+    /// </summary>
+    public sealed record PoolResource(string Id, string Tenant, string? Location, List<string>? Numbers, int LeaseSeconds,
+        int IdleGraceSeconds, string? OverflowNumber, int? RestSeconds, int LateCallWindowSeconds, int MaxHoldsPerClient, DateTime UpdatedAt);
+
+    private static PoolResource ToResource(PoolSnapshot p) => new(p.Id, p.TenantId, p.Config.Location, p.Config.Numbers,
+        p.Config.LeaseSecondsInForce, p.Config.IdleGraceSecondsInForce, p.Config.OverflowNumber, p.Config.RestSeconds,
+        p.Config.LateCallWindowSecondsInForce, p.Config.MaxHoldsPerClientInForce, p.UpdatedAt);
 }

@@ -1,18 +1,23 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+
 namespace CallMesh.Silo.Api;
 
-/// <summary>RFC 7807 answers with a stable `type` and `code` that clients can switch on.</summary>
+/// <summary>
+/// RFC 7807 answers with a stable `type` and `code` that clients can switch on. Typed, so a handler's
+/// <c>Results&lt;…&gt;</c> return type lists them and the OpenAPI document describes them.
+/// </summary>
 public static class Problems
 {
-    public static IResult NotFound(string what) =>
+    public static ProblemHttpResult NotFound(string what) =>
         Problem(StatusCodes.Status404NotFound, "not-found", $"No such {what}.");
 
-    public static IResult Forbidden(string action) =>
+    public static ProblemHttpResult Forbidden(string action) =>
         Problem(StatusCodes.Status403Forbidden, "forbidden", $"This token may not {action}.");
 
     /// <summary>At most this many fields are listed: a 5,000-number import with every number wrong stays a short answer.</summary>
     public const int MaxListedErrors = 50;
 
-    public static IResult Invalid(IDictionary<string, string[]> errors)
+    public static ValidationProblem Invalid(IDictionary<string, string[]> errors)
     {
         var extensions = new Dictionary<string, object?> { ["code"] = "validation" };
         if (errors.Count > MaxListedErrors)
@@ -20,16 +25,12 @@ public static class Problems
             extensions["unlistedErrors"] = errors.Count - MaxListedErrors;
             errors = errors.Take(MaxListedErrors).ToDictionary();
         }
-        return Results.ValidationProblem(errors, title: "The request has invalid fields.", type: ProblemResponses.TypeBase + "validation",
+        return TypedResults.ValidationProblem(errors, title: "The request has invalid fields.", type: ProblemResponses.TypeBase + "validation",
             extensions: extensions);
     }
 
-    public static IResult Invalid(string field, string message) => Invalid(new Dictionary<string, string[]> { [field] = [message] });
+    public static ValidationProblem Invalid(string field, string message) => Invalid(new Dictionary<string, string[]> { [field] = [message] });
 
-    public static IResult Problem(int status, string code, string title, string? detail = null) =>
+    public static ProblemHttpResult Problem(int status, string code, string title, string? detail = null) =>
         ProblemResponses.Result(status, code, title, detail);
-
-    /// <summary>The answer to an accepted PUT: 201 with its location when it created the resource, else 200.</summary>
-    public static IResult Saved(Common.SaveResult result, string location, object resource) =>
-        result.Outcome == Common.SaveOutcome.Created ? Results.Created(location, resource) : Results.Ok(resource);
 }

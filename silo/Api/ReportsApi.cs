@@ -5,6 +5,7 @@ using CallMesh.Identity;
 using CallMesh.Jobs;
 using CallMesh.Reports;
 using CallMesh.Tenants;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace CallMesh.Silo.Api;
 
@@ -42,6 +43,18 @@ public static class ReportsApi
 
     public sealed record JobAccepted(Guid JobId, string Status);
 
+    public sealed record LocationsReportResource(DateOnly From, DateOnly To, string Model, string? Currency, RulesResource Rules,
+        List<LocationRow> Items, ReportLine Totals);
+
+    public sealed record MarketRow(string? Market, int Locations, ReportLine Measures);
+
+    public sealed record MarketsReportResource(DateOnly From, DateOnly To, string? Currency, RulesResource Rules, List<MarketRow> Items,
+        ReportLine Totals);
+
+    /// <summary>One location's rows by <c>GroupBy</c>; <c>HalfLifeDays</c> only under the time-decay model.</summary>
+    public sealed record LocationReportResource(string Location, DateOnly From, DateOnly To, string GroupBy, string Model, double? HalfLifeDays,
+        string? Currency, RulesResource Rules, List<GroupRow> Items, ReportLine Totals);
+
     /// <summary>A day of the overview: its measures and its calls by the source credited last.</summary>
     public sealed record DayLine(DateOnly Day, ReportLine Measures, Dictionary<string, decimal> CallsBySource);
 
@@ -68,110 +81,110 @@ public static class ReportsApi
     {
         var group = routes.MapGroup("/v1/tenants/{tenant}").WithTags("Reports").RequireAuthorization();
         group.AddEndpointFilter(RecordDuration);
-
-        group.MapGet("/reports/locations", async (string tenant, string? from, string? to, string? market, string? model,
-            HttpContext http, IGrainFactory grains, RollupStore rollups, RollupRebuilder rebuilder) =>
-        {
-            var caller = Caller.From(http.User);
-            if (DenyRead(caller, tenant) is { } denied) return denied;
-            var errors = new ValidationErrors();
-            var range = Range(from, to, errors);
-            Model(model, errors);
-            if (errors.Any) return Problems.Invalid(errors.ToDictionary());
-            var rows = await LocationRows(caller, tenant, market, range, grains, rollups, http);
-            var facts = await TenantFacts(tenant, grains, rebuilder);
-            return Results.Ok(new
-            {
-                from = range.From, to = range.To, model = model ?? AttributionModels.LastTouch, currency = facts.Currency, rules = facts.Rules,
-                items = rows.Select(r => new LocationRow(r.Location, r.Market, ReportLine.From(r.Measures))),
-                totals = ReportLine.From(Measures.Sum(rows.Select(r => r.Measures))),
-            });
-        }).WithSummary("A row per location in the caller's scope for local days from..to (yyyy-MM-dd, default the last 30 days), " +
-                       "with spend, cost per call, cost per qualified call and ROAS; `market` narrows to one market. Brand-wide readers " +
-                       "also get a row with location null: calls to numbers of no location and spend assigned to none. Totals are the sum of the rows.");
-
-        group.MapGet("/reports/markets", async (string tenant, string? from, string? to, HttpContext http, IGrainFactory grains,
-            RollupStore rollups, RollupRebuilder rebuilder) =>
-        {
-            var caller = Caller.From(http.User);
-            if (DenyRead(caller, tenant) is { } denied) return denied;
-            var errors = new ValidationErrors();
-            var range = Range(from, to, errors);
-            if (errors.Any) return Problems.Invalid(errors.ToDictionary());
-            var rows = (await LocationRows(caller, tenant, null, range, grains, rollups, http)).Where(r => r.Location is not null).ToList();
-            var markets = rows.GroupBy(r => r.Market).OrderBy(g => g.Key, StringComparer.Ordinal)
-                .Select(g => new { market = g.Key, locations = g.Count(), measures = ReportLine.From(Measures.Sum(g.Select(r => r.Measures))) });
-            var facts = await TenantFacts(tenant, grains, rebuilder);
-            return Results.Ok(new
-            {
-                from = range.From, to = range.To, currency = facts.Currency, rules = facts.Rules, items = markets,
-                totals = ReportLine.From(Measures.Sum(rows.Select(r => r.Measures))),
-            });
-        }).WithSummary("A row per market (the sum of its locations in the caller's scope; market null for locations without one).");
-
-        group.MapGet("/reports/daily", Daily).Produces<DailyReport>()
+        group.MapGet("/reports/locations", LocationsReport)
+            .WithSummary("A row per location in the caller's scope for local days from..to (yyyy-MM-dd, default the last 30 days), " +
+                         "with spend, cost per call, cost per qualified call and ROAS; `market` narrows to one market. Brand-wide readers " +
+                         "also get a row with location null: calls to numbers of no location and spend assigned to none. Totals are the sum of the rows.");
+        group.MapGet("/reports/markets", MarketsReport)
+            .WithSummary("A row per market (the sum of its locations in the caller's scope; market null for locations without one).");
+        group.MapGet("/reports/daily", Daily)
             .WithSummary("Every local day from..to (default the last 30) in the caller's scope, or one `market` or `location` of it: " +
                          "calls, answered, missed, qualified, revenue and spend per day, calls per day by source (last touch), the " +
                          "range's totals, and the totals of the period as long just before it (`previous`), for the dashboard's overview.");
-
-        group.MapGet("/locations/{location}/report", async (string tenant, string location, string? from, string? to, string? groupBy,
-            string? model, double? halfLifeDays, HttpContext http, IGrainFactory grains, RollupStore rollups, RollupRebuilder rebuilder, CallStore calls) =>
-        {
-            var caller = Caller.From(http.User);
-            if (caller.SeesTenant(tenant) && caller.LacksScope("reports:read")) return Problems.Forbidden("read reports");
-            if (await Access.VisibleLocation(caller, tenant, location, grains) is null) return Problems.NotFound("location");
-            var errors = new ValidationErrors();
-            var range = Range(from, to, errors);
-            var chosenModel = Model(model, errors);
-            if (groupBy is not null && !GroupBys.Contains(groupBy)) errors.Add("groupBy", $"must be one of {string.Join(", ", GroupBys)}.");
-            if (halfLifeDays is not null and (< 0.1 or > 365)) errors.Add("halfLifeDays", "must be from 0.1 to 365.");
-            if (errors.Any) return Problems.Invalid(errors.ToDictionary());
-
-            var query = new ReportQuery(range.From, range.To, groupBy ?? "day", chosenModel, halfLifeDays ?? AttributionModels.DefaultHalfLifeDays);
-            var rowsTask = rollups.ReportAsync(tenant, location, query, async () =>
-                [.. (await calls.ForRollupAsync(tenant, location, range.From, range.To)).Select(Contributions.From)]);
-            var totals = await rollups.TotalsAsync(tenant, location, range.From, range.To);
-            var rows = await rowsTask;
-            var facts = await TenantFacts(tenant, grains, rebuilder);
-            var ordered = query.GroupBy == "day"
-                ? rows.OrderBy(r => r.Key, StringComparer.Ordinal)
-                : rows.OrderByDescending(r => r.Measures.Calls).ThenByDescending(r => r.Measures.Spend).ThenBy(r => r.Key, StringComparer.Ordinal);
-            return Results.Ok(new
-            {
-                location, from = range.From, to = range.To, groupBy = query.GroupBy, model = query.Model,
-                halfLifeDays = query.Model == AttributionModels.TimeDecay ? query.HalfLifeDays : (double?)null,
-                currency = facts.Currency, rules = facts.Rules,
-                items = ordered.Select(r => new GroupRow(r.Key, r.Source, r.Campaign, ReportLine.From(r.Measures))),
-                totals = ReportLine.From(totals),
-            });
-        }).WithSummary("One location's report by day, source, campaign or keyword. `model` (first-touch, last-touch (default), linear, " +
-                       "time-decay with `halfLifeDays` (default 7), position-based) shares each call among the visitor's touches " +
-                       "before it; by day a call is whole. Spend joins source and campaign rows.");
-
-        group.MapPost("/locations/{location}/report/rebuild", async (string tenant, string location, HttpContext http, IGrainFactory grains,
-            RollupRebuilder rebuilder) =>
-        {
-            var caller = Caller.From(http.User);
-            if (caller.SeesTenant(tenant) && caller.LacksScope("reports:read")) return Problems.Forbidden("read reports");
-            if (await Access.VisibleLocation(caller, tenant, location, grains) is null) return Problems.NotFound("location");
-            if (!caller.ConfiguresTenant(tenant)) return Problems.Forbidden("rebuild reports");
-            return Results.Ok(await rebuilder.RebuildAsync(tenant, location));
-        }).WithSummary("Rebuild one location's rollups from its calls now, requalifying them under its current conversion rules " +
-                       "(brand-admin); answers calls read, buckets written, buckets that differed and calls requalified.");
-
-        group.MapPost("/rollups/rebuild", async (string tenant, HttpContext http, IGrainFactory grains, JobStore jobs) =>
-        {
-            var caller = Caller.From(http.User);
-            if (Access.DenyConfigure(caller, tenant, "reports") is { } denied) return denied;
-            if (await grains.GetGrain<ITenantGrain>(tenant).Get() is null) return Problems.NotFound("tenant");
-            var jobId = await jobs.CreateAsync(tenant, "rollup-rebuild", caller.Subject);
-            await grains.GetGrain<IRollupRebuildGrain>(jobId).Resume();
-            return Results.Accepted($"/v1/tenants/{tenant}/jobs/{jobId}", new JobAccepted(jobId, JobStates.Queued));
-        }).WithSummary("Rebuild every location's rollups from the calls under the current conversion rules, as a job (brand-admin): " +
-                       "202 with the job id; GET …/jobs/{jobId} shows its progress. Reports keep answering from the old buckets " +
-                       "until each location's new ones commit.");
-
+        group.MapGet("/locations/{location}/report", LocationReport)
+            .WithSummary("One location's report by day, source, campaign or keyword. `model` (first-touch, last-touch (default), linear, " +
+                         "time-decay with `halfLifeDays` (default 7), position-based) shares each call among the visitor's touches " +
+                         "before it; by day a call is whole. Spend joins source and campaign rows.");
+        group.MapPost("/locations/{location}/report/rebuild", RebuildLocation)
+            .WithSummary("Rebuild one location's rollups from its calls now, requalifying them under its current conversion rules " +
+                         "(brand-admin); answers calls read, buckets written, buckets that differed and calls requalified.");
+        group.MapPost("/rollups/rebuild", RebuildAll)
+            .WithSummary("Rebuild every location's rollups from the calls under the current conversion rules, as a job (brand-admin): " +
+                         "202 with the job id; GET …/jobs/{jobId} shows its progress. Reports keep answering from the old buckets " +
+                         "until each location's new ones commit.");
         return group;
+    }
+
+    public static async Task<Results<Ok<LocationsReportResource>, ValidationProblem, ProblemHttpResult>> LocationsReport(string tenant,
+        string? from, string? to, string? market, string? model, HttpContext http, IGrainFactory grains, RollupStore rollups,
+        RollupRebuilder rebuilder)
+    {
+        var caller = Caller.From(http.User);
+        if (DenyRead(caller, tenant) is { } denied) return denied;
+        var errors = new ValidationErrors();
+        var range = Range(from, to, errors);
+        Model(model, errors);
+        if (errors.Any) return Problems.Invalid(errors.ToDictionary());
+        var rows = await LocationRows(caller, tenant, market, range, grains, rollups, http);
+        var facts = await TenantFacts(tenant, grains, rebuilder);
+        return TypedResults.Ok(new LocationsReportResource(range.From, range.To, model ?? AttributionModels.LastTouch, facts.Currency, facts.Rules,
+            [.. rows.Select(r => new LocationRow(r.Location, r.Market, ReportLine.From(r.Measures)))],
+            ReportLine.From(Measures.Sum(rows.Select(r => r.Measures)))));
+    }
+
+    public static async Task<Results<Ok<MarketsReportResource>, ValidationProblem, ProblemHttpResult>> MarketsReport(string tenant,
+        string? from, string? to, HttpContext http, IGrainFactory grains, RollupStore rollups, RollupRebuilder rebuilder)
+    {
+        var caller = Caller.From(http.User);
+        if (DenyRead(caller, tenant) is { } denied) return denied;
+        var errors = new ValidationErrors();
+        var range = Range(from, to, errors);
+        if (errors.Any) return Problems.Invalid(errors.ToDictionary());
+        var rows = (await LocationRows(caller, tenant, null, range, grains, rollups, http)).Where(r => r.Location is not null).ToList();
+        var markets = rows.GroupBy(r => r.Market).OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => new MarketRow(g.Key, g.Count(), ReportLine.From(Measures.Sum(g.Select(r => r.Measures))))).ToList();
+        var facts = await TenantFacts(tenant, grains, rebuilder);
+        return TypedResults.Ok(new MarketsReportResource(range.From, range.To, facts.Currency, facts.Rules, markets,
+            ReportLine.From(Measures.Sum(rows.Select(r => r.Measures)))));
+    }
+
+    public static async Task<Results<Ok<LocationReportResource>, ValidationProblem, ProblemHttpResult>> LocationReport(string tenant,
+        string location, string? from, string? to, string? groupBy, string? model, double? halfLifeDays, HttpContext http, IGrainFactory grains,
+        RollupStore rollups, RollupRebuilder rebuilder, CallStore calls)
+    {
+        var caller = Caller.From(http.User);
+        if (caller.SeesTenant(tenant) && caller.LacksScope("reports:read")) return Problems.Forbidden("read reports");
+        if (await Access.VisibleLocation(caller, tenant, location, grains) is null) return Problems.NotFound("location");
+        var errors = new ValidationErrors();
+        var range = Range(from, to, errors);
+        var chosenModel = Model(model, errors);
+        if (groupBy is not null && !GroupBys.Contains(groupBy)) errors.Add("groupBy", $"must be one of {string.Join(", ", GroupBys)}.");
+        if (halfLifeDays is not null and (< 0.1 or > 365)) errors.Add("halfLifeDays", "must be from 0.1 to 365.");
+        if (errors.Any) return Problems.Invalid(errors.ToDictionary());
+
+        var query = new ReportQuery(range.From, range.To, groupBy ?? "day", chosenModel, halfLifeDays ?? AttributionModels.DefaultHalfLifeDays);
+        var rowsTask = rollups.ReportAsync(tenant, location, query, async () =>
+            [.. (await calls.ForRollupAsync(tenant, location, range.From, range.To)).Select(Contributions.From)]);
+        var totals = await rollups.TotalsAsync(tenant, location, range.From, range.To);
+        var rows = await rowsTask;
+        var facts = await TenantFacts(tenant, grains, rebuilder);
+        var ordered = query.GroupBy == "day"
+            ? rows.OrderBy(r => r.Key, StringComparer.Ordinal)
+            : rows.OrderByDescending(r => r.Measures.Calls).ThenByDescending(r => r.Measures.Spend).ThenBy(r => r.Key, StringComparer.Ordinal);
+        return TypedResults.Ok(new LocationReportResource(location, range.From, range.To, query.GroupBy, query.Model,
+            query.Model == AttributionModels.TimeDecay ? query.HalfLifeDays : null, facts.Currency, facts.Rules,
+            [.. ordered.Select(r => new GroupRow(r.Key, r.Source, r.Campaign, ReportLine.From(r.Measures)))], ReportLine.From(totals)));
+    }
+
+    public static async Task<Results<Ok<RebuildResult>, ProblemHttpResult>> RebuildLocation(string tenant, string location, HttpContext http,
+        IGrainFactory grains, RollupRebuilder rebuilder)
+    {
+        var caller = Caller.From(http.User);
+        if (caller.SeesTenant(tenant) && caller.LacksScope("reports:read")) return Problems.Forbidden("read reports");
+        if (await Access.VisibleLocation(caller, tenant, location, grains) is null) return Problems.NotFound("location");
+        if (!caller.ConfiguresTenant(tenant)) return Problems.Forbidden("rebuild reports");
+        return TypedResults.Ok((await rebuilder.RebuildAsync(tenant, location))!);   // null only when a job's step refuses
+    }
+
+    public static async Task<Results<Accepted<JobAccepted>, ProblemHttpResult>> RebuildAll(string tenant, HttpContext http, IGrainFactory grains,
+        JobStore jobs)
+    {
+        var caller = Caller.From(http.User);
+        if (Access.DenyConfigure(caller, tenant, "reports") is { } denied) return denied;
+        if (await grains.GetGrain<ITenantGrain>(tenant).Get() is null) return Problems.NotFound("tenant");
+        var jobId = await jobs.CreateAsync(tenant, "rollup-rebuild", caller.Subject);
+        await grains.GetGrain<IRollupRebuildGrain>(jobId).Resume();
+        return TypedResults.Accepted($"/v1/tenants/{tenant}/jobs/{jobId}", new JobAccepted(jobId, JobStates.Queued));
     }
 
     /// <summary>The caller's locations (and, for brand-wide readers without a market filter, the unassigned row): one aggregate.</summary>
@@ -194,11 +207,11 @@ public static class ReportsApi
     }
 
     /// <summary>The tenant-wide reports' access rule: another tenant is not found; a key without reports:read is refused.</summary>
-    private static IResult? DenyRead(Caller caller, string tenant) =>
+    private static ProblemHttpResult? DenyRead(Caller caller, string tenant) =>
         !caller.SeesTenant(tenant) ? Problems.NotFound("tenant") : caller.LacksScope("reports:read") ? Problems.Forbidden("read reports") : null;
 
     /// <summary>GET …/reports/daily: the overview's days, their totals and the period before (see the summary where it is mapped).</summary>
-    private static async Task<IResult> Daily(string tenant, string? from, string? to, string? market, string? location, HttpContext http,
+    public static async Task<Results<Ok<DailyReport>, ValidationProblem, ProblemHttpResult>> Daily(string tenant, string? from, string? to, string? market, string? location, HttpContext http,
         IGrainFactory grains, RollupStore rollups, RollupRebuilder rebuilder)
     {
         var caller = Caller.From(http.User);
@@ -224,7 +237,7 @@ public static class ReportsApi
         var previous = await rollups.TotalsByLocationAsync(tenant, scope, previousFrom, previousTo);
         var days = await daysTask;
         var facts = await TenantFacts(tenant, grains, rebuilder);
-        return Results.Ok(new DailyReport(range.From, range.To, previousFrom, previousTo, facts.Currency, facts.Rules,
+        return TypedResults.Ok(new DailyReport(range.From, range.To, previousFrom, previousTo, facts.Currency, facts.Rules,
             [.. days.Select(d => new DayLine(d.Day, ReportLine.From(d.Measures), d.CallsBySource))],
             ReportLine.From(Measures.Sum(days.Select(d => d.Measures))), ReportLine.From(Measures.Sum(previous.Values))));
     }

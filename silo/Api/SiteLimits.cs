@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using CallMesh.Edge;
 
 namespace CallMesh.Silo.Api;
@@ -18,7 +19,7 @@ public class PerSecondBudget(int perSecond, string detail)
     }
 
     /// <summary>A 429 problem with Retry-After when <paramref name="key"/> is over its budget, else null (and one spent).</summary>
-    public IResult? Refuse(HttpContext http, string key)
+    public ProblemHttpResult? Refuse(HttpContext http, string key)
     {
         if (perSecond <= 0) return null;
         using var lease = Buckets.AttemptAcquire(key);

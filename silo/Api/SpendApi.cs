@@ -7,6 +7,7 @@ using CallMesh.Silo.Hosting;
 using CallMesh.Tenants;
 using CsvHelper;
 using CsvHelper.Configuration;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace CallMesh.Silo.Api;
 
@@ -26,24 +27,7 @@ public static class SpendApi
     {
         var group = routes.MapGroup("/v1/tenants/{tenant}").WithTags("Reports").RequireAuthorization();
 
-        group.MapPost("/spend", async (string tenant, string? source, HttpContext http, IGrainFactory grains, SpendStore store, AuditLog audit) =>
-        {
-            var caller = Caller.From(http.User);
-            if (!caller.SeesTenant(tenant)) return Problems.NotFound("tenant");
-            if (!caller.ConfiguresTenant(tenant) && !caller.HasScope("spend:write")) return Problems.Forbidden("import spend");
-            var currency = (await grains.GetGrain<ITenantGrain>(tenant).Get())?.Config.Currency;
-            if (currency is null) return Problems.NotFound("tenant");
-
-            var (lines, readError) = await ReadLines(http.Request, source);
-            if (readError is not null) return readError;
-            var locations = (await grains.GetGrain<ITenantGrain>(tenant).ListLocations()).Select(l => l.LocationId).ToHashSet();
-            var (rows, errors) = Validate(lines!, currency, locations);
-            if (errors.Any) return Problems.Invalid(errors.ToDictionary());
-
-            var replaced = await store.ReplaceAsync(tenant, rows);   // reports read the spend table as it is
-            await audit.RecordAsync(tenant, "spend", "import", caller.Subject, new { rows = rows.Count, replaced });
-            return Results.Ok(new { imported = rows.Count, replaced, currency });
-        })
+        group.MapPost("/spend", ImportSpend)
         .Accepts<SpendBody>("application/json", "text/csv")
         .WithSummary("Import daily spend (brand-admin or a spend:write key): JSON {rows:[{date, location?, source, campaign, cost, currency}]} " +
                      "or CSV with those columns (Google Ads names such as Day, Cost and Currency code work; preamble lines are skipped; " +
@@ -53,20 +37,45 @@ public static class SpendApi
         return group;
     }
 
-    private static async Task<(List<SpendLine>?, IResult?)> ReadLines(HttpRequest request, string? defaultSource)
+    public static async Task<Results<Ok<SpendImported>, ValidationProblem, ProblemHttpResult>> ImportSpend(string tenant, string? source,
+        HttpContext http, IGrainFactory grains, SpendStore store, AuditLog audit)
+    {
+        var caller = Caller.From(http.User);
+        if (!caller.SeesTenant(tenant)) return Problems.NotFound("tenant");
+        if (!caller.ConfiguresTenant(tenant) && !caller.HasScope("spend:write")) return Problems.Forbidden("import spend");
+        var currency = (await grains.GetGrain<ITenantGrain>(tenant).Get())?.Config.Currency;
+        if (currency is null) return Problems.NotFound("tenant");
+
+        var (lines, invalid, refused) = await ReadLines(http.Request, source);
+        if (invalid is not null) return invalid;
+        if (refused is not null) return refused;
+        var locations = (await grains.GetGrain<ITenantGrain>(tenant).ListLocations()).Select(l => l.LocationId).ToHashSet();
+        var (rows, errors) = Validate(lines!, currency, locations);
+        if (errors.Any) return Problems.Invalid(errors.ToDictionary());
+
+        var replaced = await store.ReplaceAsync(tenant, rows);   // reports read the spend table as it is
+        await audit.RecordAsync(tenant, "spend", "import", caller.Subject, new { rows = rows.Count, replaced });
+        return TypedResults.Ok(new SpendImported(rows.Count, replaced, currency));
+    }
+
+    public sealed record SpendImported(int Imported, int Replaced, string Currency);
+
+    /// <summary>The body's lines, or why it cannot be read: a validation problem, or another refusal (media type, NUL, bad JSON).</summary>
+    private static async Task<(List<SpendLine>? Lines, ValidationProblem? Invalid, ProblemHttpResult? Refused)> ReadLines(HttpRequest request,
+        string? defaultSource)
     {
         var mediaType = request.ContentType?.Split(';')[0].Trim().ToLowerInvariant();
         if (mediaType == "text/csv")
         {
             using var reader = new StreamReader(request.Body);
             var text = await reader.ReadToEndAsync();
-            if (StorableText.Holds(text)) return (null, Problems.Problem(StatusCodes.Status400BadRequest, "malformed-request", StorableText.Title));
+            if (StorableText.Holds(text)) return (null, null, Problems.Problem(StatusCodes.Status400BadRequest, "malformed-request", StorableText.Title));
             return ParseCsv(text, defaultSource) is { } lines
-                ? (lines, null)
-                : (null, Problems.Invalid("csv", "needs a header row with date (or day) and cost columns."));
+                ? (lines, null, null)
+                : (null, Problems.Invalid("csv", "needs a header row with date (or day) and cost columns."), null);
         }
         if (mediaType != "application/json")
-            return (null, Problems.Problem(StatusCodes.Status415UnsupportedMediaType, "unsupported-media-type", "Send application/json or text/csv."));
+            return (null, null, Problems.Problem(StatusCodes.Status415UnsupportedMediaType, "unsupported-media-type", "Send application/json or text/csv."));
         try
         {
             var body = await request.ReadFromJsonAsync<SpendBody>();
@@ -76,12 +85,12 @@ public static class SpendApi
                     System.Text.Json.JsonValueKind.Number => r.Cost.GetRawText(),
                     System.Text.Json.JsonValueKind.String => r.Cost.GetString(),
                     _ => null,
-                }, r.Currency)).ToList(), null)
-                : (null, Problems.Invalid("rows", "is required."));
+                }, r.Currency)).ToList(), null, null)
+                : (null, Problems.Invalid("rows", "is required."), null);
         }
         catch (System.Text.Json.JsonException)
         {
-            return (null, Problems.Problem(StatusCodes.Status400BadRequest, "malformed-request", "The body is not valid JSON of the expected shape."));
+            return (null, null, Problems.Problem(StatusCodes.Status400BadRequest, "malformed-request", "The body is not valid JSON of the expected shape."));
         }
     }
 

@@ -6,6 +6,7 @@ using CallMesh.Carriers;
 using CallMesh.Silo.Carriers;
 using CallMesh.Silo.Hosting;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace CallMesh.Silo.Api;
 
@@ -24,78 +25,84 @@ public static partial class VoiceApi
     public static RouteGroupBuilder MapVoiceApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/voice/{carrier:regex(^(twilio|signalwire)$)}").WithTags("Carrier webhooks").DisableAntiforgery();
-
-        group.MapPost("/inbound", async (string carrier, HttpContext http, CarrierAccounts accounts, RoutingSnapshot snapshot,
-            IConfiguration configuration, WebhookLimits limits, InboundRouter router, CallJournal journal, TimeProvider clock, CallMeshMetrics metrics) =>
-        {
-            var started = System.Diagnostics.Stopwatch.GetTimestamp();
-            var (webhook, problem) = await Verify(http, accounts, snapshot, configuration, limits);
-            if (problem is not null) return problem;
-            var form = webhook!.Form;
-            var errors = new ValidationErrors();
-            var callSid = CallSid(errors, "CallSid", form["CallSid"]);
-            var from = errors.Required("From", form["From"]);
-            var to = errors.Required("To", form["To"]);
-            if (to is not null && Rules.PhoneNumberError(to) is { } error) errors.Add("To", error);
-            if (errors.Any) return Problems.Invalid(errors.ToDictionary());
-
-            // The caller is waiting: route from memory, make the start durable here, and let the grain record,
-            // attribute and roll it up behind the answer (CallJournal).
-            var inbound = new InboundCall(webhook.Account.AccountSid, from!, to!, Microseconds(clock.GetUtcNow().UtcDateTime));
-            var routing = await router.RouteAsync(webhook.Account.TenantId, inbound);
-            await journal.AppendStartAsync(webhook.Account.TenantId, callSid!, inbound, routing);
-            metrics.VoiceAnswer.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("carrier", carrier));
-            return Results.Text(TwiML.Answer(routing, $"{webhook.BaseUrl}/v1/voice/{carrier}"), TwiML.ContentType);
-        }).WithSummary("Inbound call (form-encoded, signed): answers TwiML routing it at once; records and attributes it behind the answer.");
-
-        group.MapPost("/status", async (HttpContext http, CarrierAccounts accounts, RoutingSnapshot snapshot, IConfiguration configuration,
-            WebhookLimits limits, CallJournal journal) =>
-        {
-            var (webhook, problem) = await Verify(http, accounts, snapshot, configuration, limits);
-            if (problem is not null) return problem;
-            var form = webhook!.Form;
-            var errors = new ValidationErrors();
-            var callSid = CallSid(errors, "CallSid", form["CallSid"]);
-            var parent = form["ParentCallSid"].ToString() is { Length: > 0 } p ? CallSid(errors, "ParentCallSid", p) : null;
-            var status = errors.Required("CallStatus", form["CallStatus"]);
-            var duration = OptionalSeconds(errors, "CallDuration", form["CallDuration"]);
-            var sequence = OptionalSeconds(errors, "SequenceNumber", form["SequenceNumber"]);
-            if (errors.Any) return Problems.Invalid(errors.ToDictionary());
-
-            // Our <Dial> asks for the forwarded leg's callbacks (ParentCallSid = the inbound call); the number's
-            // own status callback reports the caller's leg.
-            var leg = parent is null ? "inbound" : "dialed";
-            var delivery = new CallEvent($"{leg}:{callSid}:{(sequence is { } s ? s.ToString() : status)}", leg, status!, duration,
-                Url(form["RecordingUrl"]));
-            await journal.AppendEventAsync(webhook.Account.TenantId, parent ?? callSid!, delivery);
-            return Results.NoContent();
-        }).WithSummary("Call progress of the caller's or the forwarded leg; journaled, then applied once whatever the order of deliveries.");
-
-        group.MapPost("/dial-action", async (HttpContext http, CarrierAccounts accounts, RoutingSnapshot snapshot, IConfiguration configuration,
-            WebhookLimits limits, CallJournal journal) =>
-        {
-            var (webhook, problem) = await Verify(http, accounts, snapshot, configuration, limits);
-            if (problem is not null) return problem;
-            var form = webhook!.Form;
-            var errors = new ValidationErrors();
-            var callSid = CallSid(errors, "CallSid", form["CallSid"]);
-            var status = errors.Required("DialCallStatus", form["DialCallStatus"]);
-            var duration = OptionalSeconds(errors, "DialCallDuration", form["DialCallDuration"]);
-            if (errors.Any) return Problems.Invalid(errors.ToDictionary());
-
-            var delivery = new CallEvent($"dial-result:{callSid}", "dial-result", status!, duration, Url(form["RecordingUrl"]),
-                bool.TryParse(form["DialBridged"], out var bridged) ? bridged : null);
-            await journal.AppendEventAsync(webhook.Account.TenantId, callSid!, delivery);
-            return Results.Text(TwiML.HangUp(), TwiML.ContentType);
-        }).WithSummary("The forwarded leg's result (answered or missed, talk time, recording); journaled; answers TwiML that hangs up.");
-
+        group.MapPost("/inbound", Inbound).Produces<string>(StatusCodes.Status200OK, "text/xml")
+            .WithSummary("Inbound call (form-encoded, signed): answers TwiML routing it at once; records and attributes it behind the answer.");
+        group.MapPost("/status", Status)
+            .WithSummary("Call progress of the caller's or the forwarded leg; journaled, then applied once whatever the order of deliveries.");
+        group.MapPost("/dial-action", DialAction).Produces<string>(StatusCodes.Status200OK, "text/xml")
+            .WithSummary("The forwarded leg's result (answered or missed, talk time, recording); journaled; answers TwiML that hangs up.");
         return group;
+    }
+
+    public static async Task<Results<ContentHttpResult, ValidationProblem, ProblemHttpResult>> Inbound(string carrier, HttpContext http,
+        CarrierAccounts accounts, RoutingSnapshot snapshot, IConfiguration configuration, WebhookLimits limits, InboundRouter router,
+        CallJournal journal, TimeProvider clock, CallMeshMetrics metrics)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var (webhook, problem) = await Verify(http, accounts, snapshot, configuration, limits);
+        if (problem is not null) return problem;
+        var form = webhook!.Form;
+        var errors = new ValidationErrors();
+        var callSid = CallSid(errors, "CallSid", form["CallSid"]);
+        var from = errors.Required("From", form["From"]);
+        var to = errors.Required("To", form["To"]);
+        if (to is not null && Rules.PhoneNumberError(to) is { } error) errors.Add("To", error);
+        if (errors.Any) return Problems.Invalid(errors.ToDictionary());
+
+        // The caller is waiting: route from memory, make the start durable here, and let the grain record,
+        // attribute and roll it up behind the answer (CallJournal).
+        var inbound = new InboundCall(webhook.Account.AccountSid, from!, to!, Microseconds(clock.GetUtcNow().UtcDateTime));
+        var routing = await router.RouteAsync(webhook.Account.TenantId, inbound);
+        await journal.AppendStartAsync(webhook.Account.TenantId, callSid!, inbound, routing);
+        metrics.VoiceAnswer.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("carrier", carrier));
+        return TypedResults.Text(TwiML.Answer(routing, $"{webhook.BaseUrl}/v1/voice/{carrier}"), TwiML.ContentType);
+    }
+
+    public static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> Status(HttpContext http, CarrierAccounts accounts,
+        RoutingSnapshot snapshot, IConfiguration configuration, WebhookLimits limits, CallJournal journal)
+    {
+        var (webhook, problem) = await Verify(http, accounts, snapshot, configuration, limits);
+        if (problem is not null) return problem;
+        var form = webhook!.Form;
+        var errors = new ValidationErrors();
+        var callSid = CallSid(errors, "CallSid", form["CallSid"]);
+        var parent = form["ParentCallSid"].ToString() is { Length: > 0 } p ? CallSid(errors, "ParentCallSid", p) : null;
+        var status = errors.Required("CallStatus", form["CallStatus"]);
+        var duration = OptionalSeconds(errors, "CallDuration", form["CallDuration"]);
+        var sequence = OptionalSeconds(errors, "SequenceNumber", form["SequenceNumber"]);
+        if (errors.Any) return Problems.Invalid(errors.ToDictionary());
+
+        // Our <Dial> asks for the forwarded leg's callbacks (ParentCallSid = the inbound call); the number's
+        // own status callback reports the caller's leg.
+        var leg = parent is null ? "inbound" : "dialed";
+        var delivery = new CallEvent($"{leg}:{callSid}:{(sequence is { } s ? s.ToString() : status)}", leg, status!, duration,
+            Url(form["RecordingUrl"]));
+        await journal.AppendEventAsync(webhook.Account.TenantId, parent ?? callSid!, delivery);
+        return TypedResults.NoContent();
+    }
+
+    public static async Task<Results<ContentHttpResult, ValidationProblem, ProblemHttpResult>> DialAction(HttpContext http,
+        CarrierAccounts accounts, RoutingSnapshot snapshot, IConfiguration configuration, WebhookLimits limits, CallJournal journal)
+    {
+        var (webhook, problem) = await Verify(http, accounts, snapshot, configuration, limits);
+        if (problem is not null) return problem;
+        var form = webhook!.Form;
+        var errors = new ValidationErrors();
+        var callSid = CallSid(errors, "CallSid", form["CallSid"]);
+        var status = errors.Required("DialCallStatus", form["DialCallStatus"]);
+        var duration = OptionalSeconds(errors, "DialCallDuration", form["DialCallDuration"]);
+        if (errors.Any) return Problems.Invalid(errors.ToDictionary());
+
+        var delivery = new CallEvent($"dial-result:{callSid}", "dial-result", status!, duration, Url(form["RecordingUrl"]),
+            bool.TryParse(form["DialBridged"], out var bridged) ? bridged : null);
+        await journal.AppendEventAsync(webhook.Account.TenantId, callSid!, delivery);
+        return TypedResults.Text(TwiML.HangUp(), TwiML.ContentType);
     }
 
     private sealed record Webhook(CarrierAccount Account, IFormCollection Form, string BaseUrl);
 
     /// <summary>Reads the form and checks its signature against the account's auth token: 403 when it does not match.</summary>
-    private static async Task<(Webhook?, IResult?)> Verify(HttpContext http, CarrierAccounts accounts, RoutingSnapshot snapshot, IConfiguration configuration,
+    private static async Task<(Webhook?, ProblemHttpResult?)> Verify(HttpContext http, CarrierAccounts accounts, RoutingSnapshot snapshot, IConfiguration configuration,
         WebhookLimits limits)
     {
         if (!http.Request.HasFormContentType)

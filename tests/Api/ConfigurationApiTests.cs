@@ -191,7 +191,27 @@ public sealed class ConfigurationApiTests(ApiFixture fixture) : IClassFixture<Ap
 
         using var openApi = await Cluster.Http.GetAsync("/openapi/v1.json");
         var document = await openApi.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.True(document.GetProperty("paths").TryGetProperty("/v1/tenants/{tenant}/locations/{location}", out _));
+        var paths = document.GetProperty("paths");
+        Assert.True(paths.TryGetProperty("/v1/tenants/{tenant}/locations/{location}", out var location));
+
+        // Handlers return typed results: every operation documents its success and its problems, and a JSON success its schema.
+        var undocumented = new List<string>();
+        foreach (var path in paths.EnumerateObject())
+            foreach (var operation in path.Value.EnumerateObject().Where(o => o.Name is "get" or "put" or "post" or "patch" or "delete"))
+            {
+                var responses = operation.Value.GetProperty("responses").EnumerateObject().ToList();
+                if (!responses.Any(r => r.Name.StartsWith('2'))) undocumented.Add($"{operation.Name} {path.Name}: no success");
+                foreach (var success in responses.Where(r => r.Name is "200" or "201" or "202"))
+                    if (success.Value.TryGetProperty("content", out var content) && content.TryGetProperty("application/json", out var json)
+                        && !json.TryGetProperty("schema", out _))
+                        undocumented.Add($"{operation.Name} {path.Name}: {success.Name} without a schema");
+            }
+        Assert.True(undocumented.Count == 0, string.Join("\n", undocumented));
+        var put = location.GetProperty("put").GetProperty("responses");
+        Assert.Contains("LocationResource", put.GetProperty("201").GetRawText());
+        Assert.True(put.TryGetProperty("400", out _) && put.TryGetProperty("200", out _));
+        var list = paths.GetProperty("/v1/tenants/{tenant}/calls").GetProperty("get").GetProperty("responses");
+        Assert.Contains("CallPage", list.GetProperty("200").GetRawText());
     }
 
     [Fact]

@@ -11,7 +11,7 @@ namespace CallMesh.Tests.Deployment;
 /// <summary>
 /// The runtime settings the silo and the gateway ship with: .NET's (Directory.Build.props) and Orleans' activation
 /// collection. They share a few cores with each other and PostgreSQL, and the bench measured each of these against the
-/// default (docs/bench-dni.md).
+/// default (docs/perf/dni.md).
 /// </summary>
 public class RuntimeSettingsTests
 {
@@ -30,7 +30,7 @@ public class RuntimeSettingsTests
 
     /// <summary>
     /// Orleans deactivates every activation whose idle time ran out within one quantum at once. Its default quantum of a
-    /// minute sent a minute of DNI visitors at once, and the silo's answers waited behind them (docs/bench-dni.md).
+    /// minute sent a minute of DNI visitors at once, and the silo's answers waited behind them (docs/perf/dni.md).
     /// </summary>
     [Fact]
     public void The_silo_collects_idle_activations_every_second_not_a_minute_at_a_time()
