@@ -117,7 +117,7 @@ public sealed class ChaosScenario(HttpClient http, BenchTenant.Seed seed, Inboun
                 var site = seed.Sites[Random.Shared.Next(seed.Sites.Count)];
                 var body = JsonSerializer.Serialize(new { siteKey = site, url = "https://bench.example/locations/x", targets = new[] { seed.Targets[Random.Shared.Next(seed.Targets.Count)] } });
                 using var request = new HttpRequestMessage(HttpMethod.Post, $"/v1/dni/sessions?siteKey={site}")
-                    { Content = new StringContent(body, Encoding.UTF8, "text/plain") };
+                { Content = new StringContent(body, Encoding.UTF8, "text/plain") };
                 request.Headers.Add("X-Forwarded-For", $"10.{Random.Shared.Next(256)}.{Random.Shared.Next(256)}.{Random.Shared.Next(1, 255)}");
                 request.Headers.Add("Origin", "https://bench.example");
                 using var response = await http.SendAsync(request);

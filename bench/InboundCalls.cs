@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Security.Cryptography;
-using CallMesh.Identity;
 using CallMesh.Carriers;
+using CallMesh.Identity;
 using CallMesh.Silo.Demo;
 using Npgsql;
 

@@ -77,7 +77,8 @@ public static class LoadRunner
                 inFlight[i] = Send(i, due);
             }
             allSent.SetResult();
-        }) { IsBackground = true, Name = "open-loop schedule" };
+        })
+        { IsBackground = true, Name = "open-loop schedule" };
         scheduler.Start();
         await allSent.Task;
         await Task.WhenAll(inFlight);

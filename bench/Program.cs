@@ -289,7 +289,7 @@ if (scenarios.Contains("history"))
 {
     // history: years of calls at constant cost — reports, inserts, lookups and silo memory at a tenth and at all of it.
     using var historyHttp = new HttpClient(new ManyClients { InnerHandler = connections }, disposeHandler: false)
-        { BaseAddress = gateway, Timeout = TimeSpan.FromMinutes(5) };
+    { BaseAddress = gateway, Timeout = TimeSpan.FromMinutes(5) };
     await new HistoryScenario(historyHttp, postgres, key, state, long.Parse(options.GetValueOrDefault("history-calls") ?? "10000000"),
         int.Parse(options.GetValueOrDefault("history-locations") ?? "1000")).RunAsync();
 }

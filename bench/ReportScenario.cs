@@ -70,7 +70,8 @@ public sealed class ReportScenario(HttpClient http, string postgres, string sign
             // The calls went in behind CallMesh's back: their keys, then their rollups by the rebuild job a brand admin would run.
             await using (var keys = new NpgsqlCommand(
                        $"INSERT INTO callmesh.call_keys (call_id, tenant_id, started_at) SELECT call_id, tenant_id, started_at FROM callmesh.calls WHERE tenant_id = '{Tenant}'",
-                       connection) { CommandTimeout = 600 })
+                       connection)
+            { CommandTimeout = 600 })
                 await keys.ExecuteNonQueryAsync();
         }
         await RebuildAsync(admin, clock);

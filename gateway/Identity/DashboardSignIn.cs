@@ -137,8 +137,11 @@ public static class DashboardSignIn
         if (!configured) return routes;
 
         routes.MapGet("/dashboard/sign-in", (string? returnUrl) => Results.Challenge(
-            new AuthenticationProperties { RedirectUri = returnUrl is { Length: > 0 } && returnUrl.StartsWith("/dashboard/", StringComparison.Ordinal)
-                && !returnUrl.StartsWith("//", StringComparison.Ordinal) ? returnUrl : "/dashboard/" },
+            new AuthenticationProperties
+            {
+                RedirectUri = returnUrl is { Length: > 0 } && returnUrl.StartsWith("/dashboard/", StringComparison.Ordinal)
+                && !returnUrl.StartsWith("//", StringComparison.Ordinal) ? returnUrl : "/dashboard/"
+            },
             [OidcScheme]));
 
         // Ends the session here, and gives the page the provider's end-session address to go to (a fetch cannot follow a

@@ -1,6 +1,6 @@
 using System.Net;
-using CallMesh.Edge;
 using System.Threading.RateLimiting;
+using CallMesh.Edge;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.RateLimiting;
 

@@ -147,8 +147,16 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
         if (touch is not null) path.Add(new CallTouch(touch.At, touch.Source, touch.Medium, touch.Campaign, touch.Keyword));
         return (basis with
         {
-            Source = touch?.Source ?? "direct", Medium = touch?.Medium ?? "none", Campaign = touch?.Campaign, Keyword = touch?.Keyword,
-            Gclid = touch?.ClickIds.Gclid, ClickIds = touch?.ClickIds is { Any: true } ids ? ids : null, LandingPage = touch?.LandingPage, VisitorId = visitorId, SessionId = sessionId, IsTest = isTest,
+            Source = touch?.Source ?? "direct",
+            Medium = touch?.Medium ?? "none",
+            Campaign = touch?.Campaign,
+            Keyword = touch?.Keyword,
+            Gclid = touch?.ClickIds.Gclid,
+            ClickIds = touch?.ClickIds is { Any: true } ids ? ids : null,
+            LandingPage = touch?.LandingPage,
+            VisitorId = visitorId,
+            SessionId = sessionId,
+            IsTest = isTest,
         }, path);
     }
 
@@ -178,7 +186,10 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
         var ended = call.EndedAt is not null || Terminal.Contains(status) || delivery.Leg == "dial-result";
         return call with
         {
-            Status = status, Answered = answered, DurationSeconds = duration, TalkSeconds = talk,
+            Status = status,
+            Answered = answered,
+            DurationSeconds = duration,
+            TalkSeconds = talk,
             RecordingUrl = call.RecordingUrl ?? delivery.RecordingUrl,
             // Derived from the call itself, not from when a delivery arrived, so any order ends the same.
             EndedAt = ended ? call.StartedAt.AddSeconds(Math.Max(duration, talk)) : null,
@@ -215,8 +226,10 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
             if (outcome.ExternalId is not null && outcome.ExternalId == call.OutcomeExternalId) return new OutcomeResult(true, [], call);
             var updated = call with
             {
-                Outcome = outcome.Outcome, Value = outcome.Value is { } v ? decimal.Round(v, 2) : null,
-                Currency = outcome.Value is null ? null : currency, OutcomeExternalId = outcome.ExternalId,
+                Outcome = outcome.Outcome,
+                Value = outcome.Value is { } v ? decimal.Round(v, 2) : null,
+                Currency = outcome.Value is null ? null : currency,
+                OutcomeExternalId = outcome.ExternalId,
                 Notes = string.IsNullOrWhiteSpace(outcome.Notes) ? null : outcome.Notes.Trim(),
             };
             if (await Save(await Qualify(updated))) return new OutcomeResult(true, [], _call);

@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using CallMesh.Common;
 using System.Threading.Channels;
+using CallMesh.Common;
 using CallMesh.Visitors;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -48,12 +48,12 @@ public sealed record JournalEntry(
 /// </summary>
 public sealed class DniJournal : BackgroundService
 {
-    private readonly NpgsqlDataSource database;
-    private readonly ILogger<DniJournal> logger;
+    private readonly NpgsqlDataSource _database;
+    private readonly ILogger<DniJournal> _logger;
 
     public DniJournal(NpgsqlDataSource database, ILogger<DniJournal> logger, CallMeshMetrics metrics)
     {
-        (this.database, this.logger) = (database, logger);
+        (_database, _logger) = (database, logger);
         metrics.Gauge("callmesh.dni.journal.depth", "{entry}", "DNI journal entries waiting for their transaction.", () => _queue.Reader.Count);
     }
 
@@ -86,7 +86,7 @@ public sealed class DniJournal : BackgroundService
 
     private async Task LeadAsync()
     {
-        var lane = new Lane(database, logger);
+        var lane = new Lane(_database, _logger);
         while (await _queue.Reader.WaitToReadAsync(CancellationToken.None))
         {
             Volatile.Write(ref _leadSentAt, System.Diagnostics.Stopwatch.GetTimestamp());
@@ -99,7 +99,7 @@ public sealed class DniJournal : BackgroundService
     /// <summary>Looks every few milliseconds whether the lead is stalled with entries waiting, and writes those.</summary>
     private async Task HelpAsync()
     {
-        var lane = new Lane(database, logger);
+        var lane = new Lane(_database, _logger);
         using var timer = new PeriodicTimer(StalledAfter);
         while (!_queue.Reader.Completion.IsCompleted && await timer.WaitForNextTickAsync())
         {

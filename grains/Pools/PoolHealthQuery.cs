@@ -66,7 +66,8 @@ public sealed class PoolHealthQuery(NpgsqlDataSource database, TimeProvider cloc
             """
             SELECT count(*), count(*) FILTER (WHERE kind = 'overflow'), count(*) FILTER (WHERE early_reuse) FROM callmesh.number_leases
              WHERE tenant_id = $1 AND pool_id = $2 AND leased_at >= $3
-            """) { Parameters = { new() { Value = tenantId }, new() { Value = poolId }, new() { Value = windowStart } } });
+            """)
+        { Parameters = { new() { Value = tenantId }, new() { Value = poolId }, new() { Value = windowStart } } });
         await using var reader = await batch.ExecuteReaderAsync();
         var hours = new List<HourlyLoad>();
         while (await reader.ReadAsync())

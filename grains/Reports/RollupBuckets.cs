@@ -36,8 +36,8 @@ public sealed class RollupBuckets
             return;
         }
         foreach (var model in AttributionModels.All)
-        foreach (var (touch, share) in AttributionModels.Credit(call, model))
-            Change(Touches, Key(call.Day, model, touch), share, sign);
+            foreach (var (touch, share) in AttributionModels.Credit(call, model))
+                Change(Touches, Key(call.Day, model, touch), share, sign);
     }
 
     private static TouchKey Key(DateOnly day, string model, CallTouch touch) =>

@@ -149,7 +149,13 @@ public sealed class RollupStore([FromKeyedServices(RollupStore.DataSourceKey)] N
 
     private static decimal Column(Measures m, int column) => column switch
     {
-        0 => m.Calls, 1 => m.Answered, 2 => m.Missed, 3 => m.FirstTime, 4 => m.Qualified, 5 => m.Revenue, 6 => m.DurationSeconds,
+        0 => m.Calls,
+        1 => m.Answered,
+        2 => m.Missed,
+        3 => m.FirstTime,
+        4 => m.Qualified,
+        5 => m.Revenue,
+        6 => m.DurationSeconds,
         _ => m.Outcomes.GetValueOrDefault(OutcomeOfColumn[column - 7]),
     };
 
@@ -310,11 +316,11 @@ public sealed class RollupStore([FromKeyedServices(RollupStore.DataSourceKey)] N
         }
         if (bucketed.Length == 1)
             foreach (var call in await multiTouchCalls())
-            foreach (var (touch, share) in AttributionModels.Credit(call, query.Model, query.HalfLifeDays))
-            {
-                var (key, source, campaign) = keyOf(query.GroupBy == "keyword" ? touch.Keyword ?? "" : touch.Source, touch.Campaign ?? "");
-                Add(key, source, campaign, share);
-            }
+                foreach (var (touch, share) in AttributionModels.Credit(call, query.Model, query.HalfLifeDays))
+                {
+                    var (key, source, campaign) = keyOf(query.GroupBy == "keyword" ? touch.Keyword ?? "" : touch.Source, touch.Campaign ?? "");
+                    Add(key, source, campaign, share);
+                }
         return ToRows(rows);
     }
 

@@ -20,7 +20,9 @@ public sealed class TenantGrain(
         var rulesChanged = !created && !TenantRules.SameRules(stored.State.Config!.DefaultConversionRules, config.DefaultConversionRules);
         stored.State = stored.State with
         {
-            Config = config, UpdatedAt = clock.GetUtcNow().UtcDateTime, RulesVersion = stored.State.RulesVersion + (rulesChanged ? 1 : 0),
+            Config = config,
+            UpdatedAt = clock.GetUtcNow().UtcDateTime,
+            RulesVersion = stored.State.RulesVersion + (rulesChanged ? 1 : 0),
         };
         await stored.WriteStateAsync();
         return created ? SaveResult.Created : SaveResult.Updated;

@@ -1,7 +1,7 @@
+using CallMesh.Common;
 using CallMesh.Dni;
 using CallMesh.Locations;
 using CallMesh.Pools;
-using CallMesh.Common;
 
 namespace CallMesh.Visitors;
 

@@ -1,9 +1,9 @@
-using Microsoft.AspNetCore.Http.HttpResults;
 using System.Globalization;
 using CallMesh.Identity;
 using CallMesh.Outbound;
 using CallMesh.Tenants;
 using CsvHelper;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace CallMesh.Silo.Api;
 

@@ -1,10 +1,10 @@
-using Microsoft.AspNetCore.Http.HttpResults;
 using System.Text.RegularExpressions;
 using CallMesh.Common;
 using CallMesh.Identity;
 using CallMesh.Outbound;
 using CallMesh.Silo.Database;
 using CallMesh.Tenants;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace CallMesh.Silo.Api;
 
@@ -96,7 +96,8 @@ public static partial class DestinationsApi
         await store.CreateAsync(destination, feedHash);
         await audit.RecordAsync(tenant, "destination", destination.Id, caller.Subject, new { destination.Kind, destination.Name, destination.Url, destination.Events });
         var resource = ToResource(destination, feedToken is null ? null : FeedUrls(VoiceApi.PublicBaseUrl(http, configuration), destination.Kind, feedToken))
-            with { Secret = secret };
+            with
+        { Secret = secret };
         return TypedResults.Created($"/v1/tenants/{tenant}/destinations/{destination.Id}", resource);
     }
 

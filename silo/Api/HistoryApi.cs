@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Http.HttpResults;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -8,6 +7,7 @@ using CallMesh.Identity;
 using CallMesh.Silo.Database;
 using CallMesh.Silo.History;
 using CsvHelper;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace CallMesh.Silo.Api;
 

@@ -1,7 +1,7 @@
 using CallMesh.Common;
 using CallMesh.Identity;
-using CallMesh.Silo.Database;
 using CallMesh.Numbers;
+using CallMesh.Silo.Database;
 using CallMesh.Tenants;
 using Microsoft.AspNetCore.Http.HttpResults;
 

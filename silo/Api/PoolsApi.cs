@@ -1,8 +1,8 @@
 using CallMesh.Common;
 using CallMesh.Identity;
-using CallMesh.Silo.Database;
 using CallMesh.Locations;
 using CallMesh.Pools;
+using CallMesh.Silo.Database;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace CallMesh.Silo.Api;

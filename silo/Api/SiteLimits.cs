@@ -1,5 +1,5 @@
-using Microsoft.AspNetCore.Http.HttpResults;
 using CallMesh.Edge;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace CallMesh.Silo.Api;
 

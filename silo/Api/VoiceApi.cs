@@ -1,8 +1,8 @@
 using System.Text.RegularExpressions;
 using CallMesh.Calls;
+using CallMesh.Carriers;
 using CallMesh.Common;
 using CallMesh.Silo.Calls;
-using CallMesh.Carriers;
 using CallMesh.Silo.Carriers;
 using CallMesh.Silo.Hosting;
 using Microsoft.AspNetCore.Http.Features;

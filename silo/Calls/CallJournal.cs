@@ -1,7 +1,7 @@
 using System.Diagnostics;
-using System.Text.Json.Serialization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using System.Threading.Channels;
 using CallMesh.Calls;
 using CallMesh.Common;

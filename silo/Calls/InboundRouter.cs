@@ -2,8 +2,8 @@ using CallMesh.Calls;
 using CallMesh.Common;
 using CallMesh.Dni;
 using CallMesh.Locations;
-using CallMesh.Pools;
 using CallMesh.Numbers;
+using CallMesh.Pools;
 using CallMesh.Tenants;
 
 namespace CallMesh.Silo.Calls;

@@ -1,9 +1,9 @@
 using System.Text.Json;
 using CallMesh.Calls;
+using CallMesh.Carriers;
 using CallMesh.Common;
 using CallMesh.Locations;
 using CallMesh.Numbers;
-using CallMesh.Carriers;
 using CallMesh.Tenants;
 using Npgsql;
 

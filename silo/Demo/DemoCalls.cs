@@ -1,8 +1,8 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using CallMesh.Identity;
 using CallMesh.Carriers;
+using CallMesh.Identity;
 
 namespace CallMesh.Silo.Demo;
 
@@ -53,15 +53,24 @@ public static class DemoCalls
             }
             var callSid = $"CAdemo{DateTime.UtcNow:yyyyMMdd}{i:D4}{random.Next(1_000_000):D6}";
             var from = $"+1{random.Next(200, 999)}555{random.Next(100, 200):D4}";
-            if (!await Webhook(http, "/v1/voice/twilio/inbound", new() { ["AccountSid"] = accountSid, ["CallSid"] = callSid, ["CallStatus"] = "ringing",
-                    ["Direction"] = "inbound", ["From"] = from, ["To"] = to })) continue;
+            if (!await Webhook(http, "/v1/voice/twilio/inbound", new()
+            {
+                ["AccountSid"] = accountSid, ["CallSid"] = callSid, ["CallStatus"] = "ringing",
+                ["Direction"] = "inbound", ["From"] = from, ["To"] = to
+            })) continue;
             calls++;
             var answered = random.Next(4) > 0;
             var talk = answered ? random.Next(15, 600) : 0;
-            await Webhook(http, "/v1/voice/twilio/dial-action", new() { ["AccountSid"] = accountSid, ["CallSid"] = callSid,
-                ["DialCallStatus"] = answered ? "completed" : "no-answer", ["DialCallDuration"] = $"{talk}", ["DialBridged"] = answered ? "true" : "false" });
-            await Webhook(http, "/v1/voice/twilio/status", new() { ["AccountSid"] = accountSid, ["CallSid"] = callSid, ["CallStatus"] = "completed",
-                ["CallDuration"] = $"{talk + 12}", ["SequenceNumber"] = "0" });
+            await Webhook(http, "/v1/voice/twilio/dial-action", new()
+            {
+                ["AccountSid"] = accountSid, ["CallSid"] = callSid,
+                ["DialCallStatus"] = answered ? "completed" : "no-answer", ["DialCallDuration"] = $"{talk}", ["DialBridged"] = answered ? "true" : "false"
+            });
+            await Webhook(http, "/v1/voice/twilio/status", new()
+            {
+                ["AccountSid"] = accountSid, ["CallSid"] = callSid, ["CallStatus"] = "completed",
+                ["CallDuration"] = $"{talk + 12}", ["SequenceNumber"] = "0"
+            });
             if (answered && talk >= 60 && random.Next(3) == 0 && await RecordedAsync(http, admin, tenant, callSid))
                 await DemoSeeder.SendAsync(http, HttpMethod.Post, admin, $"/v1/tenants/{tenant}/calls/{callSid}/outcome", random.Next(2) == 0
                     ? new { outcome = "sale", value = (decimal?)(random.Next(150, 2500) + 0.99m) }

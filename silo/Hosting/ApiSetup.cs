@@ -1,13 +1,13 @@
 using CallMesh.Common;
 using CallMesh.Dni;
+using CallMesh.Identity;
 using CallMesh.Numbers;
 using CallMesh.Pools;
-using Orleans.Runtime;
-using CallMesh.Identity;
 using CallMesh.Silo.Api;
 using CallMesh.Silo.Database;
 using CallMesh.Silo.Geo;
 using Npgsql;
+using Orleans.Runtime;
 
 namespace CallMesh.Silo.Hosting;
 

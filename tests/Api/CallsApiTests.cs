@@ -2,8 +2,8 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using CallMesh.Identity;
 using CallMesh.Carriers;
+using CallMesh.Identity;
 using CallMesh.Silo.Hosting;
 using CallMesh.Tests.Infrastructure;
 
@@ -348,10 +348,10 @@ public sealed class CallsApiTests(ApiFixture fixture) : IClassFixture<ApiFixture
         using var pool = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}/pools/katy-web", Admin);
         var config = await pool.Content.ReadFromJsonAsync<JsonElement>();
         using (var badRest = await Cluster.SendAsync(HttpMethod.Put, $"/v1/tenants/{Tenant}/pools/katy-web", Admin, new
-               {
-                   location = "katy", numbers = config.GetProperty("numbers").EnumerateArray().Select(n => n.GetString()).ToList(),
-                   restSeconds = -1, lateCallWindowSeconds = 99_999_999,
-               }))
+        {
+            location = "katy", numbers = config.GetProperty("numbers").EnumerateArray().Select(n => n.GetString()).ToList(),
+            restSeconds = -1, lateCallWindowSeconds = 99_999_999,
+        }))
         {
             var problem = await ProblemAssert.Is(badRest, HttpStatusCode.BadRequest, "validation");
             Assert.Equal(["lateCallWindowSeconds", "restSeconds"], problem.GetProperty("errors").EnumerateObject().Select(e => e.Name).Order());

@@ -33,7 +33,8 @@ public sealed class GatewayTlsTests(TestDatabase db) : IClassFixture<TestDatabas
             {
                 RemoteCertificateValidationCallback = (_, certificate, _, _) => { shown = new X509Certificate2(certificate!); return true; },
             },
-        }) { BaseAddress = new Uri($"https://127.0.0.1:{httpsPort}") };
+        })
+        { BaseAddress = new Uri($"https://127.0.0.1:{httpsPort}") };
         using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = cluster.Gateway };
 
         using (var page = await https.GetAsync("/dashboard"))

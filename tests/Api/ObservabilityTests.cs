@@ -164,12 +164,12 @@ public sealed class ObservabilityTests(ObservabilityFixture fixture, ManifestToo
         var dashboard = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(Repo.Root, "k8s", "components", "monitoring", "grafana-dashboard.json")));
         var panels = 0;
         foreach (var panel in dashboard.RootElement.GetProperty("panels").EnumerateArray())
-        foreach (var target in panel.GetProperty("targets").EnumerateArray())
-        {
-            var expr = target.GetProperty("expr").GetString()!;
-            Assert.True((await prometheus.QueryAsync(expr)).GetArrayLength() > 0, $"panel \"{panel.GetProperty("title")}\" has no data: {expr}");
-            panels++;
-        }
+            foreach (var target in panel.GetProperty("targets").EnumerateArray())
+            {
+                var expr = target.GetProperty("expr").GetString()!;
+                Assert.True((await prometheus.QueryAsync(expr)).GetArrayLength() > 0, $"panel \"{panel.GetProperty("title")}\" has no data: {expr}");
+                panels++;
+            }
         Assert.True(panels >= 15);
 
         // Every alert evaluates without error on the real series, and the conditions that hold here are pending: one

@@ -107,33 +107,33 @@ public sealed class RollupRebuildFailoverTests(TestDatabase db) : IClassFixture<
         {
             var n = 0;
             foreach (var location in locations)
-            for (var i = 0; i < CallsPerLocation; i++, n++)
-            {
-                var at = start.AddSeconds(n * 7);
-                await writer.StartRowAsync();
-                await writer.WriteAsync($"CAfail{n:D26}");
-                await writer.WriteAsync(Tenant);
-                await writer.WriteAsync(location);
-                await writer.WriteAsync("ACfail");
-                await writer.WriteAsync("+15125550100");
-                await writer.WriteAsync("static");
-                await writer.WriteAsync($"+1415555{n % 10_000:D4}");
-                await writer.WriteAsync(at, NpgsqlDbType.TimestampTz);
-                await writer.WriteAsync(at.AddSeconds(i % 120 + 5), NpgsqlDbType.TimestampTz);
-                await writer.WriteAsync("completed");
-                await writer.WriteAsync(true);
-                await writer.WriteAsync(i % 120 + 5);
-                await writer.WriteAsync(i % 120);
-                await writer.WriteAsync("open");
-                await writer.WriteAsync("""{"action":"dial","route":"open","dialTo":"+15125550101","callerId":"+15125550100","record":false}""", NpgsqlDbType.Jsonb);
-                await writer.WriteAsync("google");
-                await writer.WriteAsync("gbp");
-                await writer.WriteAsync(true);
-                await writer.WriteAsync(true);
-                await writer.WriteAsync(true);
-                await writer.WriteAsync(DateOnly.FromDateTime(at), NpgsqlDbType.Date);
-                await writer.WriteAsync("static");
-            }
+                for (var i = 0; i < CallsPerLocation; i++, n++)
+                {
+                    var at = start.AddSeconds(n * 7);
+                    await writer.StartRowAsync();
+                    await writer.WriteAsync($"CAfail{n:D26}");
+                    await writer.WriteAsync(Tenant);
+                    await writer.WriteAsync(location);
+                    await writer.WriteAsync("ACfail");
+                    await writer.WriteAsync("+15125550100");
+                    await writer.WriteAsync("static");
+                    await writer.WriteAsync($"+1415555{n % 10_000:D4}");
+                    await writer.WriteAsync(at, NpgsqlDbType.TimestampTz);
+                    await writer.WriteAsync(at.AddSeconds(i % 120 + 5), NpgsqlDbType.TimestampTz);
+                    await writer.WriteAsync("completed");
+                    await writer.WriteAsync(true);
+                    await writer.WriteAsync(i % 120 + 5);
+                    await writer.WriteAsync(i % 120);
+                    await writer.WriteAsync("open");
+                    await writer.WriteAsync("""{"action":"dial","route":"open","dialTo":"+15125550101","callerId":"+15125550100","record":false}""", NpgsqlDbType.Jsonb);
+                    await writer.WriteAsync("google");
+                    await writer.WriteAsync("gbp");
+                    await writer.WriteAsync(true);
+                    await writer.WriteAsync(true);
+                    await writer.WriteAsync(true);
+                    await writer.WriteAsync(DateOnly.FromDateTime(at), NpgsqlDbType.Date);
+                    await writer.WriteAsync("static");
+                }
             await writer.CompleteAsync();
         }
         await using (var keys = new NpgsqlCommand(

@@ -176,7 +176,8 @@ public sealed class ScopeTests(ApiFixture fixture) : IClassFixture<ApiFixture>
     public async Task Tokens_from_the_command_line_are_trusted_by_the_deployment()
     {
         var info = new ProcessStartInfo("dotnet", [Repo.SiloDll, "token", "--key", Cluster.SigningKeyHex,
-            "--tenant", Tenant, "--role", "location-manager", "--locations", "plano,frisco"]) { RedirectStandardOutput = true };
+            "--tenant", Tenant, "--role", "location-manager", "--locations", "plano,frisco"])
+        { RedirectStandardOutput = true };
         using var process = Process.Start(info)!;
         var token = (await process.StandardOutput.ReadToEndAsync()).Trim();
         await process.WaitForExitAsync();

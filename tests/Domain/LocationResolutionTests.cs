@@ -63,7 +63,9 @@ public sealed class LocationResolutionTests(GrainClusterFixture fixture) : IClas
             var l = locations[i];
             var location = TenantAndLocationGrainTests.Austin() with
             {
-                NapPhone = l.Nap, Geo = new GeoPoint(l.Lat, l.Lon), ServiceRadiusMiles = l.Radius,
+                NapPhone = l.Nap,
+                Geo = new GeoPoint(l.Lat, l.Lon),
+                ServiceRadiusMiles = l.Radius,
                 PagePatterns = l.Pattern is null ? [] : [l.Pattern],
             };
             Assert.NotEqual(SaveOutcome.Invalid, (await fixture.Grains.GetGrain<ILocationGrain>(TenantKey.For(tenant, l.Id)).Put(location)).Outcome);

@@ -48,7 +48,10 @@ public sealed class LocationRulesTests
     {
         var errors = ErrorsOf(Valid with
         {
-            Geo = new GeoPoint(95, null), ServiceRadiusMiles = 0, Market = "Central TX", PagePatterns = ["locations/austin", "/ok/*"],
+            Geo = new GeoPoint(95, null),
+            ServiceRadiusMiles = 0,
+            Market = "Central TX",
+            PagePatterns = ["locations/austin", "/ok/*"],
         });
 
         Assert.Equal(["geo.lat", "geo.lon", "market", "pagePatterns[0]", "serviceRadiusMiles"], errors.Keys.Order());

@@ -278,7 +278,8 @@ public sealed class NumberPoolTests(GrainClusterFixture fixture) : IClassFixture
             """
             INSERT INTO callmesh.number_leases (tenant_id, pool_id, number, kind, visitor_id, session_id, leased_at)
             VALUES ($1, $2, $3, 'lease', gen_random_uuid(), gen_random_uuid(), now())
-            """, blocker, blocking) { Parameters = { new() { Value = tenant }, new() { Value = pool }, new() { Value = numbers[0] } } })
+            """, blocker, blocking)
+        { Parameters = { new() { Value = tenant }, new() { Value = pool }, new() { Value = numbers[0] } } })
             await insert.ExecuteNonQueryAsync();
 
         var (visitor, session) = (Guid.NewGuid(), Guid.NewGuid());

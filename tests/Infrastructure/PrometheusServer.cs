@@ -50,7 +50,8 @@ public sealed class PrometheusServer : IAsyncDisposable
         [
             $"--config.file={directory}/prometheus.yml", $"--storage.tsdb.path={directory}/data", $"--web.listen-address=127.0.0.1:{port}",
             "--log.level=warn",
-        ]) { RedirectStandardError = true, RedirectStandardOutput = true })!;
+        ])
+        { RedirectStandardError = true, RedirectStandardOutput = true })!;
         process.ErrorDataReceived += (_, _) => { };
         process.BeginErrorReadLine();
         process.BeginOutputReadLine();

@@ -38,10 +38,16 @@ public sealed class TwilioCarrier(ProcessCluster cluster)
     /// </summary>
     public async Task CompleteAsync(string callSid, int talkSeconds, string? recordingUrl = null, string tenant = "bluebonnet", bool waitApplied = true)
     {
-        var dialed = new Dictionary<string, string> { ["AccountSid"] = AccountSid, ["CallSid"] = "CB" + callSid[2..], ["ParentCallSid"] = callSid,
-            ["CallStatus"] = "completed", ["CallDuration"] = $"{talkSeconds}", ["SequenceNumber"] = "3" };
-        var parent = new Dictionary<string, string> { ["AccountSid"] = AccountSid, ["CallSid"] = callSid, ["CallStatus"] = "completed",
-            ["CallDuration"] = $"{talkSeconds + 10}", ["SequenceNumber"] = "0" };
+        var dialed = new Dictionary<string, string>
+        {
+            ["AccountSid"] = AccountSid, ["CallSid"] = "CB" + callSid[2..], ["ParentCallSid"] = callSid,
+            ["CallStatus"] = "completed", ["CallDuration"] = $"{talkSeconds}", ["SequenceNumber"] = "3"
+        };
+        var parent = new Dictionary<string, string>
+        {
+            ["AccountSid"] = AccountSid, ["CallSid"] = callSid, ["CallStatus"] = "completed",
+            ["CallDuration"] = $"{talkSeconds + 10}", ["SequenceNumber"] = "0"
+        };
         if (recordingUrl is not null) parent["RecordingUrl"] = recordingUrl;
         foreach (var form in new[] { dialed, parent })
         {
@@ -57,10 +63,16 @@ public sealed class TwilioCarrier(ProcessCluster cluster)
     /// <summary>The forwarded leg rang out unanswered and the caller hung up: a missed call, once applied.</summary>
     public async Task<JsonElement> MissAsync(string callSid, string tenant = "bluebonnet")
     {
-        var dialed = new Dictionary<string, string> { ["AccountSid"] = AccountSid, ["CallSid"] = "CB" + callSid[2..], ["ParentCallSid"] = callSid,
-            ["CallStatus"] = "no-answer", ["CallDuration"] = "0", ["SequenceNumber"] = "3" };
-        var parent = new Dictionary<string, string> { ["AccountSid"] = AccountSid, ["CallSid"] = callSid, ["CallStatus"] = "completed",
-            ["CallDuration"] = "25", ["SequenceNumber"] = "0" };
+        var dialed = new Dictionary<string, string>
+        {
+            ["AccountSid"] = AccountSid, ["CallSid"] = "CB" + callSid[2..], ["ParentCallSid"] = callSid,
+            ["CallStatus"] = "no-answer", ["CallDuration"] = "0", ["SequenceNumber"] = "3"
+        };
+        var parent = new Dictionary<string, string>
+        {
+            ["AccountSid"] = AccountSid, ["CallSid"] = callSid, ["CallStatus"] = "completed",
+            ["CallDuration"] = "25", ["SequenceNumber"] = "0"
+        };
         foreach (var form in new[] { dialed, parent })
         {
             using var response = await Webhook("/v1/voice/twilio/status", form);
