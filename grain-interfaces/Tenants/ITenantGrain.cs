@@ -18,6 +18,20 @@ public interface ITenantGrain : IGrainWithStringKey
     /// <summary>Adds or updates a pool in the tenant's directory (called by the pool itself).</summary>
     Task IndexPool(string poolId, string? locationId);
 
+    /// <summary>Adds a site to the tenant's directory (called by the site itself), so the dashboard can list them.</summary>
+    Task IndexSite(string siteKey);
+
+    /// <summary>Replaces the brand's default conversion rules alone (brand admins may; the rest of the tenant is the platform's).</summary>
+    Task<SaveResult> PutConversionRules(ConversionRules? rules);
+
+    /// <summary>Every pool of the tenant with its location (null: brand-wide), ordered by id.</summary>
+    [Orleans.Concurrency.ReadOnly]
+    Task<IReadOnlyList<PoolIndexEntry>> ListPools();
+
+    /// <summary>The keys of the tenant's sites, ordered.</summary>
+    [Orleans.Concurrency.ReadOnly]
+    Task<IReadOnlyList<string>> ListSites();
+
     /// <summary>Every location of the tenant with its market, ordered by id.</summary>
     [Orleans.Concurrency.ReadOnly]
     Task<IReadOnlyList<LocationIndexEntry>> ListLocations();
@@ -68,6 +82,9 @@ public sealed record TenantSnapshot(
     [property: Id(1)] TenantConfig Config,
     [property: Id(2)] DateTime UpdatedAt,
     [property: Id(3)] int RulesVersion = 0);
+
+[GenerateSerializer, Alias("callmesh.PoolIndexEntry")]
+public sealed record PoolIndexEntry([property: Id(0)] string PoolId, [property: Id(1)] string? LocationId);
 
 /// <summary>What scope checks and swap planning need to know of a location without asking it.</summary>
 [GenerateSerializer, Alias("callmesh.LocationIndexEntry")]

@@ -26,6 +26,7 @@ public sealed partial class SiteGrain(
         var created = stored.State.Config is null;
         stored.State = new State { TenantId = tenantId, Config = config, UpdatedAt = clock.GetUtcNow().UtcDateTime };
         await stored.WriteStateAsync();
+        await GrainFactory.GetGrain<ITenantGrain>(tenantId).IndexSite(this.GetPrimaryKeyString());
         return created ? SaveResult.Created : SaveResult.Updated;
     }
 

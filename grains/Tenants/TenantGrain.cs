@@ -42,6 +42,21 @@ public sealed class TenantGrain(
         await stored.WriteStateAsync();
     }
 
+    public async Task IndexSite(string siteKey)
+    {
+        if (!stored.State.Sites.Add(siteKey)) return;
+        await stored.WriteStateAsync();
+    }
+
+    public Task<SaveResult> PutConversionRules(ConversionRules? rules) =>
+        stored.State.Config is { } config ? Put(config with { DefaultConversionRules = rules }) : Task.FromResult(SaveResult.NotFound);
+
+    public Task<IReadOnlyList<PoolIndexEntry>> ListPools() => Task.FromResult<IReadOnlyList<PoolIndexEntry>>(
+        stored.State.Pools.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => new PoolIndexEntry(p.Key, p.Value)).ToList());
+
+    public Task<IReadOnlyList<string>> ListSites() => Task.FromResult<IReadOnlyList<string>>(
+        stored.State.Sites.Order(StringComparer.Ordinal).ToList());
+
     public async Task ConversionRulesChanged()
     {
         stored.State = stored.State with { RulesVersion = stored.State.RulesVersion + 1 };
@@ -112,5 +127,7 @@ public sealed class TenantGrain(
         /// <summary>Pool id → its location (null: brand-wide).</summary>
         [Id(3)] public Dictionary<string, string?> Pools { get; init; } = new(StringComparer.Ordinal);
         [Id(4)] public int RulesVersion { get; init; }
+        /// <summary>Site keys (sites saved since 0.10; an older site joins at its next save).</summary>
+        [Id(5)] public HashSet<string> Sites { get; init; } = new(StringComparer.Ordinal);
     }
 }

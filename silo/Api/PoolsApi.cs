@@ -3,6 +3,7 @@ using CallMesh.Identity;
 using CallMesh.Locations;
 using CallMesh.Pools;
 using CallMesh.Silo.Database;
+using CallMesh.Tenants;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace CallMesh.Silo.Api;
@@ -11,11 +12,12 @@ public static class PoolsApi
 {
     public static RouteGroupBuilder MapPoolsApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/v1/tenants/{tenant}/pools/{pool}").WithTags("Number pools").RequireAuthorization();
-        group.MapPut("", PutPool)
+        var group = routes.MapGroup("/v1/tenants/{tenant}/pools").WithTags("Number pools").RequireAuthorization();
+        group.MapGet("", ListPools).WithSummary("The pools the caller sees: every pool for whole-tenant readers, their locations' pools for managers.");
+        group.MapPut("/{pool}", PutPool)
             .WithSummary("Create or replace a number pool (brand-admin). Numbers must be imported first and free of other uses.");
-        group.MapGet("", GetPool).WithSummary("A pool's configuration.");
-        group.MapGet("/health", GetHealth)
+        group.MapGet("/{pool}", GetPool).WithSummary("A pool's configuration.");
+        group.MapGet("/{pool}/health", GetHealth)
             .WithSummary("Size, active and resting leases, peak holds and demand per hour, overflow and early reuses, the late-call rules in force, " +
                          "call delays and calls by match, and the recommended rest and size with their rule (default window 7 days).");
         return group;
@@ -47,6 +49,21 @@ public static class PoolsApi
         return TypedResults.Ok(await health.ComputeAsync(tenant, pool, load, snapshot.Config.LeaseSecondsInForce, window));
     }
 
+    public static async Task<Results<Ok<PoolList>, ProblemHttpResult>> ListPools(string tenant, HttpContext http, IGrainFactory grains)
+    {
+        var caller = Caller.From(http.User);
+        if (!caller.SeesTenant(tenant)) return Problems.NotFound("tenant");
+        var pools = await grains.GetGrain<ITenantGrain>(tenant).ListPools();
+        if (!caller.SeesWholeTenant(tenant))
+        {
+            var mine = (await Access.VisibleLocations(caller, tenant, grains)).Select(l => l.LocationId).ToHashSet(StringComparer.Ordinal);
+            pools = [.. pools.Where(p => p.LocationId is { } location && mine.Contains(location))];
+        }
+        var snapshots = await Task.WhenAll(pools.Select(p => grains.GetGrain<INumberPoolGrain>(TenantKey.For(tenant, p.PoolId)).Get()));
+        List<PoolResource> items = [.. snapshots.OfType<PoolSnapshot>().Select(ToResource)];
+        return TypedResults.Ok(new PoolList(items, items.Count));
+    }
+
     /// <summary>A pool is visible to whole-tenant readers, and a location pool to whoever sees its location.</summary>
     private static async Task<PoolSnapshot?> VisiblePool(Caller caller, string tenant, string pool, IGrainFactory grains)
     {
@@ -64,6 +81,8 @@ public static class PoolsApi
     /// </summary>
     public sealed record PoolResource(string Id, string Tenant, string? Location, List<string>? Numbers, int LeaseSeconds,
         int IdleGraceSeconds, string? OverflowNumber, int? RestSeconds, int LateCallWindowSeconds, int MaxHoldsPerClient, DateTime UpdatedAt);
+
+    public sealed record PoolList(List<PoolResource> Items, int Count);
 
     private static PoolResource ToResource(PoolSnapshot p) => new(p.Id, p.TenantId, p.Config.Location, p.Config.Numbers,
         p.Config.LeaseSecondsInForce, p.Config.IdleGraceSecondsInForce, p.Config.OverflowNumber, p.Config.RestSeconds,

@@ -2,6 +2,7 @@ using CallMesh.Common;
 using CallMesh.Identity;
 using CallMesh.Silo.Database;
 using CallMesh.Sites;
+using CallMesh.Tenants;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace CallMesh.Silo.Api;
@@ -10,9 +11,10 @@ public static class SitesApi
 {
     public static RouteGroupBuilder MapSitesApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/v1/tenants/{tenant}/sites/{siteKey}").WithTags("Sites").RequireAuthorization();
-        group.MapPut("", PutSite).WithSummary("Create or replace a site that runs the swap script (brand-admin).");
-        group.MapGet("", GetSite).WithSummary("A site's configuration.");
+        var group = routes.MapGroup("/v1/tenants/{tenant}/sites").WithTags("Sites").RequireAuthorization();
+        group.MapGet("", ListSites).WithSummary("The tenant's sites with their configuration (whole-tenant readers).");
+        group.MapPut("/{siteKey}", PutSite).WithSummary("Create or replace a site that runs the swap script (brand-admin).");
+        group.MapGet("/{siteKey}", GetSite).WithSummary("A site's configuration.");
         return group;
     }
 
@@ -29,6 +31,17 @@ public static class SitesApi
             () => grain.Put(tenant, body), async () => (await grain.Get())!,
             () => Problems.Problem(StatusCodes.Status409Conflict, "site-key-taken", "This site key is in use; choose another."));
     }
+
+    public static async Task<Results<Ok<SiteList>, ProblemHttpResult>> ListSites(string tenant, HttpContext http, IGrainFactory grains)
+    {
+        if (Access.DenyTenantWideRead(Caller.From(http.User), tenant, "sites") is { } denied) return denied;
+        var keys = await grains.GetGrain<ITenantGrain>(tenant).ListSites();
+        var sites = await Task.WhenAll(keys.Select(k => grains.GetGrain<ISiteGrain>(k).Get()));
+        List<SiteSnapshot> items = [.. sites.OfType<SiteSnapshot>().Where(s => s.TenantId == tenant)];
+        return TypedResults.Ok(new SiteList(items, items.Count));
+    }
+
+    public sealed record SiteList(List<SiteSnapshot> Items, int Count);
 
     public static async Task<Results<Ok<SiteSnapshot>, ProblemHttpResult>> GetSite(string tenant, string siteKey, HttpContext http, IGrainFactory grains)
     {

@@ -13,6 +13,8 @@ public static class TenantsApi
         var group = routes.MapGroup("/v1/tenants/{tenant}").WithTags("Tenants").RequireAuthorization();
         group.MapPut("", PutTenant).WithSummary("Create or replace a tenant (platform-admin).");
         group.MapGet("", GetTenant).WithSummary("A tenant's settings.");
+        group.MapPut("/conversion-rules", PutConversionRules)
+            .WithSummary("Replace the brand's default conversion rules (brand-admin); a location's own rules still come first.");
         group.MapGet("/audit", GetAudit).WithSummary("Who changed which configuration, newest first (brand-admin).");
         return group;
     }
@@ -29,6 +31,19 @@ public static class TenantsApi
         var grain = grains.GetGrain<ITenantGrain>(tenant);
         return await ConfigurationPut.SaveAsync(audit, caller, tenant, "tenant", tenant, body, $"/v1/tenants/{tenant}",
             () => grain.Put(body), async () => ToResource((await grain.Get())!), () => Problems.NotFound("tenant"));
+    }
+
+    public static async Task<Results<Ok<TenantResource>, ValidationProblem, ProblemHttpResult>> PutConversionRules(string tenant,
+        ConversionRules? body, HttpContext http, IGrainFactory grains, AuditLog audit)
+    {
+        var caller = Caller.From(http.User);
+        if (Access.DenyConfigure(caller, tenant, "conversion rules") is { } denied) return denied;
+        var grain = grains.GetGrain<ITenantGrain>(tenant);
+        var saved = await grain.PutConversionRules(body);
+        if (saved.Outcome == SaveOutcome.NotFound) return Problems.NotFound("tenant");
+        if (saved.Outcome == SaveOutcome.Invalid) return Problems.Invalid(saved.Errors);
+        await audit.RecordAsync(tenant, "conversion-rules", tenant, caller.Subject, (object?)body ?? new { });
+        return TypedResults.Ok(ToResource((await grain.Get())!));
     }
 
     public static async Task<Results<Ok<TenantResource>, ProblemHttpResult>> GetTenant(string tenant, HttpContext http, IGrainFactory grains)

@@ -245,4 +245,59 @@ public sealed class ConfigurationApiTests(ApiFixture fixture) : IClassFixture<Ap
         using var hidden = await Cluster.SendAsync(HttpMethod.Get, path, Cluster.Token(tenant, Roles.LocationManager, locations: ["elsewhere"]));
         await ProblemAssert.Is(hidden, HttpStatusCode.NotFound, "not-found");
     }
+
+    [Fact]
+    public async Task Pools_and_sites_are_listed_in_the_callers_scope_and_brand_admins_set_the_brands_conversion_rules()
+    {
+        var tenant = await NewTenant();
+        var admin = Cluster.Token(tenant, Roles.BrandAdmin);
+        var manager = Cluster.Token(tenant, Roles.LocationManager, locations: ["lakeview"]);
+        (await Cluster.SendAsync(HttpMethod.Put, $"/v1/tenants/{tenant}/locations/lakeview", admin, NewLocation())).EnsureSuccessStatusCode();
+        var numbers = DniSetup.NewNumbers(3);
+        (await Cluster.SendAsync(HttpMethod.Post, $"/v1/tenants/{tenant}/numbers", admin, numbers.Select(n => new { number = n, carrier = "twilio" }))).EnsureSuccessStatusCode();
+        (await Cluster.SendAsync(HttpMethod.Put, $"/v1/tenants/{tenant}/pools/lakeview-web", admin, new { location = "lakeview", numbers = new[] { numbers[0] } })).EnsureSuccessStatusCode();
+        (await Cluster.SendAsync(HttpMethod.Put, $"/v1/tenants/{tenant}/pools/brand", admin, new { numbers = new[] { numbers[1], numbers[2] } })).EnsureSuccessStatusCode();
+        var siteKey = $"site-{Guid.NewGuid():N}"[..16];
+        (await Cluster.SendAsync(HttpMethod.Put, $"/v1/tenants/{tenant}/sites/{siteKey}", admin, new { domains = new[] { "www.windycity.example" } })).EnsureSuccessStatusCode();
+
+        async Task<JsonElement> Read(string path, string token)
+        {
+            using var response = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{tenant}{path}", token);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return await response.Content.ReadFromJsonAsync<JsonElement>();
+        }
+        static string[] Ids(JsonElement list, string field) => [.. list.GetProperty("items").EnumerateArray().Select(i => i.GetProperty(field).GetString()!)];
+
+        var pools = await Read("/pools", admin);
+        Assert.Equal(["brand", "lakeview-web"], Ids(pools, "id"));
+        Assert.Equal(2, pools.GetProperty("items")[0].GetProperty("numbers").GetArrayLength());
+        Assert.Equal(["lakeview-web"], Ids(await Read("/pools", manager), "id"));   // a manager sees its location's pool only
+        Assert.Empty(Ids(await Read("/pools", Cluster.Token(tenant, Roles.LocationManager, locations: ["elsewhere"])), "id"));
+        Assert.Equal([siteKey], Ids(await Read("/sites", admin), "siteKey"));
+        using (var sitesByManager = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{tenant}/sites", manager))
+            Assert.True(sitesByManager.StatusCode is HttpStatusCode.Forbidden or HttpStatusCode.NotFound);
+        using (var otherTenant = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{tenant}/pools", Cluster.Token("someone-else", Roles.BrandAdmin)))
+            await ProblemAssert.Is(otherTenant, HttpStatusCode.NotFound, "not-found");
+
+        // The brand's default rules: brand admins replace them alone; bad ones are named and change nothing.
+        var rules = $"/v1/tenants/{tenant}/conversion-rules";
+        using (var bad = await Cluster.SendAsync(HttpMethod.Put, rules, admin, new { minDurationSeconds = -5, outcomes = new[] { "sale", "lunch" } }))
+        {
+            var problem = await ProblemAssert.Is(bad, HttpStatusCode.BadRequest, "validation");
+            Assert.True(problem.GetProperty("errors").TryGetProperty("defaultConversionRules.minDurationSeconds", out _), problem.GetRawText());
+            Assert.True(problem.GetProperty("errors").TryGetProperty("defaultConversionRules.outcomes[1]", out _), problem.GetRawText());
+        }
+        Assert.Equal(90, (await Read("", admin)).GetProperty("defaultConversionRules").GetProperty("minDurationSeconds").GetInt32());
+        using (var byManager = await Cluster.SendAsync(HttpMethod.Put, rules, manager, new { requireAnswered = true }))
+            await ProblemAssert.Is(byManager, HttpStatusCode.Forbidden, "forbidden");
+        using (var saved = await Cluster.SendAsync(HttpMethod.Put, rules, admin, new { requireAnswered = true, minDurationSeconds = 30, outcomes = new[] { "sale" } }))
+            Assert.Equal(HttpStatusCode.OK, saved.StatusCode);
+        var tenantNow = await Read("", admin);
+        var stored = tenantNow.GetProperty("defaultConversionRules");
+        Assert.Equal((true, 30, "sale"), (stored.GetProperty("requireAnswered").GetBoolean(), stored.GetProperty("minDurationSeconds").GetInt32(),
+            stored.GetProperty("outcomes")[0].GetString()));
+        Assert.Equal("Windy City Dental", tenantNow.GetProperty("name").GetString());   // the rest of the tenant is kept
+        var audit = await Read("/audit", admin);
+        Assert.Contains(audit.GetProperty("items").EnumerateArray(), e => e.GetRawText().Contains("conversion-rules"));
+    }
 }

@@ -166,6 +166,20 @@ public sealed class DashboardTests(DashboardFixture fixture) : IClassFixture<Das
             // Best and worst locations for a brand: Katy, with its many calls, is among the best.
             Assert.Equal(5, await page.Locator("#best li").CountAsync());
             Assert.Contains("katy", await Column(page, "#best li", "location"));
+
+            // One market: the overview and the locations table are its own, and the address keeps it.
+            var dfw = await DailyAsync(admin, "?market=dfw");
+            var loaded = await page.EvaluateAsync<string>("() => document.body.dataset.loaded");
+            await page.SelectOptionAsync("#market", "dfw");
+            await LoadedAsync(page, loaded);
+            Assert.Equal(dfw.GetProperty("totals").GetProperty("calls").GetDecimal(), decimal.Parse(await Kpi(page, "Calls")));
+            Assert.NotEqual(totals.GetProperty("calls").GetDecimal(), dfw.GetProperty("totals").GetProperty("calls").GetDecimal());
+            var dfwLocations = (await (await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}/locations?market=dfw", admin))
+                .Content.ReadFromJsonAsync<JsonElement>()).GetProperty("items").EnumerateArray().Select(l => l.GetProperty("id").GetString()).ToHashSet();
+            var shown = await Column(page, "#report tbody tr", "location");
+            Assert.NotEmpty(shown);
+            Assert.All(shown, id => Assert.Contains(id, dfwLocations));
+            Assert.Contains("market=dfw", page.Url);
             Assert.Empty(errors);
         }
 
@@ -539,7 +553,7 @@ public sealed class DashboardTests(DashboardFixture fixture) : IClassFixture<Das
         Assert.Equal(before.GetProperty("pagePatterns").GetRawText(), after.GetProperty("pagePatterns").GetRawText());
 
         // The snippet for the demo site: pinned with the script's SRI hash, which matches the file the gateway serves.
-        await page.FillAsync("#site-form input[name=siteKey]", "bluebonnet-web");
+        await page.SelectOptionAsync("#site-form select[name=siteKey]", "bluebonnet-web");
         await page.ClickAsync("#site-form button[type=submit]");
         await page.Locator("#site-snippet").WaitForAsync();
         var pinned = await page.TextContentAsync("#snippet-pinned");
@@ -548,10 +562,7 @@ public sealed class DashboardTests(DashboardFixture fixture) : IClassFixture<Das
             Assert.Equal("sha384-" + Convert.ToBase64String(System.Security.Cryptography.SHA384.HashData(await script.Content.ReadAsByteArrayAsync())), integrity);
         Assert.Contains("data-site-key=\"bluebonnet-web\"", pinned);
         Assert.Contains("/dni.js\" data-site-key=\"bluebonnet-web\"", await page.TextContentAsync("#snippet-latest"));
-        await page.FillAsync("#site-form input[name=siteKey]", "no-such-site");
-        await page.ClickAsync("#site-form button[type=submit]");
-        await page.Locator("#site-problem").WaitForAsync();
-        Assert.True(await page.Locator("#site-snippet").IsHiddenAsync());
+        Assert.Equal(["bluebonnet-web"], await page.EvalOnSelectorAllAsync<string[]>("#site-form select[name=siteKey] option", "os => os.map(o => o.value)"));
 
         // An API key for an integration, shown once, then revoked.
         await page.FillAsync("#api-key-form input[name=name]", "Zapier");
@@ -570,6 +581,104 @@ public sealed class DashboardTests(DashboardFixture fixture) : IClassFixture<Das
         var manager = await SignInAsync(managerContext, Cluster.Token(Tenant, Roles.LocationManager, locations: ["katy"]));
         Assert.True(await manager.Locator("#configure").IsHiddenAsync());
         Assert.True(await manager.Locator("#configure-link").IsHiddenAsync());
+    }
+
+    [Fact]
+    public async Task A_brand_admin_sees_pool_health_and_numbers_adds_a_static_number_sets_a_locations_rules_and_adds_and_pauses_a_webhook()
+    {
+        var admin = Cluster.Token(Tenant, Roles.BrandAdmin);
+        async Task<JsonElement> Read(string path)
+        {
+            using var response = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}{path}", admin);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return await response.Content.ReadFromJsonAsync<JsonElement>();
+        }
+        var fresh = DniSetup.NewNumbers(1)[0];
+        (await Cluster.SendAsync(HttpMethod.Post, $"/v1/tenants/{Tenant}/numbers", admin, new[] { new { number = fresh, carrier = "twilio" } })).EnsureSuccessStatusCode();
+        await using var context = await Browser.NewContextAsync();
+        var page = await SignInAsync(context, admin);
+        await page.Locator("#configure").WaitForAsync();
+
+        // Pools as the API lists them, each with its health read; every tracking number with its use.
+        var pools = (await Read("/pools")).GetProperty("items").EnumerateArray().ToList();
+        Assert.NotEmpty(pools);
+        await page.WaitForFunctionAsync("n => document.querySelectorAll('#pools tbody tr').length === n", pools.Count);
+        Assert.Equal(pools.Select(p => p.GetProperty("id").GetString()), await Column(page, "#pools tbody tr", "pool"));
+        Assert.All(await Column(page, "#pools tbody tr", "health"), h => Assert.Matches("^(ok|grow to [0-9]+)$", h));
+        var firstPool = page.Locator("#pools tbody tr").First;
+        Assert.Equal(pools[0].GetProperty("numbers").GetArrayLength().ToString(), await firstPool.Locator("td").Nth(2).TextContentAsync());
+        var numbers = await Read("/numbers");
+        var count = numbers.GetProperty("count").GetInt32();
+        await page.WaitForFunctionAsync("n => document.querySelectorAll('#numbers tbody tr').length === n", count);
+        Assert.StartsWith($"{count} in all", await page.TextContentAsync("#numbers-count"));
+        Assert.Equal("unassigned", await page.Locator($"#numbers tbody tr[data-number='{fresh}'] td").Nth(1).TextContentAsync());
+
+        // A static number for Plano's billboard: a bad number is the API's problem on that field, then a good one is listed.
+        await page.SelectOptionAsync("#config-location", "plano");
+        var form = page.Locator("#static-number-form");
+        await form.Locator("input[name=key]").FillAsync("billboard-75");
+        await form.Locator("select[name=medium]").SelectOptionAsync("billboard");
+        await form.Locator("input[name=number]").FillAsync("call the store");
+        await form.Locator("button[type=submit]").ClickAsync();
+        await page.Locator("#static-number-problem").WaitForAsync();
+        Assert.Equal("true", await form.Locator("input[name=number]").GetAttributeAsync("aria-invalid"));
+        await form.Locator("input[name=number]").FillAsync(fresh);
+        await form.Locator("input[name=label]").FillAsync("US-75 northbound");
+        await form.Locator("button[type=submit]").ClickAsync();
+        await page.Locator("#static-numbers tbody tr[data-key='billboard-75']").WaitForAsync();
+        var statics = (await Read("/locations/plano/static-numbers")).GetProperty("items").EnumerateArray();
+        Assert.Contains(statics, n => n.GetProperty("number").GetString() == fresh && n.GetProperty("medium").GetString() == "billboard"
+                                      && n.GetProperty("label").GetString() == "US-75 northbound");
+
+        // Plano's own conversion rules: the brand's apply until it has some; a bad outcome is named; then back to the brand's.
+        var brandRules = (await Read("")).GetProperty("defaultConversionRules");
+        await page.SelectOptionAsync("#rules-scope", "");
+        await page.WaitForFunctionAsync("v => document.querySelector('#rules-form input[name=minDurationSeconds]').value === v",
+            brandRules.TryGetProperty("minDurationSeconds", out var min) && min.ValueKind == JsonValueKind.Number ? min.GetInt32().ToString() : "");
+        await page.SelectOptionAsync("#rules-scope", "plano");
+        await page.WaitForFunctionAsync("() => !document.getElementById('rules-inherit').hidden");
+        var rules = page.Locator("#rules-form");
+        Assert.True(await rules.Locator("input[name=inherit]").IsCheckedAsync());
+        await rules.Locator("input[name=inherit]").UncheckAsync();
+        await rules.Locator("input[name=requireAnswered]").CheckAsync();
+        await rules.Locator("input[name=minDurationSeconds]").FillAsync("45");
+        await rules.Locator("input[name=outcomes]").FillAsync("sale, lunch");
+        await rules.Locator("button[name=save]").ClickAsync();
+        await page.Locator("#rules-problem").WaitForAsync();
+        Assert.Equal("true", await rules.Locator("input[name=outcomes]").GetAttributeAsync("aria-invalid"));
+        Assert.Equal(JsonValueKind.Null, (await Read("/locations/plano")).GetProperty("conversionRules").ValueKind);
+        await rules.Locator("input[name=outcomes]").FillAsync("sale");
+        await rules.Locator("button[name=save]").ClickAsync();
+        await page.Locator("#rules-saved", new() { HasText = "Saved." }).WaitForAsync();
+        var own = (await Read("/locations/plano")).GetProperty("conversionRules");
+        Assert.Equal((true, 45, "sale"), (own.GetProperty("requireAnswered").GetBoolean(), own.GetProperty("minDurationSeconds").GetInt32(),
+            own.GetProperty("outcomes")[0].GetString()));
+        await rules.Locator("input[name=inherit]").CheckAsync();
+        await rules.Locator("button[name=save]").ClickAsync();
+        await page.Locator("#rules-saved", new() { HasText = "Saved." }).WaitForAsync();   // cleared by the click, set by the answer
+        Assert.Equal(JsonValueKind.Null, (await Read("/locations/plano")).GetProperty("conversionRules").ValueKind);
+
+        // A webhook destination: a refused address is named; the added one shows its secret once, then is paused.
+        var destination = page.Locator("#destination-form");
+        await destination.Locator("input[name=name]").FillAsync("CRM hook");
+        await destination.Locator("input[name=url]").FillAsync("ftp://crm.example.com/hook");
+        await destination.Locator("input[value='call.qualified']").CheckAsync();
+        await destination.Locator("button[type=submit]").ClickAsync();
+        await page.Locator("#destination-problem").WaitForAsync();
+        Assert.Equal("true", await destination.Locator("input[name=url]").GetAttributeAsync("aria-invalid"));
+        await destination.Locator("input[name=url]").FillAsync("https://crm.example.invalid/callmesh");
+        await destination.Locator("button[type=submit]").ClickAsync();
+        await page.Locator("#destination-added").WaitForAsync();
+        Assert.StartsWith("whsec_", await page.TextContentAsync("#destination-secret"));
+        var added = (await Read("/destinations")).GetProperty("items").EnumerateArray().Single(d => d.GetProperty("name").GetString() == "CRM hook");
+        var id = added.GetProperty("id").GetString()!;
+        Assert.Equal(["call.qualified"], added.GetProperty("events").EnumerateArray().Select(e => e.GetString()));
+        var row = page.Locator($"#destinations tbody tr[data-destination='{id}']");
+        await row.GetByRole(AriaRole.Button, new() { Name = "Pause CRM hook" }).ClickAsync();
+        await row.GetByRole(AriaRole.Button, new() { Name = "Resume CRM hook" }).WaitForAsync();
+        Assert.Equal("paused", (await Read($"/destinations/{id}")).GetProperty("state").GetString());
+        await Accessibility.AssertNoSeriousViolationsAsync(page, "configure numbers, rules and destinations (brand admin)");
+        (await Cluster.SendAsync(HttpMethod.Delete, $"/v1/tenants/{Tenant}/destinations/{id}", admin)).EnsureSuccessStatusCode();
     }
 
     [Fact]

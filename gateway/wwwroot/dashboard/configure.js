@@ -1,6 +1,13 @@
 // Brand admins configure the brand without curl: a location's name, market, forwarding and opening hours (the location's
-// PUT: the API validates, and its problems are shown field by field), and the tenant's API keys (issued with scopes and
-// shown once; revoked). The silo decides who may: this screen is shown to brand admins, and the API refuses anyone else.
+// PUT: the API validates, and its problems are shown field by field), the swap script's snippet for each site, and the
+// tenant's API keys (issued with scopes and shown once; revoked). Numbers, pools and static numbers, conversion rules and
+// destinations have modules of their own. The silo decides who may: this screen is shown to brand admins, and the API
+// refuses anyone else.
+
+import { showProblem as showFieldProblem } from "./problems.js";
+import { initNumbers, showNumbersAndPools, showStaticNumbers } from "./configure-numbers.js";
+import { initRules, showRules } from "./configure-rules.js";
+import { initDestinations, showDestinations } from "./configure-destinations.js";
 
 const $ = (id) => document.getElementById(id);
 const DayNames = { mon: "Monday", tue: "Tuesday", wed: "Wednesday", thu: "Thursday", fri: "Friday", sat: "Saturday", sun: "Sunday" };
@@ -8,16 +15,12 @@ const Days = Object.keys(DayNames);
 let view = null;        // { api, tenantPath, failed }
 let current = null;     // the location resource being edited
 
-// Marks the fields a problem names (e.g. "forwardTo", "businessHours[2].close") and says what is wrong.
+// Marks the fields a problem names (e.g. "forwardTo", "businessHours[2].close": the day's close-… input) and says what is wrong.
 function showProblem(form, box, error) {
-  for (const field of form.querySelectorAll("[aria-invalid]")) field.removeAttribute("aria-invalid");
-  for (const key of Object.keys(error.errors ?? {})) {
+  showFieldProblem(form, box, error, (key) => {
     const hours = /^businessHours\[(\d+)\]\.(open|close)$/.exec(key);
-    const name = hours ? `${hours[2]}-${current?.businessHours?.[Number(hours[1])]?.day}` : key;
-    form.elements[name]?.setAttribute("aria-invalid", "true");
-  }
-  box.textContent = error.message;
-  box.hidden = false;
+    return hours ? `${hours[2]}-${current?.businessHours?.[Number(hours[1])]?.day}` : key;
+  });
 }
 
 function fillLocation(location) {
@@ -36,6 +39,7 @@ function fillLocation(location) {
 async function chooseLocation() {
   try {
     fillLocation(await view.api(`${view.tenantPath()}/locations/${encodeURIComponent($("config-location").value)}`));
+    await showStaticNumbers();
   } catch (error) {
     view.failed(error);
   }
@@ -44,17 +48,18 @@ async function chooseLocation() {
 async function saveLocation(event) {
   event.preventDefault();
   const form = $("location-form");
-  // The whole location goes back (PUT replaces it): what this form does not edit is sent as it was read.
-  const { id, tenant, updatedAt, ...config } = current;
   const text = (name) => form.elements[name].value.trim() || null;
-  const body = {
-    ...config, name: text("name"), market: text("market"), forwardTo: text("forwardTo"), afterHoursForwardTo: text("afterHoursForwardTo"),
-    businessHours: Days.filter((day) => form.elements[`open-${day}`].value || form.elements[`close-${day}`].value)
-      .map((day) => ({ day, open: form.elements[`open-${day}`].value || null, close: form.elements[`close-${day}`].value || null })),
-  };
-  current = { ...current, businessHours: body.businessHours };
   form.elements.save.disabled = true;
   try {
+    // The whole location goes back (PUT replaces it): what this form does not edit is sent as it is now (read again, so
+    // that a change made since, such as its conversion rules, is kept).
+    const { id, tenant, updatedAt, ...config } = await view.api(`${view.tenantPath()}/locations/${encodeURIComponent(current.id)}`);
+    const body = {
+      ...config, name: text("name"), market: text("market"), forwardTo: text("forwardTo"), afterHoursForwardTo: text("afterHoursForwardTo"),
+      businessHours: Days.filter((day) => form.elements[`open-${day}`].value || form.elements[`close-${day}`].value)
+        .map((day) => ({ day, open: form.elements[`open-${day}`].value || null, close: form.elements[`close-${day}`].value || null })),
+    };
+    current = { ...current, businessHours: body.businessHours };
     fillLocation(await view.api(`${view.tenantPath()}/locations/${encodeURIComponent(id)}`, { method: "PUT", body }));
     $("location-saved").textContent = "Saved.";
   } catch (error) {
@@ -112,7 +117,7 @@ async function issueKey(event) {
 async function showSnippet(event) {
   event.preventDefault();
   const form = $("site-form");
-  const key = form.elements.siteKey.value.trim();
+  const key = form.elements.siteKey.value;
   try {
     const site = await view.api(`${view.tenantPath()}/sites/${encodeURIComponent(key)}`);
     const versions = await (await fetch("/dni/versions.json")).json();
@@ -147,12 +152,21 @@ function hoursRows() {
   });
 }
 
+// The sites the tenant has, for the snippet's choice.
+async function listSites() {
+  const sites = await view.api(`${view.tenantPath()}/sites`);
+  $("site-form").elements.siteKey.replaceChildren(...sites.items.map((site) => new Option(`${site.siteKey} (${site.config.domains.join(", ")})`, site.siteKey)));
+}
+
 export function initConfigure(context) {
+  view = { ...context, location: () => $("config-location").value };
+  initNumbers(view);
+  initRules(view);
+  initDestinations(view);
   $("hours").append(...hoursRows());
   $("site-form").addEventListener("submit", showSnippet);
   for (const button of document.querySelectorAll("button[data-copy]"))
     button.addEventListener("click", () => navigator.clipboard?.writeText($(button.dataset.copy).textContent));
-  view = context;
   $("config-location").addEventListener("change", chooseLocation);
   $("location-form").addEventListener("submit", saveLocation);
   $("api-key-form").addEventListener("submit", issueKey);
@@ -169,5 +183,6 @@ export async function showConfigure(names, visible) {
     await chooseLocation();
   }
   $("api-key-issued").hidden = true;
-  await listKeys();
+  $("destination-added").hidden = true;
+  await Promise.all([listKeys(), listSites(), showNumbersAndPools(), showRules(names), showDestinations()]);
 }

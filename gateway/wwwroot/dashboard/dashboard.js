@@ -1,6 +1,7 @@
-// The CallMesh dashboard: the markets and locations reports and the calls list, read from the tenant APIs as the
-// signed-in user: with the gateway's session (company sign-in: the cookie, which page script cannot read, and the
-// X-CallMesh-Session header) or with a pasted token (local use, integrations).
+// The CallMesh dashboard's shell: sign-in, the filters, and each load of the screens (one module each: overview.js,
+// reports.js, calls.js, call-detail.js, follow-ups.js, configure*.js), read from the tenant APIs as the signed-in user:
+// with the gateway's session (company sign-in: the cookie, which page script cannot read, and the X-CallMesh-Session
+// header) or with a pasted token (local use, integrations).
 // The silo decides the scope (a location manager gets only its locations), so this page filters nothing itself.
 // Every value from the API is written with textContent: campaigns and keywords come from visitors' URLs.
 import { renderOverview } from "./overview.js";
@@ -8,6 +9,8 @@ import { openCall } from "./call-detail.js";
 import { renderFollowUps } from "./follow-ups.js";
 import { download } from "./export.js";
 import { initConfigure, showConfigure } from "./configure.js";
+import { count, money, renderMarkets, renderReport, renderAttribution } from "./reports.js";
+import { appendCalls, callsQuery, callFilters, CallFilters, duration, matchLabel } from "./calls.js";
 
 const store = sessionStorage;   // the token lives in this tab only
 const $ = (id) => document.getElementById(id);
@@ -17,6 +20,7 @@ let nextCursor = null;
 let generation = 0;             // a newer load wins over answers still on their way
 let linkFollowed = false;       // a #call= link is opened after the first load only
 let linkedLocation = null;      // ?location= of the address, chosen once the user's locations are known
+let linkedMarket = null;        // ?market= of the address, likewise
 
 function claimsOf(token) {
   const parts = token.split(".");
@@ -56,167 +60,6 @@ async function api(path, { method = "GET", body } = {}) {
 
 const tenantPath = () => "/v1/tenants/" + encodeURIComponent(session.tenant);
 
-function cell(row, value, className) {
-  const td = row.insertCell();
-  td.textContent = value ?? "";
-  if (className) td.className = className;
-  return td;
-}
-
-// Shared credit (linear, time decay, position based) gives a touch part of a call.
-const count = (n) => (n ?? 0).toLocaleString(undefined, { maximumFractionDigits: 2 });
-function money(amount, currency) {
-  if (amount === null || amount === undefined) return "";
-  try {
-    return amount.toLocaleString(undefined, { style: "currency", currency: currency || "USD" });
-  } catch {
-    return amount.toLocaleString() + " " + currency;
-  }
-}
-
-function countCells(row, counts) {
-  for (const n of counts) cell(row, count(n), "number");
-}
-
-function moneyCells(row, m, currency) {
-  cell(row, money(m.revenue, currency), "number");
-  cell(row, money(m.spend, currency), "number");
-  cell(row, money(m.costPerQualifiedCall, currency), "number");
-  cell(row, m.roas === null ? "" : m.roas.toFixed(2), "number");
-}
-
-function reportCells(row, m, currency) {
-  countCells(row, [m.calls, m.answered, m.qualified, m.appointments, m.sales]);
-  moneyCells(row, m, currency);
-}
-
-// Markets are the sums of their locations in the user's scope; the brand total is under the locations.
-function renderMarkets(markets) {
-  const body = $("markets").tBodies[0];
-  body.replaceChildren();
-  for (const item of markets.items) {
-    const row = body.insertRow();
-    row.dataset.market = item.market ?? "";
-    cell(row, item.market ?? "(no market)");
-    cell(row, count(item.locations), "number");
-    reportCells(row, item.measures, markets.currency);
-  }
-}
-
-function renderReport(report) {
-  $("range").textContent = `${report.from} to ${report.to} (each location's own days)`;
-  const body = $("report").tBodies[0];
-  body.replaceChildren();
-  for (const item of report.items) {
-    const row = body.insertRow();
-    row.dataset.location = item.location ?? "";
-    cell(row, item.location === null ? "(no location)" : names.get(item.location) ?? item.location);
-    cell(row, item.market);
-    reportCells(row, item.measures, report.currency);
-  }
-  const foot = $("report").tFoot;
-  foot.replaceChildren();
-  const total = foot.insertRow();
-  const locations = report.items.filter((i) => i.location !== null).length;
-  cell(total, `Total, ${locations} location${locations === 1 ? "" : "s"}`);
-  cell(total, "");
-  reportCells(total, report.totals, report.currency);
-}
-
-// One location's calls credited to the touches that led to them, under the chosen model, with spend where it is known.
-function renderAttribution(location, report) {
-  const groupBy = report.groupBy;
-  $("attribution-location").textContent = names.get(location) ?? location;
-  $("attribution-key").textContent = { source: "Source", campaign: "Source / campaign", keyword: "Keyword" }[groupBy];
-  const body = $("attribution-table").tBodies[0];
-  body.replaceChildren();
-  for (const item of report.items) {
-    const row = body.insertRow();
-    row.dataset.key = item.key;
-    const label = groupBy === "campaign" ? `${item.source} / ${item.campaign || "(no campaign)"}` : item.key || "(none)";
-    cell(row, label);
-    countCells(row, [item.measures.calls, item.measures.qualified, item.measures.sales]);
-    moneyCells(row, item.measures, report.currency);
-  }
-  $("attribution").hidden = false;
-}
-
-// The carrier's recording, opened in a tab of its own (the carrier may ask for its account's sign-in); web links only.
-function recordingCell(row, url) {
-  const td = cell(row, "", "recording");
-  let parsed = null;
-  try { parsed = url ? new URL(url) : null; } catch { /* not a URL: no link */ }
-  if (!parsed || (parsed.protocol !== "https:" && parsed.protocol !== "http:")) return;
-  const link = document.createElement("a");
-  link.href = parsed.href;
-  link.target = "_blank";
-  link.rel = "noopener noreferrer";
-  link.textContent = "Listen";
-  td.append(link);
-}
-
-// How sure the credit is (docs/attribution.md): a late call says how long after its visitor left the number.
-function matchLabel(call) {
-  switch (call.match) {
-    case "afterRelease": return `after visit (+${duration(Math.round(call.secondsSinceRelease ?? 0))})`;
-    case "ambiguous": return "ambiguous (number reused)";
-    case "callerHistory": return "caller's earlier visit";
-    default: return call.match;
-  }
-}
-
-function duration(seconds) {
-  return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
-}
-
-function appendCalls(page) {
-  const body = $("calls").tBodies[0];
-  for (const call of page.items) {
-    const row = body.insertRow();
-    row.dataset.call = call.id;
-    row.dataset.location = call.location ?? "";
-    const open = document.createElement("button");
-    open.type = "button";
-    open.className = "link";
-    open.dataset.call = call.id;
-    open.textContent = new Date(call.startedAt).toLocaleString();
-    row.insertCell().append(open);
-    cell(row, call.location === null ? "(no location)" : names.get(call.location) ?? call.location);
-    cell(row, call.caller);
-    cell(row, call.trackingNumber);
-    cell(row, `${call.source} / ${call.medium}`);
-    cell(row, matchLabel(call), "match");
-    cell(row, call.campaign, "campaign");
-    cell(row, call.keyword);
-    cell(row, call.test ? `${call.status} (test)` : call.status, call.test ? "test" : "");
-    cell(row, duration(call.talkSeconds), "number");
-    cell(row, call.qualified ? "yes" : "no");
-    cell(row, call.outcome, "outcome");
-    cell(row, money(call.value, call.currency), "number value");
-    recordingCell(row, call.recordingUrl);
-  }
-  nextCursor = page.nextCursor;
-  $("more").hidden = !nextCursor;
-}
-
-// The calls list uses the report's days, counted in the browser's time zone (the calls API takes instants).
-function callsQuery(report, cursor) {
-  const query = new URLSearchParams({ limit: "100" });
-  const from = new Date(report.from + "T00:00:00");
-  const to = new Date(report.to + "T00:00:00");
-  to.setDate(to.getDate() + 1);
-  query.set("from", from.toISOString());
-  query.set("to", to.toISOString());
-  if ($("location").value) query.set("location", $("location").value);
-  for (const [name, value] of callFilters()) query.set(name, value);
-  if (cursor) query.set("cursor", cursor);
-  return query;
-}
-
-// The calls list's own filters (the API's names), those set only.
-const CallFilters = [["source", "filter-source"], ["outcome", "filter-outcome"], ["firstTime", "filter-first-time"], ["match", "filter-match"]];
-const callFilters = () => CallFilters.map(([name, id]) => [name, $(id).value.trim()]).filter(([, value]) => value);
-
 let lastReport = null;
 let customDays = false;   // until the user picks days, every load asks for the API's default (the last 30 days)
 let pagedOn = false;      // the user read more than the first page of calls
@@ -236,21 +79,31 @@ async function load() {
       for (const l of locations.items) $("location").add(new Option(l.name || l.id, l.id));
       if (linkedLocation && names.has(linkedLocation)) $("location").value = linkedLocation;
       linkedLocation = null;
+      // A market narrows the overview and the locations table, for users with locations in more than one.
+      const markets = [...new Set(locations.items.map((l) => l.market).filter(Boolean))].sort();
+      $("market").replaceChildren(new Option("all markets", ""), ...markets.map((m) => new Option(m, m)));
+      $("market-choice").hidden = markets.length < 2;
+      if (linkedMarket && markets.includes(linkedMarket)) $("market").value = linkedMarket;
+      linkedMarket = null;
       showConfigure(names, ["brand-admin", "platform-admin"].includes(session.role)).catch(failed);
     }
     const query = new URLSearchParams();
     if (customDays && $("from").value) query.set("from", $("from").value);
     if (customDays && $("to").value) query.set("to", $("to").value);
     const location = $("location").value;
+    const market = $("market").value;
+    const reportQuery = new URLSearchParams(query);
+    if (market) reportQuery.set("market", market);
     const attributionQuery = new URLSearchParams(query);
     attributionQuery.set("groupBy", $("group-by").value);
     attributionQuery.set("model", $("model").value);
     const dailyQuery = new URLSearchParams(query);
     if (location) dailyQuery.set("location", location);
+    else if (market) dailyQuery.set("market", market);
     const followUpQuery = new URLSearchParams({ limit: "100" });
     if (location) followUpQuery.set("location", location);
     const [report, markets, daily, followUps, attribution] = await Promise.all([
-      api(`${tenantPath()}/reports/locations?${query}`), api(`${tenantPath()}/reports/markets?${query}`),
+      api(`${tenantPath()}/reports/locations?${reportQuery}`), api(`${tenantPath()}/reports/markets?${query}`),
       api(`${tenantPath()}/reports/daily?${dailyQuery}`), api(`${tenantPath()}/calls/follow-ups?${followUpQuery}`),
       location ? api(`${tenantPath()}/locations/${encodeURIComponent(location)}/report?${attributionQuery}`) : null]);
     if (mine !== generation) return;
@@ -265,14 +118,14 @@ async function load() {
       patch: (id, followUp) => api(`${tenantPath()}/calls/${encodeURIComponent(id)}`, { method: "PATCH", body: { followUp } }),
     });
     renderMarkets(markets);
-    renderReport(report);
-    if (attribution) renderAttribution(location, attribution);
+    renderReport(report, names);
+    if (attribution) renderAttribution(location, attribution, names);
     else $("attribution").hidden = true;
     const calls = await api(`${tenantPath()}/calls?${callsQuery(report)}`);
     if (mine !== generation) return;
     $("calls").tBodies[0].replaceChildren();
     $("calls-range").textContent = `newest first, ${report.from} to ${report.to} in your time zone`;
-    appendCalls(calls);
+    nextCursor = appendCalls(calls, names);
     $("updated").textContent = `Updated ${new Date().toLocaleTimeString()}; refreshed every ${RefreshSeconds} s`;
     saveFilters();
     if (!linkFollowed && linkedCall()) showCall(linkedCall());
@@ -290,7 +143,7 @@ async function more() {
   try {
     const page = await api(`${tenantPath()}/calls?${callsQuery(lastReport, nextCursor)}`);
     if (mine === generation) {   // not onto the list of a newer load
-      appendCalls(page);
+      nextCursor = appendCalls(page, names);
       pagedOn = true;
     }
   } catch (error) {
@@ -364,6 +217,7 @@ function clearSession() {
   session = null;
   names = new Map();
   $("location").length = 1;
+  $("market").length = 1;
   $("config-location").length = 0;
   showConfigure(names, false);
   $("report").tBodies[0].replaceChildren();
@@ -406,6 +260,7 @@ function saveFilters() {
   const params = new URLSearchParams();
   if (customDays) for (const id of ["from", "to"]) if ($(id).value) params.set(id, $(id).value);
   for (const [name, value] of callFilters()) params.set(name, value);
+  if ($("market").value) params.set("market", $("market").value);
   const chosen = $("location").value;
   if (chosen) {
     params.set("location", chosen);
@@ -424,6 +279,7 @@ function restoreFilters() {
     customDays = true;
   }
   linkedLocation = params.get("location");
+  linkedMarket = params.get("market");
   for (const [name, id] of CallFilters) if (params.get(name)) $(id).value = params.get(name);
   for (const [id, name] of [["group-by", "groupBy"], ["model", "model"]]) {
     const value = params.get(name);
@@ -489,6 +345,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("filters").addEventListener("submit", (event) => { event.preventDefault(); load(); });
   $("call-filters").addEventListener("submit", (event) => { event.preventDefault(); load(); });
   $("location").addEventListener("change", load);
+  $("market").addEventListener("change", load);
   $("group-by").addEventListener("change", load);
   $("model").addEventListener("change", load);
   $("more").addEventListener("click", more);
@@ -497,6 +354,12 @@ document.addEventListener("DOMContentLoaded", () => {
     if (button) showCall(button.dataset.call);
   });
   $("call-detail").addEventListener("close", () => history.replaceState(null, "", location.pathname + location.search));
+  $("markets").addEventListener("click", (event) => {
+    const row = event.target.closest("tbody tr");
+    if (!row || !row.dataset.market || $("market-choice").hidden) return;
+    $("market").value = row.dataset.market;
+    load();
+  });
   $("report").addEventListener("click", (event) => {
     const row = event.target.closest("tbody tr");
     if (!row || !row.dataset.location) return;
