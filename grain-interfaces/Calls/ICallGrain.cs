@@ -29,16 +29,25 @@ public interface ICallGrain : IGrainWithStringKey
     Task Forget();
 }
 
+/// <summary>A new lead from the carrier: a call, or a text (<see cref="LeadKinds"/>) to a tracking number.</summary>
 [GenerateSerializer, Alias("callmesh.InboundCall")]
 public sealed record InboundCall(
     [property: Id(0)] string AccountSid,
     [property: Id(1)] string From,
     [property: Id(2)] string To,
-    [property: Id(3)] DateTime StartedAt);
+    [property: Id(3)] DateTime StartedAt,
+    [property: Id(4)] string Kind = LeadKinds.Call);
+
+/// <summary>What reached a tracking number: a call, or a text message (recorded, attributed and counted like a call, never missed).</summary>
+public static class LeadKinds
+{
+    public const string Call = "call", Text = "text";
+}
 
 /// <summary>
 /// What to do with the call: <c>Action</c> "dial" (to <c>DialTo</c>), "reject" (a blocked caller) or
-/// "not-in-service" (a number with no owner and no fail-safe). <c>Route</c> says why.
+/// "not-in-service" (a number with no owner and no fail-safe). <c>Route</c> says why. <c>TextTo</c>: where the location
+/// wants texts to its numbers forwarded (a mobile number), if anywhere.
 /// </summary>
 [GenerateSerializer, Alias("callmesh.CallRouting")]
 public sealed record CallRouting(
@@ -47,12 +56,33 @@ public sealed record CallRouting(
     [property: Id(2)] string? DialTo,
     [property: Id(3)] string CallerId,
     [property: Id(4)] bool Record,
-    [property: Id(5)] string? RecordingNotice);
+    [property: Id(5)] string? RecordingNotice,
+    [property: Id(6)] List<DialStep>? Steps = null,
+    [property: Id(7)] bool Voicemail = false,
+    [property: Id(8)] string? Whisper = null,
+    [property: Id(9)] string? TextTo = null)
+{
+    /// <summary>The steps to ring in order: a routing written before ring strategies rang <c>DialTo</c> alone.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public List<DialStep> StepsInOrder => Steps is { Count: > 0 } steps ? steps
+        : DialTo is { } number ? [new DialStep([number], DialStep.DefaultTimeoutSeconds)] : [];
+}
+
+/// <summary>Numbers that ring together, for so long; step numbers count from 1 in webhooks and on the call.</summary>
+[GenerateSerializer, Alias("callmesh.DialStep")]
+public sealed record DialStep(
+    [property: Id(0)] List<string> Numbers,
+    [property: Id(1)] int TimeoutSeconds)
+{
+    public const int DefaultTimeoutSeconds = 25;
+}
 
 /// <summary>
 /// A carrier delivery about a call, already made carrier-neutral. <c>Key</c> identifies the delivery
 /// (leg + sequence number), so a repeat is recognised; <c>Leg</c>: "inbound" (the caller's leg),
-/// "dialed" (the forwarded leg), "dial-result" (the dial action).
+/// "dialed" (the forwarded leg), "dial-result" (the dial action), "voicemail" (the caller's message was recorded).
+/// <c>Step</c>: which ring step a dialed leg or dial result is of; <c>Continues</c>: the dial result led to another
+/// step or to voicemail, so the call goes on.
 /// </summary>
 [GenerateSerializer, Alias("callmesh.CallEvent")]
 public sealed record CallEvent(
@@ -61,7 +91,9 @@ public sealed record CallEvent(
     [property: Id(2)] string Status,
     [property: Id(3)] int? DurationSeconds,
     [property: Id(4)] string? RecordingUrl,
-    [property: Id(5)] bool? Bridged = null);
+    [property: Id(5)] bool? Bridged = null,
+    [property: Id(6)] int? Step = null,
+    [property: Id(7)] bool Continues = false);
 
 [GenerateSerializer, Alias("callmesh.CallOutcome")]
 public sealed record CallOutcome(
@@ -161,9 +193,19 @@ public sealed record CallRecord
     [Id(28)] public string? Notes { get; init; }
     /// <summary>Where the location is with calling a missed caller back (<see cref="FollowUps"/>); null: not set.</summary>
     [Id(29)] public string? FollowUp { get; init; }
+    /// <summary>The ring step whose number answered (1 = the first); null while nobody has.</summary>
+    [Id(30)] public int? AnsweredByStep { get; init; }
+    /// <summary>How long the caller waited before someone answered: the call's length less the talk time.</summary>
+    [Id(31)] public int? RingSeconds { get; init; }
+    /// <summary>Nobody answered and the caller left a message (<c>RecordingUrl</c> is the message).</summary>
+    [Id(32)] public bool Voicemail { get; init; }
+    /// <summary>A call or a text (<see cref="LeadKinds"/>).</summary>
+    [Id(33)] public string Kind { get; init; } = LeadKinds.Call;
+    /// <summary>A blocked caller's call, or one of a caller's repeated very short calls (the tenant's spam rules): never qualified.</summary>
+    [Id(34)] public bool Spam { get; init; }
 
     /// <summary>Missed: it ended without anyone answering (a test call is nobody's to call back).</summary>
-    public bool Missed => !Answered && EndedAt is not null && !Attribution.IsTest;
+    public bool Missed => Kind == LeadKinds.Call && !Answered && EndedAt is not null && !Attribution.IsTest;
 }
 
 /// <summary>A missed call's follow-up: open until the location calls back, handled when nothing more is to be done.</summary>

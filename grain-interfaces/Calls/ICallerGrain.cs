@@ -16,6 +16,12 @@ public interface ICallerGrain : IGrainWithStringKey
 
     Task SetBlocked(bool blocked, string? reason);
 
+    /// <summary>
+    /// Notes that a call of this caller ended after <paramref name="seconds"/>, and counts the caller's calls that ended
+    /// shorter than <paramref name="shortSeconds"/> within <paramref name="window"/> before it, this one included.
+    /// </summary>
+    Task<int> ShortCallsUpTo(string callId, int seconds, int shortSeconds, TimeSpan window);
+
     /// <summary>The caller's data was erased: drop what this activation holds (the next one reads what is left).</summary>
     Task Forget();
 }

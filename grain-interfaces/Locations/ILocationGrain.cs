@@ -27,7 +27,21 @@ public sealed record LocationConfig(
     [property: Id(8)] double? ServiceRadiusMiles,
     [property: Id(9)] string? Market,
     [property: Id(10)] List<string>? PagePatterns,
-    [property: Id(11)] Tenants.ConversionRules? ConversionRules = null);
+    [property: Id(11)] Tenants.ConversionRules? ConversionRules = null,
+    [property: Id(12)] List<RingStep>? RingSteps = null,
+    [property: Id(13)] bool Voicemail = false,
+    [property: Id(14)] string? Whisper = null,
+    [property: Id(15)] string? TextForwardTo = null,
+    [property: Id(16)] string? RecordingNotice = null);
+
+/// <summary>
+/// One step of a location's ring strategy: its numbers ring together (one rings alone) for <c>TimeoutSeconds</c>; when
+/// nobody answers, the next step rings. Left out, a location's strategy is its <c>ForwardTo</c> alone.
+/// </summary>
+[GenerateSerializer, Alias("callmesh.RingStep")]
+public sealed record RingStep(
+    [property: Id(0)] List<string>? Numbers,
+    [property: Id(1)] int? TimeoutSeconds = null);
 
 [GenerateSerializer, Alias("callmesh.PostalAddress")]
 public sealed record PostalAddress(

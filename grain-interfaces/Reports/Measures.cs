@@ -40,6 +40,13 @@ public sealed record Measures
     /// <summary>Calls per outcome (sale, appointment, quote, inquiry, spam, other).</summary>
     [Id(7)] public Dictionary<string, decimal> Outcomes { get; init; } = NoOutcomes;
     [Id(8)] public decimal Spend { get; init; }
+    /// <summary>Missed calls whose caller left a message.</summary>
+    [Id(9)] public decimal Voicemails { get; init; }
+    /// <summary>Seconds answered callers waited, summed over <see cref="RingTimed"/> calls (those whose wait is known).</summary>
+    [Id(10)] public decimal RingSeconds { get; init; }
+    [Id(11)] public decimal RingTimed { get; init; }
+    /// <summary>Texts to tracking numbers (leads that are not calls: <see cref="Calls"/> does not count them).</summary>
+    [Id(12)] public decimal Texts { get; init; }
 
     // Most calls have no outcome: they share one empty map (never written to, like everything here).
     // Declared before Zero, which needs it while static fields are set in order.
@@ -64,30 +71,35 @@ public sealed record Measures
             Calls = a.Calls + sign * b.Calls, Answered = a.Answered + sign * b.Answered, Missed = a.Missed + sign * b.Missed,
             FirstTime = a.FirstTime + sign * b.FirstTime, Qualified = a.Qualified + sign * b.Qualified,
             Revenue = a.Revenue + sign * b.Revenue, DurationSeconds = a.DurationSeconds + sign * b.DurationSeconds,
-            Outcomes = outcomes, Spend = a.Spend + sign * b.Spend,
+            Outcomes = outcomes, Spend = a.Spend + sign * b.Spend, Voicemails = a.Voicemails + sign * b.Voicemails,
+            RingSeconds = a.RingSeconds + sign * b.RingSeconds, RingTimed = a.RingTimed + sign * b.RingTimed, Texts = a.Texts + sign * b.Texts,
         };
     }
 
     /// <summary>The sum of many, with one set of running totals instead of a new record per addition.</summary>
     public static Measures Sum(IEnumerable<Measures> all)
     {
-        decimal calls = 0, answered = 0, missed = 0, firstTime = 0, qualified = 0, revenue = 0, duration = 0, spend = 0;
+        decimal calls = 0, answered = 0, missed = 0, firstTime = 0, qualified = 0, revenue = 0, duration = 0, spend = 0, voicemails = 0,
+            ringSeconds = 0, ringTimed = 0, texts = 0;
         var outcomes = new Dictionary<string, decimal>();
         foreach (var m in all)
         {
             calls += m.Calls; answered += m.Answered; missed += m.Missed; firstTime += m.FirstTime; qualified += m.Qualified;
             revenue += m.Revenue; duration += m.DurationSeconds; spend += m.Spend;
+            voicemails += m.Voicemails; ringSeconds += m.RingSeconds; ringTimed += m.RingTimed; texts += m.Texts;
             foreach (var (outcome, count) in m.Outcomes) outcomes[outcome] = outcomes.GetValueOrDefault(outcome) + count;
         }
         return new Measures
         {
             Calls = calls, Answered = answered, Missed = missed, FirstTime = firstTime, Qualified = qualified, Revenue = revenue,
             DurationSeconds = duration, Spend = spend, Outcomes = outcomes.Where(o => o.Value != 0).ToDictionary(),
+            Voicemails = voicemails, RingSeconds = ringSeconds, RingTimed = ringTimed, Texts = texts,
         };
     }
 
     public bool IsZero => Calls == 0 && Answered == 0 && Missed == 0 && FirstTime == 0 && Qualified == 0 && Revenue == 0
-                          && DurationSeconds == 0 && Outcomes.Count == 0 && Spend == 0;
+                          && DurationSeconds == 0 && Outcomes.Count == 0 && Spend == 0 && Voicemails == 0 && RingSeconds == 0 && RingTimed == 0
+                          && Texts == 0;
 
     public bool SameAs(Measures other) => (this - other).IsZero;
 }

@@ -24,6 +24,9 @@ public interface ITenantGrain : IGrainWithStringKey
     /// <summary>Replaces the brand's default conversion rules alone (brand admins may; the rest of the tenant is the platform's).</summary>
     Task<SaveResult> PutConversionRules(ConversionRules? rules);
 
+    /// <summary>Replaces the brand's spam rules alone (brand admins may).</summary>
+    Task<SaveResult> PutSpamRules(SpamRules? rules);
+
     /// <summary>Every pool of the tenant with its location (null: brand-wide), ordered by id.</summary>
     [Orleans.Concurrency.ReadOnly]
     Task<IReadOnlyList<PoolIndexEntry>> ListPools();
@@ -60,7 +63,19 @@ public sealed record TenantConfig(
     [property: Id(4)] string? FailSafeNumber = null,
     [property: Id(5)] bool RecordCalls = false,
     [property: Id(6)] string? RecordingNotice = null,
-    [property: Id(7)] int? CallerHistoryDays = null);
+    [property: Id(7)] int? CallerHistoryDays = null,
+    [property: Id(8)] SpamRules? SpamRules = null);
+
+/// <summary>
+/// When a call is spam: the caller's <c>RepeatedCalls</c>-th call (or later) within <c>WithinHours</c> that ended shorter than
+/// <c>ShortCallSeconds</c>; a blocked caller's calls always are. Spam calls never qualify. Left out, the defaults hold.
+/// </summary>
+[GenerateSerializer, Alias("callmesh.SpamRules")]
+public sealed record SpamRules(
+    [property: Id(0)] int ShortCallSeconds = 10,
+    [property: Id(1)] int RepeatedCalls = 3,
+    [property: Id(2)] int WithinHours = 24,
+    [property: Id(3)] bool Enabled = true);
 
 /// <summary>
 /// When a call counts as a qualified call. Every condition that is set must hold.

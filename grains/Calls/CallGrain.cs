@@ -78,10 +78,12 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
         var call = new CallRecord
         {
             CallId = Key.CallId, TenantId = tenantId, AccountSid = inbound.AccountSid, TrackingNumber = inbound.To, Caller = inbound.From,
-            StartedAt = inbound.StartedAt, Status = "ringing",
+            StartedAt = inbound.StartedAt, Kind = inbound.Kind,
+            // A text arrives whole: received and over at once (it is never answered, so never missed either).
+            Status = inbound.Kind == LeadKinds.Text ? "received" : "ringing", EndedAt = inbound.Kind == LeadKinds.Text ? inbound.StartedAt : null,
             Routing = routed ?? CallRouter.Route(inbound, tenant, location, open, caller.Blocked),
             Attribution = attribution,
-            FirstTime = caller.FirstTime, FirstTimeForLocation = caller.FirstTimeForLocation, WithinHours = open,
+            FirstTime = caller.FirstTime, FirstTimeForLocation = caller.FirstTimeForLocation, WithinHours = open, Spam = caller.Blocked,
             DaysSincePreviousCall = caller.PreviousCallAt is { } previous ? (inbound.StartedAt - previous).TotalDays : null,
             LocalDay = LocalDay(inbound.StartedAt, location?.TimeZone), Touches = touches,
         };
@@ -166,7 +168,7 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
         {
             if (await Load() is not { } call) return false;
             if (call.AppliedEvents.Contains(delivery.Key)) return true;   // a repeated delivery changes nothing
-            if (await Save(await Qualify(Merge(call, delivery)))) return true;
+            if (await Save(await Qualify(await JudgeSpam(Merge(call, delivery))))) return true;
             if (attempt == 2) throw new InvalidOperationException($"Call {Key.CallId} kept changing under this delivery; the journal will retry it.");
         }
     }
@@ -174,7 +176,7 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
     /// <summary>The call with <paramref name="delivery"/> applied: the same result in any order of deliveries.</summary>
     private static CallRecord Merge(CallRecord call, CallEvent delivery)
     {
-        var answered = call.Answered || delivery switch
+        var answeredNow = delivery switch
         {
             { Leg: "dial-result" } => delivery.Status is "completed" or "answered" || delivery.Bridged == true,
             { Leg: "dialed" } => delivery.Status == "in-progress" || (delivery.Status == "completed" && delivery.DurationSeconds > 0),
@@ -183,13 +185,22 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
         var status = delivery.Leg == "inbound" && Rank(delivery.Status) > Rank(call.Status) ? delivery.Status : call.Status;
         var duration = delivery.Leg == "inbound" ? Math.Max(call.DurationSeconds, delivery.DurationSeconds ?? 0) : call.DurationSeconds;
         var talk = delivery.Leg is "dialed" or "dial-result" ? Math.Max(call.TalkSeconds, delivery.DurationSeconds ?? 0) : call.TalkSeconds;
-        var ended = call.EndedAt is not null || Terminal.Contains(status) || delivery.Leg == "dial-result";
+        // A dial result that led to another step or to voicemail does not end the call; a message left does.
+        var ended = call.EndedAt is not null || Terminal.Contains(status) || (delivery.Leg == "dial-result" && !delivery.Continues)
+                    || delivery.Leg == "voicemail";
+        var voicemail = call.Voicemail || delivery is { Leg: "voicemail", Status: "recorded" };
+        var answered = call.Answered || answeredNow;
         return call with
         {
             Status = status,
             Answered = answered,
+            // Only one step can answer (the carrier stops ringing at the first pick-up); the lowest wins a disagreement.
+            AnsweredByStep = answeredNow && delivery.Step is { } step ? Math.Min(call.AnsweredByStep ?? step, step) : call.AnsweredByStep,
             DurationSeconds = duration,
             TalkSeconds = talk,
+            // What the caller waited through before the talk: known once both lengths are.
+            RingSeconds = answered && duration > 0 && talk > 0 ? Math.Max(0, duration - talk) : call.RingSeconds,
+            Voicemail = voicemail,
             RecordingUrl = call.RecordingUrl ?? delivery.RecordingUrl,
             // Derived from the call itself, not from when a delivery arrived, so any order ends the same.
             EndedAt = ended ? call.StartedAt.AddSeconds(Math.Max(duration, talk)) : null,
@@ -248,6 +259,22 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
     }
 
     /// <summary>The location's conversion rules, else the tenant's default, applied to the call as it stands.</summary>
+    /// <summary>
+    /// Once the caller's leg has ended (its length is known): a call shorter than the tenant's spam rules allow is spam when
+    /// it is at least the caller's RepeatedCalls-th such call within the window. Judged on every change after the end, from
+    /// the call's own length, so a length that grows later (a late callback) clears it again.
+    /// </summary>
+    private async Task<CallRecord> JudgeSpam(CallRecord call)
+    {
+        if (call.Kind != LeadKinds.Call || !Terminal.Contains(call.Status) || call.Routing.Action == "reject") return call;
+        var rules = (await references.Get<ITenantGrain>(call.TenantId).Get())?.Config.SpamRules ?? new SpamRules();
+        if (!rules.Enabled) return call with { Spam = false };
+        var seconds = Math.Max(call.DurationSeconds, call.TalkSeconds);
+        var shortCalls = await references.Get<ICallerGrain>(TenantKey.For(call.TenantId, call.Caller))
+            .ShortCallsUpTo(call.CallId, seconds, rules.ShortCallSeconds, TimeSpan.FromHours(rules.WithinHours));
+        return call with { Spam = seconds < rules.ShortCallSeconds && shortCalls >= rules.RepeatedCalls };
+    }
+
     private async Task<CallRecord> Qualify(CallRecord call)
     {
         // Rules are read when the call needs them (they may change between its start and its outcome).

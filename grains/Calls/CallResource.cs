@@ -12,7 +12,8 @@ public sealed record CallResource(string Id, string Tenant, string? Location, st
     string? Keyword, string? Gclid, string? LandingPage, Guid? VisitorId, Guid? SessionId, bool Test, bool FirstTime,
     bool FirstTimeForLocation, bool WithinBusinessHours, bool Qualified, List<string> MetRules, string? Outcome, decimal? Value,
     string? Currency, string? ExternalId, string Match, double? SecondsSinceRelease, List<MatchCandidate>? MatchCandidates,
-    ClickIds? ClickIds, string? Notes, List<Reports.CallTouch> Journey, string? FollowUp)
+    ClickIds? ClickIds, string? Notes, List<Reports.CallTouch> Journey, string? FollowUp, int? AnsweredByStep, int? RingSeconds,
+    bool Voicemail, string Kind, bool Spam)
 {
     /// <summary>The resource of <paramref name="c"/>; <paramref name="maskCaller"/> keeps only the caller's area code and last two digits.</summary>
     public static CallResource From(CallRecord c, bool maskCaller = false)
@@ -25,6 +26,6 @@ public sealed record CallResource(string Id, string Tenant, string? Location, st
             c.FirstTimeForLocation, c.WithinHours, c.Qualified, c.MetRules, c.Outcome, c.Value, c.Currency, c.OutcomeExternalId,
             a.Match, a.SecondsSinceRelease, a.Candidates, a.ClickIds, c.Notes,
             c.Touches.Count > 0 ? c.Touches : [new Reports.CallTouch(c.StartedAt, a.Source, a.Medium, a.Campaign, a.Keyword)],
-            c.FollowUp ?? (c.Missed ? FollowUps.Open : null));
+            c.FollowUp ?? (c.Missed ? FollowUps.Open : null), c.AnsweredByStep, c.RingSeconds, c.Voicemail, c.Kind, c.Spam);
     }
 }

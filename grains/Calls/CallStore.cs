@@ -23,7 +23,7 @@ public sealed class CallStore(NpgsqlDataSource database, TimeProvider clock)
         "recording_url, route, routing, number_kind, pool_id, static_key, location_id, source, medium, campaign, keyword, gclid, landing_page, " +
         "visitor_id, session_id, is_test, first_time, first_time_location, within_hours, qualified, met_rules, outcome, value, currency, " +
         "outcome_external_id, applied_events, days_since_previous, local_day, touches, revision, match, seconds_since_release, match_candidates, click_ids, " +
-        "notes, follow_up";
+        "notes, follow_up, answered_by_step, ring_seconds, voicemail, kind, spam";
 
     private static readonly string[] ColumnNames = Columns.Split(", ");
 
@@ -42,7 +42,8 @@ public sealed class CallStore(NpgsqlDataSource database, TimeProvider clock)
 
     private const string ContributionColumns =
         "call_id, started_at, ended_at, answered, duration_seconds, route, source, medium, campaign, keyword, " +
-        "is_test, first_time, qualified, outcome, value, local_day, touches, revision, talk_seconds, within_hours, days_since_previous, met_rules";
+        "is_test, first_time, qualified, outcome, value, local_day, touches, revision, talk_seconds, within_hours, days_since_previous, met_rules, " +
+        "voicemail, ring_seconds, kind, spam";
 
     /// <summary>
     /// Writes a new call's row, adds it to its location's rollups and queues its events (<see cref="Outbound.OutboxStore"/>),
@@ -92,7 +93,7 @@ public sealed class CallStore(NpgsqlDataSource database, TimeProvider clock)
             await reader.NextResultAsync();
             if (await reader.ReadAsync())
             {
-                var row = ReadContribution(reader, call.TenantId, reader.IsDBNull(22) ? null : reader.GetString(22), []);
+                var row = ReadContribution(reader, call.TenantId, reader.IsDBNull(26) ? null : reader.GetString(26), []);
                 if (row.Revision != previousRevision) return false;   // disposing rolls back
                 // A call keeps its location; were it ever to move, the old location's buckets would still lose what it added.
                 if (row.Attribution.LocationId != call.Attribution.LocationId)
@@ -137,7 +138,7 @@ public sealed class CallStore(NpgsqlDataSource database, TimeProvider clock)
             call.Currency, call.OutcomeExternalId, call.AppliedEvents.ToArray(), call.DaysSincePreviousCall,
             call.ReportingDay, JsonSerializer.Serialize(call.Touches), call.Revision, a.Match, a.SecondsSinceRelease,
             a.Candidates is null ? null : JsonSerializer.Serialize(a.Candidates), a.ClickIds is null ? null : JsonSerializer.Serialize(a.ClickIds),
-            call.Notes, call.FollowUp,
+            call.Notes, call.FollowUp, call.AnsweredByStep, call.RingSeconds, call.Voicemail, call.Kind, call.Spam,
         ];
         return [.. values.Select((value, i) => names[i] is "routing" or "touches" or "match_candidates" or "click_ids"
             ? new NpgsqlParameter { Value = value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Jsonb }
@@ -150,6 +151,7 @@ public sealed class CallStore(NpgsqlDataSource database, TimeProvider clock)
         "visitor_id" or "session_id" => NpgsqlDbType.Uuid,
         "value" => NpgsqlDbType.Numeric,
         "days_since_previous" or "seconds_since_release" => NpgsqlDbType.Double,
+        "answered_by_step" or "ring_seconds" => NpgsqlDbType.Integer,
         _ => NpgsqlDbType.Text,
     };
 
@@ -165,20 +167,22 @@ public sealed class CallStore(NpgsqlDataSource database, TimeProvider clock)
     }
 
     /// <summary>Every call of one caller to the tenant (the caller's history), and whether the tenant blocked the caller.</summary>
-    public async Task<(List<(string CallId, string? LocationId, DateTime At, CallerVisit? Visit)> History, bool Blocked)> CallerAsync(
+    public async Task<(List<(string CallId, string? LocationId, DateTime At, CallerVisit? Visit, int? EndedSeconds)> History, bool Blocked)> CallerAsync(
         string tenantId, string caller)
     {
         await using var batch = database.CreateBatch();
         // By the caller's number alone (see 0008_keyed_lookups.sql): one number's calls to every tenant are few.
         batch.BatchCommands.Add(Common.Sql.Command(
-            "SELECT tenant_id, call_id, location_id, started_at, visitor_id, session_id FROM callmesh.calls WHERE caller = $1", caller));
+            "SELECT tenant_id, call_id, location_id, started_at, visitor_id, session_id, " +
+            "CASE WHEN ended_at IS NOT NULL AND kind = 'call' THEN greatest(duration_seconds, talk_seconds) END FROM callmesh.calls WHERE caller = $1", caller));
         batch.BatchCommands.Add(Common.Sql.Command("SELECT 1 FROM callmesh.blocked_callers WHERE tenant_id = $1 AND caller = $2", tenantId, caller));
-        var history = new List<(string, string?, DateTime, CallerVisit?)>();
+        var history = new List<(string, string?, DateTime, CallerVisit?, int?)>();
         await using var reader = await batch.ExecuteReaderAsync();
         while (await reader.ReadAsync())
             if (reader.GetString(0) == tenantId)
                 history.Add((reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetDateTime(3),
-                    reader.IsDBNull(5) ? null : new CallerVisit(reader.GetGuid(4), reader.GetGuid(5), reader.GetDateTime(3))));
+                    reader.IsDBNull(5) ? null : new CallerVisit(reader.GetGuid(4), reader.GetGuid(5), reader.GetDateTime(3)),
+                    reader.IsDBNull(6) ? null : reader.GetInt32(6)));
         await reader.NextResultAsync();
         return (history, await reader.ReadAsync());
     }
@@ -257,6 +261,8 @@ public sealed class CallStore(NpgsqlDataSource database, TimeProvider clock)
                 .Select(t => new Reports.CallTouch(t.At, Pooled(t.Source)!, Pooled(t.Medium)!, Pooled(t.Campaign), Pooled(t.Keyword)))],
             Revision = reader.GetInt32(17), TalkSeconds = reader.GetInt32(18), WithinHours = reader.GetBoolean(19),
             DaysSincePreviousCall = reader.IsDBNull(20) ? null : reader.GetDouble(20), MetRules = [.. reader.GetFieldValue<string[]>(21)],
+            Voicemail = reader.GetBoolean(22), RingSeconds = reader.IsDBNull(23) ? null : reader.GetInt32(23), Kind = S(24)!,
+            Spam = reader.GetBoolean(25),
         };
     }
 
@@ -407,6 +413,8 @@ public sealed class CallStore(NpgsqlDataSource database, TimeProvider clock)
             DaysSincePreviousCall = r.IsDBNull(37) ? null : r.GetDouble(37),
             LocalDay = r.GetFieldValue<DateOnly>(38), Touches = JsonSerializer.Deserialize<List<Reports.CallTouch>>(r.GetString(39))!,
             Revision = r.GetInt32(40), Notes = S(45), FollowUp = S(46),
+            AnsweredByStep = r.IsDBNull(47) ? null : r.GetInt32(47), RingSeconds = r.IsDBNull(48) ? null : r.GetInt32(48), Voicemail = r.GetBoolean(49),
+            Kind = r.GetString(50), Spam = r.GetBoolean(51),
         };
     }
 }

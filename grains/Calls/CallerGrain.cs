@@ -15,13 +15,13 @@ public sealed class CallerGrain(CallStore calls) : Grain, ICallerGrain
     {
         _key = Common.TenantKey.Parse(this.GetPrimaryKeyString());
         var (history, blocked) = await calls.CallerAsync(_key.TenantId, _key.Caller);
-        _calls = history.ToDictionary(c => c.CallId, c => new PastCall(c.LocationId, c.At, c.Visit), StringComparer.Ordinal);
+        _calls = history.ToDictionary(c => c.CallId, c => new PastCall(c.LocationId, c.At, c.Visit, c.EndedSeconds), StringComparer.Ordinal);
         _blocked = blocked;
     }
 
     public Task<CallerFacts> RecordCall(string callId, string? locationId, DateTime at, CallerVisit? visit = null)
     {
-        _calls.TryAdd(callId, new PastCall(locationId, at, visit));
+        _calls.TryAdd(callId, new PastCall(locationId, at, visit, null));
         // What was true before this call, whatever order calls were recorded in.
         var before = _calls.Where(c => c.Key != callId && (c.Value.At < at || (c.Value.At == at && string.CompareOrdinal(c.Key, callId) < 0)))
             .Select(c => c.Value).ToList();
@@ -35,6 +35,13 @@ public sealed class CallerGrain(CallStore calls) : Grain, ICallerGrain
         _blocked = blocked;
     }
 
+    public Task<int> ShortCallsUpTo(string callId, int seconds, int shortSeconds, TimeSpan window)
+    {
+        if (!_calls.TryGetValue(callId, out var call)) return Task.FromResult(0);
+        _calls[callId] = call = call with { EndedSeconds = seconds };
+        return Task.FromResult(_calls.Values.Count(c => c.EndedSeconds < shortSeconds && c.At <= call.At && c.At > call.At - window));
+    }
+
     public Task Forget()
     {
         _calls.Clear();
@@ -42,5 +49,6 @@ public sealed class CallerGrain(CallStore calls) : Grain, ICallerGrain
         return Task.CompletedTask;
     }
 
-    private sealed record PastCall(string? LocationId, DateTime At, CallerVisit? Visit);
+    /// <summary><c>EndedSeconds</c>: how long the call lasted once it ended (texts and calls still going: null).</summary>
+    private sealed record PastCall(string? LocationId, DateTime At, CallerVisit? Visit, int? EndedSeconds);
 }

@@ -10,6 +10,7 @@ public static class Qualification
 {
     public static (bool Qualified, List<string> Met) Evaluate(ConversionRules rules, CallRecord call)
     {
+        if (call.Spam) return (false, []);   // whatever the rules: spam is no lead
         var set = new List<(string Name, bool Holds)>();
         if (rules.RequireAnswered) set.Add(("answered", call.Answered));
         if (rules.MinDurationSeconds is { } min) set.Add(("min-duration", call.TalkSeconds >= min));

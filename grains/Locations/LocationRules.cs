@@ -7,6 +7,7 @@ public static class LocationRules
 {
     public static readonly string[] Days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
     private const double MaxServiceRadiusMiles = 1000;
+    public const int MaxRingSteps = 5, MaxNumbersPerStep = 10, MinRingTimeout = 5, MaxRingTimeout = 120, DefaultStepTimeout = 20;
 
     public static ValidationErrors Validate(LocationConfig config)
     {
@@ -14,8 +15,14 @@ public static class LocationRules
         if (errors.Required("name", config.Name) is { Length: > 200 }) errors.Add("name", "must be at most 200 characters.");
         Address(errors, config.Address);
         Rules.PhoneNumber(errors, "napPhone", config.NapPhone, required: true);
-        Rules.PhoneNumber(errors, "forwardTo", config.ForwardTo, required: true);
+        // A ring strategy may stand in for the forward number; the forward number alone is a strategy of one step.
+        Rules.PhoneNumber(errors, "forwardTo", config.ForwardTo, required: config.RingSteps is not { Count: > 0 });
+        RingSteps(errors, config.RingSteps ?? []);
+        if (config.RecordingNotice is { Length: > 500 }) errors.Add("recordingNotice", "must be at most 500 characters.");
+        if (config.Whisper is { } whisper && (whisper.Length > 200 || whisper.Any(char.IsControl)))
+            errors.Add("whisper", "must be at most 200 characters of text, said to whoever answers before the caller is put through.");
         Rules.PhoneNumber(errors, "afterHoursForwardTo", config.AfterHoursForwardTo, required: false);
+        Rules.PhoneNumber(errors, "textForwardTo", config.TextForwardTo, required: false);
         Rules.TimeZone(errors, "timeZone", config.TimeZone);
         BusinessHours(errors, config.BusinessHours ?? []);
         Tenants.TenantRules.ValidateRules(errors, "conversionRules", config.ConversionRules);
@@ -26,6 +33,22 @@ public static class LocationRules
             errors.Add("market", "must be lower-case letters, digits and dashes (at most 64).");
         PagePatterns(errors, config.PagePatterns ?? []);
         return errors;
+    }
+
+    private static void RingSteps(ValidationErrors errors, List<RingStep> steps)
+    {
+        if (steps.Count > MaxRingSteps) errors.Add("ringSteps", $"must have at most {MaxRingSteps} steps.");
+        for (var i = 0; i < Math.Min(steps.Count, MaxRingSteps); i++)
+        {
+            var field = $"ringSteps[{i}]";
+            if (steps[i] is not { } step) { errors.Add(field, "must be an object with numbers and timeoutSeconds."); continue; }
+            if (step.Numbers is not { Count: > 0 and <= MaxNumbersPerStep } numbers)
+                errors.Add($"{field}.numbers", $"must list 1 to {MaxNumbersPerStep} numbers that ring together.");
+            else
+                for (var n = 0; n < numbers.Count; n++) Rules.PhoneNumber(errors, $"{field}.numbers[{n}]", numbers[n], required: true);
+            if (step.TimeoutSeconds is < MinRingTimeout or > MaxRingTimeout)
+                errors.Add($"{field}.timeoutSeconds", $"must be from {MinRingTimeout} to {MaxRingTimeout} seconds (left out: {DefaultStepTimeout}).");
+        }
     }
 
     private static void Address(ValidationErrors errors, PostalAddress? address)

@@ -6,9 +6,9 @@ namespace CallMesh.Outbound;
 public static class CallEvents
 {
     public const string Started = "call.started", Completed = "call.completed", Qualified = "call.qualified",
-        OutcomeSet = "outcome.set", RevenueChanged = "revenue.changed";
+        OutcomeSet = "outcome.set", RevenueChanged = "revenue.changed", Missed = "call.missed";
 
-    public static readonly string[] All = [Started, Completed, Qualified, OutcomeSet, RevenueChanged];
+    public static readonly string[] All = [Started, Completed, Qualified, OutcomeSet, RevenueChanged, Missed];
 
     /// <summary>
     /// What changed from <paramref name="before"/> (null: the call is new) to <paramref name="after"/>, in the order a
@@ -18,6 +18,8 @@ public static class CallEvents
     {
         if (before is null) yield return Started;
         if (before?.EndedAt is null && after.EndedAt is not null) yield return Completed;
+        // A missed-call alert (to the location, a CRM task): once, when the call ends unanswered (a voicemail ends it so).
+        if (before?.EndedAt is null && after.Missed) yield return Missed;
         if (!(before?.Qualified ?? false) && after.Qualified) yield return Qualified;
         if (after.Outcome is not null && after.Outcome != before?.Outcome) yield return OutcomeSet;
         else if (after.Outcome is not null && after.Value != before?.Value) yield return RevenueChanged;

@@ -2,15 +2,21 @@ using System.Text.Json.Serialization;
 
 namespace CallMesh.Outbound;
 
-/// <summary>The kinds of destination: pushed through the outbox (webhook, ga4, meta) or pulled as files (googleAds, microsoftAds).</summary>
+/// <summary>
+/// The kinds of destination: pushed through the outbox (webhook, ga4, meta, email alerts) or pulled as files (googleAds,
+/// microsoftAds).
+/// </summary>
 public static class DestinationKinds
 {
-    public const string Webhook = "webhook", GoogleAds = "googleAds", MicrosoftAds = "microsoftAds", Ga4 = "ga4", Meta = "meta";
+    public const string Webhook = "webhook", GoogleAds = "googleAds", MicrosoftAds = "microsoftAds", Ga4 = "ga4", Meta = "meta", Email = "email";
 
-    public static readonly string[] All = [Webhook, GoogleAds, MicrosoftAds, Ga4, Meta];
+    public static readonly string[] All = [Webhook, GoogleAds, MicrosoftAds, Ga4, Meta, Email];
 
     /// <summary>Kinds the outbox sends to; the others are files the ad platform fetches.</summary>
-    public static bool IsPushed(string kind) => kind is Webhook or Ga4 or Meta;
+    public static bool IsPushed(string kind) => kind is Webhook or Ga4 or Meta or Email;
+
+    /// <summary>Kinds sent to an HTTPS address (an email destination has addressees instead).</summary>
+    public static bool HasUrl(string kind) => kind is Webhook or Ga4 or Meta;
 }
 
 public static class DestinationStates
@@ -27,7 +33,7 @@ public sealed record DestinationFilters(
 
 /// <summary>
 /// A kind's own settings, shown to brand admins: conversion names (Google Ads, Microsoft Ads), the GA4 measurement id and
-/// event name, the Meta dataset, event name and test code; the value of a conversion whose call has no revenue, and its
+/// event name, the Meta dataset, event name and test code; an email destination's addressees (<c>To</c>); the value of a conversion whose call has no revenue, and its
 /// currency (the tenant's).
 /// </summary>
 public sealed record DestinationSettings(
@@ -38,7 +44,8 @@ public sealed record DestinationSettings(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? EventName = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? TestEventCode = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] decimal? DefaultValue = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Currency = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Currency = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] List<string>? To = null);
 
 /// <summary>A webhook signing secret; an old one stays valid (signed with) until it expires.</summary>
 public sealed record SigningSecret(string Secret, DateTime? ExpiresAt);

@@ -9,15 +9,16 @@ namespace CallMesh.Outbound;
 
 /// <summary>
 /// Sends one outbox event to one destination in the destination's format: a signed Standard Webhooks request, a GA4
-/// Measurement Protocol event or a Meta Conversions API event. Never throws: every outcome is an <see cref="AttemptResult"/>.
+/// Measurement Protocol event, a Meta Conversions API event or a missed-call email (<see cref="EmailAlerts"/>). Never throws: every outcome is an <see cref="AttemptResult"/>.
 /// </summary>
-public sealed class OutboundSender(OutboundAddresses addresses, TimeProvider clock)
+public sealed class OutboundSender(OutboundAddresses addresses, EmailAlerts email, TimeProvider clock)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private static readonly MediaTypeHeaderValue JsonType = new("application/json");
 
     public async Task<AttemptResult> SendAsync(Destination destination, OutboxEvent e, CancellationToken cancellation)
     {
+        if (destination.Kind == DestinationKinds.Email) return await email.SendAsync(destination, e, cancellation);
         var at = clock.GetUtcNow().UtcDateTime;
         HttpRequestMessage request;
         try

@@ -16,12 +16,17 @@ public static class Contributions
     public static CallContribution From(CallRecord call)
     {
         var counts = !call.Attribution.IsTest && call.Routing.Action != "reject";
-        var measures = counts
+        var measures = counts && call.Kind == LeadKinds.Text
+            // A text is a lead of its own kind: counted, credited and qualified like a call, but not a call.
+            ? new Measures { Texts = 1, Qualified = call.Qualified ? 1 : 0, Revenue = call.Outcome is null ? 0 : call.Value ?? 0 }
+            : counts
             ? new Measures
             {
                 Calls = 1, Answered = call.Answered ? 1 : 0, Missed = call.EndedAt is not null && !call.Answered ? 1 : 0,
                 FirstTime = call.FirstTime ? 1 : 0, Qualified = call.Qualified ? 1 : 0,
                 Revenue = call.Outcome is null ? 0 : call.Value ?? 0, DurationSeconds = call.DurationSeconds,
+                Voicemails = call.Voicemail && !call.Answered ? 1 : 0,
+                RingSeconds = call.Answered ? call.RingSeconds ?? 0 : 0, RingTimed = call.Answered && call.RingSeconds is not null ? 1 : 0,
             }
             : Measures.Zero;
         // Most calls have no outcome: they keep the shared empty map (a rollup holds a million of these).

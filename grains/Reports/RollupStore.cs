@@ -20,9 +20,9 @@ public sealed class RollupStore([FromKeyedServices(RollupStore.DataSourceKey)] N
     /// <summary>The measure columns of every rollup table, in the order <see cref="Scaled"/> numbers them.</summary>
     public static readonly string[] MeasureColumns =
         ["calls", "answered", "missed", "first_time", "qualified", "revenue", "duration_seconds",
-         "sales", "appointments", "quotes", "inquiries", "spam", "other_outcomes"];
+         "sales", "appointments", "quotes", "inquiries", "spam", "other_outcomes", "voicemails", "ring_seconds", "ring_timed", "texts"];
 
-    // The outcome each of the last six columns counts (TenantRules' outcomes).
+    // The outcome each of the six columns after duration_seconds counts (TenantRules' outcomes).
     private static readonly string[] OutcomeOfColumn = ["sale", "appointment", "quote", "inquiry", "spam", "other"];
 
     // Columns are bigints (migration 0014): counts and durations in millionths (a model's share of a call has six
@@ -156,6 +156,10 @@ public sealed class RollupStore([FromKeyedServices(RollupStore.DataSourceKey)] N
         4 => m.Qualified,
         5 => m.Revenue,
         6 => m.DurationSeconds,
+        13 => m.Voicemails,
+        14 => m.RingSeconds,
+        15 => m.RingTimed,
+        16 => m.Texts,
         _ => m.Outcomes.GetValueOrDefault(OutcomeOfColumn[column - 7]),
     };
 
@@ -170,7 +174,7 @@ public sealed class RollupStore([FromKeyedServices(RollupStore.DataSourceKey)] N
         return new Measures
         {
             Calls = D(0), Answered = D(1), Missed = D(2), FirstTime = D(3), Qualified = D(4), Revenue = D(5), DurationSeconds = D(6),
-            Outcomes = outcomes,
+            Outcomes = outcomes, Voicemails = D(13), RingSeconds = D(14), RingTimed = D(15), Texts = D(16),
         };
     }
 

@@ -51,6 +51,9 @@ public sealed class TenantGrain(
     public Task<SaveResult> PutConversionRules(ConversionRules? rules) =>
         stored.State.Config is { } config ? Put(config with { DefaultConversionRules = rules }) : Task.FromResult(SaveResult.NotFound);
 
+    public Task<SaveResult> PutSpamRules(SpamRules? rules) =>
+        stored.State.Config is { } config ? Put(config with { SpamRules = rules }) : Task.FromResult(SaveResult.NotFound);
+
     public Task<IReadOnlyList<PoolIndexEntry>> ListPools() => Task.FromResult<IReadOnlyList<PoolIndexEntry>>(
         stored.State.Pools.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => new PoolIndexEntry(p.Key, p.Value)).ToList());
 

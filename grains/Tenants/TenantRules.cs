@@ -15,6 +15,12 @@ public static class TenantRules
         ValidateRules(errors, "defaultConversionRules", config.DefaultConversionRules);
         Rules.PhoneNumber(errors, "failSafeNumber", config.FailSafeNumber, required: false);
         if (config.RecordingNotice is { Length: > 500 }) errors.Add("recordingNotice", "must be at most 500 characters.");
+        if (config.SpamRules is { } spam)
+        {
+            if (spam.ShortCallSeconds is < 1 or > 120) errors.Add("spamRules.shortCallSeconds", "must be from 1 to 120.");
+            if (spam.RepeatedCalls is < 2 or > 100) errors.Add("spamRules.repeatedCalls", "must be from 2 to 100.");
+            if (spam.WithinHours is < 1 or > 720) errors.Add("spamRules.withinHours", "must be from 1 to 720.");
+        }
         if (config.CallerHistoryDays is < 1 or > 365)
             errors.Add("callerHistoryDays", "must be from 1 to 365, or left out to credit no call by the caller's earlier visit.");
         return errors;

@@ -39,8 +39,8 @@ public static partial class DestinationsApi
     {
         var group = routes.MapGroup("/v1/tenants/{tenant}").WithTags("Destinations").RequireAuthorization();
         group.MapPost("/destinations", Create)
-            .WithSummary("Add a destination (brand-admin): webhook (answers its whsec_ secret once), ga4, meta, or googleAds / microsoftAds " +
-                         "(answers the scheduled-fetch URLs of their files once).");
+            .WithSummary("Add a destination (brand-admin): webhook (answers its whsec_ secret once), ga4, meta, email (missed-call alerts to " +
+                         "settings.to), or googleAds / microsoftAds (answers the scheduled-fetch URLs of their files once).");
         group.MapGet("/destinations", List).WithSummary("The tenant's destinations, never their secrets (brand-admin).");
         group.MapGet("/destinations/{id}", Get).WithSummary("One destination, with its state (active, paused, disabled and why).");
         group.MapPatch("/destinations/{id}", Patch)
@@ -66,13 +66,16 @@ public static partial class DestinationsApi
     }
 
     public static async Task<Results<Created<DestinationResource>, ValidationProblem, ProblemHttpResult>> Create(string tenant, DestinationBody body, HttpContext http, IGrainFactory grains,
-        DestinationStore store, OutboundAddresses addresses, AuditLog audit, IConfiguration configuration)
+        DestinationStore store, OutboundAddresses addresses, AuditLog audit, IConfiguration configuration, SmtpOptions smtp)
     {
         var (caller, denied) = Admin(tenant, http);
         if (denied is not null) return denied;
         var errors = new ValidationErrors();
-        if (errors.Required("kind", body.Kind) is { } kind && !DestinationKinds.All.Contains(kind))
+        var kind = errors.Required("kind", body.Kind);
+        if (kind is not null && !DestinationKinds.All.Contains(kind))
             errors.Add("kind", $"must be one of {string.Join(", ", DestinationKinds.All)}.");
+        else if (kind == DestinationKinds.Email && !smtp.Configured)
+            errors.Add("kind", "email alerts need the deployment's mail server (CALLMESH_SMTP__HOST); ask your operator.");
         if (errors.Any) return Problems.Invalid(errors.ToDictionary());
         var tenantConfig = (await grains.GetGrain<ITenantGrain>(tenant).Get())?.Config;
         var draft = new Destination(tenant, DestinationStore.NewId(), body.Kind!, "", null, [], new DestinationFilters(),
@@ -236,20 +239,28 @@ public static partial class DestinationsApi
         var pushed = DestinationKinds.IsPushed(d.Kind);
         if (body.Events is not null || creating)
         {
-            var events = body.Events ?? d.Kind switch { DestinationKinds.Ga4 or DestinationKinds.Meta => [CallEvents.Qualified], _ => [] };
+            var events = body.Events ?? d.Kind switch
+            {
+                DestinationKinds.Ga4 or DestinationKinds.Meta => [CallEvents.Qualified],
+                DestinationKinds.Email => [CallEvents.Missed],
+                _ => [],
+            };
             if (events.FirstOrDefault(e => !CallEvents.All.Contains(e)) is { } unknown)
                 errors.Add("events", $"{unknown} is not an event; events are {string.Join(", ", CallEvents.All)}.");
             else if (d.Kind == DestinationKinds.Webhook && events.Count == 0) errors.Add("events", "must name at least one event.");
             else if (d.Kind is DestinationKinds.Ga4 or DestinationKinds.Meta && events is not [CallEvents.Qualified])
                 errors.Add("events", "ad platforms get conversions: only call.qualified.");
             else if (!pushed && events.Count > 0) errors.Add("events", "a file destination has no events: its files list qualified calls.");
+            else if (d.Kind == DestinationKinds.Email && events is not [CallEvents.Missed])
+                errors.Add("events", "email destinations send missed-call alerts: only call.missed.");
             d = d with { Events = [.. events.Distinct()] };
         }
         if (body.Url is not null || creating)
         {
             var url = body.Url ?? d.Kind switch { DestinationKinds.Ga4 => Ga4Endpoint, DestinationKinds.Meta => MetaEndpoint, _ => null };
-            if (!pushed && body.Url is not null) errors.Add("url", "a file destination has no url: the ad platform fetches its files.");
-            else if (pushed && errors.Required("url", url) is { } required)
+            if (!DestinationKinds.HasUrl(d.Kind) && body.Url is not null)
+                errors.Add("url", pushed ? "an email destination has addressees (settings.to), not a url." : "a file destination has no url: the ad platform fetches its files.");
+            else if (DestinationKinds.HasUrl(d.Kind) && errors.Required("url", url) is { } required)
             {
                 if (required.Length > 2000) errors.Add("url", "must be at most 2000 characters.");
                 else if (await addresses.RefuseAsync(required) is { } refused) errors.Add("url", refused);
@@ -277,6 +288,12 @@ public static partial class DestinationsApi
                 errors.Add("settings.eventName", d.Kind == DestinationKinds.Ga4
                     ? "must start with a letter and hold letters, digits and _ only, at most 40." : "must be 1 to 50 characters.");
             if (s.TestEventCode is { Length: 0 or > 50 }) errors.Add("settings.testEventCode", "must be 1 to 50 characters.");
+            if (s.To is { } to)
+                if (to.Count is 0 or > 20) errors.Add("settings.to", "must list 1 to 20 email addresses.");
+                else
+                    for (var i = 0; i < to.Count; i++)
+                        if (to[i] is not { Length: > 0 and <= 254 } address || !address.Contains('@') || !MimeKit.MailboxAddress.TryParse(address, out _))
+                            errors.Add($"settings.to[{i}]", "must be an email address such as manager@example.com.");
         }
         if (body.ApiSecret is { } apiSecret)
             if (apiSecret.Length is < 8 or > 200) errors.Add("apiSecret", "must be 8 to 200 characters.");
@@ -286,6 +303,8 @@ public static partial class DestinationsApi
             else d = d with { Credentials = d.Credentials with { AccessToken = token } };
         if (d.Kind == DestinationKinds.Ga4 && (d.Settings.MeasurementId is null || d.Credentials.ApiSecret is null))
             errors.Add("settings.measurementId", "a ga4 destination needs settings.measurementId and apiSecret.");
+        if (d.Kind == DestinationKinds.Email && d.Settings.To is not { Count: > 0 })
+            errors.Add("settings.to", "an email destination needs settings.to: who gets the alerts.");
         if (d.Kind == DestinationKinds.Meta && (d.Settings.DatasetId is null || d.Credentials.AccessToken is null))
             errors.Add("settings.datasetId", "a meta destination needs settings.datasetId and accessToken.");
         if (body.State is { } state)

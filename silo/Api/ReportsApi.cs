@@ -19,7 +19,8 @@ public static class ReportsApi
     /// <summary>A report line: counts, money and the ratios derived from them.</summary>
     public sealed record ReportLine(decimal Calls, decimal Answered, decimal Missed, decimal FirstTime, decimal Qualified,
         decimal Appointments, decimal Sales, Dictionary<string, decimal> Outcomes, decimal Revenue, decimal? AvgDurationSeconds,
-        decimal Spend, decimal? CostPerCall, decimal? CostPerQualifiedCall, decimal? Roas)
+        decimal Spend, decimal? CostPerCall, decimal? CostPerQualifiedCall, decimal? Roas, decimal Voicemails, decimal? AnswerRate,
+        decimal? AvgRingSeconds, decimal Texts)
     {
         public static ReportLine From(Measures m) => new(m.Calls, m.Answered, m.Missed, m.FirstTime, m.Qualified,
             m.Outcomes.GetValueOrDefault("appointment"), m.Outcomes.GetValueOrDefault("sale"), m.Outcomes, m.Revenue,
@@ -27,7 +28,10 @@ public static class ReportsApi
             m.Spend,
             m.Calls == 0 || m.Spend == 0 ? null : decimal.Round(m.Spend / m.Calls, 2),
             m.Qualified == 0 || m.Spend == 0 ? null : decimal.Round(m.Spend / m.Qualified, 2),
-            m.Spend == 0 ? null : decimal.Round(m.Revenue / m.Spend, 4));
+            m.Spend == 0 ? null : decimal.Round(m.Revenue / m.Spend, 4),
+            m.Voicemails, m.Calls == 0 ? null : decimal.Round(m.Answered / m.Calls, 4),
+            // Over the answered calls whose wait is known (calls recorded before ring times were kept have none).
+            m.RingTimed == 0 ? null : decimal.Round(m.RingSeconds / m.RingTimed, 1), m.Texts);
     }
 
     public sealed record LocationRow(string? Location, string? Market, ReportLine Measures);

@@ -15,6 +15,8 @@ public static class TenantsApi
         group.MapGet("", GetTenant).WithSummary("A tenant's settings.");
         group.MapPut("/conversion-rules", PutConversionRules)
             .WithSummary("Replace the brand's default conversion rules (brand-admin); a location's own rules still come first.");
+        group.MapPut("/spam-rules", PutSpamRules)
+            .WithSummary("Replace the brand's spam rules (brand-admin): how many calls shorter than how many seconds within how many hours.");
         group.MapGet("/audit", GetAudit).WithSummary("Who changed which configuration, newest first (brand-admin).");
         return group;
     }
@@ -46,6 +48,19 @@ public static class TenantsApi
         return TypedResults.Ok(ToResource((await grain.Get())!));
     }
 
+    public static async Task<Results<Ok<TenantResource>, ValidationProblem, ProblemHttpResult>> PutSpamRules(string tenant,
+        SpamRules? body, HttpContext http, IGrainFactory grains, AuditLog audit)
+    {
+        var caller = Caller.From(http.User);
+        if (Access.DenyConfigure(caller, tenant, "spam rules") is { } denied) return denied;
+        var grain = grains.GetGrain<ITenantGrain>(tenant);
+        var saved = await grain.PutSpamRules(body);
+        if (saved.Outcome == SaveOutcome.NotFound) return Problems.NotFound("tenant");
+        if (saved.Outcome == SaveOutcome.Invalid) return Problems.Invalid(saved.Errors);
+        await audit.RecordAsync(tenant, "spam-rules", tenant, caller.Subject, (object?)body ?? new { });
+        return TypedResults.Ok(ToResource((await grain.Get())!));
+    }
+
     public static async Task<Results<Ok<TenantResource>, ProblemHttpResult>> GetTenant(string tenant, HttpContext http, IGrainFactory grains)
     {
         if (!Caller.From(http.User).SeesTenant(tenant)) return Problems.NotFound("tenant");
@@ -64,11 +79,12 @@ public static class TenantsApi
 
     public sealed record TenantResource(string Id, string? Name, string? TimeZone, string? Currency,
         ConversionRules? DefaultConversionRules, string? FailSafeNumber, bool RecordCalls, string? RecordingNotice, int? CallerHistoryDays,
-        DateTime UpdatedAt);
+        SpamRules SpamRules, DateTime UpdatedAt);
 
     public sealed record AuditPage(IReadOnlyList<AuditEntry> Items);
 
     private static TenantResource ToResource(TenantSnapshot t) =>
         new(t.Id, t.Config.Name, t.Config.TimeZone, t.Config.Currency, t.Config.DefaultConversionRules,
-            t.Config.FailSafeNumber, t.Config.RecordCalls, t.Config.RecordingNotice, t.Config.CallerHistoryDays, t.UpdatedAt);
+            t.Config.FailSafeNumber, t.Config.RecordCalls, t.Config.RecordingNotice, t.Config.CallerHistoryDays, t.Config.SpamRules ?? new SpamRules(),
+            t.UpdatedAt);
 }

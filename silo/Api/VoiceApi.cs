@@ -30,7 +30,15 @@ public static partial class VoiceApi
         group.MapPost("/status", Status)
             .WithSummary("Call progress of the caller's or the forwarded leg; journaled, then applied once whatever the order of deliveries.");
         group.MapPost("/dial-action", DialAction).Produces<string>(StatusCodes.Status200OK, "text/xml")
-            .WithSummary("The forwarded leg's result (answered or missed, talk time, recording); journaled; answers TwiML that hangs up.");
+            .WithSummary("A ring step's result (answered or not, talk time, recording); journaled; answers the next step's dial, voicemail " +
+                         "or a goodbye when nobody answered, else a hang-up.");
+        group.MapPost("/voicemail", Voicemail).Produces<string>(StatusCodes.Status200OK, "text/xml")
+            .WithSummary("The caller's message was recorded (the voicemail's Record action); journaled; answers a hang-up.");
+        group.MapPost("/sms", Sms).Produces<string>(StatusCodes.Status200OK, "text/xml")
+            .WithSummary("A text to a tracking number (form-encoded, signed): recorded and attributed like a call, as a lead of kind text; " +
+                         "answered with a <Message> that forwards it to the location's textForwardTo, if it has one.");
+        group.MapPost("/whisper", Whisper).Produces<string>(StatusCodes.Status200OK, "text/xml")
+            .WithSummary("What the answering person hears before the caller is put through: the location's whisper, with the call's source.");
         return group;
     }
 
@@ -58,6 +66,28 @@ public static partial class VoiceApi
         return TypedResults.Text(TwiML.Answer(routing, $"{webhook.BaseUrl}/v1/voice/{carrier}"), TwiML.ContentType);
     }
 
+    public static async Task<Results<ContentHttpResult, ValidationProblem, ProblemHttpResult>> Sms(HttpContext http, CarrierAccounts accounts,
+        RoutingSnapshot snapshot, IConfiguration configuration, WebhookLimits limits, InboundRouter router, CallJournal journal, TimeProvider clock)
+    {
+        var (webhook, problem) = await Verify(http, accounts, snapshot, configuration, limits);
+        if (problem is not null) return problem;
+        var form = webhook!.Form;
+        var errors = new ValidationErrors();
+        var messageSid = CallSid(errors, "MessageSid", form["MessageSid"]);
+        var from = errors.Required("From", form["From"]);
+        var to = errors.Required("To", form["To"]);
+        if (to is not null && Rules.PhoneNumberError(to) is { } error) errors.Add("To", error);
+        if (errors.Any) return Problems.Invalid(errors.ToDictionary());
+
+        // Like a call: routed from memory (which location, whether the sender is blocked), durable before the answer, and
+        // recorded and attributed behind it.
+        var inbound = new InboundCall(webhook.Account.AccountSid, from!, to!, Microseconds(clock.GetUtcNow().UtcDateTime), LeadKinds.Text);
+        var routing = await router.RouteAsync(webhook.Account.TenantId, inbound);
+        await journal.AppendStartAsync(webhook.Account.TenantId, messageSid!, inbound, routing);
+        var forward = routing.Action == "reject" ? null : routing.TextTo;
+        return TypedResults.Text(TwiML.ForwardText(forward, from!, form["Body"].ToString()), TwiML.ContentType);
+    }
+
     public static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> Status(HttpContext http, CarrierAccounts accounts,
         RoutingSnapshot snapshot, IConfiguration configuration, WebhookLimits limits, CallJournal journal)
     {
@@ -76,13 +106,14 @@ public static partial class VoiceApi
         // own status callback reports the caller's leg.
         var leg = parent is null ? "inbound" : "dialed";
         var delivery = new CallEvent($"{leg}:{callSid}:{(sequence is { } s ? s.ToString() : status)}", leg, status!, duration,
-            Url(form["RecordingUrl"]));
+            Url(form["RecordingUrl"]), Step: parent is null ? null : Step(http));
         await journal.AppendEventAsync(webhook.Account.TenantId, parent ?? callSid!, delivery);
         return TypedResults.NoContent();
     }
 
-    public static async Task<Results<ContentHttpResult, ValidationProblem, ProblemHttpResult>> DialAction(HttpContext http,
-        CarrierAccounts accounts, RoutingSnapshot snapshot, IConfiguration configuration, WebhookLimits limits, CallJournal journal)
+    public static async Task<Results<ContentHttpResult, ValidationProblem, ProblemHttpResult>> DialAction(string carrier, HttpContext http,
+        CarrierAccounts accounts, RoutingSnapshot snapshot, IConfiguration configuration, WebhookLimits limits, InboundRouter router,
+        CallJournal journal, TimeProvider clock)
     {
         var (webhook, problem) = await Verify(http, accounts, snapshot, configuration, limits);
         if (problem is not null) return problem;
@@ -93,11 +124,65 @@ public static partial class VoiceApi
         var duration = OptionalSeconds(errors, "DialCallDuration", form["DialCallDuration"]);
         if (errors.Any) return Problems.Invalid(errors.ToDictionary());
 
-        var delivery = new CallEvent($"dial-result:{callSid}", "dial-result", status!, duration, Url(form["RecordingUrl"]),
-            bool.TryParse(form["DialBridged"], out var bridged) ? bridged : null);
+        // Answered, or the caller hung up while it rang: the call is over. Nobody answered (no-answer, busy, failed):
+        // the next step of the same strategy rings, from memory as the first did; after the last, voicemail or a goodbye.
+        var step = Step(http) ?? 1;
+        var bridged = bool.TryParse(form["DialBridged"], out var b) ? b : (bool?)null;
+        var unanswered = status is "no-answer" or "busy" or "failed" && bridged != true;
+        var routing = unanswered && form["From"].ToString() is { Length: > 0 } from && form["To"].ToString() is { Length: > 0 } to
+            ? await router.RouteAsync(webhook.Account.TenantId, new InboundCall(webhook.Account.AccountSid, from, to, clock.GetUtcNow().UtcDateTime),
+                open: http.Request.Query["route"] == "open")
+            : null;
+        var continues = routing is { Action: "dial" } && (step < routing.StepsInOrder.Count || routing.Voicemail);
+        var delivery = new CallEvent($"dial-result:{callSid}:{step}", "dial-result", status!, duration, Url(form["RecordingUrl"]), bridged, step, continues);
+        await journal.AppendEventAsync(webhook.Account.TenantId, callSid!, delivery);
+        var answer = routing is null ? TwiML.HangUp() : TwiML.AfterUnanswered(routing, step, $"{webhook.BaseUrl}/v1/voice/{carrier}");
+        return TypedResults.Text(answer, TwiML.ContentType);
+    }
+
+    public static async Task<Results<ContentHttpResult, ValidationProblem, ProblemHttpResult>> Voicemail(HttpContext http, CarrierAccounts accounts,
+        RoutingSnapshot snapshot, IConfiguration configuration, WebhookLimits limits, CallJournal journal)
+    {
+        var (webhook, problem) = await Verify(http, accounts, snapshot, configuration, limits);
+        if (problem is not null) return problem;
+        var form = webhook!.Form;
+        var errors = new ValidationErrors();
+        var callSid = CallSid(errors, "CallSid", form["CallSid"]);
+        var seconds = OptionalSeconds(errors, "RecordingDuration", form["RecordingDuration"]);
+        if (errors.Any) return Problems.Invalid(errors.ToDictionary());
+
+        // A caller who hangs up at the tone leaves no message: the call stays a plain missed call.
+        var url = Url(form["RecordingUrl"]);
+        var delivery = new CallEvent($"voicemail:{callSid}", "voicemail", url is not null && seconds is not 0 ? "recorded" : "empty", seconds, url);
         await journal.AppendEventAsync(webhook.Account.TenantId, callSid!, delivery);
         return TypedResults.Text(TwiML.HangUp(), TwiML.ContentType);
     }
+
+    /// <summary>
+    /// The whisper for a dialed number that answered (the carrier asks with the dialed leg's sid and its parent's): the
+    /// location's words with {source}, {campaign} and {location} filled from the call when it is at hand within a moment
+    /// (the caller is waiting on the bridge), else without them.
+    /// </summary>
+    public static async Task<Results<ContentHttpResult, ValidationProblem, ProblemHttpResult>> Whisper(HttpContext http, CarrierAccounts accounts,
+        RoutingSnapshot snapshot, IConfiguration configuration, WebhookLimits limits, GrainReferences references)
+    {
+        var (webhook, problem) = await Verify(http, accounts, snapshot, configuration, limits);
+        if (problem is not null) return problem;
+        var errors = new ValidationErrors();
+        var parent = CallSid(errors, "ParentCallSid", webhook!.Form["ParentCallSid"]);
+        if (errors.Any) return Problems.Invalid(errors.ToDictionary());
+        CallRecord? call = null;
+        try { call = await references.Get<ICallGrain>(TenantKey.For(webhook.Account.TenantId, parent!)).Get().WaitAsync(InboundRouter.Patience); }
+        catch (Exception e) when (e is not OutOfMemoryException) { }
+        if (call?.Routing.Whisper is not { } words) return TypedResults.Text(TwiML.Whisper(""), TwiML.ContentType);
+        var a = call.Attribution;
+        var text = words.Replace("{source}", a.Source).Replace("{campaign}", a.Campaign ?? "").Replace("{location}", a.LocationId ?? "");
+        return TypedResults.Text(TwiML.Whisper(text), TwiML.ContentType);
+    }
+
+    /// <summary>The ring step a dial action or a dialed leg's callback is of (…?step=N in the URL our dial gave the carrier).</summary>
+    private static int? Step(HttpContext http) =>
+        int.TryParse(http.Request.Query["step"], out var step) && step is >= 1 and <= Locations.LocationRules.MaxRingSteps ? step : null;
 
     private sealed record Webhook(CarrierAccount Account, IFormCollection Form, string BaseUrl);
 

@@ -20,7 +20,8 @@ public sealed class InboundRouter(RoutingSnapshot snapshot, NumberDirectory dire
     /// <summary>How long a question outside the snapshot may hold up the answer.</summary>
     public static readonly TimeSpan Patience = TimeSpan.FromMilliseconds(300);
 
-    public async Task<CallRouting> RouteAsync(string tenantId, InboundCall inbound)
+    /// <param name="open">Whether the location is open: left out, its hours at the call's start say.</param>
+    public async Task<CallRouting> RouteAsync(string tenantId, InboundCall inbound, bool? open = null)
     {
         var data = snapshot.Current;
         var number = data?.Numbers.GetValueOrDefault(inbound.To) is { } known
@@ -42,7 +43,9 @@ public sealed class InboundRouter(RoutingSnapshot snapshot, NumberDirectory dire
             : data?.Locations.GetValueOrDefault(TenantKey.For(tenantId, locationId))
               ?? (await Ask(() => references.Get<ILocationGrain>(TenantKey.For(tenantId, locationId)).Get(), "location"))?.Config;
         var blocked = data?.Blocked.Contains(TenantKey.For(tenantId, inbound.From)) == true;
-        return CallRouter.Route(inbound, tenant, location, blocked);
+        return open is { } isOpen
+            ? CallRouter.Route(inbound, tenant, location, isOpen, blocked)
+            : CallRouter.Route(inbound, tenant, location, blocked);
     }
 
     private async Task<TrackingNumber?> FindNumberAsync(string tenantId, string number) =>

@@ -33,6 +33,8 @@ public static class ApiSetup
         // Conversions out: destinations, the outbox's dispatchers (grains) and the watcher that wakes them.
         services.AddSingleton(CallMesh.Outbound.OutboundOptions.From(configuration.GetSection("Outbound")));
         services.AddSingleton<CallMesh.Outbound.OutboundAddresses>();
+        services.AddSingleton(CallMesh.Outbound.SmtpOptions.From(configuration));
+        services.AddSingleton<CallMesh.Outbound.EmailAlerts>();
         services.AddSingleton<CallMesh.Outbound.OutboundSender>();
         services.AddSingleton<CallMesh.Outbound.DestinationStore>();
         services.AddSingleton<CallMesh.Outbound.OutboxStore>();

@@ -139,6 +139,54 @@ public sealed class CallsApiTests(ApiFixture fixture) : IClassFixture<ApiFixture
     }
 
     [Fact]
+    public async Task A_text_to_a_visitors_tracking_number_is_a_lead_of_kind_text_forwarded_to_the_location_and_counted_apart()
+    {
+        using (var patched = await Cluster.SendAsync(HttpMethod.Patch, $"/v1/tenants/{Tenant}/locations/katy", Admin, new { textForwardTo = "+18325550998" }))
+            Assert.Equal(HttpStatusCode.OK, patched.StatusCode);
+        var assignment = await VisitKatyAsync("utm_source=google&utm_medium=cpc&utm_campaign=katy-text", "198.51.100.9");
+        var tracking = assignment.GetProperty("swaps")[0].GetProperty("number").GetString()!;
+        var messageSid = "SM" + NewCallSid()[2..];
+        var text = new Dictionary<string, string>
+        {
+            ["AccountSid"] = AccountSid, ["MessageSid"] = messageSid, ["From"] = "+14155550143", ["To"] = tracking, ["Body"] = "Do you fix <ac> units?",
+            ["NumMedia"] = "0",
+        };
+        using (var forged = await Webhook("/v1/voice/twilio/sms", text, token: "not-the-token"))
+            await ProblemAssert.Is(forged, HttpStatusCode.Forbidden, "invalid-signature");
+        // Each silo routes from its copy of Katy's settings, reloaded moments after the change: the carrier's retries of the
+        // same message are answered anew (and make one lead) until the answer forwards it.
+        const string forwarded = """<?xml version="1.0" encoding="utf-8"?><Response><Message to="+18325550998">Text from +14155550143: Do you fix &lt;ac&gt; units?</Message></Response>""";
+        string answer;
+        for (var deadline = DateTime.UtcNow.AddSeconds(5); ; await Task.Delay(50))
+        {
+            using var sms = await Webhook("/v1/voice/twilio/sms", text);
+            Assert.Equal(HttpStatusCode.OK, sms.StatusCode);
+            answer = await sms.Content.ReadAsStringAsync();
+            if (answer == forwarded || DateTime.UtcNow > deadline) break;
+        }
+        Assert.Equal(forwarded, answer);
+
+        var lead = await Carrier.RecordedAsync(messageSid);
+        Assert.Equal(("text", "katy", "google", "katy-text", false, JsonValueKind.Null), (lead.GetProperty("kind").GetString(), lead.GetProperty("location").GetString(),
+            lead.GetProperty("source").GetString(), lead.GetProperty("campaign").GetString(), lead.GetProperty("answered").GetBoolean(),
+            lead.GetProperty("followUp").ValueKind));
+        Assert.Equal(assignment.GetProperty("sessionId").GetString(), lead.GetProperty("sessionId").GetString());
+        await GetCall(messageSid, Cluster.Token(Tenant, Roles.LocationManager, ["austin-downtown"]), HttpStatusCode.NotFound);
+        Assert.Equal(1, await fixture.Database.Scalar<long>("SELECT count(*) FROM callmesh.calls WHERE call_id = $1", messageSid));
+
+        // Reports count texts apart from calls, as the calls table does.
+        using var report = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}/reports/locations", Admin);
+        var katy = (await report.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("items").EnumerateArray()
+            .Single(i => i.GetProperty("location").GetString() == "katy").GetProperty("measures");
+        var (texts, calls) = (await fixture.Database.Scalar<long>(
+                "SELECT count(*) FROM callmesh.calls WHERE tenant_id = $1 AND location_id = 'katy' AND kind = 'text' AND NOT is_test", Tenant),
+            await fixture.Database.Scalar<long>(
+                "SELECT count(*) FROM callmesh.calls WHERE tenant_id = $1 AND location_id = 'katy' AND kind = 'call' AND NOT is_test AND route <> 'blocked'", Tenant));
+        Assert.Equal((texts, calls), ((long)katy.GetProperty("texts").GetDecimal(), (long)katy.GetProperty("calls").GetDecimal()));
+        Assert.True(texts >= 1);
+    }
+
+    [Fact]
     public async Task A_call_to_a_visitors_tracking_number_is_attributed_to_its_session_routed_and_completed_by_callbacks()
     {
         // A visitor lands on Katy's page from a Google ad.
@@ -153,11 +201,12 @@ public sealed class CallsApiTests(ApiFixture fixture) : IClassFixture<ApiFixture
         var twiml = System.Xml.Linq.XDocument.Parse(await inbound.Content.ReadAsStringAsync());
         var dial = twiml.Root!.Element("Dial")!;
         var gateway = Cluster.Gateway.ToString().TrimEnd('/');
-        Assert.Equal($"{gateway}/v1/voice/twilio/dial-action", dial.Attribute("action")!.Value);
         Assert.Equal(("+14155550142", "true"), (dial.Attribute("callerId")!.Value, dial.Attribute("answerOnBridge")!.Value));
         var number = dial.Element("Number")!;
-        Assert.Equal($"{gateway}/v1/voice/twilio/status", number.Attribute("statusCallback")!.Value);
         Assert.Contains(number.Value, new[] { "+18325550116", "+17135550199" });   // Katy's forward or after-hours number
+        var route = number.Value == "+18325550116" ? "open" : "after-hours";
+        Assert.Equal($"{gateway}/v1/voice/twilio/dial-action?step=1&route={route}", dial.Attribute("action")!.Value);
+        Assert.Equal($"{gateway}/v1/voice/twilio/status?step=1", number.Attribute("statusCallback")!.Value);
 
         var call = await Carrier.RecordedAsync(callSid);
         Assert.Equal(("katy", "pool", "google", "cpc", "katy-ac", "ac repair", "GC-9"), (call.GetProperty("location").GetString(), call.GetProperty("numberKind").GetString(),
@@ -165,7 +214,7 @@ public sealed class CallsApiTests(ApiFixture fixture) : IClassFixture<ApiFixture
             call.GetProperty("keyword").GetString(), call.GetProperty("gclid").GetString()));
         Assert.Equal(assignment.GetProperty("sessionId").GetString(), call.GetProperty("sessionId").GetString());
         Assert.Equal(number.Value, call.GetProperty("routedTo").GetString());
-        Assert.Equal(number.Value == "+18325550116" ? "open" : "after-hours", call.GetProperty("route").GetString());
+        Assert.Equal(route, call.GetProperty("route").GetString());
 
         // The forwarded leg is answered and talks 95 s; the caller's leg ends; deliveries repeat.
         var dialed = new Dictionary<string, string> { ["AccountSid"] = AccountSid, ["CallSid"] = "CB" + callSid[2..], ["ParentCallSid"] = callSid, ["CallStatus"] = "completed", ["CallDuration"] = "95", ["SequenceNumber"] = "3" };

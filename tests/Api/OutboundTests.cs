@@ -20,17 +20,25 @@ public sealed class OutboundFixture : IAsyncLifetime
     public TestDatabase Database { get; } = new();
     public ProcessCluster Cluster { get; private set; } = null!;
     public WebhookReceiver Receiver { get; private set; } = null!;
+    /// <summary>The deployment's mail server, down until a test brings it up.</summary>
+    public SmtpReceiver Mail { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
         await Database.InitializeAsync();
         Receiver = await WebhookReceiver.StartAsync();
+        Mail = await SmtpReceiver.StartAsync(up: false);
         Cluster = await ProcessCluster.StartAsync(Database.ConnectionString, silos: 2, siloSettings: new()
         {
             ["CALLMESH_OUTBOUND__ALLOWPRIVATENETWORKS"] = "true",
             ["CALLMESH_OUTBOUND__RETRYSECONDS"] = "1,2,3,5,8,13,21",
             ["CALLMESH_OUTBOUND__DISABLEAFTERHOURS"] = (20.0 / 3600).ToString(CultureInfo.InvariantCulture),   // 20 s
             ["CALLMESH_OUTBOUND__BATCHSIZE"] = "20",
+            ["CALLMESH_SMTP__HOST"] = "127.0.0.1",
+            ["CALLMESH_SMTP__PORT"] = Mail.Port.ToString(),
+            ["CALLMESH_SMTP__SECURITY"] = "none",
+            ["CALLMESH_SMTP__FROM"] = "CallMesh <alerts@bluebonnet.example>",
+            ["CALLMESH_SMTP__DASHBOARDURL"] = "https://calls.bluebonnet.example/dashboard/",
         });
         await DemoSeeder.SeedAsync(Cluster.Http, Cluster.SigningKeyHex, Repo.DemoBrandFile);
     }
@@ -39,6 +47,7 @@ public sealed class OutboundFixture : IAsyncLifetime
     {
         await Cluster.DisposeAsync();
         await Receiver.DisposeAsync();
+        await Mail.DisposeAsync();
         await Database.DisposeAsync();
     }
 }
@@ -190,6 +199,81 @@ public sealed class OutboundTests(OutboundFixture fixture) : IClassFixture<Outbo
     {
         ["webhook-id"] = r.Header("webhook-id"), ["webhook-timestamp"] = r.Header("webhook-timestamp"), ["webhook-signature"] = r.Header("webhook-signature"),
     };
+
+    [Fact]
+    public async Task A_missed_call_alert_goes_once_and_an_answered_call_sends_none()
+    {
+        await WebhookAsync("/hooks/missed", events: ["call.completed", "call.missed"]);
+        var missed = TwilioCarrier.NewCallSid();
+        using (var inbound = await Carrier.Webhook("/v1/voice/twilio/inbound", TwilioCarrier.InboundForm(missed, GbpNumber)))
+            Assert.Equal(HttpStatusCode.OK, inbound.StatusCode);
+        await Carrier.MissAsync(missed);
+        await Carrier.MissAsync(missed);   // the carrier repeating its callbacks
+        var answered = await CallAsync();
+
+        // A call's events go in the order it changed: once its completion is in, an alert it caused would be too.
+        var got = await Receiver.UntilAsync("/hooks/missed", r => r.Count(x => CallOf(x) == missed) >= 2 && r.Any(x => CallOf(x) == answered));
+        Assert.Equal(["call.completed", "call.missed"], got.Where(x => CallOf(x) == missed).Select(TypeOf));
+        Assert.Equal(["call.completed"], got.Where(x => CallOf(x) == answered).Select(TypeOf));
+        var call = Body(got.Last(x => CallOf(x) == missed)).GetProperty("data");
+        Assert.Equal((false, "open"), (call.GetProperty("answered").GetBoolean(), call.GetProperty("followUp").GetString()));
+    }
+
+    [Fact]
+    public async Task A_missed_call_emails_its_locations_manager_once_though_the_mail_server_was_down_at_first()
+    {
+        var path = $"/v1/tenants/{Tenant}/destinations";
+        async Task<JsonElement> Refused(object body, string field)
+        {
+            using var response = await Cluster.SendAsync(HttpMethod.Post, path, Admin, body);
+            return await ProblemAssert.Is(response, HttpStatusCode.BadRequest, "validation", field);
+        }
+        await Refused(new { kind = "email", name = "Austin manager" }, "settings.to");
+        await Refused(new { kind = "email", name = "Austin manager", settings = new { to = new[] { "not an address" } } }, "settings.to[0]");
+        await Refused(new { kind = "email", name = "Austin manager", events = new[] { "call.qualified" }, settings = new { to = new[] { "m@x.example" } } }, "events");
+        await Refused(new { kind = "email", name = "Austin manager", url = "https://x.example/", settings = new { to = new[] { "m@x.example" } } }, "url");
+        var created = await CreateAsync(new
+        {
+            kind = "email", name = "Austin manager", settings = new { to = new[] { "austin.manager@bluebonnet.example" } },
+            filters = new { locations = new[] { "austin-downtown" } },
+        });
+        Assert.Equal(["call.missed"], created.GetProperty("events").EnumerateArray().Select(e => e.GetString()));
+        var id = created.GetProperty("id").GetString()!;
+
+        // Austin's Google Business Profile number rings out while the mail server is down; the alert waits for it.
+        var missed = TwilioCarrier.NewCallSid();
+        using (var inbound = await Carrier.Webhook("/v1/voice/twilio/inbound", TwilioCarrier.InboundForm(missed, GbpNumber, "+15125550777")))
+            Assert.Equal(HttpStatusCode.OK, inbound.StatusCode);
+        await Carrier.MissAsync(missed);
+        for (var wait = System.Diagnostics.Stopwatch.StartNew(); ; await Task.Delay(100))
+        {
+            var deliveries = (await GetAsync($"{path}/{id}/deliveries")).GetProperty("items").EnumerateArray().ToList();
+            if (deliveries.Any(d => d.GetProperty("callId").GetString() == missed && d.GetProperty("attempts").GetInt32() >= 1)) break;
+            Assert.True(wait.Elapsed < TimeSpan.FromSeconds(20), "no attempt to send the alert was made");
+        }
+        Assert.Empty(fixture.Mail.Received);
+        await fixture.Mail.UpAsync();
+
+        var mail = Assert.Single(await fixture.Mail.UntilAsync(m => m.Count > 0));
+        Assert.Equal(["austin.manager@bluebonnet.example"], mail.To);
+        Assert.Equal("alerts@bluebonnet.example", mail.From);
+        Assert.Equal("Missed call at austin-downtown from +15125550777", mail.Header("Subject"));
+        Assert.Contains($"https://calls.bluebonnet.example/dashboard/#call={missed}", mail.Data);
+        Assert.Contains("From: google / gbp, campaign gbp-listing", mail.Data);
+        // Once: the event's id names the message, and once the outbox has it delivered nothing sends it again.
+        for (var wait = System.Diagnostics.Stopwatch.StartNew(); ; await Task.Delay(100))
+        {
+            var delivery = (await GetAsync($"{path}/{id}/deliveries")).GetProperty("items").EnumerateArray()
+                .Single(d => d.GetProperty("callId").GetString() == missed);
+            if (delivery.GetProperty("state").GetString() == "delivered")
+            {
+                Assert.Equal($"<{delivery.GetProperty("eventId").GetString()}@callmesh>", mail.Header("Message-Id"));
+                break;
+            }
+            Assert.True(wait.Elapsed < TimeSpan.FromSeconds(20), "the alert was not recorded as delivered");
+        }
+        Assert.Single(fixture.Mail.Received);
+    }
 
     [Fact]
     public async Task Destinations_are_brand_admin_only_validated_and_filtered()

@@ -538,8 +538,19 @@ public sealed class DashboardTests(DashboardFixture fixture) : IClassFixture<Das
         Assert.Equal("true", await page.GetAttributeAsync("#location-form input[name=forwardTo]", "aria-invalid"));
         Assert.Equal(before.GetProperty("forwardTo").GetString(), (await Schertz()).GetProperty("forwardTo").GetString());
 
-        // A new forward number and Saturday hours; Sunday stays closed; what the form does not edit is kept.
+        // A ring step with a number the API refuses is marked on that step's numbers.
         await page.FillAsync("#location-form input[name=forwardTo]", "+12105550177");
+        await page.FillAsync("#location-form input[name=step-numbers-0]", "+12105550177");
+        await page.FillAsync("#location-form input[name=step-numbers-1]", "+12105550178, the desk");
+        await page.ClickAsync("#location-form button[name=save]");
+        await page.Locator("#location-problem", new() { HasText = "ringSteps[1].numbers[1]" }).WaitForAsync();
+        Assert.Equal("true", await page.GetAttributeAsync("#location-form input[name=step-numbers-1]", "aria-invalid"));
+
+        // A new forward number, a two-step ring strategy with voicemail, and Saturday hours; Sunday stays closed; what the
+        // form does not edit is kept.
+        await page.FillAsync("#location-form input[name=step-numbers-1]", "+12105550178, +12105550179");
+        await page.FillAsync("#location-form input[name=step-seconds-1]", "30");
+        await page.CheckAsync("#location-form input[name=voicemail]");
         await page.FillAsync("#location-form input[name=open-sat]", "09:00");
         await page.FillAsync("#location-form input[name=close-sat]", "13:00");
         await page.ClickAsync("#location-form button[name=save]");
@@ -550,6 +561,11 @@ public sealed class DashboardTests(DashboardFixture fixture) : IClassFixture<Das
         Assert.Equal(("09:00", "13:00"), (saturday.GetProperty("open").GetString(), saturday.GetProperty("close").GetString()));
         Assert.DoesNotContain(after.GetProperty("businessHours").EnumerateArray(), h => h.GetProperty("day").GetString() == "sun");
         Assert.Equal(before.GetProperty("napPhone").GetString(), after.GetProperty("napPhone").GetString());
+        Assert.True(after.GetProperty("voicemail").GetBoolean());
+        var steps = after.GetProperty("ringSteps").EnumerateArray().ToList();
+        Assert.Equal(2, steps.Count);
+        Assert.Equal(["+12105550178", "+12105550179"], steps[1].GetProperty("numbers").EnumerateArray().Select(n => n.GetString()));
+        Assert.Equal((JsonValueKind.Null, 30), (steps[0].GetProperty("timeoutSeconds").ValueKind, steps[1].GetProperty("timeoutSeconds").GetInt32()));
         Assert.Equal(before.GetProperty("pagePatterns").GetRawText(), after.GetProperty("pagePatterns").GetRawText());
 
         // The snippet for the demo site: pinned with the script's SRI hash, which matches the file the gateway serves.
@@ -563,6 +579,13 @@ public sealed class DashboardTests(DashboardFixture fixture) : IClassFixture<Das
         Assert.Contains("data-site-key=\"bluebonnet-web\"", pinned);
         Assert.Contains("/dni.js\" data-site-key=\"bluebonnet-web\"", await page.TextContentAsync("#snippet-latest"));
         Assert.Equal(["bluebonnet-web"], await page.EvalOnSelectorAllAsync<string[]>("#site-form select[name=siteKey] option", "os => os.map(o => o.value)"));
+
+        // Missed-call alerts by email need the deployment's mail server: this one has none, and the form says so.
+        await page.FillAsync("#alert-form input[name=name]", "Schertz manager");
+        await page.FillAsync("#alert-form input[name=to]", "schertz@bluebonnet.example");
+        await page.SelectOptionAsync("#alert-form select[name=location]", "schertz");
+        await page.ClickAsync("#alert-form button[type=submit]");
+        await page.Locator("#alert-problem", new() { HasText = "mail server" }).WaitForAsync();
 
         // An API key for an integration, shown once, then revoked.
         await page.FillAsync("#api-key-form input[name=name]", "Zapier");

@@ -156,7 +156,10 @@ public sealed class RollupTests(GrainClusterFixture fixture) : IClassFixture<Gra
         {
             events.Add(answered ? new("dialed:1", "dialed", "in-progress", null, null) : new("dialed:1", "dialed", "no-answer", 0, null));
             if (answered) events.Add(new("dialed:2", "dialed", "completed", talk, null));
-            events.Add(new("dial-result", "dial-result", answered ? "completed" : "no-answer", answered ? talk : 0, null, answered));
+            // Nobody answered: sometimes the caller then leaves a message (the dial result says the call goes on to voicemail).
+            var voicemail = !answered && random.Next(2) == 0;
+            events.Add(new("dial-result", "dial-result", answered ? "completed" : "no-answer", answered ? talk : 0, null, answered, Step: 1, Continues: voicemail));
+            if (voicemail) events.Add(new("voicemail", "voicemail", "recorded", 12, "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1"));
             events.Add(new("inbound:3", "inbound", "completed", duration, null));
         }
         return [.. events, .. events.Where(_ => random.Next(3) == 0)];
@@ -173,7 +176,9 @@ public sealed class RollupTests(GrainClusterFixture fixture) : IClassFixture<Gra
                    count(*) FILTER (WHERE answered), count(*) FILTER (WHERE ended_at IS NOT NULL AND NOT answered),
                    count(*) FILTER (WHERE first_time), count(*) FILTER (WHERE qualified),
                    coalesce(sum(value) FILTER (WHERE outcome IS NOT NULL), 0), sum(duration_seconds),
-                   count(*) FILTER (WHERE outcome = 'sale'), count(*) FILTER (WHERE outcome = 'appointment'), count(*) FILTER (WHERE outcome = 'spam')
+                   count(*) FILTER (WHERE outcome = 'sale'), count(*) FILTER (WHERE outcome = 'appointment'), count(*) FILTER (WHERE outcome = 'spam'),
+                   count(*) FILTER (WHERE voicemail AND NOT answered), coalesce(sum(ring_seconds) FILTER (WHERE answered), 0),
+                   count(*) FILTER (WHERE answered AND ring_seconds IS NOT NULL)
               FROM callmesh.calls
              WHERE tenant_id = $1 AND location_id IS NOT DISTINCT FROM $2 AND NOT is_test AND route <> 'blocked'
              GROUP BY 1, 2, 3, 4, 5
@@ -192,6 +197,7 @@ public sealed class RollupTests(GrainClusterFixture fixture) : IClassFixture<Gra
                 Calls = reader.GetInt64(5), Answered = reader.GetInt64(6), Missed = reader.GetInt64(7), FirstTime = reader.GetInt64(8),
                 Qualified = reader.GetInt64(9), Revenue = reader.GetDecimal(10), DurationSeconds = reader.GetInt64(11),
                 Outcomes = outcomes.Where(o => o.Value > 0).ToDictionary(),
+                Voicemails = reader.GetInt64(15), RingSeconds = reader.GetInt64(16), RingTimed = reader.GetInt64(17),
             };
         }
         return truth;

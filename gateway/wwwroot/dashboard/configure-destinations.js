@@ -1,11 +1,12 @@
 // Destinations, where the brand's conversions go: each with its state (a destination that kept failing is disabled, and
-// says why), paused and resumed here; a webhook is added here, its signing secret shown once. Ad-platform
-// destinations need credentials and conversion names: they are added through the API (docs/outbound.md).
+// says why), paused and resumed here; a webhook is added here, its signing secret shown once, and missed-call alerts by
+// email (for every location or one). Ad-platform destinations need credentials and conversion names: they are added
+// through the API (docs/outbound.md).
 
 import { showProblem, clearProblem } from "./problems.js";
 
 const $ = (id) => document.getElementById(id);
-const Events = ["call.started", "call.completed", "call.qualified", "outcome.set", "revenue.changed"];
+const Events = ["call.started", "call.completed", "call.qualified", "outcome.set", "revenue.changed", "call.missed"];
 let view = null;        // { api, tenantPath, failed }
 
 async function setState(destination, state) {
@@ -53,6 +54,32 @@ async function addWebhook(event) {
   }
 }
 
+// A missed-call alert by email: an email destination for call.missed, to these addresses, for one location or all.
+async function addAlert(event) {
+  event.preventDefault();
+  const form = $("alert-form");
+  const to = form.elements.to.value.split(",").map((a) => a.trim()).filter(Boolean);
+  const location = form.elements.location.value;
+  $("alert-saved").textContent = "";
+  try {
+    await view.api(`${view.tenantPath()}/destinations`, {
+      method: "POST",
+      body: { kind: "email", name: form.elements.name.value.trim(), settings: { to }, filters: location ? { locations: [location] } : undefined },
+    });
+    clearProblem(form, $("alert-problem"));
+    $("alert-saved").textContent = "Added.";
+    form.reset();
+    await showDestinations();
+  } catch (error) {
+    showProblem(form, $("alert-problem"), error, (key) => key.replace(/^settings\./, "").replace(/\[\d+\]$/, ""));
+  }
+}
+
+export function showAlertForm(names) {
+  const select = $("alert-form").elements.location;
+  select.replaceChildren(new Option("every location", ""), ...[...names].map(([id, name]) => new Option(name, id)));
+}
+
 export function initDestinations(context) {
   view = context;
   $("destination-events").append(...Events.map((name) => {
@@ -62,4 +89,5 @@ export function initDestinations(context) {
     return label;
   }));
   $("destination-form").addEventListener("submit", addWebhook);
+  $("alert-form").addEventListener("submit", addAlert);
 }

@@ -7,7 +7,7 @@
 import { showProblem as showFieldProblem } from "./problems.js";
 import { initNumbers, showNumbersAndPools, showStaticNumbers } from "./configure-numbers.js";
 import { initRules, showRules } from "./configure-rules.js";
-import { initDestinations, showDestinations } from "./configure-destinations.js";
+import { initDestinations, showDestinations, showAlertForm } from "./configure-destinations.js";
 
 const $ = (id) => document.getElementById(id);
 const DayNames = { mon: "Monday", tue: "Tuesday", wed: "Wednesday", thu: "Thursday", fri: "Friday", sat: "Saturday", sun: "Sunday" };
@@ -19,14 +19,25 @@ let current = null;     // the location resource being edited
 function showProblem(form, box, error) {
   showFieldProblem(form, box, error, (key) => {
     const hours = /^businessHours\[(\d+)\]\.(open|close)$/.exec(key);
-    return hours ? `${hours[2]}-${current?.businessHours?.[Number(hours[1])]?.day}` : key;
+    if (hours) return `${hours[2]}-${current?.businessHours?.[Number(hours[1])]?.day}`;
+    // The API numbers the steps sent; the form's rows hold them in order (empty rows are not sent, so they match only
+    // when the filled rows come first, as the form fills them).
+    const step = /^ringSteps\[(\d+)\]\.(numbers|timeoutSeconds)/.exec(key);
+    if (step) return `step-${step[2] === "numbers" ? "numbers" : "seconds"}-${step[1]}`;
+    return key;
   });
 }
 
 function fillLocation(location) {
   current = location;
   const form = $("location-form");
-  for (const name of ["name", "market", "forwardTo", "afterHoursForwardTo"]) form.elements[name].value = location[name] ?? "";
+  for (const name of ["name", "market", "forwardTo", "afterHoursForwardTo", "whisper", "textForwardTo"]) form.elements[name].value = location[name] ?? "";
+  form.elements.voicemail.checked = !!location.voicemail;
+  for (let i = 0; i < RingSteps; i++) {
+    const step = location.ringSteps?.[i];
+    form.elements[`step-numbers-${i}`].value = (step?.numbers ?? []).join(", ");
+    form.elements[`step-seconds-${i}`].value = step?.timeoutSeconds ?? "";
+  }
   for (const day of Days) {
     const hours = (location.businessHours ?? []).find((h) => h.day === day);
     form.elements[`open-${day}`].value = hours?.open ?? "";
@@ -56,6 +67,7 @@ async function saveLocation(event) {
     const { id, tenant, updatedAt, ...config } = await view.api(`${view.tenantPath()}/locations/${encodeURIComponent(current.id)}`);
     const body = {
       ...config, name: text("name"), market: text("market"), forwardTo: text("forwardTo"), afterHoursForwardTo: text("afterHoursForwardTo"),
+      whisper: text("whisper"), textForwardTo: text("textForwardTo"), voicemail: form.elements.voicemail.checked, ringSteps: ringSteps(form),
       businessHours: Days.filter((day) => form.elements[`open-${day}`].value || form.elements[`close-${day}`].value)
         .map((day) => ({ day, open: form.elements[`open-${day}`].value || null, close: form.elements[`close-${day}`].value || null })),
     };
@@ -135,6 +147,35 @@ async function showSnippet(event) {
   }
 }
 
+// Up to three ring steps: numbers that ring together, for so many seconds; the steps left empty are not sent (none: null).
+const RingSteps = 3;
+
+function ringSteps(form) {
+  const steps = [];
+  for (let i = 0; i < RingSteps; i++) {
+    const numbers = form.elements[`step-numbers-${i}`].value.split(",").map((n) => n.trim()).filter(Boolean);
+    const seconds = form.elements[`step-seconds-${i}`].value;
+    if (numbers.length) steps.push({ numbers, timeoutSeconds: seconds === "" ? null : Number(seconds) });
+  }
+  return steps.length ? steps : null;
+}
+
+function ringStepRows() {
+  return Array.from({ length: RingSteps }, (_, i) => {
+    const row = document.createElement("div");
+    row.className = "hours-row";
+    const numbers = Object.assign(document.createElement("input"), { name: `step-numbers-${i}`, autocomplete: "off", inputMode: "tel" });
+    const seconds = Object.assign(document.createElement("input"), { name: `step-seconds-${i}`, type: "number", min: 5, max: 120, inputMode: "numeric" });
+    const label = (text, input) => {
+      const made = document.createElement("label");
+      made.append(text, input);
+      return made;
+    };
+    row.append(label(`Step ${i + 1}: ring `, numbers), label(" for seconds ", seconds));
+    return row;
+  });
+}
+
 // A row per day: the day's name labels its opening and closing time inputs (open-mon, close-mon, ...).
 function hoursRows() {
   const element = (tag, props, ...children) => {
@@ -164,6 +205,7 @@ export function initConfigure(context) {
   initRules(view);
   initDestinations(view);
   $("hours").append(...hoursRows());
+  $("ring-steps").append(...ringStepRows());
   $("site-form").addEventListener("submit", showSnippet);
   for (const button of document.querySelectorAll("button[data-copy]"))
     button.addEventListener("click", () => navigator.clipboard?.writeText($(button.dataset.copy).textContent));
@@ -184,5 +226,6 @@ export async function showConfigure(names, visible) {
   }
   $("api-key-issued").hidden = true;
   $("destination-added").hidden = true;
+  showAlertForm(names);
   await Promise.all([listKeys(), listSites(), showNumbersAndPools(), showRules(names), showDestinations()]);
 }
