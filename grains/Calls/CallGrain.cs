@@ -258,7 +258,6 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
         }
     }
 
-    /// <summary>The location's conversion rules, else the tenant's default, applied to the call as it stands.</summary>
     /// <summary>
     /// Once the caller's leg has ended (its length is known): a call shorter than the tenant's spam rules allow is spam when
     /// it is at least the caller's RepeatedCalls-th such call within the window. Judged on every change after the end, from
@@ -275,6 +274,7 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
         return call with { Spam = seconds < rules.ShortCallSeconds && shortCalls >= rules.RepeatedCalls };
     }
 
+    /// <summary>The location's conversion rules, else the tenant's default, applied to the call as it stands.</summary>
     private async Task<CallRecord> Qualify(CallRecord call)
     {
         // Rules are read when the call needs them (they may change between its start and its outcome).

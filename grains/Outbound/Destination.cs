@@ -33,7 +33,8 @@ public sealed record DestinationFilters(
 
 /// <summary>
 /// A kind's own settings, shown to brand admins: conversion names (Google Ads, Microsoft Ads), the GA4 measurement id and
-/// event name, the Meta dataset, event name and test code; an email destination's addressees (<c>To</c>); the value of a conversion whose call has no revenue, and its
+/// event name, the Meta dataset, event name and test code; an email destination's addressees (<c>To</c>); the value of a
+/// conversion whose call has no revenue, and its
 /// currency (the tenant's).
 /// </summary>
 public sealed record DestinationSettings(

@@ -3,6 +3,7 @@ using CallMesh.Calls;
 using CallMesh.Common;
 using CallMesh.Identity;
 using CallMesh.Jobs;
+using CallMesh.Locations;
 using CallMesh.Reports;
 using CallMesh.Tenants;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -95,6 +96,10 @@ public static class ReportsApi
             .WithSummary("Every local day from..to (default the last 30) in the caller's scope, or one `market` or `location` of it: " +
                          "calls, answered, missed, qualified, revenue and spend per day, calls per day by source (last touch), the " +
                          "range's totals, and the totals of the period as long just before it (`previous`), for the dashboard's overview.");
+        group.MapGet("/reports/answering", Answering)
+            .WithSummary("How the phones were answered, local days from..to (default the last 30) in the caller's scope, one `market` or " +
+                         "`location` of it: answered, missed, voicemails, answer rate, after-hours share, average wait before an answer and " +
+                         "answers per ring step, in total, per location, and per weekday and hour of each location's own time (staffing).");
         group.MapGet("/locations/{location}/report", LocationReport)
             .WithSummary("One location's report by day, source, campaign or keyword. `model` (first-touch, last-touch (default), linear, " +
                          "time-decay with `halfLifeDays` (default 7), position-based) shares each call among the visitor's touches " +
@@ -244,6 +249,29 @@ public static class ReportsApi
         return TypedResults.Ok(new DailyReport(range.From, range.To, previousFrom, previousTo, facts.Currency, facts.Rules,
             [.. days.Select(d => new DayLine(d.Day, ReportLine.From(d.Measures), d.CallsBySource))],
             ReportLine.From(Measures.Sum(days.Select(d => d.Measures))), ReportLine.From(Measures.Sum(previous.Values))));
+    }
+
+    public static async Task<Results<Ok<AnsweringReport>, ValidationProblem, ProblemHttpResult>> Answering(string tenant, string? from, string? to,
+        string? market, string? location, HttpContext http, IGrainFactory grains, AnsweringQuery answering)
+    {
+        var caller = Caller.From(http.User);
+        if (DenyRead(caller, tenant) is { } denied) return denied;
+        var errors = new ValidationErrors();
+        var range = Range(from, to, errors);
+        if (errors.Any) return Problems.Invalid(errors.ToDictionary());
+        List<string> scope;
+        if (location is not null)
+        {
+            if (await Access.VisibleLocation(caller, tenant, location, grains) is null) return Problems.NotFound("location");
+            scope = [location];
+        }
+        else scope = [.. (await Access.VisibleLocations(caller, tenant, grains)).Where(l => market is null || l.Market == market).Select(l => l.LocationId)];
+
+        // Each location's hours are its own: its time zone, else the brand's.
+        var tenantZone = (await grains.GetGrain<ITenantGrain>(tenant).Get())?.Config.TimeZone ?? "UTC";
+        var configs = await Task.WhenAll(scope.Select(id => grains.GetGrain<ILocationGrain>(TenantKey.For(tenant, id)).Get()));
+        var zones = scope.Zip(configs).ToDictionary(p => p.First, p => p.Second?.Config.TimeZone ?? tenantZone, StringComparer.Ordinal);
+        return TypedResults.Ok(await answering.ComputeAsync(tenant, zones, range.From, range.To));
     }
 
     /// <summary>What every report says of its tenant: its currency, and which rules version its history reflects (one read of each).</summary>

@@ -35,29 +35,25 @@ public static class TenantsApi
             () => grain.Put(body), async () => ToResource((await grain.Get())!), () => Problems.NotFound("tenant"));
     }
 
-    public static async Task<Results<Ok<TenantResource>, ValidationProblem, ProblemHttpResult>> PutConversionRules(string tenant,
-        ConversionRules? body, HttpContext http, IGrainFactory grains, AuditLog audit)
-    {
-        var caller = Caller.From(http.User);
-        if (Access.DenyConfigure(caller, tenant, "conversion rules") is { } denied) return denied;
-        var grain = grains.GetGrain<ITenantGrain>(tenant);
-        var saved = await grain.PutConversionRules(body);
-        if (saved.Outcome == SaveOutcome.NotFound) return Problems.NotFound("tenant");
-        if (saved.Outcome == SaveOutcome.Invalid) return Problems.Invalid(saved.Errors);
-        await audit.RecordAsync(tenant, "conversion-rules", tenant, caller.Subject, (object?)body ?? new { });
-        return TypedResults.Ok(ToResource((await grain.Get())!));
-    }
+    public static Task<Results<Ok<TenantResource>, ValidationProblem, ProblemHttpResult>> PutConversionRules(string tenant,
+        ConversionRules? body, HttpContext http, IGrainFactory grains, AuditLog audit) =>
+        PutPartAsync(tenant, "conversion-rules", body, http, grains, audit, grain => grain.PutConversionRules(body));
 
-    public static async Task<Results<Ok<TenantResource>, ValidationProblem, ProblemHttpResult>> PutSpamRules(string tenant,
-        SpamRules? body, HttpContext http, IGrainFactory grains, AuditLog audit)
+    public static Task<Results<Ok<TenantResource>, ValidationProblem, ProblemHttpResult>> PutSpamRules(string tenant,
+        SpamRules? body, HttpContext http, IGrainFactory grains, AuditLog audit) =>
+        PutPartAsync(tenant, "spam-rules", body, http, grains, audit, grain => grain.PutSpamRules(body));
+
+    /// <summary>One part of a tenant that its brand admins set (the rest is the platform's): put, refused as a problem, audited.</summary>
+    private static async Task<Results<Ok<TenantResource>, ValidationProblem, ProblemHttpResult>> PutPartAsync(string tenant, string part,
+        object? body, HttpContext http, IGrainFactory grains, AuditLog audit, Func<ITenantGrain, Task<SaveResult>> put)
     {
         var caller = Caller.From(http.User);
-        if (Access.DenyConfigure(caller, tenant, "spam rules") is { } denied) return denied;
+        if (Access.DenyConfigure(caller, tenant, part.Replace('-', ' ')) is { } denied) return denied;
         var grain = grains.GetGrain<ITenantGrain>(tenant);
-        var saved = await grain.PutSpamRules(body);
+        var saved = await put(grain);
         if (saved.Outcome == SaveOutcome.NotFound) return Problems.NotFound("tenant");
         if (saved.Outcome == SaveOutcome.Invalid) return Problems.Invalid(saved.Errors);
-        await audit.RecordAsync(tenant, "spam-rules", tenant, caller.Subject, (object?)body ?? new { });
+        await audit.RecordAsync(tenant, part, tenant, caller.Subject, body ?? new { });
         return TypedResults.Ok(ToResource((await grain.Get())!));
     }
 

@@ -49,13 +49,8 @@ public static partial class VoiceApi
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var (webhook, problem) = await Verify(http, accounts, snapshot, configuration, limits);
         if (problem is not null) return problem;
-        var form = webhook!.Form;
-        var errors = new ValidationErrors();
-        var callSid = CallSid(errors, "CallSid", form["CallSid"]);
-        var from = errors.Required("From", form["From"]);
-        var to = errors.Required("To", form["To"]);
-        if (to is not null && Rules.PhoneNumberError(to) is { } error) errors.Add("To", error);
-        if (errors.Any) return Problems.Invalid(errors.ToDictionary());
+        var (callSid, from, to, invalid) = NewLead(webhook!.Form, "CallSid");
+        if (invalid is not null) return invalid;
 
         // The caller is waiting: route from memory, make the start durable here, and let the grain record,
         // attribute and roll it up behind the answer (CallJournal).
@@ -71,13 +66,8 @@ public static partial class VoiceApi
     {
         var (webhook, problem) = await Verify(http, accounts, snapshot, configuration, limits);
         if (problem is not null) return problem;
-        var form = webhook!.Form;
-        var errors = new ValidationErrors();
-        var messageSid = CallSid(errors, "MessageSid", form["MessageSid"]);
-        var from = errors.Required("From", form["From"]);
-        var to = errors.Required("To", form["To"]);
-        if (to is not null && Rules.PhoneNumberError(to) is { } error) errors.Add("To", error);
-        if (errors.Any) return Problems.Invalid(errors.ToDictionary());
+        var (messageSid, from, to, invalid) = NewLead(webhook!.Form, "MessageSid");
+        if (invalid is not null) return invalid;
 
         // Like a call: routed from memory (which location, whether the sender is blocked), durable before the answer, and
         // recorded and attributed behind it.
@@ -85,7 +75,7 @@ public static partial class VoiceApi
         var routing = await router.RouteAsync(webhook.Account.TenantId, inbound);
         await journal.AppendStartAsync(webhook.Account.TenantId, messageSid!, inbound, routing);
         var forward = routing.Action == "reject" ? null : routing.TextTo;
-        return TypedResults.Text(TwiML.ForwardText(forward, from!, form["Body"].ToString()), TwiML.ContentType);
+        return TypedResults.Text(TwiML.ForwardText(forward, from!, webhook.Form["Body"].ToString()), TwiML.ContentType);
     }
 
     public static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> Status(HttpContext http, CarrierAccounts accounts,
@@ -153,7 +143,8 @@ public static partial class VoiceApi
 
         // A caller who hangs up at the tone leaves no message: the call stays a plain missed call.
         var url = Url(form["RecordingUrl"]);
-        var delivery = new CallEvent($"voicemail:{callSid}", "voicemail", url is not null && seconds is not 0 ? "recorded" : "empty", seconds, url);
+        var left = url is not null && seconds is not 0;
+        var delivery = new CallEvent($"voicemail:{callSid}", "voicemail", left ? "recorded" : "empty", seconds, left ? url : null);
         await journal.AppendEventAsync(webhook.Account.TenantId, callSid!, delivery);
         return TypedResults.Text(TwiML.HangUp(), TwiML.ContentType);
     }
@@ -183,6 +174,17 @@ public static partial class VoiceApi
     /// <summary>The ring step a dial action or a dialed leg's callback is of (…?step=N in the URL our dial gave the carrier).</summary>
     private static int? Step(HttpContext http) =>
         int.TryParse(http.Request.Query["step"], out var step) && step is >= 1 and <= Locations.LocationRules.MaxRingSteps ? step : null;
+
+    /// <summary>A new call's or text's id (<paramref name="sidField"/>), sender and tracking number, or the problem with them.</summary>
+    private static (string? Sid, string? From, string? To, ValidationProblem? Problem) NewLead(IFormCollection form, string sidField)
+    {
+        var errors = new ValidationErrors();
+        var sid = CallSid(errors, sidField, form[sidField]);
+        var from = errors.Required("From", form["From"]);
+        var to = errors.Required("To", form["To"]);
+        if (to is not null && Rules.PhoneNumberError(to) is { } error) errors.Add("To", error);
+        return (sid, from, to, errors.Any ? Problems.Invalid(errors.ToDictionary()) : null);
+    }
 
     private sealed record Webhook(CarrierAccount Account, IFormCollection Form, string BaseUrl);
 

@@ -109,6 +109,7 @@ public static class ApiSetup
         services.AddSingleton<CallMesh.Calls.CallStore>();
         services.AddSingleton<CallMesh.Reports.SpendStore>();
         services.AddSingleton<CallMesh.Reports.RollupStore>();
+        services.AddSingleton<CallMesh.Reports.AnsweringQuery>();
         services.AddSingleton<CallMesh.Reports.RollupRebuilder>();
         services.AddSingleton<CallMesh.Jobs.JobStore>();
         services.AddHostedService(sp => sp.GetRequiredService<DniJournal>());

@@ -278,6 +278,67 @@ public sealed class CallHandlingTests(ApiFixture fixture) : IClassFixture<ApiFix
     }
 
     [Fact]
+    public async Task The_answering_report_counts_a_locations_answers_by_step_its_wait_and_its_local_hours_in_the_callers_scope()
+    {
+        var (location, number) = await LocationWithNumberAsync(new
+        {
+            ringSteps = new object[] { new { numbers = new[] { Store }, timeoutSeconds = 20 }, new { numbers = new[] { Desk1 }, timeoutSeconds = 30 } },
+            voicemail = true,
+        });
+        // Answered at step 1 after 10 s; at step 2 after 25 s; nobody, and the caller leaves a message.
+        async Task<string> CallAsync(int? answeredAt, int talk, int length)
+        {
+            var callSid = TwilioCarrier.NewCallSid();
+            await PostAsync("/v1/voice/twilio/inbound", TwilioCarrier.InboundForm(callSid, number, Caller));
+            for (var step = 1; step < (answeredAt ?? 3); step++)
+                await PostAsync($"/v1/voice/twilio/dial-action?step={step}&route=open", DialResult(callSid, number, "no-answer"));
+            if (answeredAt is { } k)
+            {
+                await StatusAsync(callSid, talk, leg: "dialed", step: k);
+                await PostAsync($"/v1/voice/twilio/dial-action?step={k}&route=open", DialResult(callSid, number, "completed", talk));
+            }
+            else
+                await PostAsync("/v1/voice/twilio/voicemail", new Dictionary<string, string>
+                {
+                    ["AccountSid"] = AccountSid, ["CallSid"] = callSid, ["RecordingUrl"] = "https://api.twilio.com/2010-04-01/Accounts/AC0/Recordings/RE9",
+                    ["RecordingDuration"] = "9",
+                });
+            await StatusAsync(callSid, length);
+            await Carrier.RecordedAsync(callSid, until: c => c.GetProperty("durationSeconds").GetInt32() == length && c.GetProperty("endedAt").ValueKind != JsonValueKind.Null);
+            return callSid;
+        }
+        var first = await CallAsync(1, talk: 50, length: 60);
+        await CallAsync(2, talk: 40, length: 65);
+        await CallAsync(null, talk: 0, length: 70);
+
+        async Task<JsonElement> Report(string token, HttpStatusCode expected = HttpStatusCode.OK)
+        {
+            using var response = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}/reports/answering?location={location}", token);
+            Assert.Equal(expected, response.StatusCode);
+            return await response.Content.ReadFromJsonAsync<JsonElement>();
+        }
+        var report = await Report(Admin);
+        var totals = report.GetProperty("totals");
+        Assert.Equal((3L, 2L, 1L, 1L, 0L), (totals.GetProperty("calls").GetInt64(), totals.GetProperty("answered").GetInt64(),
+            totals.GetProperty("missed").GetInt64(), totals.GetProperty("voicemails").GetInt64(), totals.GetProperty("afterHours").GetInt64()));
+        Assert.Equal((0.6667m, 17.5m, 0m), (totals.GetProperty("answerRate").GetDecimal(), totals.GetProperty("avgRingSeconds").GetDecimal(),
+            totals.GetProperty("afterHoursShare").GetDecimal()));
+        Assert.Equal("""{"1":1,"2":1}""", totals.GetProperty("answeredByStep").GetRawText());
+        Assert.Equal(location, Assert.Single(report.GetProperty("locations").EnumerateArray()).GetProperty("location").GetString());
+        // The hours are the location's own (America/Chicago): the first call's hour holds it.
+        var startedAt = (await Carrier.RecordedAsync(first)).GetProperty("startedAt").GetDateTime();
+        var local = TimeZoneInfo.ConvertTimeFromUtc(startedAt.ToUniversalTime(), TimeZoneInfo.FindSystemTimeZoneById("America/Chicago"));
+        var hours = report.GetProperty("hours").EnumerateArray().ToList();
+        Assert.Equal(3, hours.Sum(h => h.GetProperty("measures").GetProperty("calls").GetInt64()));
+        Assert.Contains(hours, h => h.GetProperty("weekday").GetString() == local.DayOfWeek.ToString()[..3].ToLowerInvariant()
+                                    && h.GetProperty("hour").GetInt32() == local.Hour);
+
+        // Its manager sees the same; another location's manager does not see it.
+        Assert.Equal(totals.GetRawText(), (await Report(Cluster.Token(Tenant, Roles.LocationManager, [location]))).GetProperty("totals").GetRawText());
+        await Report(Cluster.Token(Tenant, Roles.LocationManager, ["katy"]), HttpStatusCode.NotFound);
+    }
+
+    [Fact]
     public async Task Bad_ring_steps_are_named_and_change_nothing()
     {
         var (id, _) = await LocationWithNumberAsync(new { forwardTo = Store });

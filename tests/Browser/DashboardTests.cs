@@ -167,6 +167,17 @@ public sealed class DashboardTests(DashboardFixture fixture) : IClassFixture<Das
             Assert.Equal(5, await page.Locator("#best li").CountAsync());
             Assert.Contains("katy", await Column(page, "#best li", "location"));
 
+            // How the phones were answered, as the answering report says: missed calls, and the weekday × hour grid's calls.
+            using (var response = await Cluster.SendAsync(HttpMethod.Get, $"/v1/tenants/{Tenant}/reports/answering", admin))
+            {
+                var answering = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("totals");
+                Assert.Equal(answering.GetProperty("missed").GetInt64().ToString(), await page.EvaluateAsync<string>(
+                    "() => [...document.querySelectorAll('#answering-kpis .kpi')].find(k => k.querySelector('dt').textContent === 'Missed').querySelector('dd').textContent"));
+                var grid = await page.EvaluateAsync<long[]>("() => [...document.querySelectorAll('#answering-hours td[data-calls]')].map(td => Number(td.dataset.calls))");
+                Assert.Equal(answering.GetProperty("calls").GetInt64(), grid.Sum());
+                Assert.True(answering.GetProperty("calls").GetInt64() > 100);
+            }
+
             // One market: the overview and the locations table are its own, and the address keeps it.
             var dfw = await DailyAsync(admin, "?market=dfw");
             var loaded = await page.EvaluateAsync<string>("() => document.body.dataset.loaded");

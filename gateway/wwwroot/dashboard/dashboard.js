@@ -1,10 +1,11 @@
 // The CallMesh dashboard's shell: sign-in, the filters, and each load of the screens (one module each: overview.js,
-// reports.js, calls.js, call-detail.js, follow-ups.js, configure*.js), read from the tenant APIs as the signed-in user:
+// answering.js, reports.js, calls.js, call-detail.js, follow-ups.js, configure*.js), read from the tenant APIs as the signed-in user:
 // with the gateway's session (company sign-in: the cookie, which page script cannot read, and the X-CallMesh-Session
 // header) or with a pasted token (local use, integrations).
 // The silo decides the scope (a location manager gets only its locations), so this page filters nothing itself.
 // Every value from the API is written with textContent: campaigns and keywords come from visitors' URLs.
 import { renderOverview } from "./overview.js";
+import { renderAnswering } from "./answering.js";
 import { openCall } from "./call-detail.js";
 import { renderFollowUps } from "./follow-ups.js";
 import { download } from "./export.js";
@@ -102,15 +103,17 @@ async function load() {
     else if (market) dailyQuery.set("market", market);
     const followUpQuery = new URLSearchParams({ limit: "100" });
     if (location) followUpQuery.set("location", location);
-    const [report, markets, daily, followUps, attribution] = await Promise.all([
+    const [report, markets, daily, followUps, attribution, answering] = await Promise.all([
       api(`${tenantPath()}/reports/locations?${reportQuery}`), api(`${tenantPath()}/reports/markets?${query}`),
       api(`${tenantPath()}/reports/daily?${dailyQuery}`), api(`${tenantPath()}/calls/follow-ups?${followUpQuery}`),
-      location ? api(`${tenantPath()}/locations/${encodeURIComponent(location)}/report?${attributionQuery}`) : null]);
+      location ? api(`${tenantPath()}/locations/${encodeURIComponent(location)}/report?${attributionQuery}`) : null,
+      api(`${tenantPath()}/reports/answering?${dailyQuery}`)]);
     if (mine !== generation) return;
     lastReport = report;
     $("from").value = report.from;
     $("to").value = report.to;
     renderOverview(daily, report, names, { count, money });
+    renderAnswering(answering);
     $("known-sources").replaceChildren(...[...new Set(daily.days.flatMap((d) => Object.keys(d.callsBySource)))].sort()
       .map((source) => new Option(source, source)));
     renderFollowUps(followUps, {
