@@ -38,6 +38,7 @@ builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<FallbackAnswers>();
 builder.Services.AddSingleton<ShutdownDrain>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<FallbackAnswers>());
+builder.Services.AddSingleton<IWebhookFallback>(sp => sp.GetRequiredService<FallbackAnswers>());
 var proxy = builder.Services.AddReverseProxy()
     .LoadFromMemory(ProxyConfig.Routes, [ProxyConfig.SiloClusterFrom(builder.Configuration)]);
 if (builder.Configuration.GetValue<bool>("SILOS_DNS"))

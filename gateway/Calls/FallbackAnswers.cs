@@ -16,7 +16,7 @@ namespace CallMesh.Gateway.Calls;
 /// handed to a silo to record as soon as one takes it.
 /// </summary>
 public sealed class FallbackAnswers(IProxyStateLookup proxy, IHttpClientFactory clients, IConfiguration configuration,
-    TimeProvider clock, ILogger<FallbackAnswers> logger) : BackgroundService
+    TimeProvider clock, ILogger<FallbackAnswers> logger) : BackgroundService, Proxy.IWebhookFallback
 {
     public const string KeyHeader = "X-CallMesh-Internal-Key";
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
@@ -41,36 +41,89 @@ public sealed class FallbackAnswers(IProxyStateLookup proxy, IHttpClientFactory 
 
     private async Task<IResult> Answer(string carrier, HttpContext http)
     {
-        if (!http.Request.HasFormContentType)
-            return ProblemResponses.Result(StatusCodes.Status415UnsupportedMediaType, "malformed-request", "Carrier webhooks are application/x-www-form-urlencoded.");
-        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = 16 * 1024;
-        IFormCollection form;
-        try { form = await http.Request.ReadFormAsync(); }
-        catch (Exception e) when (e is InvalidDataException or BadHttpRequestException or System.Text.DecoderFallbackException)
-        {
-            return ProblemResponses.Result(StatusCodes.Status400BadRequest, "malformed-request", "The request could not be read.", e.Message);
-        }
-
-        var routing = _routing;
-        var forbidden = ProblemResponses.Result(StatusCodes.Status403Forbidden, "invalid-signature", "The webhook's signature does not match.");
-        if (routing?.Accounts.GetValueOrDefault(form["AccountSid"].ToString()) is not { } account) return forbidden;
-        var publicBase = configuration["PUBLIC_BASE_URL"]?.TrimEnd('/') ?? $"{http.Request.Scheme}://{http.Request.Host}";
-        var url = publicBase + (http.Features.Get<IHttpRequestFeature>()?.RawTarget ?? $"{http.Request.Path}{http.Request.QueryString}");
-        var parameters = form.SelectMany(f => f.Value.Select(v => new KeyValuePair<string, string>(f.Key, v ?? "")));
-        if (!TwilioSignature.IsValid(account.AuthToken, url, parameters, http.Request.Headers["X-Twilio-Signature"])) return forbidden;
+        var (webhook, problem) = await VerifyAsync(http);
+        if (problem is not null) return problem;
+        var (routing, account, form, publicBase) = webhook!.Value;
         if (form["CallSid"].ToString() is not { Length: > 0 and <= 64 } callSid || form["To"].ToString() is not { Length: > 0 } to
             || form["From"].ToString() is not { Length: > 0 } from)
             return ProblemResponses.Result(StatusCodes.Status400BadRequest, "validation", "CallSid, From and To are required.");
 
         var inbound = new InboundCall(account.AccountSid, from, to, Microseconds(clock.GetUtcNow().UtcDateTime));
-        var number = routing.Numbers.GetValueOrDefault(to) is { } n && n.TenantId == account.TenantId ? n : null;
-        var locationId = number?.Use is "pool" or "static" or "overflow" ? number.LocationId : null;
-        var answer = CallRouter.Route(inbound, routing.Tenants.GetValueOrDefault(account.TenantId),
-            locationId is null ? null : routing.Locations.GetValueOrDefault($"{account.TenantId}/{locationId}"),
-            routing.Blocked.Contains($"{account.TenantId}/{from}"));
+        var answer = Route(routing, account, inbound, open: null);
         await AppendAsync(new FallbackCall(account.TenantId, callSid, inbound, answer));
         logger.LogWarning("Answered call {CallSid} from the fail-safe URL: {Route}", callSid, answer.Route);
         return Results.Text(TwiML.Answer(answer, $"{publicBase}/v1/voice/{carrier}"), TwiML.ContentType);
+    }
+
+    /// <summary>
+    /// A ring step's dial result that no silo could take (all down): answered here from the routing copy as a silo would
+    /// (the next step, voicemail or a goodbye), so a caller whose first step rang out during the outage does not hear the
+    /// carrier's error. The step's result itself is not recorded (the call's start is, by the fail-safe URL or the silo).
+    /// False when the request is not a signed dial result this gateway can answer: the caller then gets the proxy's error.
+    /// </summary>
+    public async Task<bool> TryAnswerAsync(HttpContext http)
+    {
+        if (http.Response.HasStarted) return false;
+        var segments = http.Request.Path.Value?.Split('/', StringSplitOptions.RemoveEmptyEntries) ?? [];
+        if (segments is not ["v1", "voice", "twilio" or "signalwire", "dial-action"] || !http.Request.HasFormContentType) return false;
+        if (http.Request.Body.CanSeek) http.Request.Body.Position = 0;
+        var (webhook, problem) = await VerifyAsync(http);
+        if (problem is not null) return false;
+        var (routing, account, form, publicBase) = webhook!.Value;
+        var status = form["DialCallStatus"].ToString();
+        var step = int.TryParse(http.Request.Query["step"], out var s) && s is >= 1 and <= 5 ? s : 1;
+        var unanswered = status is "no-answer" or "busy" or "failed" && form["DialBridged"] != "true";
+        string twiml;
+        if (unanswered && form["From"].ToString() is { Length: > 0 } from && form["To"].ToString() is { Length: > 0 } to)
+        {
+            var answer = Route(routing, account, new InboundCall(account.AccountSid, from, to, clock.GetUtcNow().UtcDateTime),
+                open: http.Request.Query["route"] == "open");
+            twiml = TwiML.AfterUnanswered(answer, step, $"{publicBase}/v1/voice/{segments[2]}");
+        }
+        else twiml = TwiML.HangUp();
+        logger.LogWarning("Answered the dial result of call {CallSid} (step {Step}, {Status}) from the routing copy: no silo took it",
+            form["CallSid"].ToString(), step, status);
+        http.Features.Set<Yarp.ReverseProxy.Forwarder.IForwarderErrorFeature>(null);
+        http.Response.StatusCode = StatusCodes.Status200OK;
+        http.Response.ContentType = TwiML.ContentType;
+        await http.Response.WriteAsync(twiml);
+        return true;
+    }
+
+    /// <summary>Where a call rings by the routing copy: the number's location (a pool number's: the tenant's fail-safe).</summary>
+    private static CallRouting Route(RoutingData routing, CarrierAccount account, InboundCall inbound, bool? open)
+    {
+        var number = routing.Numbers.GetValueOrDefault(inbound.To) is { } n && n.TenantId == account.TenantId ? n : null;
+        var locationId = number?.Use is "pool" or "static" or "overflow" ? number.LocationId : null;
+        var tenant = routing.Tenants.GetValueOrDefault(account.TenantId);
+        var location = locationId is null ? null : routing.Locations.GetValueOrDefault($"{account.TenantId}/{locationId}");
+        var blocked = routing.Blocked.Contains($"{account.TenantId}/{inbound.From}");
+        return open is { } isOpen
+            ? CallRouter.Route(inbound, tenant, location, isOpen, blocked)
+            : CallRouter.Route(inbound, tenant, location, blocked);
+    }
+
+    /// <summary>Reads the form and checks its signature against the account's token in the routing copy.</summary>
+    private async Task<((RoutingData Routing, CarrierAccount Account, IFormCollection Form, string PublicBase)?, IResult?)> VerifyAsync(HttpContext http)
+    {
+        if (!http.Request.HasFormContentType)
+            return (null, ProblemResponses.Result(StatusCodes.Status415UnsupportedMediaType, "malformed-request", "Carrier webhooks are application/x-www-form-urlencoded."));
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = 16 * 1024;
+        IFormCollection form;
+        try { form = await http.Request.ReadFormAsync(); }
+        catch (Exception e) when (e is InvalidDataException or BadHttpRequestException or System.Text.DecoderFallbackException)
+        {
+            return (null, ProblemResponses.Result(StatusCodes.Status400BadRequest, "malformed-request", "The request could not be read.", e.Message));
+        }
+
+        var routing = _routing;
+        var forbidden = ProblemResponses.Result(StatusCodes.Status403Forbidden, "invalid-signature", "The webhook's signature does not match.");
+        if (routing?.Accounts.GetValueOrDefault(form["AccountSid"].ToString()) is not { } account) return (null, forbidden);
+        var publicBase = configuration["PUBLIC_BASE_URL"]?.TrimEnd('/') ?? $"{http.Request.Scheme}://{http.Request.Host}";
+        var url = publicBase + (http.Features.Get<IHttpRequestFeature>()?.RawTarget ?? $"{http.Request.Path}{http.Request.QueryString}");
+        var parameters = form.SelectMany(f => f.Value.Select(v => new KeyValuePair<string, string>(f.Key, v ?? "")));
+        if (!TwilioSignature.IsValid(account.AuthToken, url, parameters, http.Request.Headers["X-Twilio-Signature"])) return (null, forbidden);
+        return ((routing, account, form, publicBase), null);
     }
 
     private async Task AppendAsync(FallbackCall call)

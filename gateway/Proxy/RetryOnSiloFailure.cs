@@ -13,7 +13,8 @@ namespace CallMesh.Gateway.Proxy;
 /// Runs in the proxy pipeline before load balancing, so each attempt picks again from the
 /// destinations that have not failed.
 /// A request it cannot retry (a POST whose silo died after receiving it, or no silo left to try) is a
-/// 503 with Retry-After, as the silo answers a request that a cluster change interrupted, not YARP's 502.
+/// 503 with Retry-After, as the silo answers a request that a cluster change interrupted, not YARP's 502; except a
+/// carrier webhook the gateway can answer itself (<see cref="IWebhookFallback"/>).
 /// </summary>
 public static class RetryOnSiloFailure
 {
@@ -35,6 +36,9 @@ public static class RetryOnSiloFailure
             var remaining = candidates.Where(d => d != proxy.ProxiedDestination).ToList();
             if (attempt == MaxAttempts || remaining.Count == 0 || !SafeToRetry(context.Request, error))
             {
+                // A carrier webhook that no silo took, which the gateway can answer itself (a ring step's result).
+                if (IsCarrierWebhook(context.Request) && context.RequestServices.GetService(typeof(IWebhookFallback)) is IWebhookFallback fallback
+                    && await fallback.TryAnswerAsync(context)) return;
                 if (SiloLost(error)) await AnswerSiloLost(context);
                 return;
             }
@@ -73,4 +77,10 @@ public static class RetryOnSiloFailure
     /// </summary>
     public static bool IsCarrierWebhook(HttpRequest request) =>
         HttpMethods.IsPost(request.Method) && request.Path.StartsWithSegments("/v1/voice");
+}
+
+/// <summary>Answers a carrier webhook that no silo took, when the gateway can; false leaves the proxy's answer.</summary>
+public interface IWebhookFallback
+{
+    Task<bool> TryAnswerAsync(HttpContext context);
 }

@@ -130,8 +130,28 @@ public sealed class CallsAlwaysRingTests(TestDatabase db, ITestOutputHelper outp
         form["ErrorCode"] = "11200";   // what Twilio adds when the primary URL failed
         using (var unsigned = await cluster.SendAsync(HttpMethod.Post, "/v1/voice/twilio/fallback", null, new FormUrlEncodedContent(form)))
             await ProblemAssert.Is(unsigned, HttpStatusCode.Forbidden, "invalid-signature");
+        string dialAction;
         using (var answer = await carrier.Webhook("/v1/voice/twilio/fallback", form))
-            AssertRingsAustin(answer, await answer.Content.ReadAsStringAsync());
+        {
+            var twiml = await answer.Content.ReadAsStringAsync();
+            AssertRingsAustin(answer, twiml);
+            dialAction = System.Xml.Linq.XDocument.Parse(twiml).Root!.Element("Dial")!.Attribute("action")!.Value;
+        }
+        // Nobody picks up at Austin: the dial result, which no silo can take, is answered by the gateway too (Austin has one
+        // step and no voicemail: a goodbye, not the carrier's error).
+        var noAnswer = new Dictionary<string, string>
+        {
+            ["AccountSid"] = TwilioCarrier.AccountSid, ["CallSid"] = callSid, ["From"] = form["From"], ["To"] = AustinGbp,
+            ["DialCallStatus"] = "no-answer", ["DialCallDuration"] = "0",
+        };
+        using (var result = await carrier.Webhook(new Uri(dialAction).PathAndQuery, noAnswer))
+        {
+            Assert.Equal(HttpStatusCode.OK, result.StatusCode);
+            Assert.Equal($"""<?xml version="1.0" encoding="utf-8"?><Response><Say>{TwiML.Goodbye}</Say><Hangup /></Response>""",
+                await result.Content.ReadAsStringAsync());
+        }
+        using (var forged = await carrier.Webhook(new Uri(dialAction).PathAndQuery, noAnswer, token: "not-the-token"))
+            Assert.NotEqual(HttpStatusCode.OK, forged.StatusCode);
         // Once its probes find no silo, Degraded, not unready: the load balancer keeps sending the carrier here.
         await Until(async () =>
         {
