@@ -71,8 +71,8 @@ public sealed class FallbackAnswers(IProxyStateLookup proxy, IHttpClientFactory 
         if (problem is not null) return false;
         var (routing, account, form, publicBase) = webhook!.Value;
         var status = form["DialCallStatus"].ToString();
-        var step = int.TryParse(http.Request.Query["step"], out var s) && s is >= 1 and <= 5 ? s : 1;
-        var unanswered = status is "no-answer" or "busy" or "failed" && form["DialBridged"] != "true";
+        var step = TwiML.StepOf(http.Request.Query["step"]) ?? 1;
+        var unanswered = TwiML.Unanswered(status, bool.TryParse(form["DialBridged"], out var bridged) ? bridged : null);
         string twiml;
         if (unanswered && form["From"].ToString() is { Length: > 0 } from && form["To"].ToString() is { Length: > 0 } to)
         {

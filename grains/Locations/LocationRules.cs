@@ -7,6 +7,7 @@ public static class LocationRules
 {
     public static readonly string[] Days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
     private const double MaxServiceRadiusMiles = 1000;
+    // At most as many steps as TwiML.StepOf accepts in a callback's URL.
     public const int MaxRingSteps = 5, MaxNumbersPerStep = 10, MinRingTimeout = 5, MaxRingTimeout = 120, DefaultStepTimeout = 20;
 
     public static ValidationErrors Validate(LocationConfig config)

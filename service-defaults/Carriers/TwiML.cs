@@ -81,6 +81,12 @@ public static class TwiML
         w.WriteEndElement();
     }
 
+    /// <summary>The ring step a dial action or a dialed leg's callback is of (…?step=N in the URL our dial gave the carrier).</summary>
+    public static int? StepOf(string? query) => int.TryParse(query, out var step) && step is >= 1 and <= 5 ? step : null;
+
+    /// <summary>A step's dial result that asks for the next step: nobody answered it (a caller who hung up ends the call).</summary>
+    public static bool Unanswered(string? dialCallStatus, bool? bridged) => dialCallStatus is "no-answer" or "busy" or "failed" && bridged != true;
+
     /// <summary>After the forwarded leg ends there is nothing more to do on the caller's leg.</summary>
     public static string HangUp() => Write(w => w.WriteElementString("Hangup", ""));
 

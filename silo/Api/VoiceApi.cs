@@ -96,7 +96,7 @@ public static partial class VoiceApi
         // own status callback reports the caller's leg.
         var leg = parent is null ? "inbound" : "dialed";
         var delivery = new CallEvent($"{leg}:{callSid}:{(sequence is { } s ? s.ToString() : status)}", leg, status!, duration,
-            Url(form["RecordingUrl"]), Step: parent is null ? null : Step(http));
+            Url(form["RecordingUrl"]), Step: parent is null ? null : TwiML.StepOf(http.Request.Query["step"]));
         await journal.AppendEventAsync(webhook.Account.TenantId, parent ?? callSid!, delivery);
         return TypedResults.NoContent();
     }
@@ -116,9 +116,9 @@ public static partial class VoiceApi
 
         // Answered, or the caller hung up while it rang: the call is over. Nobody answered (no-answer, busy, failed):
         // the next step of the same strategy rings, from memory as the first did; after the last, voicemail or a goodbye.
-        var step = Step(http) ?? 1;
+        var step = TwiML.StepOf(http.Request.Query["step"]) ?? 1;
         var bridged = bool.TryParse(form["DialBridged"], out var b) ? b : (bool?)null;
-        var unanswered = status is "no-answer" or "busy" or "failed" && bridged != true;
+        var unanswered = TwiML.Unanswered(status, bridged);
         var routing = unanswered && form["From"].ToString() is { Length: > 0 } from && form["To"].ToString() is { Length: > 0 } to
             ? await router.RouteAsync(webhook.Account.TenantId, new InboundCall(webhook.Account.AccountSid, from, to, clock.GetUtcNow().UtcDateTime),
                 open: http.Request.Query["route"] == "open")
@@ -170,10 +170,6 @@ public static partial class VoiceApi
         var text = words.Replace("{source}", a.Source).Replace("{campaign}", a.Campaign ?? "").Replace("{location}", a.LocationId ?? "");
         return TypedResults.Text(TwiML.Whisper(text), TwiML.ContentType);
     }
-
-    /// <summary>The ring step a dial action or a dialed leg's callback is of (…?step=N in the URL our dial gave the carrier).</summary>
-    private static int? Step(HttpContext http) =>
-        int.TryParse(http.Request.Query["step"], out var step) && step is >= 1 and <= Locations.LocationRules.MaxRingSteps ? step : null;
 
     /// <summary>A new call's or text's id (<paramref name="sidField"/>), sender and tracking number, or the problem with them.</summary>
     private static (string? Sid, string? From, string? To, ValidationProblem? Problem) NewLead(IFormCollection form, string sidField)
