@@ -62,7 +62,7 @@ public sealed class EmailAlerts(SmtpOptions options, TimeProvider clock)
     }
 
     /// <summary>The alert: who called which location when, what brought them, the voicemail if any, and the call's link.</summary>
-    public MimeMessage Compose(Destination destination, OutboxEvent e)
+    private MimeMessage Compose(Destination destination, OutboxEvent e)
     {
         var call = JsonDocument.Parse(e.Payload).RootElement;
         string? S(string name) => call.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;

@@ -18,12 +18,17 @@ public static class NpmPackages
 
     private static async Task InstallOnceAsync(string packageJson, string directory, string probePackage)
     {
-        var installed = Path.Combine(directory, "package.json");
-        if (File.Exists(installed) && File.ReadAllText(installed) == File.ReadAllText(packageJson)
-            && Directory.Exists(Path.Combine(directory, "node_modules", probePackage))) return;
+        // The marker is written only after an install finished: a run killed (or failed) half-way installs again.
+        var marker = Path.Combine(directory, ".installed");
+        var wanted = File.ReadAllText(packageJson);
+        if (File.Exists(marker) && File.ReadAllText(marker) == wanted && Directory.Exists(Path.Combine(directory, "node_modules", probePackage))) return;
         Directory.CreateDirectory(directory);
-        File.Copy(packageJson, installed, overwrite: true);
+        File.Delete(marker);
+        // npm does not repair a node_modules that an interrupted install left half-written: start from none.
+        if (Directory.Exists(Path.Combine(directory, "node_modules"))) Directory.Delete(Path.Combine(directory, "node_modules"), recursive: true);
+        File.Copy(packageJson, Path.Combine(directory, "package.json"), overwrite: true);
         var (exit, output, error) = await Processes.RunAsync("npm", ["install", "--no-audit", "--no-fund", "--no-package-lock"], directory);
         Assert.True(exit == 0, $"npm install in {directory} failed: {output}{error}");
+        File.WriteAllText(marker, wanted);
     }
 }

@@ -69,6 +69,21 @@ let pagedOn = false;      // the user read more than the first page of calls
 // (a reload would drop what was read) or is signed out.
 const RefreshSeconds = 30;
 
+// The answering report reads the calls themselves (hours are no rollup dimension): asked again when its days or scope
+// change, or after 5 minutes, not on every 30 s refresh. Null: what is shown stands.
+let answered = { query: null, at: 0 };
+const AnsweringSeconds = 300;
+
+function answeringFor(query) {
+  const key = query.toString();
+  if (answered.query === key && Date.now() - answered.at < AnsweringSeconds * 1000) return null;
+  answered = { query: key, at: Date.now() };
+  return api(`${tenantPath()}/reports/answering?${key}`).catch((error) => {
+    answered = { query: null, at: 0 };   // asked again at the next load
+    throw error;
+  });
+}
+
 async function load() {
   const mine = ++generation;
   pagedOn = false;
@@ -107,13 +122,13 @@ async function load() {
       api(`${tenantPath()}/reports/locations?${reportQuery}`), api(`${tenantPath()}/reports/markets?${query}`),
       api(`${tenantPath()}/reports/daily?${dailyQuery}`), api(`${tenantPath()}/calls/follow-ups?${followUpQuery}`),
       location ? api(`${tenantPath()}/locations/${encodeURIComponent(location)}/report?${attributionQuery}`) : null,
-      api(`${tenantPath()}/reports/answering?${dailyQuery}`)]);
+      answeringFor(dailyQuery)]);
     if (mine !== generation) return;
     lastReport = report;
     $("from").value = report.from;
     $("to").value = report.to;
     renderOverview(daily, report, names, { count, money });
-    renderAnswering(answering);
+    if (answering) renderAnswering(answering);
     $("known-sources").replaceChildren(...[...new Set(daily.days.flatMap((d) => Object.keys(d.callsBySource)))].sort()
       .map((source) => new Option(source, source)));
     renderFollowUps(followUps, {
@@ -219,6 +234,7 @@ function clearSession() {
   store.removeItem("callmesh.tenant");
   session = null;
   names = new Map();
+  answered = { query: null, at: 0 };   // the next user's answering report is their own
   $("location").length = 1;
   $("market").length = 1;
   $("config-location").length = 0;
