@@ -16,7 +16,7 @@ namespace CallMesh.Calls;
 /// </summary>
 // Deliveries come in bursts (answer, ring, end, an outcome later): between bursts the row is the call's memory.
 [CollectionAgeLimit(Minutes = 5)]
-public sealed class CallGrain(CallStore store, NumberDirectory directory, DniStore leases, GrainReferences references) : Grain, ICallGrain
+public sealed class CallGrain(CallStore store, CallWriter writer, NumberDirectory directory, DniStore leases, GrainReferences references) : Grain, ICallGrain
 {
     private static readonly string[] Terminal = ["completed", "busy", "no-answer", "failed", "canceled"];
     private static readonly string[] Progress = ["queued", "initiated", "ringing", "in-progress"];
@@ -89,7 +89,7 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
         };
         // No read first (a new call has no row): the insert adds the call to its location's rollups in the same transaction.
         call = Qualify(call, location?.ConversionRules ?? tenant?.DefaultConversionRules) with { Revision = 1 };
-        if (!await store.InsertAsync(call))
+        if (!await writer.InsertAsync(call))
         {
             _loaded = false;
             // The first delivery of this webhook wrote the row: answer as it was answered.
@@ -306,7 +306,7 @@ public sealed class CallGrain(CallStore store, NumberDirectory directory, DniSto
     {
         var previous = _call?.Revision ?? 0;
         call = call with { Revision = previous + 1 };
-        if (!await store.SaveAsync(call, previous))
+        if (!await writer.SaveAsync(call, previous))
         {
             _loaded = false;
             return false;

@@ -16,7 +16,7 @@ public sealed record CallQuery(string TenantId, IReadOnlyCollection<string>? Loc
 /// callmesh.calls: one row per call, the CallGrain's record. Every change is one upsert, so the row is
 /// always the grain's latest state (listing, exports and rollup rebuilds read it).
 /// </summary>
-public sealed class CallStore(NpgsqlDataSource database, TimeProvider clock)
+public sealed class CallStore(NpgsqlDataSource database)
 {
     private const string Columns =
         "call_id, tenant_id, account_sid, tracking_number, caller, started_at, ended_at, status, answered, duration_seconds, talk_seconds, " +
@@ -45,77 +45,28 @@ public sealed class CallStore(NpgsqlDataSource database, TimeProvider clock)
         "is_test, first_time, qualified, outcome, value, local_day, touches, revision, talk_seconds, within_hours, days_since_previous, met_rules, " +
         "voicemail, ring_seconds, kind, spam";
 
-    /// <summary>
-    /// Writes a new call's row, adds it to its location's rollups and queues its events (<see cref="Outbound.OutboxStore"/>),
-    /// in one transaction; false when the call already had a row (then nothing changes).
-    /// </summary>
-    public async Task<bool> InsertAsync(CallRecord call)
-    {
-        await using var connection = await database.OpenConnectionAsync();
-        await using var transaction = await connection.BeginTransactionAsync();
-        var location = call.Attribution.LocationId ?? Reports.RollupStore.Unassigned;
-        await using (var batch = new NpgsqlBatch(connection, transaction))
-        {
-            batch.BatchCommands.Add(Reports.RollupStore.LocationLock(call.TenantId, location, exclusive: false));
-            batch.BatchCommands.Add(BatchCommand(InsertIfNew, call));
-            // The buckets go in the same round trip; a call that had a row already rolls them back with it.
-            // Its events for the tenant's destinations (the outbox): they exist exactly when the call does. Before the
-            // buckets, whose rows every call of the location's day updates: their locks are held from there to the commit.
-            foreach (var command in Outbound.OutboxStore.Enqueue(null, call, clock.GetUtcNow().UtcDateTime)) batch.BatchCommands.Add(command);
-            foreach (var command in Reports.RollupStore.Apply(call.TenantId, location, Reports.RollupBuckets.Change(null, Reports.Contributions.From(call))))
-                batch.BatchCommands.Add(command);
-            await batch.ExecuteNonQueryAsync();
-            if (batch.BatchCommands[1].RecordsAffected == 0) return false;   // disposing rolls back
-        }
-        await transaction.CommitAsync();
-        return true;
-    }
+    // The column after the contribution's in StoredContribution's row.
+    private static readonly int StoredLocation = ContributionColumns.Split(", ").Length;
 
-    /// <summary>
-    /// Replaces the call's row by <paramref name="call"/> and its rollup contribution (subtract the stored revision's, add
-    /// this one's), with the events between the two revisions, in one transaction. False, changing nothing, when the stored revision is not
-    /// <paramref name="previousRevision"/>: someone else (a rules rebuild) wrote the call meanwhile; load it and apply again.
-    /// </summary>
-    public async Task<bool> SaveAsync(CallRecord call, int previousRevision)
+    /// <summary>A new call's row, written only when its key is new (<see cref="CallWriter.InsertAsync"/>): one row affected, or none.</summary>
+    internal static NpgsqlBatchCommand InsertIfNewCommand(CallRecord call) => BatchCommand(InsertIfNew, call);
+
+    /// <summary>The stored row's revision and rollup contribution, locked until the commit (<see cref="ReadStoredContribution"/>).</summary>
+    internal static NpgsqlBatchCommand StoredContribution(CallRecord call) => Common.Sql.Command(
+        $"SELECT {ContributionColumns}, location_id FROM callmesh.calls WHERE call_id = $1 AND started_at = $2 FOR UPDATE",
+        call.CallId, call.StartedAt);
+
+    internal static CallRecord ReadStoredContribution(NpgsqlDataReader reader, string tenantId) =>
+        ReadContribution(reader, tenantId, reader.IsDBNull(StoredLocation) ? null : reader.GetString(StoredLocation), []);
+
+    /// <summary>The statements that replace a call's row by <paramref name="call"/> (<see cref="CallWriter.SaveAsync"/>).</summary>
+    internal static IEnumerable<NpgsqlBatchCommand> SaveCommands(CallRecord call, bool isNew)
     {
-        await using var connection = await database.OpenConnectionAsync();
-        await using var transaction = await connection.BeginTransactionAsync();
-        var location = call.Attribution.LocationId ?? Reports.RollupStore.Unassigned;
-        Reports.CallContribution? stored = null;
-        CallRecord? before = null;
-        await using (var batch = new NpgsqlBatch(connection, transaction))
-        {
-            batch.BatchCommands.Add(Reports.RollupStore.LocationLock(call.TenantId, location, exclusive: false));
-            batch.BatchCommands.Add(Common.Sql.Command(
-                $"SELECT {ContributionColumns}, location_id FROM callmesh.calls WHERE call_id = $1 AND started_at = $2 FOR UPDATE",
-                call.CallId, call.StartedAt));
-            await using var reader = await batch.ExecuteReaderAsync();
-            await reader.NextResultAsync();
-            if (await reader.ReadAsync())
-            {
-                var row = ReadContribution(reader, call.TenantId, reader.IsDBNull(26) ? null : reader.GetString(26), []);
-                if (row.Revision != previousRevision) return false;   // disposing rolls back
-                // A call keeps its location; were it ever to move, the old location's buckets would still lose what it added.
-                if (row.Attribution.LocationId != call.Attribution.LocationId)
-                    throw new InvalidOperationException($"Call {call.CallId} cannot move from location {row.Attribution.LocationId} to {call.Attribution.LocationId}.");
-                stored = Reports.Contributions.From(row);
-                before = row;
-            }
-        }
-        await using (var write = new NpgsqlBatch(connection, transaction))
-        {
-            if (stored is null)
-                write.BatchCommands.Add(Common.Sql.Command(
-                    "INSERT INTO callmesh.call_keys (call_id, tenant_id, started_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                    call.CallId, call.TenantId, call.StartedAt));
-            write.BatchCommands.Add(BatchCommand(Upsert, call));
-            foreach (var command in Outbound.OutboxStore.Enqueue(before, call, clock.GetUtcNow().UtcDateTime)) write.BatchCommands.Add(command);
-            foreach (var command in Reports.RollupStore.Apply(call.TenantId, location, Reports.RollupBuckets.Change(stored, Reports.Contributions.From(call))))
-                write.BatchCommands.Add(command);
-            await write.ExecuteNonQueryAsync();
-        }
-        await transaction.CommitAsync();
-        return true;
+        if (isNew)
+            yield return Common.Sql.Command(
+                "INSERT INTO callmesh.call_keys (call_id, tenant_id, started_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                call.CallId, call.TenantId, call.StartedAt);
+        yield return BatchCommand(Upsert, call);
     }
 
     private static NpgsqlBatchCommand BatchCommand(string sql, CallRecord call)

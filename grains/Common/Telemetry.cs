@@ -35,6 +35,8 @@ public sealed class CallMeshMetrics
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] });
         Deliveries = Meter.CreateCounter<long>("callmesh.outbound.deliveries", "{attempt}",
             "Conversion deliveries attempted, by destination kind and result: delivered or failed (retried on its schedule).");
+        RoutingReloads = Meter.CreateCounter<long>("callmesh.routing.reloads", "{reload}",
+            "Whole reloads of the silo's routing snapshot (after configuration changes, at most one a second in a burst).");
         ReportDuration = Meter.CreateHistogram("callmesh.report.duration", "s", "Time to answer a report, by report.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
     }
@@ -44,6 +46,7 @@ public sealed class CallMeshMetrics
     public Histogram<double> VoiceAnswer { get; }
     public Counter<long> Deliveries { get; }
     public Histogram<double> ReportDuration { get; }
+    public Counter<long> RoutingReloads { get; }
 
     public void LeaseGranted(string tenantId, string poolId, bool overflow, bool earlyReuse) =>
         Leases.Add(1, new("tenant", tenantId), new("pool", poolId),

@@ -16,7 +16,7 @@ namespace CallMesh.Silo.Calls;
 /// kept on disk beside the call journal: a silo started while the database is down routes from its last copy.
 /// </summary>
 public sealed class RoutingSnapshot(NpgsqlDataSource database, NumberDirectory directory, CallJournalOptions options, SealedSecrets secrets,
-    TimeProvider clock, ILogger<RoutingSnapshot> logger) : BackgroundService
+    TimeProvider clock, CallMeshMetrics metrics, ILogger<RoutingSnapshot> logger) : BackgroundService
 {
     private const string Channel = "callmesh_routing";
     private static readonly TimeSpan SafetyReload = TimeSpan.FromSeconds(30);
@@ -65,6 +65,10 @@ public sealed class RoutingSnapshot(NpgsqlDataSource database, NumberDirectory d
                         // A burst of changes (a brand's set-up, a bulk import) is one reload a second at most: each
                         // reads and builds every number anew, and its garbage is the silo's to collect.
                         await Task.Delay(MinReloadInterval - (clock.GetUtcNow() - _lastReload) is { Ticks: > 0 } rest ? rest : TimeSpan.FromMilliseconds(20), stopping);
+                        // Each committed change sent its own notice, and a notice is sent at commit: the reload below reads
+                        // every change whose notice has come, so those are taken now, not answered with one whole
+                        // reload a second each for as long as a set-up's hundred notices last (docs/perf/inbound.md).
+                        while (await connection.WaitAsync(TimeSpan.FromMilliseconds(1), stopping)) { }
                         await ReloadAsync(stopping);
                     }
                     else if (await VersionAsync(stopping) != _current?.Version)
@@ -136,6 +140,7 @@ public sealed class RoutingSnapshot(NpgsqlDataSource database, NumberDirectory d
             (await numbers).ToDictionary(n => n.Number, n => new RoutedNumber(n.TenantId, n.Use, n.LocationId), StringComparer.Ordinal),
             tenants, locations, blocked, clock.GetUtcNow().UtcDateTime, version);
         _current = data;
+        metrics.RoutingReloads.Add(1);
         WriteFile(data);
     }
 

@@ -107,12 +107,14 @@ public static class ApiSetup
         services.AddSingleton<DniJournal>();
         services.AddSingleton<GrainReferences>();
         services.AddSingleton<CallMesh.Calls.CallStore>();
+        services.AddSingleton<CallMesh.Calls.CallWriter>();
         services.AddSingleton<CallMesh.Reports.SpendStore>();
         services.AddSingleton<CallMesh.Reports.RollupStore>();
         services.AddSingleton<CallMesh.Reports.AnsweringQuery>();
         services.AddSingleton<CallMesh.Reports.RollupRebuilder>();
         services.AddSingleton<CallMesh.Jobs.JobStore>();
         services.AddHostedService(sp => sp.GetRequiredService<DniJournal>());
+        services.AddHostedService(sp => sp.GetRequiredService<CallMesh.Calls.CallWriter>());
         return services;
     }
 

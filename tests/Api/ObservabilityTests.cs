@@ -106,6 +106,33 @@ public sealed class ObservabilityTests(ObservabilityFixture fixture, ManifestToo
     }
 
     [Fact]
+    public async Task A_burst_of_configuration_changes_reloads_the_routing_snapshot_a_few_times_and_then_no_more()
+    {
+        using var http = new HttpClient();
+        async Task<long> Reloads() =>
+            System.Text.RegularExpressions.Regex.Match(await http.GetStringAsync($"http://127.0.0.1:{fixture.SiloManagementPort}/metrics"),
+                @"callmesh_routing_reloads_total(\{[^}]*\})? (\d+)") is { Success: true } m ? long.Parse(m.Groups[2].Value) : 0;
+        var admin = fixture.Cluster.Token("bluebonnet", Identity.Roles.BrandAdmin);
+        var before = await Reloads();
+
+        // 25 commits, each notifying every silo; a set-up or a bulk edit looks like this.
+        for (var i = 0; i < 25; i++)
+        {
+            using var patched = await fixture.Cluster.SendAsync(HttpMethod.Patch, "/v1/tenants/bluebonnet/locations/cedar-park", admin,
+                new { whisper = $"Call for Cedar Park ({i})" });
+            Assert.Equal(HttpStatusCode.OK, patched.StatusCode);
+        }
+        await Task.Delay(TimeSpan.FromSeconds(5));
+        var afterBurst = await Reloads();
+        await Task.Delay(TimeSpan.FromSeconds(4));
+
+        // Each reload reads every tenant's numbers: one a second while changes come, none once they stopped (before the
+        // fix every queued notice cost a reload of its own, one a second for 25 s).
+        Assert.InRange(afterBurst - before, 1, 8);
+        Assert.Equal(afterBurst, await Reloads());
+    }
+
+    [Fact]
     public async Task Metrics_are_served_on_the_management_port_only()
     {
         await SomethingToCountAsync();

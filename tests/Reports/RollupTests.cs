@@ -137,6 +137,39 @@ public sealed class RollupTests(GrainClusterFixture fixture) : IClassFixture<Gra
         Assert.True(await SameAsTruth(brand.Tenant, "la"));
     }
 
+    [Fact]
+    public async Task A_change_PostgreSQL_refuses_fails_alone_and_the_changes_written_beside_it_are_recorded_and_counted()
+    {
+        var brand = await BrandAsync();
+        var startedAt = DateTime.UtcNow.AddMinutes(-5);
+        var calls = Enumerable.Range(0, 40).Select(_ => Call(brand.Tenant, out string _)).ToList();
+        await Task.WhenAll(calls.Select((call, i) => call.Start(new InboundCall("AC1", $"+1415556{i:D4}", brand.Offline[i % 4], startedAt))));
+
+        // Many changes at once share the writer's transactions; one of them carries text PostgreSQL cannot store (a NUL).
+        var poisoned = calls[17];
+        var results = await Task.WhenAll(calls.Select(async Task<bool> (call) =>
+        {
+            try
+            {
+                return call == poisoned
+                    ? (await call.SetOutcome(new CallOutcome("sale", 100m, "USD", "crm-1", "bad\0note"))).Found
+                    : (await call.SetOutcome(new CallOutcome("sale", 100m, "USD", "crm-1"))).Found;
+            }
+            // PostgreSQL's refusal (its exception reaches the client as Orleans' "no codec for PostgresException").
+            catch (Exception) when (call == poisoned)
+            {
+                return false;
+            }
+        }));
+
+        Assert.False(results[17]);
+        Assert.Equal(39, results.Count(found => found));
+        Assert.Equal(39, await fixture.Database.Scalar<long>(
+            "SELECT count(*) FROM callmesh.calls WHERE tenant_id = $1 AND outcome = 'sale'", brand.Tenant));
+        Assert.Null((await poisoned.Get())!.Outcome);
+        foreach (var location in new[] { "la", "ny" }) Assert.True(await SameAsTruth(brand.Tenant, location), location);
+    }
+
     /// <summary>Whether every bucket of the rollup equals the calls table's GROUP BY, and no bucket is missing or extra.</summary>
     private async Task<bool> SameAsTruth(string tenant, string location)
     {

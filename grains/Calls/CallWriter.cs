@@ -1,0 +1,201 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using CallMesh.Common;
+using CallMesh.Reports;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace CallMesh.Calls;
+
+/// <summary>
+/// Writes the calls' rows, their rollup changes and their outbox events, many calls to a transaction. Each
+/// <see cref="CallGrain"/> waits for the commit that holds its change (it never tells the journal "done" before), so
+/// nothing is acknowledged earlier than with a transaction per change; but a call's rollup rows are updated once per
+/// batch, not once per call and change, and the commit's WAL flush is shared (docs/perf/inbound.md).
+/// </summary>
+public sealed class CallWriter : BackgroundService
+{
+    private const int MaxBatch = 256;
+
+    private readonly NpgsqlDataSource _database;
+    private readonly TimeProvider _clock;
+    private readonly ILogger<CallWriter> _logger;
+    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+
+    public CallWriter(NpgsqlDataSource database, TimeProvider clock, ILogger<CallWriter> logger, CallMeshMetrics metrics)
+    {
+        (_database, _clock, _logger) = (database, clock, logger);
+        metrics.Gauge("callmesh.calls.writer.depth", "{change}", "Call changes waiting for their transaction.", () => _queue.Reader.Count);
+    }
+
+    /// <summary>
+    /// Writes a new call's row, adds it to its location's rollups and queues its events; false when the call already had a
+    /// row (a retried delivery: then nothing changes).
+    /// </summary>
+    public Task<bool> InsertAsync(CallRecord call) => Enqueue(call, previousRevision: null);
+
+    /// <summary>
+    /// Replaces the call's row by <paramref name="call"/> and its rollup contribution (the stored revision's taken out, this
+    /// one's added), with the events between the two. False, changing nothing, when the stored revision is not
+    /// <paramref name="previousRevision"/>: someone else (a rules rebuild) wrote the call meanwhile; load it and apply again.
+    /// </summary>
+    public Task<bool> SaveAsync(CallRecord call, int previousRevision) => Enqueue(call, previousRevision);
+
+    private Task<bool> Enqueue(CallRecord call, int? previousRevision)
+    {
+        var pending = new Pending(call, previousRevision, Activity.Current?.Context ?? default);
+        _queue.Writer.TryWrite(pending);   // unbounded and never completed: always taken
+        return pending.Done.Task;
+    }
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.Run(async () =>
+    {
+        var batch = new List<Pending>(MaxBatch);
+        while (await _queue.Reader.WaitToReadAsync(CancellationToken.None))
+        {
+            while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var pending)) batch.Add(pending);
+            await WriteAsync(batch);
+            batch.Clear();
+        }
+    }, CancellationToken.None);
+
+    /// <summary>
+    /// Keeps writing while the rest of the silo stops: the call journal's deliveries still under way at a SIGTERM, and the
+    /// grains' last changes, are written until the process ends. What is not written by then was not acknowledged, and
+    /// the journal replays it at the next start.
+    /// </summary>
+    public override Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>One transaction for the batch; when it fails, each change alone, so one bad change fails only itself.</summary>
+    private async Task WriteAsync(List<Pending> batch)
+    {
+        using var span = Tracing.StartBehind("callmesh.calls.write", batch[0].Cause,
+            batch.Skip(1).Where(p => p.Cause != default).Take(16).Select(p => new ActivityLink(p.Cause)));
+        span?.SetTag("callmesh.changes", batch.Count);
+        try
+        {
+            await WriteTogetherAsync(batch);
+            return;
+        }
+        catch (Exception e) when (batch.Count > 1)
+        {
+            _logger.LogWarning("Writing {Count} call changes together failed ({Error}); writing each alone", batch.Count, e.Message);
+        }
+        catch (Exception e)
+        {
+            batch[0].Done.TrySetException(e);
+            return;
+        }
+        foreach (var pending in batch)
+        {
+            try
+            {
+                await WriteTogetherAsync([pending]);
+            }
+            catch (Exception e)
+            {
+                pending.Done.TrySetException(e);
+            }
+        }
+    }
+
+    private async Task WriteTogetherAsync(IReadOnlyList<Pending> batch)
+    {
+        foreach (var pending in batch) (pending.Result, pending.Failure) = (null, null);
+        // Every writer takes rows in the same order (locations, then each call's row by id): two batches queue, never deadlock.
+        var locations = batch.Select(p => (p.Call.TenantId, Location: LocationOf(p.Call))).Distinct()
+            .OrderBy(l => l.TenantId, StringComparer.Ordinal).ThenBy(l => l.Location, StringComparer.Ordinal).ToList();
+        var inserts = batch.Where(p => p.PreviousRevision is null).ToList();
+        var saves = batch.Where(p => p.PreviousRevision is not null).OrderBy(p => p.Call.CallId, StringComparer.Ordinal).ToList();
+
+        await using var connection = await _database.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+
+        // 1. The locations' shared locks (a rollup rebuild takes one exclusively), the saved calls' stored rows (locked),
+        //    and the new calls' rows, each written only when its key is new.
+        var stored = new Dictionary<Pending, CallRecord?>();
+        await using (var read = new NpgsqlBatch(connection, transaction))
+        {
+            foreach (var (tenantId, location) in locations) read.BatchCommands.Add(RollupStore.LocationLock(tenantId, location, exclusive: false));
+            foreach (var save in saves) read.BatchCommands.Add(CallStore.StoredContribution(save.Call));
+            foreach (var insert in inserts) read.BatchCommands.Add(CallStore.InsertIfNewCommand(insert.Call));
+            await using (var reader = await read.ExecuteReaderAsync())
+            {
+                for (var i = 1; i < locations.Count; i++) await reader.NextResultAsync();
+                foreach (var save in saves)
+                {
+                    await reader.NextResultAsync();
+                    stored[save] = await reader.ReadAsync() ? CallStore.ReadStoredContribution(reader, save.Call.TenantId) : null;
+                }
+            }
+            for (var i = 0; i < inserts.Count; i++)
+                if (read.BatchCommands[locations.Count + saves.Count + i].RecordsAffected == 0) inserts[i].Result = false;
+        }
+
+        // 2. The saved calls' rows, every written call's events, and the rollup change of the whole batch per location.
+        var now = _clock.GetUtcNow().UtcDateTime;
+        var changes = new Dictionary<(string TenantId, string Location), RollupBuckets>();
+        await using (var write = new NpgsqlBatch(connection, transaction))
+        {
+            foreach (var insert in inserts.Where(p => p.Result is null))
+            {
+                foreach (var command in Outbound.OutboxStore.Enqueue(null, insert.Call, now)) write.BatchCommands.Add(command);
+                Change(changes, insert.Call).Add(Contributions.From(insert.Call), +1);
+            }
+            foreach (var save in saves)
+            {
+                var before = stored[save];
+                if (before is not null && before.Revision != save.PreviousRevision)
+                {
+                    save.Result = false;
+                    continue;
+                }
+                // A call keeps its location; were it ever to move, the old location's buckets would still hold what it added.
+                if (before is not null && before.Attribution.LocationId != save.Call.Attribution.LocationId)
+                {
+                    save.Failure = new InvalidOperationException(
+                        $"Call {save.Call.CallId} cannot move from location {before.Attribution.LocationId} to {save.Call.Attribution.LocationId}.");
+                    continue;
+                }
+                foreach (var command in CallStore.SaveCommands(save.Call, isNew: before is null)) write.BatchCommands.Add(command);
+                foreach (var command in Outbound.OutboxStore.Enqueue(before, save.Call, now)) write.BatchCommands.Add(command);
+                var change = Change(changes, save.Call);
+                if (before is not null) change.Add(Contributions.From(before), -1);
+                change.Add(Contributions.From(save.Call), +1);
+            }
+            foreach (var ((tenantId, location), change) in changes.OrderBy(c => c.Key.TenantId, StringComparer.Ordinal)
+                         .ThenBy(c => c.Key.Location, StringComparer.Ordinal))
+                foreach (var command in RollupStore.Apply(tenantId, location, change))
+                    write.BatchCommands.Add(command);
+            if (write.BatchCommands.Count > 0) await write.ExecuteNonQueryAsync();
+        }
+        await transaction.CommitAsync();
+
+        foreach (var pending in batch)
+        {
+            if (pending.Failure is { } failure) pending.Done.TrySetException(failure);
+            else pending.Done.TrySetResult(pending.Result ?? true);
+        }
+    }
+
+    private static string LocationOf(CallRecord call) => call.Attribution.LocationId ?? RollupStore.Unassigned;
+
+    private static RollupBuckets Change(Dictionary<(string, string), RollupBuckets> changes, CallRecord call)
+    {
+        var key = (call.TenantId, LocationOf(call));
+        if (!changes.TryGetValue(key, out var change)) changes[key] = change = new RollupBuckets();
+        return change;
+    }
+
+    /// <summary>One call's change waiting for its transaction. Result: false when it was refused (already there, or changed meanwhile).</summary>
+    private sealed class Pending(CallRecord call, int? previousRevision, ActivityContext cause)
+    {
+        public CallRecord Call { get; } = call;
+        public int? PreviousRevision { get; } = previousRevision;
+        public ActivityContext Cause { get; } = cause;
+        public TaskCompletionSource<bool> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public bool? Result { get; set; }
+        public Exception? Failure { get; set; }
+    }
+}
