@@ -21,12 +21,17 @@ public sealed class CallWriter : BackgroundService
     private readonly NpgsqlDataSource _database;
     private readonly TimeProvider _clock;
     private readonly ILogger<CallWriter> _logger;
-    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+    // Two lanes, a location's changes always in the same one: one transaction at a time used one core of PostgreSQL at
+    // most, and at peak the calls' rows were written 40 s behind their answers. Lanes never share a location's rollup
+    // rows or a call's row, so they never wait on each other's locks.
+    private const int Lanes = 2;
+    private readonly Channel<Pending>[] _lanes = [.. Enumerable.Range(0, Lanes)
+        .Select(_ => Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true }))];
 
     public CallWriter(NpgsqlDataSource database, TimeProvider clock, ILogger<CallWriter> logger, CallMeshMetrics metrics)
     {
         (_database, _clock, _logger) = (database, clock, logger);
-        metrics.Gauge("callmesh.calls.writer.depth", "{change}", "Call changes waiting for their transaction.", () => _queue.Reader.Count);
+        metrics.Gauge("callmesh.calls.writer.depth", "{change}", "Call changes waiting for their transaction.", () => _lanes.Sum(l => l.Reader.Count));
     }
 
     /// <summary>
@@ -45,20 +50,21 @@ public sealed class CallWriter : BackgroundService
     private Task<bool> Enqueue(CallRecord call, int? previousRevision)
     {
         var pending = new Pending(call, previousRevision, Activity.Current?.Context ?? default);
-        _queue.Writer.TryWrite(pending);   // unbounded and never completed: always taken
+        var lane = (int)((uint)HashCode.Combine(call.TenantId, LocationOf(call)) % Lanes);
+        _lanes[lane].Writer.TryWrite(pending);   // unbounded and never completed: always taken
         return pending.Done.Task;
     }
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.Run(async () =>
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.WhenAll(_lanes.Select(lane => Task.Run(async () =>
     {
         var batch = new List<Pending>(MaxBatch);
-        while (await _queue.Reader.WaitToReadAsync(CancellationToken.None))
+        while (await lane.Reader.WaitToReadAsync(CancellationToken.None))
         {
-            while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var pending)) batch.Add(pending);
+            while (batch.Count < MaxBatch && lane.Reader.TryRead(out var pending)) batch.Add(pending);
             await WriteAsync(batch);
             batch.Clear();
         }
-    }, CancellationToken.None);
+    }, CancellationToken.None)));
 
     /// <summary>
     /// Keeps writing while the rest of the silo stops: the call journal's deliveries still under way at a SIGTERM, and the

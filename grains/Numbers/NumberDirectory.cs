@@ -78,9 +78,12 @@ public sealed class NumberDirectory(NpgsqlDataSource database)
     {
         var wanted = numbers.Distinct().ToArray();
         if (wanted.Length == 0) return [];
-        await using var command = database.CreateCommand(
-            $"SELECT {TrackingNumberColumns} FROM callmesh.tracking_numbers WHERE number = ANY($1)");
-        command.Parameters.Add(new() { Value = wanted });
+        // One number (every call's lookup) by plain equality: PostgreSQL keeps one plan for it, where an array made it
+        // plan the statement again on every call (pg_stat_statements: as many plans as calls, docs/perf/inbound.md).
+        await using var command = database.CreateCommand(wanted.Length == 1
+            ? $"SELECT {TrackingNumberColumns} FROM callmesh.tracking_numbers WHERE number = $1"
+            : $"SELECT {TrackingNumberColumns} FROM callmesh.tracking_numbers WHERE number = ANY($1)");
+        command.Parameters.Add(wanted.Length == 1 ? new NpgsqlParameter { Value = wanted[0] } : new NpgsqlParameter { Value = wanted });
         // By the primary key alone (see 0008_keyed_lookups.sql); a number is one tenant's at a time.
         return (await ReadTrackingNumbers(command)).Where(n => n.TenantId == tenantId).ToDictionary(n => n.Number);
     }
