@@ -73,7 +73,7 @@ public sealed class CallWriter : BackgroundService
     /// </summary>
     public override Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    /// <summary>One transaction for the batch; when it fails, each change alone, so one bad change fails only itself.</summary>
+    /// <summary>One transaction for the batch; when PostgreSQL refuses it, each change alone, so one bad change fails only itself.</summary>
     private async Task WriteAsync(List<Pending> batch)
     {
         using var span = Tracing.StartBehind("callmesh.calls.write", batch[0].Cause,
@@ -84,13 +84,15 @@ public sealed class CallWriter : BackgroundService
             await WriteTogetherAsync(batch);
             return;
         }
-        catch (Exception e) when (batch.Count > 1)
+        // PostgreSQL refused a statement (not a lost connection, a deadlock or an outage: those fail the batch, and the
+        // journal delivers each change again): find the one it refused.
+        catch (PostgresException e) when (batch.Count > 1 && !e.IsTransient)
         {
-            _logger.LogWarning("Writing {Count} call changes together failed ({Error}); writing each alone", batch.Count, e.Message);
+            _logger.LogWarning("Writing {Count} call changes together failed ({Error}); writing each alone", batch.Count, e.MessageText);
         }
         catch (Exception e)
         {
-            batch[0].Done.TrySetException(e);
+            foreach (var pending in batch) pending.Done.TrySetException(e);
             return;
         }
         foreach (var pending in batch)
