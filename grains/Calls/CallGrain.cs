@@ -10,8 +10,8 @@ using CallMesh.Visitors;
 namespace CallMesh.Calls;
 
 /// <summary>
-/// A call's lifecycle. The record lives in callmesh.calls (<see cref="CallStore"/>), written before the
-/// carrier gets an answer; deliveries merge into it in an order-independent way: statuses only move
+/// A call's lifecycle. The record lives in callmesh.calls (read through <see cref="CallStore"/>, written through
+/// <see cref="CallWriter"/>), behind the carrier's answer (the call journal); deliveries merge into it in an order-independent way: statuses only move
 /// forward, "answered" and durations only grow, and each delivery is applied once.
 /// </summary>
 // Deliveries come in bursts (answer, ring, end, an outcome later): between bursts the row is the call's memory.

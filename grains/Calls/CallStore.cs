@@ -13,8 +13,9 @@ public sealed record CallQuery(string TenantId, IReadOnlyCollection<string>? Loc
     (DateTime StartedAt, string CallId)? After, int Limit, string? Match = null, string? Source = null, string? Outcome = null, bool? FirstTime = null);
 
 /// <summary>
-/// callmesh.calls: one row per call, the CallGrain's record. Every change is one upsert, so the row is
-/// always the grain's latest state (listing, exports and rollup rebuilds read it).
+/// callmesh.calls: one row per call, the CallGrain's record. The reads, and the statements <see cref="CallWriter"/> puts
+/// in its transactions: every change is one upsert, so the row is always the grain's latest state (listing, exports and
+/// rollup rebuilds read it).
 /// </summary>
 public sealed class CallStore(NpgsqlDataSource database)
 {

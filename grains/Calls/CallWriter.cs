@@ -18,13 +18,14 @@ public sealed class CallWriter : BackgroundService
 {
     private const int MaxBatch = 256;
 
-    private readonly NpgsqlDataSource _database;
-    private readonly TimeProvider _clock;
-    private readonly ILogger<CallWriter> _logger;
     // Two lanes, a location's changes always in the same one: one transaction at a time used one core of PostgreSQL at
     // most, and at peak the calls' rows were written 40 s behind their answers. Lanes never share a location's rollup
     // rows or a call's row, so they never wait on each other's locks.
     private const int Lanes = 2;
+
+    private readonly NpgsqlDataSource _database;
+    private readonly TimeProvider _clock;
+    private readonly ILogger<CallWriter> _logger;
     private readonly Channel<Pending>[] _lanes = [.. Enumerable.Range(0, Lanes)
         .Select(_ => Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true }))];
 
