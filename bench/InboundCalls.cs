@@ -10,7 +10,7 @@ namespace CallMesh.Bench;
 
 /// <summary>
 /// Calls as a carrier makes them: a signed inbound webhook to a tracking number of the bench tenant, answered
-/// with TwiML (what the caller waits for), then the status callback that ends the call.
+/// with TwiML (what the caller waits for), then the dial's result (answered) and the status callback that ends the call.
 /// </summary>
 public sealed class InboundCalls(HttpClient http, BenchTenant.Seed seed)
 {
@@ -46,6 +46,12 @@ public sealed class InboundCalls(HttpClient http, BenchTenant.Seed seed)
         if (webhook != "inbound") return (true, callSid);   // no silo to call back
         _callbacks.Add(Task.Run(async () =>
         {
+            // Our <Dial>'s action (the carrier asks it when the forwarded leg ends, before the caller's leg ends): answered.
+            using var dialed = await Post(token, "/v1/voice/twilio/dial-action?step=1", new()
+            {
+                ["AccountSid"] = accountSid, ["CallSid"] = callSid, ["From"] = from, ["To"] = to, ["CallStatus"] = "in-progress",
+                ["DialCallSid"] = "CB" + callSid[2..], ["DialCallStatus"] = "completed", ["DialCallDuration"] = "54", ["DialBridged"] = "true",
+            });
             using var done = await Post(token, "/v1/voice/twilio/status", new()
             {
                 ["AccountSid"] = accountSid, ["CallSid"] = callSid, ["From"] = from, ["To"] = to, ["CallStatus"] = "completed",
@@ -59,7 +65,7 @@ public sealed class InboundCalls(HttpClient http, BenchTenant.Seed seed)
         http.SendAsync(TwilioSignature.SignedRequest(token, http.BaseAddress!, path, form));   // signed over the gateway's URL
 
     /// <summary>
-    /// Every call answered with TwiML becomes a row, ended by its status callback. Both are written behind the answer
+    /// Every call answered with TwiML becomes a row, answered by its dial result and ended by its status callback. Both are written behind the answer
     /// (silo/Calls/CallJournal.cs), so this waits up to a minute for the last of them.
     /// </summary>
     public async Task<(int Completed, int Total)> CheckCompletedAsync(NpgsqlDataSource db)
@@ -68,7 +74,7 @@ public sealed class InboundCalls(HttpClient http, BenchTenant.Seed seed)
         var deadline = DateTime.UtcNow.AddMinutes(1);
         while (true)
         {
-            await using var command = db.CreateCommand("SELECT count(*) FROM callmesh.calls WHERE call_id = ANY($1) AND status = 'completed'");
+            await using var command = db.CreateCommand("SELECT count(*) FROM callmesh.calls WHERE call_id = ANY($1) AND status = 'completed' AND answered AND dial_ended");
             command.Parameters.Add(new() { Value = _answered.ToArray() });
             var completed = (int)(long)(await command.ExecuteScalarAsync())!;
             if (completed == _answered.Count || DateTime.UtcNow > deadline) return (completed, _answered.Count);

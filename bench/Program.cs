@@ -201,7 +201,7 @@ if (scenarios.Contains("dni"))
 
 if (scenarios.Contains("inbound"))
 {
-    // inbound: a signed carrier webhook answered with TwiML (timed), then the call's status callback (not timed).
+    // inbound: a signed carrier webhook answered with TwiML (timed), then the dial result and the status callback (not timed).
     var calls = new InboundCalls(http, seed);
     await calls.RegisterAccountAsync(key);
     await LoadRunner.ClosedLoop("warm-up", workers, warmUp, calls.Call);
@@ -217,7 +217,7 @@ if (scenarios.Contains("inbound"))
     Console.WriteLine();
     Console.WriteLine($"inbound / noop throughput: {peak.Throughput / noop.Throughput:F2}");
     Console.WriteLine($"inbound TwiML p99 at 200 calls/s: {at200.P99Ms:F2} ms (target < 25 ms)");
-    Console.WriteLine($"calls recorded and completed by their status callback: {completed} of {total}" + (completed == total ? "" : " — MISSING"));
+    Console.WriteLine($"calls recorded, answered and completed by their callbacks: {completed} of {total}" + (completed == total ? "" : " — MISSING"));
     failed |= completed != total;
 }
 if (scenarios.Contains("outbound"))

@@ -4,8 +4,8 @@ namespace CallMesh.Calls;
 
 /// <summary>
 /// One phone call, from the carrier's first webhook to its outcome from the CRM. Key:
-/// "{tenant}/{callSid}" (<see cref="TenantKey"/>). Its record is a row of callmesh.calls, written
-/// before any webhook is answered; carrier deliveries may repeat and arrive in any order.
+/// "{tenant}/{callSid}" (<see cref="TenantKey"/>). Its record is a row of callmesh.calls, written behind the
+/// carrier's answer (the delivery is journaled before it); carrier deliveries may repeat and arrive in any order.
 /// </summary>
 public interface ICallGrain : IGrainWithStringKey
 {
@@ -15,8 +15,14 @@ public interface ICallGrain : IGrainWithStringKey
     /// </summary>
     Task<CallRouting> Start(InboundCall call, CallRouting? routed = null);
 
-    /// <summary>Applies a status callback or dial result once; false when the call is unknown.</summary>
-    Task<bool> Apply(CallEvent delivery);
+    /// <summary>Applies a status callback or dial result once; says whether the call is known and its end settled.</summary>
+    Task<Applied> Apply(CallEvent delivery);
+
+    /// <summary>
+    /// The caller's leg ended and the dial's outcome never came (<see cref="Applied.AwaitingDial"/> for long enough): the
+    /// call's end is settled as its deliveries so far tell it. False when the call is unknown.
+    /// </summary>
+    Task<bool> Settle();
 
     Task<CallRecord?> Get();
 
@@ -27,6 +33,21 @@ public interface ICallGrain : IGrainWithStringKey
 
     /// <summary>The call's row was changed behind this grain (an erasure): drop the copy held, read the row again when next asked.</summary>
     Task Forget();
+}
+
+/// <summary>What became of a carrier delivery (<see cref="ICallGrain.Apply"/>).</summary>
+[GenerateSerializer]
+public enum Applied
+{
+    /// <summary>No such call yet (its start may still be on its way): try again later.</summary>
+    UnknownCall,
+    /// <summary>Applied (or applied before).</summary>
+    Done,
+    /// <summary>
+    /// Applied; the caller's leg has ended but whether the forwarded leg answered is not known yet (callbacks arrive in any
+    /// order, through any silo), so the call's completion and a missed-call alert wait for the dial's outcome.
+    /// </summary>
+    AwaitingDial,
 }
 
 /// <summary>A new lead from the carrier: a call, or a text (<see cref="LeadKinds"/>) to a tracking number.</summary>
@@ -203,6 +224,14 @@ public sealed record CallRecord
     [Id(33)] public string Kind { get; init; } = LeadKinds.Call;
     /// <summary>A blocked caller's call, or one of a caller's repeated very short calls (the tenant's spam rules): never qualified.</summary>
     [Id(34)] public bool Spam { get; init; }
+    /// <summary>
+    /// Whether the forwarded leg answered is known: a dial result that ended the dialing, a voicemail, an answer, the last
+    /// number's own end, or nothing was dialed. Until then an ended call is not yet reported completed or missed.
+    /// </summary>
+    [Id(35)] public bool DialEnded { get; init; }
+
+    /// <summary>Over, with its outcome known: what call.completed and call.missed report.</summary>
+    public bool Settled => EndedAt is not null && DialEnded;
 
     /// <summary>Missed: it ended without anyone answering (a test call is nobody's to call back).</summary>
     public bool Missed => Kind == LeadKinds.Call && !Answered && EndedAt is not null && !Attribution.IsTest;

@@ -75,13 +75,14 @@ public sealed class CallGrain(CallStore store, CallWriter writer, NumberDirector
                 attribution with { Match = MatchKinds.CallerHistory, SecondsSinceRelease = null, Candidates = null });
         var open = location is not null && BusinessHours.IsOpen(location, inbound.StartedAt);
 
+        var routing = routed ?? CallRouter.Route(inbound, tenant, location, open, caller.Blocked);
         var call = new CallRecord
         {
             CallId = Key.CallId, TenantId = tenantId, AccountSid = inbound.AccountSid, TrackingNumber = inbound.To, Caller = inbound.From,
             StartedAt = inbound.StartedAt, Kind = inbound.Kind,
             // A text arrives whole: received and over at once (it is never answered, so never missed either).
             Status = inbound.Kind == LeadKinds.Text ? "received" : "ringing", EndedAt = inbound.Kind == LeadKinds.Text ? inbound.StartedAt : null,
-            Routing = routed ?? CallRouter.Route(inbound, tenant, location, open, caller.Blocked),
+            Routing = routing, DialEnded = inbound.Kind == LeadKinds.Text || routing.Action != "dial",
             Attribution = attribution,
             FirstTime = caller.FirstTime, FirstTimeForLocation = caller.FirstTimeForLocation, WithinHours = open, Spam = caller.Blocked,
             DaysSincePreviousCall = caller.PreviousCallAt is { } previous ? (inbound.StartedAt - previous).TotalDays : null,
@@ -162,14 +163,25 @@ public sealed class CallGrain(CallStore store, CallWriter writer, NumberDirector
         }, path);
     }
 
-    public async Task<bool> Apply(CallEvent delivery)
+    public async Task<Applied> Apply(CallEvent delivery)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            if (await Load() is not { } call) return Applied.UnknownCall;
+            // A repeated delivery changes nothing.
+            if (call.AppliedEvents.Contains(delivery.Key) || await Save(await Qualify(await JudgeSpam(Merge(call, delivery)))))
+                return _call!.EndedAt is not null && !_call.DialEnded ? Applied.AwaitingDial : Applied.Done;
+            if (attempt == 2) throw new InvalidOperationException($"Call {Key.CallId} kept changing under this delivery; the journal will retry it.");
+        }
+    }
+
+    public async Task<bool> Settle()
     {
         for (var attempt = 0; ; attempt++)
         {
             if (await Load() is not { } call) return false;
-            if (call.AppliedEvents.Contains(delivery.Key)) return true;   // a repeated delivery changes nothing
-            if (await Save(await Qualify(await JudgeSpam(Merge(call, delivery))))) return true;
-            if (attempt == 2) throw new InvalidOperationException($"Call {Key.CallId} kept changing under this delivery; the journal will retry it.");
+            if (call.DialEnded || await Save(call with { DialEnded = true })) return true;
+            if (attempt == 2) throw new InvalidOperationException($"Call {Key.CallId} kept changing while it was settled; the journal will retry it.");
         }
     }
 
@@ -190,6 +202,10 @@ public sealed class CallGrain(CallStore store, CallWriter writer, NumberDirector
                     || delivery.Leg == "voicemail";
         var voicemail = call.Voicemail || delivery is { Leg: "voicemail", Status: "recorded" };
         var answered = call.Answered || answeredNow;
+        // Whether anyone answered is known from the dial's own reports, never from the caller's leg alone: its end may
+        // arrive (through another silo) before the forwarded leg's answer.
+        var dialEnded = call.DialEnded || answeredNow || delivery is { Leg: "dial-result", Continues: false } || delivery.Leg == "voicemail"
+                        || (delivery.Leg == "dialed" && Terminal.Contains(delivery.Status) && RingsLast(call.Routing, delivery.Step ?? 1));
         return call with
         {
             Status = status,
@@ -205,8 +221,16 @@ public sealed class CallGrain(CallStore store, CallWriter writer, NumberDirector
             // Derived from the call itself, not from when a delivery arrived, so any order ends the same.
             EndedAt = ended ? call.StartedAt.AddSeconds(Math.Max(duration, talk)) : null,
             AppliedEvents = [.. call.AppliedEvents, delivery.Key],
+            DialEnded = dialEnded,
         };
     }
+
+    /// <summary>
+    /// A dialed leg of <paramref name="step"/> ended: the dialing is over only when it was the last step's only number and
+    /// no voicemail follows (otherwise another number may still answer, or the caller may leave a message).
+    /// </summary>
+    private static bool RingsLast(CallRouting routing, int step) =>
+        routing.StepsInOrder is var steps && step >= steps.Count && (steps.Count == 0 || steps[^1].Numbers.Count == 1) && !routing.Voicemail;
 
     public Task Forget()
     {

@@ -24,7 +24,7 @@ public sealed class CallStore(NpgsqlDataSource database)
         "recording_url, route, routing, number_kind, pool_id, static_key, location_id, source, medium, campaign, keyword, gclid, landing_page, " +
         "visitor_id, session_id, is_test, first_time, first_time_location, within_hours, qualified, met_rules, outcome, value, currency, " +
         "outcome_external_id, applied_events, days_since_previous, local_day, touches, revision, match, seconds_since_release, match_candidates, click_ids, " +
-        "notes, follow_up, answered_by_step, ring_seconds, voicemail, kind, spam";
+        "notes, follow_up, answered_by_step, ring_seconds, voicemail, kind, spam, dial_ended";
 
     private static readonly string[] ColumnNames = Columns.Split(", ");
 
@@ -44,7 +44,7 @@ public sealed class CallStore(NpgsqlDataSource database)
     private const string ContributionColumns =
         "call_id, started_at, ended_at, answered, duration_seconds, route, source, medium, campaign, keyword, " +
         "is_test, first_time, qualified, outcome, value, local_day, touches, revision, talk_seconds, within_hours, days_since_previous, met_rules, " +
-        "voicemail, ring_seconds, kind, spam";
+        "voicemail, ring_seconds, kind, spam, dial_ended";
 
     // The column after the contribution's in StoredContribution's row.
     private static readonly int StoredLocation = ContributionColumns.Split(", ").Length;
@@ -90,7 +90,7 @@ public sealed class CallStore(NpgsqlDataSource database)
             call.Currency, call.OutcomeExternalId, call.AppliedEvents.ToArray(), call.DaysSincePreviousCall,
             call.ReportingDay, JsonSerializer.Serialize(call.Touches), call.Revision, a.Match, a.SecondsSinceRelease,
             a.Candidates is null ? null : JsonSerializer.Serialize(a.Candidates), a.ClickIds is null ? null : JsonSerializer.Serialize(a.ClickIds),
-            call.Notes, call.FollowUp, call.AnsweredByStep, call.RingSeconds, call.Voicemail, call.Kind, call.Spam,
+            call.Notes, call.FollowUp, call.AnsweredByStep, call.RingSeconds, call.Voicemail, call.Kind, call.Spam, call.DialEnded,
         ];
         return [.. values.Select((value, i) => names[i] is "routing" or "touches" or "match_candidates" or "click_ids"
             ? new NpgsqlParameter { Value = value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Jsonb }
@@ -214,7 +214,7 @@ public sealed class CallStore(NpgsqlDataSource database)
             Revision = reader.GetInt32(17), TalkSeconds = reader.GetInt32(18), WithinHours = reader.GetBoolean(19),
             DaysSincePreviousCall = reader.IsDBNull(20) ? null : reader.GetDouble(20), MetRules = [.. reader.GetFieldValue<string[]>(21)],
             Voicemail = reader.GetBoolean(22), RingSeconds = reader.IsDBNull(23) ? null : reader.GetInt32(23), Kind = S(24)!,
-            Spam = reader.GetBoolean(25),
+            Spam = reader.GetBoolean(25), DialEnded = reader.GetBoolean(26),
         };
     }
 
@@ -366,7 +366,7 @@ public sealed class CallStore(NpgsqlDataSource database)
             LocalDay = r.GetFieldValue<DateOnly>(38), Touches = JsonSerializer.Deserialize<List<Reports.CallTouch>>(r.GetString(39))!,
             Revision = r.GetInt32(40), Notes = S(45), FollowUp = S(46),
             AnsweredByStep = r.IsDBNull(47) ? null : r.GetInt32(47), RingSeconds = r.IsDBNull(48) ? null : r.GetInt32(48), Voicemail = r.GetBoolean(49),
-            Kind = r.GetString(50), Spam = r.GetBoolean(51),
+            Kind = r.GetString(50), Spam = r.GetBoolean(51), DialEnded = r.GetBoolean(52),
         };
     }
 }

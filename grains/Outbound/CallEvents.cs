@@ -17,9 +17,11 @@ public static class CallEvents
     public static IEnumerable<string> Between(CallRecord? before, CallRecord after)
     {
         if (before is null) yield return Started;
-        if (before?.EndedAt is null && after.EndedAt is not null) yield return Completed;
+        // Once the call is over and whether anyone answered is known (the caller's leg may report its end first).
+        var settles = !(before?.Settled ?? false) && after.Settled;
+        if (settles) yield return Completed;
         // A missed-call alert (to the location, a CRM task): once, when the call ends unanswered (a voicemail ends it so).
-        if (before?.EndedAt is null && after.Missed) yield return Missed;
+        if (settles && after.Missed) yield return Missed;
         if (!(before?.Qualified ?? false) && after.Qualified) yield return Qualified;
         if (after.Outcome is not null && after.Outcome != before?.Outcome) yield return OutcomeSet;
         else if (after.Outcome is not null && after.Value != before?.Value) yield return RevenueChanged;

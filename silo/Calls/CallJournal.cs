@@ -38,6 +38,11 @@ public sealed class CallJournal(CallJournalOptions options, GrainReferences refe
     private long SegmentBytes => options.SegmentBytes;
     /// <summary>An event for a call no silo has started yet waits this long for the start (it may sit in another silo's journal).</summary>
     public static readonly TimeSpan UnknownCallPatience = TimeSpan.FromMinutes(10);
+    /// <summary>
+    /// A call whose caller's leg ended waits this long for the dial's outcome (a dial result, the forwarded leg's end) before
+    /// it is settled without it: the carrier sends those before the caller's end, but another silo may deliver them later.
+    /// </summary>
+    public static readonly TimeSpan DialPatience = TimeSpan.FromSeconds(10);
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     private readonly Channel<(CallJournalEntry Entry, TaskCompletionSource Durable)> _appends =
@@ -48,6 +53,7 @@ public sealed class CallJournal(CallJournalOptions options, GrainReferences refe
     private readonly List<long> _doneToWrite = [];
     private readonly SemaphoreSlim _deliveries = new(64);
     private readonly Dictionary<string, Task> _callTails = new(StringComparer.Ordinal);   // call → its last delivery
+    private int _awaitingDial;              // entries applied whose call waits for its dial's outcome
     private SafeFileHandle? _file;
     private long _offset;                   // where the next line goes in the current segment
     private Task<SafeFileHandle>? _next;    // the following segment, zero-filled ahead of need
@@ -256,31 +262,49 @@ public sealed class CallJournal(CallJournalOptions options, GrainReferences refe
         await DeliverAsync(entry);
     }
 
-    /// <summary>Delivers an entry to its call's grain until the grain confirms it; then marks it done.</summary>
-    private async Task DeliverAsync(CallJournalEntry entry)
+    /// <summary>
+    /// Delivers an entry to its call's grain until the grain confirms it; then marks it done. An entry that left its call
+    /// waiting for the dial's outcome stays pending (durable) until the call is settled, without holding back the call's
+    /// later deliveries, one of which may be that outcome.
+    /// </summary>
+    private async Task DeliverAsync(CallJournalEntry entry, bool settle = false)
     {
         await Task.Yield();
+        if (settle) await Task.Delay(DialPatience, clock);
+        Applied applied;
         await _deliveries.WaitAsync();
         try
         {
             for (var attempt = 0; ; attempt++)
             {
-                if (await TryDeliver(entry, attempt)) break;
+                if (await TryDeliver(entry, attempt, settle) is { } result)
+                {
+                    applied = result;
+                    break;
+                }
                 // Quick at first (a start racing its own events), then patient (a database outage).
                 await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(200 * Math.Pow(2, attempt), 10_000)), clock);
             }
-            MarkDone(entry.Id);
         }
         finally
         {
             _deliveries.Release();
         }
+        if (settle) Interlocked.Decrement(ref _awaitingDial);
+        if (applied != Applied.AwaitingDial || settle)
+        {
+            MarkDone(entry.Id);
+            return;
+        }
+        Interlocked.Increment(ref _awaitingDial);
+        _ = DeliverAsync(entry, settle: true);
     }
 
-    /// <summary>True when the grain has it (or it can never be delivered); false to try again later.</summary>
-    private async Task<bool> TryDeliver(CallJournalEntry entry, int attempt)
+    /// <summary>What the grain made of it (<see cref="Applied.Done"/> also when it can never be delivered); null to try again later.</summary>
+    private async Task<Applied?> TryDeliver(CallJournalEntry entry, int attempt, bool settle)
     {
-        using var span = Tracing.StartBehind(entry.Start is null ? "callmesh.call.apply" : "callmesh.call.record", entry.Cause);
+        using var span = Tracing.StartBehind(settle ? "callmesh.call.settle" : entry.Start is null ? "callmesh.call.apply" : "callmesh.call.record",
+            entry.Cause);
         span?.SetTag("callmesh.attempt", attempt);
         var call = references.New<ICallGrain>(TenantKey.For(entry.TenantId, entry.CallId));
         try
@@ -288,28 +312,29 @@ public sealed class CallJournal(CallJournalOptions options, GrainReferences refe
             if (entry.Start is { } start)
             {
                 await call.Start(start, entry.Routing);
-                return true;
+                return Applied.Done;
             }
-            if (await call.Apply(entry.Event!)) return true;
-            if (clock.GetUtcNow().UtcDateTime - entry.At < UnknownCallPatience) return false;
+            var applied = settle ? await call.Settle() ? Applied.Done : Applied.UnknownCall : await call.Apply(entry.Event!);
+            if (applied != Applied.UnknownCall) return applied;
+            if (clock.GetUtcNow().UtcDateTime - entry.At < UnknownCallPatience) return null;
             logger.LogWarning("Call journal: {Event} for unknown call {CallId} dropped after {Patience}", entry.Event!.Key, entry.CallId, UnknownCallPatience);
-            return true;
+            return Applied.Done;
         }
         catch (Exception e) when (TransientFaults.IsDatabaseUnavailable(e) || TransientFaults.IsClusterChange(e) || _stopping.IsCancellationRequested
                                   || e is Orleans.Runtime.OrleansException)
         {
             if (attempt % 10 == 0) logger.LogWarning("Call journal: {CallId} waits ({Reason})", entry.CallId, e.Message);
-            return false;
+            return null;
         }
         catch (Exception e) when (attempt < 20)
         {
             logger.LogWarning("Call journal: {CallId} failed ({Reason}); will retry", entry.CallId, e.Message);
-            return false;
+            return null;
         }
         catch (Exception e)
         {
             logger.LogError(e, "Call journal: {CallId} given up after {Attempts} attempts: {Entry}", entry.CallId, attempt + 1, JsonSerializer.Serialize(entry, Json));
-            return true;
+            return Applied.Done;
         }
     }
 
@@ -335,9 +360,9 @@ public sealed class CallJournal(CallJournalOptions options, GrainReferences refe
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         _appends.Writer.TryComplete();
-        // Give deliveries under way a moment; whatever is left is replayed at the next start.
+        // Give deliveries under way a moment; whatever is left (with calls waiting for their dial) is replayed at the next start.
         var deadline = clock.GetUtcNow() + TimeSpan.FromSeconds(5);
-        while (Pending > 0 && clock.GetUtcNow() < deadline && !cancellationToken.IsCancellationRequested)
+        while (Pending > Volatile.Read(ref _awaitingDial) && clock.GetUtcNow() < deadline && !cancellationToken.IsCancellationRequested)
             await Task.Delay(50, CancellationToken.None);
         await base.StopAsync(cancellationToken);
         Write([]);

@@ -220,6 +220,41 @@ public sealed class OutboundTests(OutboundFixture fixture) : IClassFixture<Outbo
     }
 
     [Fact]
+    public async Task A_call_whose_callers_leg_reports_its_end_before_the_answer_is_completed_answered_and_never_missed()
+    {
+        await WebhookAsync("/hooks/order", events: ["call.completed", "call.missed"]);
+        var callSid = TwilioCarrier.NewCallSid();
+        using (var inbound = await Carrier.Webhook("/v1/voice/twilio/inbound", TwilioCarrier.InboundForm(callSid, GbpNumber)))
+            Assert.Equal(HttpStatusCode.OK, inbound.StatusCode);
+        // Callbacks come in any order, through any silo: here the caller's end is applied before the forwarded leg's answer.
+        await Carrier.StatusAsync(TwilioCarrier.StatusForm(callSid, "completed", 90));
+        await Carrier.RecordedAsync(callSid, until: call => call.GetProperty("durationSeconds").GetInt32() == 90);
+        await Carrier.StatusAsync(TwilioCarrier.DialedForm(callSid, "completed", 80));
+
+        // The completion is reported once whether anyone answered is known, with the missed alert (if any) beside it.
+        var got = (await Receiver.UntilAsync("/hooks/order", r => r.Any(x => CallOf(x) == callSid))).Where(x => CallOf(x) == callSid).ToList();
+        Assert.Equal(["call.completed"], got.Select(TypeOf));
+        var call = Body(got[0]).GetProperty("data");
+        Assert.Equal((true, 80), (call.GetProperty("answered").GetBoolean(), call.GetProperty("talkSeconds").GetInt32()));
+    }
+
+    [Fact]
+    public async Task A_call_whose_dials_outcome_never_comes_is_reported_missed_after_a_wait()
+    {
+        await WebhookAsync("/hooks/no-dial", events: ["call.completed", "call.missed"]);
+        var callSid = TwilioCarrier.NewCallSid();
+        using (var inbound = await Carrier.Webhook("/v1/voice/twilio/inbound", TwilioCarrier.InboundForm(callSid, GbpNumber)))
+            Assert.Equal(HttpStatusCode.OK, inbound.StatusCode);
+        await Carrier.StatusAsync(TwilioCarrier.StatusForm(callSid, "completed", 25));
+        var ended = System.Diagnostics.Stopwatch.StartNew();
+
+        // Nothing more from the carrier: after the journal's patience the call is settled as its caller's leg tells it.
+        var got = await Receiver.UntilAsync("/hooks/no-dial", r => r.Count(x => CallOf(x) == callSid) >= 2, TimeSpan.FromSeconds(40));
+        Assert.True(ended.Elapsed > TimeSpan.FromSeconds(5), $"reported {ended.Elapsed} after the caller's end, before the dial could report");
+        Assert.Equal(["call.completed", "call.missed"], got.Where(x => CallOf(x) == callSid).Select(TypeOf));
+    }
+
+    [Fact]
     public async Task A_missed_call_emails_its_locations_manager_once_though_the_mail_server_was_down_at_first()
     {
         var path = $"/v1/tenants/{Tenant}/destinations";

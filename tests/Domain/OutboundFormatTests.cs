@@ -118,14 +118,18 @@ public sealed class OutboundFormatTests
     {
         var started = Call() with { Status = "ringing" };
         Assert.Equal([CallEvents.Started], CallEvents.Between(null, started));
-        var ended = started with { EndedAt = started.StartedAt.AddSeconds(90), Answered = true, Qualified = true };
+        var ended = started with { EndedAt = started.StartedAt.AddSeconds(90), Answered = true, Qualified = true, DialEnded = true };
         Assert.Equal([CallEvents.Completed, CallEvents.Qualified], CallEvents.Between(started, ended));
         // Ended unanswered: a missed-call alert follows the completion, once; never for a test call.
-        var missed = started with { EndedAt = started.StartedAt.AddSeconds(25) };
+        var missed = started with { EndedAt = started.StartedAt.AddSeconds(25), DialEnded = true };
         Assert.Equal([CallEvents.Completed, CallEvents.Missed], CallEvents.Between(started, missed));
         Assert.Empty(CallEvents.Between(missed, missed with { DurationSeconds = 30 }));
         var test = started with { Attribution = started.Attribution with { IsTest = true } };
-        Assert.Equal([CallEvents.Completed], CallEvents.Between(test, test with { EndedAt = missed.EndedAt }));
+        Assert.Equal([CallEvents.Completed], CallEvents.Between(test, test with { EndedAt = missed.EndedAt, DialEnded = true }));
+        // The caller's leg ended before the dial's outcome came: neither completed nor missed until it does.
+        var hungUp = started with { EndedAt = missed.EndedAt };
+        Assert.Empty(CallEvents.Between(started, hungUp));
+        Assert.Equal([CallEvents.Completed, CallEvents.Qualified], CallEvents.Between(hungUp, ended));
         Assert.Empty(CallEvents.Between(ended, ended));
         var sold = ended with { Outcome = "sale", Value = 250m };
         Assert.Equal([CallEvents.OutcomeSet], CallEvents.Between(ended, sold));

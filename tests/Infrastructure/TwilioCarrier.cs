@@ -38,22 +38,9 @@ public sealed class TwilioCarrier(ProcessCluster cluster)
     /// </summary>
     public async Task CompleteAsync(string callSid, int talkSeconds, string? recordingUrl = null, string tenant = "bluebonnet", bool waitApplied = true)
     {
-        var dialed = new Dictionary<string, string>
-        {
-            ["AccountSid"] = AccountSid, ["CallSid"] = "CB" + callSid[2..], ["ParentCallSid"] = callSid,
-            ["CallStatus"] = "completed", ["CallDuration"] = $"{talkSeconds}", ["SequenceNumber"] = "3"
-        };
-        var parent = new Dictionary<string, string>
-        {
-            ["AccountSid"] = AccountSid, ["CallSid"] = callSid, ["CallStatus"] = "completed",
-            ["CallDuration"] = $"{talkSeconds + 10}", ["SequenceNumber"] = "0"
-        };
+        var parent = StatusForm(callSid, "completed", talkSeconds + 10);
         if (recordingUrl is not null) parent["RecordingUrl"] = recordingUrl;
-        foreach (var form in new[] { dialed, parent })
-        {
-            using var response = await Webhook("/v1/voice/twilio/status", form);
-            Assert.True(response.IsSuccessStatusCode);
-        }
+        await StatusAsync(DialedForm(callSid, "completed", talkSeconds), parent);
         if (!waitApplied) return;
         // Both legs: the dialed leg's callback has a call SID of its own, so it may be applied after the caller's.
         await RecordedAsync(callSid, tenant, call => call.GetProperty("durationSeconds").GetInt32() == talkSeconds + 10
@@ -63,23 +50,32 @@ public sealed class TwilioCarrier(ProcessCluster cluster)
     /// <summary>The forwarded leg rang out unanswered and the caller hung up: a missed call, once applied.</summary>
     public async Task<JsonElement> MissAsync(string callSid, string tenant = "bluebonnet")
     {
-        var dialed = new Dictionary<string, string>
-        {
-            ["AccountSid"] = AccountSid, ["CallSid"] = "CB" + callSid[2..], ["ParentCallSid"] = callSid,
-            ["CallStatus"] = "no-answer", ["CallDuration"] = "0", ["SequenceNumber"] = "3"
-        };
-        var parent = new Dictionary<string, string>
-        {
-            ["AccountSid"] = AccountSid, ["CallSid"] = callSid, ["CallStatus"] = "completed",
-            ["CallDuration"] = "25", ["SequenceNumber"] = "0"
-        };
-        foreach (var form in new[] { dialed, parent })
+        await StatusAsync(DialedForm(callSid, "no-answer", 0), StatusForm(callSid, "completed", 25));
+        return await RecordedAsync(callSid, tenant, call => call.GetProperty("followUp").GetString() == "open");
+    }
+
+    /// <summary>Status callbacks, each answered before the next is sent.</summary>
+    public async Task StatusAsync(params Dictionary<string, string>[] forms)
+    {
+        foreach (var form in forms)
         {
             using var response = await Webhook("/v1/voice/twilio/status", form);
             Assert.True(response.IsSuccessStatusCode);
         }
-        return await RecordedAsync(callSid, tenant, call => call.GetProperty("followUp").GetString() == "open");
     }
+
+    /// <summary>The caller's leg's status callback (its number's status callback URL).</summary>
+    public static Dictionary<string, string> StatusForm(string callSid, string status, int seconds) => new()
+    {
+        ["AccountSid"] = AccountSid, ["CallSid"] = callSid, ["CallStatus"] = status, ["CallDuration"] = $"{seconds}", ["SequenceNumber"] = "0"
+    };
+
+    /// <summary>The forwarded leg's status callback (the one our dial asks for), its last of a call.</summary>
+    public static Dictionary<string, string> DialedForm(string callSid, string status, int seconds) => new()
+    {
+        ["AccountSid"] = AccountSid, ["CallSid"] = "CB" + callSid[2..], ["ParentCallSid"] = callSid,
+        ["CallStatus"] = status, ["CallDuration"] = $"{seconds}", ["SequenceNumber"] = "3"
+    };
 
     /// <summary>
     /// Calls and their callbacks are recorded behind the carrier's answer, within moments: waits until the call reads back
