@@ -193,6 +193,8 @@ public sealed class CallJournal(CallJournalOptions options, GrainReferences refe
         }
         // Only a new delivery waits for the disk; a lost done marker only replays a delivery its grain ignores.
         Flush(batch, durable: lines.Any(l => l.Entry is not null));
+        // Entries finish after their segment was left too (a call waiting for its dial): its file goes then, not at the next roll.
+        if (done.Length > 0) lock (_lock) DeleteFinishedSegments();
     }
 
     private static byte[] Line(JournalLine line) => [.. JsonSerializer.SerializeToUtf8Bytes(line, Json), (byte)'\n'];
