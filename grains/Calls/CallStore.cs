@@ -275,7 +275,7 @@ public sealed class CallStore(NpgsqlDataSource database)
 
     /// <summary>
     /// Missed calls not yet handled, oldest first after the cursor (exclusive): the locations' call-back list. The partial
-    /// index of migration 0022 holds only these rows, so the list costs what is on it, not what the tenant ever received.
+    /// index of migration 0031 holds only these rows, so the list costs what is on it, not what the tenant ever received.
     /// </summary>
     public async Task<List<CallRecord>> FollowUpsAsync(string tenantId, IReadOnlyCollection<string>? locations, (DateTime StartedAt, string CallId)? after,
         int limit)
@@ -283,7 +283,7 @@ public sealed class CallStore(NpgsqlDataSource database)
         await using var command = database.CreateCommand(
             $"""
             SELECT {Columns} FROM callmesh.calls
-             WHERE tenant_id = $1 AND NOT answered AND ended_at IS NOT NULL AND NOT is_test AND coalesce(follow_up, 'open') <> 'handled'
+             WHERE tenant_id = $1 AND awaits_call_back
                AND ($2::text[] IS NULL OR location_id = ANY($2))
                AND ($3::timestamptz IS NULL OR (started_at, call_id) > ($3, $4::text))
              ORDER BY started_at, call_id

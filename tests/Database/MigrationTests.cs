@@ -76,4 +76,32 @@ public sealed class MigrationTests : IAsyncLifetime
         await _db.Scalar<int>("UPDATE callmesh.carrier_accounts SET auth_token = 'another-token-0123456' WHERE account_sid = 'ACx' RETURNING 1");
         Assert.Equal(before + 3, await Version());   // the trigger's nextval, then this one
     }
+
+    [Fact]
+    public async Task A_calls_answer_and_end_update_its_row_in_place_without_touching_an_index()
+    {
+        await Migrator.ApplyAsync(_db.ConnectionString);
+        await using var connection = new Npgsql.NpgsqlConnection(_db.ConnectionString);
+        await connection.OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        async Task<object?> Run(string sql)
+        {
+            await using var command = new Npgsql.NpgsqlCommand(sql, connection, transaction);
+            return await command.ExecuteScalarAsync();
+        }
+        await Run("""
+            INSERT INTO callmesh.calls (call_id, tenant_id, location_id, account_sid, tracking_number, number_kind, caller, started_at, status,
+                                        route, routing, source, medium, first_time, first_time_location, within_hours, local_day, match)
+            VALUES ('CA1', 't', 'austin', 'AC1', '+15125550100', 'static', '+14155550142', now(), 'ringing', 'open', '{}', 'google', 'cpc',
+                    true, true, true, current_date, 'static')
+            """);
+        // The dial's result (answered, ended), then the caller's end: what every call's row goes through in its first seconds.
+        await Run("UPDATE callmesh.calls SET answered = true, talk_seconds = 54, ended_at = started_at + interval '54 s', revision = 2 WHERE call_id = 'CA1'");
+        await Run("UPDATE callmesh.calls SET status = 'completed', duration_seconds = 64, ended_at = started_at + interval '64 s', revision = 3 WHERE call_id = 'CA1'");
+        var partition = await Run("SELECT tableoid FROM callmesh.calls WHERE call_id = 'CA1'");
+        Assert.Equal(2L, await Run($"SELECT pg_stat_get_xact_tuples_hot_updated({partition})"));
+        // A missed call does join the call-back list's index (its one non-HOT update).
+        await Run("UPDATE callmesh.calls SET answered = false, talk_seconds = 0 WHERE call_id = 'CA1'");
+        Assert.Equal(true, await Run("SELECT awaits_call_back FROM callmesh.calls WHERE call_id = 'CA1'"));
+    }
 }
