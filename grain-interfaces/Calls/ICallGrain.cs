@@ -36,7 +36,7 @@ public interface ICallGrain : IGrainWithStringKey
 }
 
 /// <summary>What became of a carrier delivery (<see cref="ICallGrain.Apply"/>).</summary>
-[GenerateSerializer]
+[GenerateSerializer, Alias("callmesh.Applied")]
 public enum Applied
 {
     /// <summary>No such call yet (its start may still be on its way): try again later.</summary>
