@@ -43,6 +43,7 @@ public static class DashboardFiles
         ".html" => "text/html; charset=utf-8",
         ".js" => "text/javascript; charset=utf-8",
         ".css" => "text/css; charset=utf-8",
+        ".svg" => "image/svg+xml",   // the tab's icon (without one the browser asks for /favicon.ico, a 404)
         ".txt" => "text/plain; charset=utf-8",   // the vendored libraries' licences
         var other => throw new InvalidOperationException($"The dashboard has a file of unknown type: {resource} ({other})"),
     };

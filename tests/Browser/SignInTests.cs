@@ -78,7 +78,7 @@ public sealed class SignInTests(SignInFixture fixture) : IClassFixture<SignInFix
         var context = await fixture.Browser.NewContextAsync();
         var page = await context.NewPageAsync();
         var errors = new List<string>();
-        page.Console += (_, m) => { if (m.Type == "error") errors.Add(m.Text); };
+        page.Console += (_, m) => { if (m.Type == "error") errors.Add($"{m.Text} ({m.Location})"); };
         await page.GotoAsync(Dashboard);
         await page.Locator("#company-sign-in").WaitForAsync();
         await Accessibility.AssertNoSeriousViolationsAsync(page, "company sign-in");
