@@ -34,6 +34,7 @@ builder.WebHost.ConfigureKestrel(k =>
 });
 builder.Host.ConfigureHostOptions(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
 builder.Services.AddCallMeshData(settings.Postgres);   // before Orleans, so the journal stops after the grains
+builder.Services.AddCallMeshDataProtection(settings, builder.Configuration);   // the key ring is loaded before any grain here runs
 builder.UseOrleans(silo => silo.UseCallMeshCluster(settings, builder.Configuration));
 builder.Services.AddCallMeshApi(settings, builder.Configuration);
 

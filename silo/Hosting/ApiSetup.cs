@@ -15,7 +15,6 @@ public static class ApiSetup
 {
     public static IServiceCollection AddCallMeshApi(this IServiceCollection services, SiloSettings settings, IConfiguration configuration)
     {
-        services.AddCallMeshDataProtection(settings, configuration);
         services.AddSingleton<AuditLog>();
         services.AddSingleton<DniLookups>();
         services.AddSingleton<SiteLimits>();

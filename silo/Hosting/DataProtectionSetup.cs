@@ -35,7 +35,9 @@ public static class DataProtectionSetup
 /// Before the silo serves: loads the key ring, making its first key if there is none, under a PostgreSQL advisory lock.
 /// Silos started together would otherwise each make a key of their own at their first seal, and a silo cannot open what
 /// another sealed with a key it has not loaded (Data Protection reads the ring again only once a day). With the lock, the
-/// first silo makes the key and the others load it. With the database away, the silo starts anyway and says so.
+/// first silo makes the key and the others load it. It is registered before Orleans, so it runs before this silo hosts a
+/// grain (a grain placed here by another silo could otherwise seal first, with a key of its own). With the database
+/// away, the silo starts anyway and says so.
 /// </summary>
 public sealed class KeyRingStartup(NpgsqlDataSource database, IDataProtectionProvider provider, ILogger<KeyRingStartup> logger) : IHostedService
 {
