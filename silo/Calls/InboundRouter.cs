@@ -11,7 +11,7 @@ namespace CallMesh.Silo.Calls;
 /// <summary>
 /// Decides where an inbound call rings while the caller waits: from the silo's <see cref="RoutingSnapshot"/>, so no
 /// database or other silo is in the way. Only what the snapshot cannot know is asked, briefly: who holds a number of a
-/// brand-wide pool right now (its lease picks the location), and a number or location newer than the copy. When that
+/// brand-wide pool right now (its lease picks the location), and a number, a number's use or a location newer than the copy. When that
 /// question gets no quick answer, the call still rings: at the tenant's fail-safe number.
 /// </summary>
 public sealed class InboundRouter(RoutingSnapshot snapshot, NumberDirectory directory, DniStore leases, GrainReferences references,
@@ -24,7 +24,9 @@ public sealed class InboundRouter(RoutingSnapshot snapshot, NumberDirectory dire
     public async Task<CallRouting> RouteAsync(string tenantId, InboundCall inbound, bool? open = null)
     {
         var data = snapshot.Current;
-        var number = data?.Numbers.GetValueOrDefault(inbound.To) is { } known
+        // A number the copy does not hold, or holds as unassigned, may have been given a use since the copy was made (it
+        // reloads up to a second after a change): the directory says, rather than the caller hearing "not in service".
+        var number = data?.Numbers.GetValueOrDefault(inbound.To) is { Use: not "unassigned" } known
             ? known.TenantId == tenantId ? known : null
             : await Ask(() => FindNumberAsync(tenantId, inbound.To), "number") is { } found
                 ? new RoutedNumber(found.TenantId, found.Use, found.LocationId) : null;
