@@ -15,11 +15,14 @@ namespace CallMesh.Bench;
 public sealed class InboundCalls(HttpClient http, BenchTenant.Seed seed)
 {
     // Spread over carrier accounts (a brand's subaccounts), as a silo allows each account 200 webhooks a second
-    // (CALLMESH_RATELIMIT__WEBHOOKSPERACCOUNTPERSECOND) and the peak phase makes several times that.
-    private readonly (string Sid, string Token)[] _accounts = [.. Enumerable.Range(0, 16).Select(_ =>
+    // (CALLMESH_RATELIMIT__WEBHOOKSPERACCOUNTPERSECOND) and the peak phase makes several times that: with 16, a second's
+    // share of some account went past 200 at the peak's start and those calls' callbacks were refused (429).
+    private readonly (string Sid, string Token)[] _accounts = [.. Enumerable.Range(0, 64).Select(_ =>
         ("AC" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)), Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16))))];
     private readonly ConcurrentBag<string> _answered = [];
     private readonly ConcurrentBag<Task> _callbacks = [];
+    // A callback the silo did not take (not 2xx): its call can never complete, so the check below names why.
+    private readonly ConcurrentDictionary<string, int> _refusedCallbacks = new();
     private readonly DateTime _started = DateTime.UtcNow.AddSeconds(-1);
 
     public async Task RegisterAccountAsync(string signingKey)
@@ -58,6 +61,9 @@ public sealed class InboundCalls(HttpClient http, BenchTenant.Seed seed)
                 ["AccountSid"] = accountSid, ["CallSid"] = callSid, ["From"] = from, ["To"] = to, ["CallStatus"] = "completed",
                 ["CallDuration"] = "64", ["SequenceNumber"] = "0",
             });
+            foreach (var (kind, response) in new[] { ("dial-action", dialed), ("status", done) })
+                if (!response.IsSuccessStatusCode)
+                    _refusedCallbacks.AddOrUpdate($"{kind} {(int)response.StatusCode}", 1, (_, n) => n + 1);
         }));
         return (true, callSid);
     }
@@ -71,6 +77,8 @@ public sealed class InboundCalls(HttpClient http, BenchTenant.Seed seed)
     /// waits it only counts the tenant's rows since this driver started (an index range, not 20,000 ids against every
     /// partition, which cost PostgreSQL a second a query and slowed the writes it waited for); the ids are checked once.
     /// </summary>
+    public IReadOnlyDictionary<string, int> RefusedCallbacks => _refusedCallbacks;
+
     public async Task<(int Completed, int Total)> CheckCompletedAsync(NpgsqlDataSource db)
     {
         await Task.WhenAll(_callbacks);

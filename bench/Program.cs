@@ -235,7 +235,8 @@ if (scenarios.Contains("inbound"))
                           $"rate: {3 * (noopCpu.Silos + noopCpu.Postgres) / 1000:F2} ms; the difference, what a call adds: " +
                           $"{(call.Silos + call.Postgres - 3 * (noopCpu.Silos + noopCpu.Postgres)) / 1000:F2} ms (silo {(call.Silos - 3 * noopCpu.Silos) / 1000:F2}, " +
                           $"PostgreSQL {(call.Postgres - 3 * noopCpu.Postgres) / 1000:F2})");
-    Console.WriteLine($"calls recorded, answered and completed by their callbacks: {completed} of {total}" + (completed == total ? "" : " — MISSING"));
+    Console.WriteLine($"calls recorded, answered and completed by their callbacks: {completed} of {total}" + (completed == total ? "" : " — MISSING") +
+                      (calls.RefusedCallbacks.Count == 0 ? "" : $"; callbacks refused: {string.Join(", ", calls.RefusedCallbacks.Select(r => $"{r.Key} ×{r.Value}"))}"));
     failed |= completed != total;
 }
 if (scenarios.Contains("outbound"))
