@@ -36,7 +36,9 @@ public sealed class CallMeshMetrics
         Deliveries = Meter.CreateCounter<long>("callmesh.outbound.deliveries", "{attempt}",
             "Conversion deliveries attempted, by destination kind and result: delivered or failed (retried on its schedule).");
         RoutingReloads = Meter.CreateCounter<long>("callmesh.routing.reloads", "{reload}",
-            "Whole reloads of the silo's routing snapshot (after configuration changes, at most one a second in a burst).");
+            "Reloads of the silo's routing snapshot (after configuration changes, at most one a second in a burst); whole: every number read.");
+        RoutingNumbersRead = Meter.CreateCounter<long>("callmesh.routing.numbers_read", "{number}",
+            "Tracking numbers read by routing snapshot reloads: all of them at start and every 5 minutes (whole), else those changed.");
         ReportDuration = Meter.CreateHistogram("callmesh.report.duration", "s", "Time to answer a report, by report.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
     }
@@ -47,6 +49,7 @@ public sealed class CallMeshMetrics
     public Counter<long> Deliveries { get; }
     public Histogram<double> ReportDuration { get; }
     public Counter<long> RoutingReloads { get; }
+    public Counter<long> RoutingNumbersRead { get; }
 
     public void LeaseGranted(string tenantId, string poolId, bool overflow, bool earlyReuse) =>
         Leases.Add(1, new("tenant", tenantId), new("pool", poolId),

@@ -66,11 +66,22 @@ public sealed class NumberDirectory(NpgsqlDataSource database)
         return await ReadTrackingNumbers(command);
     }
 
-    /// <summary>Every tenant's numbers: what each silo's routing snapshot holds.</summary>
-    public async Task<List<TrackingNumber>> AllAsync(CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Every tenant's numbers (<paramref name="changedSince"/> null), or those changed since then: what each silo's routing
+    /// snapshot holds. ReadAt is the database's time when the read began: a change committed later is stamped no earlier
+    /// than the start of its own transaction.
+    /// </summary>
+    public async Task<(List<TrackingNumber> Numbers, DateTime ReadAt)> ForRoutingAsync(DateTime? changedSince, CancellationToken cancellationToken = default)
     {
-        await using var command = database.CreateCommand($"SELECT {TrackingNumberColumns} FROM callmesh.tracking_numbers");
-        return await ReadTrackingNumbers(command, cancellationToken);
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
+        await using var clock = new NpgsqlCommand("SELECT now()", connection, transaction);
+        var readAt = (DateTime)(await clock.ExecuteScalarAsync(cancellationToken))!;
+        await using var command = new NpgsqlCommand(changedSince is null
+            ? $"SELECT {TrackingNumberColumns} FROM callmesh.tracking_numbers"
+            : $"SELECT {TrackingNumberColumns} FROM callmesh.tracking_numbers WHERE updated_at >= $1", connection, transaction);
+        if (changedSince is { } since) command.Parameters.Add(new() { Value = since });
+        return (await ReadTrackingNumbers(command, cancellationToken), readAt);
     }
 
     /// <summary>The tenant's directory entries for <paramref name="numbers"/>; numbers it does not own are absent.</summary>

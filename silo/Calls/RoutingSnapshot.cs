@@ -12,8 +12,8 @@ namespace CallMesh.Silo.Calls;
 /// <summary>
 /// Each silo's in-memory copy of the routing facts (<see cref="RoutingData"/>), so a call is answered without a database
 /// round trip. Loaded at start, reloaded when PostgreSQL notifies a change (0011_routing_notify.sql) or, checked every
-/// 30 s, its version moved, and
-/// kept on disk beside the call journal: a silo started while the database is down routes from its last copy.
+/// 30 s, its version moved (tracking numbers, the bulk of it, only those changed), and kept on disk beside the call
+/// journal: a silo started while the database is down routes from its last copy.
 /// </summary>
 public sealed class RoutingSnapshot(NpgsqlDataSource database, NumberDirectory directory, CallJournalOptions options, SealedSecrets secrets,
     TimeProvider clock, CallMeshMetrics metrics, ILogger<RoutingSnapshot> logger) : BackgroundService
@@ -22,6 +22,18 @@ public sealed class RoutingSnapshot(NpgsqlDataSource database, NumberDirectory d
     private static readonly TimeSpan SafetyReload = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan MinReloadInterval = TimeSpan.FromSeconds(1);
     private DateTimeOffset _lastReload;
+    // Numbers are read whole at start and every WholeEvery; in between, those changed since the last read, less a margin
+    // for a change whose transaction began before that read and committed after it (0032_routing_number_changes.sql).
+    private static readonly TimeSpan WholeEvery = TimeSpan.FromMinutes(5);
+    private static readonly TimeSpan ChangeMargin = TimeSpan.FromMinutes(1);
+    private DateTimeOffset _wholeAt;
+    private DateTime? _numbersReadAt;
+    // The copy on disk is for a silo that starts while PostgreSQL is down: rewriting its megabytes once a second through
+    // a brand's set-up cost more than the reloads; it lags the memory by this much at most.
+    private static readonly TimeSpan FileEvery = TimeSpan.FromSeconds(10);
+    private DateTimeOffset _fileWrittenAt = DateTimeOffset.MinValue;
+    private int _fileScheduled;
+    private readonly Lock _fileLock = new();
     // Grain state is stored as web-style JSON (silo/Database/JsonGrainStateSerializer.cs).
     private static readonly JsonSerializerOptions StateJson = new(JsonSerializerDefaults.Web);
 
@@ -99,7 +111,9 @@ public sealed class RoutingSnapshot(NpgsqlDataSource database, NumberDirectory d
         // Read first: a change committed during the reload leaves the version behind, and so reloads again.
         _lastReload = clock.GetUtcNow();
         var version = await VersionAsync(cancellationToken);
-        var numbers = directory.AllAsync(cancellationToken);
+        var previous = _current;
+        var whole = previous is null || _numbersReadAt is null || _lastReload - _wholeAt >= WholeEvery;
+        var numbers = directory.ForRoutingAsync(whole ? null : _numbersReadAt - ChangeMargin, cancellationToken);
         await using var batch = database.CreateBatch();
         batch.BatchCommands.Add(new("SELECT account_sid, tenant_id, carrier, auth_token FROM callmesh.carrier_accounts"));
         batch.BatchCommands.Add(new("SELECT tenant_id, caller FROM callmesh.blocked_callers"));
@@ -136,29 +150,58 @@ public sealed class RoutingSnapshot(NpgsqlDataSource database, NumberDirectory d
                     locations[key] = location;
             }
         }
-        var data = new RoutingData(accounts,
-            (await numbers).ToDictionary(n => n.Number, n => new RoutedNumber(n.TenantId, n.Use, n.LocationId), StringComparer.Ordinal),
-            tenants, locations, blocked, clock.GetUtcNow().UtcDateTime, version);
+        var (read, readAt) = await numbers;
+        // A new dictionary either way: the current copy is read by calls while this one is built.
+        var routed = whole ? new Dictionary<string, RoutedNumber>(read.Count, StringComparer.Ordinal)
+            : new Dictionary<string, RoutedNumber>(previous!.Numbers, StringComparer.Ordinal);
+        foreach (var n in read) routed[n.Number] = new RoutedNumber(n.TenantId, n.Use, n.LocationId);
+        var data = new RoutingData(accounts, routed, tenants, locations, blocked, clock.GetUtcNow().UtcDateTime, version);
         _current = data;
-        metrics.RoutingReloads.Add(1);
-        WriteFile(data);
+        (_numbersReadAt, _wholeAt) = (readAt, whole ? _lastReload : _wholeAt);
+        var wholeTag = new KeyValuePair<string, object?>("whole", whole);
+        metrics.RoutingReloads.Add(1, wholeTag);
+        metrics.RoutingNumbersRead.Add(read.Count, wholeTag);
+        ScheduleFile();
+    }
+
+    /// <summary>Writes the newest copy to disk now, or once <see cref="FileEvery"/> has passed since the last write.</summary>
+    private void ScheduleFile()
+    {
+        if (Interlocked.Exchange(ref _fileScheduled, 1) == 1) return;   // the write already scheduled takes the newest copy
+        var wait = FileEvery - (clock.GetUtcNow() - _fileWrittenAt);
+        _ = Task.Run(async () =>
+        {
+            if (wait > TimeSpan.Zero) await Task.Delay(wait, clock);
+            Volatile.Write(ref _fileScheduled, 0);
+            _fileWrittenAt = clock.GetUtcNow();
+            if (_current is { } newest) WriteFile(newest);
+        });
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        if (Volatile.Read(ref _fileScheduled) == 1 && _current is { } newest) WriteFile(newest);
     }
 
     private void WriteFile(RoutingData data)
     {
-        try
+        lock (_fileLock)
         {
-            // It holds carrier auth tokens: readable by this user only; replaced whole, never half written.
-            var temporary = FilePath + ".tmp";
-            var mode = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
-            if (!OperatingSystem.IsWindows()) mode.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-            using (var file = new FileStream(temporary, mode))
-                JsonSerializer.Serialize(file, data);
-            File.Move(temporary, FilePath, overwrite: true);
-        }
-        catch (IOException e)
-        {
-            logger.LogWarning("Routing snapshot: could not keep a copy on disk: {Reason}", e.Message);
+            try
+            {
+                // It holds carrier auth tokens: readable by this user only; replaced whole, never half written.
+                var temporary = FilePath + ".tmp";
+                var mode = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+                if (!OperatingSystem.IsWindows()) mode.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+                using (var file = new FileStream(temporary, mode))
+                    JsonSerializer.Serialize(file, data);
+                File.Move(temporary, FilePath, overwrite: true);
+            }
+            catch (IOException e)
+            {
+                logger.LogWarning("Routing snapshot: could not keep a copy on disk: {Reason}", e.Message);
+            }
         }
     }
 

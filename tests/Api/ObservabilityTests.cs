@@ -109,9 +109,10 @@ public sealed class ObservabilityTests(ObservabilityFixture fixture, ManifestToo
     public async Task A_burst_of_configuration_changes_reloads_the_routing_snapshot_a_few_times_and_then_no_more()
     {
         using var http = new HttpClient();
+        // Whole reloads and those of the changed numbers alone, together.
         async Task<long> Reloads() =>
-            System.Text.RegularExpressions.Regex.Match(await http.GetStringAsync($"http://127.0.0.1:{fixture.SiloManagementPort}/metrics"),
-                @"callmesh_routing_reloads_total(\{[^}]*\})? (\d+)") is { Success: true } m ? long.Parse(m.Groups[2].Value) : 0;
+            System.Text.RegularExpressions.Regex.Matches(await http.GetStringAsync($"http://127.0.0.1:{fixture.SiloManagementPort}/metrics"),
+                @"callmesh_routing_reloads_total(\{[^}]*\})? (\d+)").Sum(m => long.Parse(m.Groups[2].Value));
         var admin = fixture.Cluster.Token("bluebonnet", Identity.Roles.BrandAdmin);
         var before = await Reloads();
 
@@ -126,10 +127,43 @@ public sealed class ObservabilityTests(ObservabilityFixture fixture, ManifestToo
         var afterBurst = await Reloads();
         await Task.Delay(TimeSpan.FromSeconds(4));
 
-        // Each reload reads every tenant's numbers: one a second while changes come, none once they stopped (before the
-        // fix every queued notice cost a reload of its own, one a second for 25 s).
+        // One reload a second while changes come, none once they stopped (before the fix every queued notice cost a reload
+        // of its own, one a second for 25 s).
         Assert.InRange(afterBurst - before, 1, 8);
         Assert.Equal(afterBurst, await Reloads());
+    }
+
+    [Fact]
+    public async Task A_reload_reads_only_the_numbers_changed_since_the_last_one_and_a_change_that_forgets_its_time_is_stamped()
+    {
+        using var http = new HttpClient();
+        async Task<(long Reloads, long Read)> Incremental()
+        {
+            var metrics = await http.GetStringAsync($"http://127.0.0.1:{fixture.SiloManagementPort}/metrics");
+            long Value(string name) => System.Text.RegularExpressions.Regex.Match(metrics, name + @"_total\{[^}]*whole=""false""[^}]*\} (\d+)")
+                is { Success: true } m ? long.Parse(m.Groups[1].Value) : 0;
+            return (Value("callmesh_routing_reloads"), Value("callmesh_routing_numbers_read"));
+        }
+        // Every number last changed an hour ago, as in a brand set up long before; the reload this causes reads none of them.
+        var numbers = await fixture.Database.Scalar<int>(
+            "WITH changed AS (UPDATE callmesh.tracking_numbers SET updated_at = now() - interval '1 hour' RETURNING 1) SELECT count(*)::int FROM changed");
+        Assert.True(numbers > 20, $"{numbers} numbers");
+        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        var before = await Incremental();
+
+        // One number changed by a statement that does not say when: stamped now, so the next reloads read it and only it.
+        await fixture.Database.Scalar<int>($"WITH changed AS (UPDATE callmesh.tracking_numbers SET campaign = 'spring' WHERE number = '{AustinGbp}' RETURNING 1) SELECT count(*)::int FROM changed");
+        var admin = fixture.Cluster.Token("bluebonnet", Identity.Roles.BrandAdmin);
+        using (var patched = await fixture.Cluster.SendAsync(HttpMethod.Patch, "/v1/tenants/bluebonnet/locations/cedar-park", admin, new { whisper = "Cedar Park" }))
+            Assert.Equal(HttpStatusCode.OK, patched.StatusCode);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        (long Reloads, long Read) after;
+        while ((after = await Incremental()).Read == before.Read && DateTime.UtcNow < deadline) await Task.Delay(200);
+
+        Assert.True(after.Reloads > before.Reloads, "no reload after the changes");
+        // Each reload since reads the one changed number (it is read again while within the margin), never all of them.
+        Assert.InRange(after.Read - before.Read, 1, after.Reloads - before.Reloads);
+        Assert.Equal("spring", await fixture.Database.Scalar<string>($"SELECT campaign FROM callmesh.tracking_numbers WHERE number = '{AustinGbp}' AND updated_at > now() - interval '1 minute'"));
     }
 
     [Fact]
