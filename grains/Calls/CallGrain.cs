@@ -16,7 +16,7 @@ namespace CallMesh.Calls;
 /// </summary>
 // Deliveries come in bursts (answer, ring, end, an outcome later): between bursts the row is the call's memory.
 [CollectionAgeLimit(Minutes = 5)]
-public sealed class CallGrain(CallStore store, CallWriter writer, NumberDirectory directory, DniStore leases, GrainReferences references) : Grain, ICallGrain
+public sealed class CallGrain(CallStore store, CallWriter writer, GrainReferences references) : Grain, ICallGrain
 {
     private static readonly string[] Terminal = ["completed", "busy", "no-answer", "failed", "canceled"];
     private static readonly string[] Progress = ["queued", "initiated", "ringing", "in-progress"];
@@ -45,10 +45,9 @@ public sealed class CallGrain(CallStore store, CallWriter writer, NumberDirector
 
         var tenantId = Key.TenantId;
         var tenantTask = references.Get<ITenantGrain>(tenantId).Get();
-        // Who held the number is asked alongside what the number is (it matters only for a pool number).
-        var holdsTask = leases.FindLastHoldsAsync(inbound.To, inbound.StartedAt);
-        var number = (await directory.FindAsync(tenantId, [inbound.To])).GetValueOrDefault(inbound.To);
-        var holds = (await holdsTask).Where(h => h.TenantId == tenantId).ToList();
+        // Who held the number is asked with what the number is, in one round trip (it matters only for a pool number).
+        var (number, held) = await store.NumberAndHoldsAsync(tenantId, inbound.To, inbound.StartedAt);
+        var holds = held.Where(h => h.TenantId == tenantId).ToList();
         var match = number is { Use: "pool", PoolId: { } poolId }
             ? HoldMatch.Find(holds, inbound.StartedAt, await references.Get<INumberPoolGrain>(TenantKey.For(tenantId, poolId)).LateCallRules())
             : HoldMatch.None;

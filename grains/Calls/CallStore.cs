@@ -107,6 +107,21 @@ public sealed class CallStore(NpgsqlDataSource database)
         _ => NpgsqlDbType.Text,
     };
 
+    /// <summary>
+    /// A new call's tracking number (null when the tenant does not own it) and its last two holds up to the call's start,
+    /// in one round trip (<see cref="Numbers.NumberDirectory"/>, <see cref="Dni.DniStore"/>).
+    /// </summary>
+    public async Task<(Numbers.TrackingNumber? Number, List<Dni.HeldLease> Holds)> NumberAndHoldsAsync(string tenantId, string number, DateTime at)
+    {
+        await using var batch = database.CreateBatch();
+        batch.BatchCommands.Add(Numbers.NumberDirectory.FindOneCommand(number));
+        batch.BatchCommands.Add(Dni.DniStore.LastHoldsCommand(number, at));
+        await using var reader = await batch.ExecuteReaderAsync();
+        var found = await Numbers.NumberDirectory.ReadOneAsync(reader);
+        await reader.NextResultAsync();
+        return (found?.TenantId == tenantId ? found : null, await Dni.DniStore.ReadHoldsAsync(reader));
+    }
+
     public async Task<CallRecord?> LoadAsync(string tenantId, string callId)
     {
         // By the call's key alone (see 0008_keyed_lookups.sql): its start time picks the one partition to look in.

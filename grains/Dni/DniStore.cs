@@ -115,16 +115,23 @@ public sealed class DniStore(NpgsqlDataSource database)
     /// </summary>
     public async Task<List<HeldLease>> FindLastHoldsAsync(string number, DateTime at)
     {
-        await using var command = database.CreateCommand(
-            """
-            SELECT tenant_id, pool_id, visitor_id, session_id, location_id, leased_at, released_at, last_seen_at, early_reuse
-              FROM callmesh.number_leases
-             WHERE number = $1 AND kind = 'lease' AND leased_at <= $2
-             ORDER BY leased_at DESC LIMIT 2
-            """);
-        command.Parameters.Add(new() { Value = number });
-        command.Parameters.Add(new() { Value = at });
-        await using var reader = await command.ExecuteReaderAsync();
+        await using var batch = database.CreateBatch();
+        batch.BatchCommands.Add(LastHoldsCommand(number, at));
+        await using var reader = await batch.ExecuteReaderAsync();
+        return await ReadHoldsAsync(reader);
+    }
+
+    /// <summary>The statement of <see cref="FindLastHoldsAsync"/>, to share a round trip with others.</summary>
+    public static NpgsqlBatchCommand LastHoldsCommand(string number, DateTime at) => Common.Sql.Command(
+        """
+        SELECT tenant_id, pool_id, visitor_id, session_id, location_id, leased_at, released_at, last_seen_at, early_reuse
+          FROM callmesh.number_leases
+         WHERE number = $1 AND kind = 'lease' AND leased_at <= $2
+         ORDER BY leased_at DESC LIMIT 2
+        """, number, at);
+
+    public static async Task<List<HeldLease>> ReadHoldsAsync(NpgsqlDataReader reader)
+    {
         var holds = new List<HeldLease>(2);
         while (await reader.ReadAsync())
             holds.Add(new HeldLease(reader.GetString(0), reader.GetString(1), reader.GetGuid(2), reader.GetGuid(3),

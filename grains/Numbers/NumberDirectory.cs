@@ -99,18 +99,28 @@ public sealed class NumberDirectory(NpgsqlDataSource database)
         return (await ReadTrackingNumbers(command)).Where(n => n.TenantId == tenantId).ToDictionary(n => n.Number);
     }
 
+    /// <summary>One number's row by its key (any tenant's: check the tenant), to share a round trip with others.</summary>
+    public static NpgsqlBatchCommand FindOneCommand(string number) =>
+        Common.Sql.Command($"SELECT {TrackingNumberColumns} FROM callmesh.tracking_numbers WHERE number = $1", number);
+
+    /// <summary>The row <see cref="FindOneCommand"/> found, or null.</summary>
+    public static async Task<TrackingNumber?> ReadOneAsync(NpgsqlDataReader reader) =>
+        await reader.ReadAsync() ? Read(reader) : null;
+
     private const string TrackingNumberColumns = "number, tenant_id, carrier, account_sid, use_kind, pool_id, location_id, static_key, medium, source, campaign";
 
     private static async Task<List<TrackingNumber>> ReadTrackingNumbers(NpgsqlCommand command, CancellationToken cancellationToken = default)
     {
         var numbers = new List<TrackingNumber>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            string? S(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
-            numbers.Add(new TrackingNumber(reader.GetString(0), reader.GetString(1), reader.GetString(2), S(3), reader.GetString(4), S(5), S(6), S(7), S(8), S(9), S(10)));
-        }
+        while (await reader.ReadAsync(cancellationToken)) numbers.Add(Read(reader));
         return numbers;
+    }
+
+    private static TrackingNumber Read(NpgsqlDataReader reader)
+    {
+        string? S(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
+        return new TrackingNumber(reader.GetString(0), reader.GetString(1), reader.GetString(2), S(3), reader.GetString(4), S(5), S(6), S(7), S(8), S(9), S(10));
     }
 
     /// <summary>
