@@ -15,7 +15,13 @@ public static class DataProtectionSetup
 {
     public static IServiceCollection AddCallMeshDataProtection(this IServiceCollection services, SiloSettings settings, IConfiguration configuration)
     {
+        // Data Protection's own hosted service (DataProtectionHostedService) loads the key ring at start too, without our
+        // lock: two silos starting together each made a key there. Ours, under the lock, runs first, and theirs is taken
+        // out (were it added again later, it would run after ours and find the key).
+        services.AddHostedService<KeyRingStartup>();
         var protection = services.AddDataProtection().SetApplicationName("callmesh");
+        foreach (var eager in services.Where(d => d.ServiceType == typeof(IHostedService) && d.ImplementationType?.Name == "DataProtectionHostedService").ToList())
+            services.Remove(eager);
         services.AddOptions<KeyManagementOptions>().Configure<NpgsqlDataSource>((o, database) => o.XmlRepository = new PostgresKeyRepository(database));
         if (settings.DataProtectionDirectory is { } directory)
         {
@@ -25,7 +31,6 @@ public static class DataProtectionSetup
         else if (OrleansSetup.RunsInKubernetes(configuration))
             throw new InvalidOperationException("Set CALLMESH_DATA_PROTECTION_DIR to the mounted key-ring certificate (k8s/README.md).");
         services.AddSingleton<SealedSecrets>();
-        services.AddHostedService<KeyRingStartup>();
         services.AddHostedService<SealStoredSecrets>();
         return services;
     }

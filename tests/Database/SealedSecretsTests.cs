@@ -1,8 +1,11 @@
 using CallMesh.Common;
 using CallMesh.Outbound;
 using CallMesh.Silo.Database;
+using CallMesh.Silo.Hosting;
 using CallMesh.Tests.Infrastructure;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 
@@ -42,6 +45,23 @@ public sealed class SealedSecretsTests(TestDatabase db) : IClassFixture<TestData
             Assert.True(inbound.StatusCode == System.Net.HttpStatusCode.OK,
                 $"silo {opener + 1} answered {(int)inbound.StatusCode} for a token silo {sealer + 1} sealed");
         }
+    }
+
+    [Fact]
+    public void The_key_ring_is_loaded_under_the_lock_before_any_other_start_up_can_make_a_key()
+    {
+        // Data Protection's own hosted service loads the key ring at start (and makes a key if there is none), without a
+        // lock: two silos starting together each made one there (the first test above failed about one run in ten).
+        var plain = new ServiceCollection();
+        plain.AddDataProtection();
+        Assert.Contains(plain, d => d.ServiceType == typeof(IHostedService) && d.ImplementationType?.Name == "DataProtectionHostedService");
+
+        var services = new ServiceCollection();
+        services.AddCallMeshDataProtection(new SiloSettings { Postgres = db.ConnectionString },
+            new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build());
+        var hosted = services.Where(d => d.ServiceType == typeof(IHostedService)).ToList();
+        Assert.Equal(typeof(KeyRingStartup), hosted[0].ImplementationType);
+        Assert.DoesNotContain(hosted, d => d.ImplementationType?.Name == "DataProtectionHostedService");
     }
 
     [Fact]
