@@ -132,17 +132,21 @@ public sealed class CallWriter : BackgroundService
         await using var connection = await _database.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
 
-        // 1. The locations' shared locks (a rollup rebuild takes one exclusively), the saved calls' stored rows (locked),
-        //    and the new calls' rows, each written only when its key is new.
+        // 1. The locations' shared locks (a rollup rebuild takes one exclusively), which of the batch's tenants have
+        //    destinations, the saved calls' stored rows (locked), and the new calls' rows, each written only when its key is new.
         var stored = new Dictionary<Pending, CallRecord?>();
+        var withDestinations = new HashSet<string>(StringComparer.Ordinal);
         await using (var read = new NpgsqlBatch(connection, transaction))
         {
             foreach (var (tenantId, location) in locations) read.BatchCommands.Add(RollupStore.LocationLock(tenantId, location, exclusive: false));
+            read.BatchCommands.Add(Outbound.OutboxStore.TenantsWithDestinations(locations.Select(l => l.TenantId).Distinct().ToArray()));
             foreach (var save in saves) read.BatchCommands.Add(CallStore.StoredContribution(save.Call));
             foreach (var insert in inserts) read.BatchCommands.Add(CallStore.InsertIfNewCommand(insert.Call));
             await using (var reader = await read.ExecuteReaderAsync())
             {
                 for (var i = 1; i < locations.Count; i++) await reader.NextResultAsync();
+                await reader.NextResultAsync();
+                while (await reader.ReadAsync()) withDestinations.Add(reader.GetString(0));
                 foreach (var save in saves)
                 {
                     await reader.NextResultAsync();
@@ -160,7 +164,8 @@ public sealed class CallWriter : BackgroundService
         {
             foreach (var insert in inserts.Where(p => p.Result is null))
             {
-                foreach (var command in Outbound.OutboxStore.Enqueue(null, insert.Call, now)) write.BatchCommands.Add(command);
+                if (withDestinations.Contains(insert.Call.TenantId))
+                    foreach (var command in Outbound.OutboxStore.Enqueue(null, insert.Call, now)) write.BatchCommands.Add(command);
                 Change(changes, insert.Call).Add(Contributions.From(insert.Call), +1);
             }
             foreach (var save in saves)
@@ -179,7 +184,8 @@ public sealed class CallWriter : BackgroundService
                     continue;
                 }
                 foreach (var command in CallStore.SaveCommands(save.Call, isNew: before is null)) write.BatchCommands.Add(command);
-                foreach (var command in Outbound.OutboxStore.Enqueue(before, save.Call, now)) write.BatchCommands.Add(command);
+                if (withDestinations.Contains(save.Call.TenantId))
+                    foreach (var command in Outbound.OutboxStore.Enqueue(before, save.Call, now)) write.BatchCommands.Add(command);
                 var change = Change(changes, save.Call);
                 if (before is not null) change.Add(Contributions.From(before), -1);
                 change.Add(Contributions.From(save.Call), +1);

@@ -92,7 +92,7 @@ public sealed class NumberDirectory(NpgsqlDataSource database)
         // One number (every call's lookup) by plain equality: PostgreSQL keeps one plan for it, where an array made it
         // plan the statement again on every call (pg_stat_statements: as many plans as calls, docs/perf/inbound.md).
         await using var command = database.CreateCommand(wanted.Length == 1
-            ? $"SELECT {TrackingNumberColumns} FROM callmesh.tracking_numbers WHERE number = $1"
+            ? FindOneSql
             : $"SELECT {TrackingNumberColumns} FROM callmesh.tracking_numbers WHERE number = ANY($1)");
         command.Parameters.Add(wanted.Length == 1 ? new NpgsqlParameter { Value = wanted[0] } : new NpgsqlParameter { Value = wanted });
         // By the primary key alone (see 0008_keyed_lookups.sql); a number is one tenant's at a time.
@@ -100,14 +100,14 @@ public sealed class NumberDirectory(NpgsqlDataSource database)
     }
 
     /// <summary>One number's row by its key (any tenant's: check the tenant), to share a round trip with others.</summary>
-    public static NpgsqlBatchCommand FindOneCommand(string number) =>
-        Common.Sql.Command($"SELECT {TrackingNumberColumns} FROM callmesh.tracking_numbers WHERE number = $1", number);
+    public static NpgsqlBatchCommand FindOneCommand(string number) => Common.Sql.Command(FindOneSql, number);
 
     /// <summary>The row <see cref="FindOneCommand"/> found, or null.</summary>
     public static async Task<TrackingNumber?> ReadOneAsync(NpgsqlDataReader reader) =>
         await reader.ReadAsync() ? Read(reader) : null;
 
     private const string TrackingNumberColumns = "number, tenant_id, carrier, account_sid, use_kind, pool_id, location_id, static_key, medium, source, campaign";
+    private const string FindOneSql = $"SELECT {TrackingNumberColumns} FROM callmesh.tracking_numbers WHERE number = $1";
 
     private static async Task<List<TrackingNumber>> ReadTrackingNumbers(NpgsqlCommand command, CancellationToken cancellationToken = default)
     {

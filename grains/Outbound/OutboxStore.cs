@@ -54,6 +54,15 @@ public sealed class OutboxStore([FromKeyedServices(OutboxStore.DataSourceKey)] N
         """;
 
     /// <summary>
+    /// Which of <paramref name="tenantIds"/> have a destination that takes events, read in the transaction that writes their
+    /// calls: most tenants have none, and their calls then skip <see cref="Enqueue"/> (its statements, and the payload
+    /// each event's statement would carry to PostgreSQL to be parsed and dropped). A destination made after this read
+    /// takes events from the calls written after it.
+    /// </summary>
+    public static NpgsqlBatchCommand TenantsWithDestinations(string[] tenantIds) =>
+        Common.Sql.Command("SELECT DISTINCT tenant_id FROM callmesh.destinations WHERE tenant_id = ANY($1) AND state <> 'disabled'", (object)tenantIds);
+
+    /// <summary>
     /// The statements that queue the events between <paramref name="before"/> and <paramref name="after"/> for the tenant's
     /// destinations, to run in the transaction that writes <paramref name="after"/>.
     /// </summary>

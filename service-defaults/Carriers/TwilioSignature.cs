@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -13,12 +14,26 @@ public static partial class TwilioSignature
 {
     public static string Compute(string authToken, string url, IEnumerable<KeyValuePair<string, string>> parameters)
     {
-        var data = new StringBuilder(url);
-        // Ordinal order by name; a repeated name contributes each distinct value, sorted.
-        foreach (var group in parameters.GroupBy(p => p.Key).OrderBy(g => g.Key, StringComparer.Ordinal))
-            foreach (var value in group.Select(p => p.Value).Distinct().Order(StringComparer.Ordinal))
-                data.Append(group.Key).Append(value);
-        return Convert.ToBase64String(HMACSHA1.HashData(Encoding.UTF8.GetBytes(authToken), Encoding.UTF8.GetBytes(data.ToString())));
+        using var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA1, Encoding.UTF8.GetBytes(authToken));
+        return Convert.ToBase64String(Hash(hmac, url, SignedParameters(parameters)));
+    }
+
+    /// <summary>What follows the URL in the signed text: each name and value, in ordinal order of name, then of value;
+    /// a repeated name contributes each distinct value once.</summary>
+    private static byte[] SignedParameters(IEnumerable<KeyValuePair<string, string>> parameters)
+    {
+        var pairs = parameters.Distinct().ToArray();
+        Array.Sort(pairs, (a, b) => string.CompareOrdinal(a.Key, b.Key) is var byName and not 0 ? byName : string.CompareOrdinal(a.Value, b.Value));
+        var text = new StringBuilder();
+        foreach (var (name, value) in pairs) text.Append(name).Append(value);
+        return Encoding.UTF8.GetBytes(text.ToString());
+    }
+
+    private static byte[] Hash(IncrementalHash hmac, string url, byte[] signedParameters)
+    {
+        hmac.AppendData(Encoding.UTF8.GetBytes(url));
+        hmac.AppendData(signedParameters);
+        return hmac.GetHashAndReset();
     }
 
     /// <summary>
@@ -35,10 +50,15 @@ public static partial class TwilioSignature
     public static bool IsValid(string authToken, string url, IEnumerable<KeyValuePair<string, string>> parameters, string? signature)
     {
         if (string.IsNullOrEmpty(signature)) return false;
-        var list = parameters.ToList();
-        var expected = Encoding.UTF8.GetBytes(signature);
-        return UrlVariants(url).Any(candidate =>
-            CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(Compute(authToken, candidate, list)), expected));
+        // The parameters' text is made once for both URL variants, the HMAC's key once.
+        var signed = SignedParameters(parameters);
+        using var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA1, Encoding.UTF8.GetBytes(authToken));
+        Span<char> computed = stackalloc char[28];   // base64 of SHA-1's 20 bytes
+        foreach (var candidate in UrlVariants(url))
+            if (Convert.TryToBase64Chars(Hash(hmac, candidate, signed), computed, out var length)
+                && CryptographicOperations.FixedTimeEquals(MemoryMarshal.AsBytes(computed[..length]), MemoryMarshal.AsBytes(signature.AsSpan())))
+                return true;
+        return false;
     }
 
     /// <summary>The URL as given, and with its default port added or removed (case and credentials kept, fragment dropped).</summary>

@@ -11,8 +11,8 @@ namespace CallMesh.Silo.Calls;
 /// <summary>
 /// Decides where an inbound call rings while the caller waits: from the silo's <see cref="RoutingSnapshot"/>, so no
 /// database or other silo is in the way. Only what the snapshot cannot know is asked, briefly: who holds a number of a
-/// brand-wide pool right now (its lease picks the location), and a number, a number's use or a location newer than the copy. When that
-/// question gets no quick answer, the call still rings: at the tenant's fail-safe number.
+/// brand-wide pool right now (its lease picks the location), and a number, a number's use or a location newer than the
+/// copy. When that question gets no quick answer, the call still rings: at the tenant's fail-safe number.
 /// </summary>
 public sealed class InboundRouter(RoutingSnapshot snapshot, NumberDirectory directory, DniStore leases, GrainReferences references,
     ILogger<InboundRouter> logger)

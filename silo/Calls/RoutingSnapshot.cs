@@ -198,7 +198,8 @@ public sealed class RoutingSnapshot(NpgsqlDataSource database, NumberDirectory d
                     JsonSerializer.Serialize(file, data);
                 File.Move(temporary, FilePath, overwrite: true);
             }
-            catch (IOException e)
+            // Written on a background task: a failure of any kind is logged here or nowhere.
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or JsonException)
             {
                 logger.LogWarning("Routing snapshot: could not keep a copy on disk: {Reason}", e.Message);
             }
