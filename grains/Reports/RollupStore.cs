@@ -132,16 +132,16 @@ public sealed class RollupStore([FromKeyedServices(RollupStore.DataSourceKey)] N
 
     private static string Arrays(int first) => string.Join(", ", MeasureColumns.Select((_, i) => $"${first + i}::bigint[]"));
 
+    // Every call's write adds a few of these (17 arrays each): made in one pass, and typed by their CLR type (long[] is
+    // bigint[]), as naming the type made Npgsql build the array type's name for each parameter again.
     private static void AddMeasureArrays(NpgsqlBatchCommand command, List<Measures> rows)
     {
-        for (var c = 0; c < MeasureColumns.Length; c++)
-        {
-            var column = c;
-            command.Parameters.Add(new NpgsqlParameter
-            {
-                Value = rows.Select(m => Scaled(m, column)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint,
-            });
-        }
+        var columns = new long[MeasureColumns.Length][];
+        for (var c = 0; c < columns.Length; c++) columns[c] = new long[rows.Count];
+        for (var r = 0; r < rows.Count; r++)
+            for (var c = 0; c < columns.Length; c++)
+                columns[c][r] = Scaled(rows[r], c);
+        foreach (var column in columns) command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = column });
     }
 
     /// <summary>Measure <paramref name="column"/> of <paramref name="m"/> as the table stores it (millionths, or cents for revenue).</summary>
