@@ -58,10 +58,13 @@ public static class BenchTenant
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", admin);
             using var response = await http.SendAsync(request);
             // Only an exchange that is wholly new: one this tenant already imported (two locations drawing the same
-            // exchange) would put the same numbers in two pools, which the pool refuses.
-            if (response.IsSuccessStatusCode
-                && (await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("imported").GetInt32() == numbers.Count)
-                return (prefix, numbers);
+            // exchange: 200, none imported) would put the same numbers in two pools, which the pool refuses. Draw again.
+            if (response.IsSuccessStatusCode)
+            {
+                if ((await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("imported").GetInt32() == numbers.Count)
+                    return (prefix, numbers);
+                continue;
+            }
             if (response.StatusCode != System.Net.HttpStatusCode.Conflict && response.StatusCode != System.Net.HttpStatusCode.BadRequest)
                 throw new InvalidOperationException($"import: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
         }
