@@ -141,7 +141,8 @@ public sealed class CallWriter : BackgroundService
             foreach (var (tenantId, location) in locations) read.BatchCommands.Add(RollupStore.LocationLock(tenantId, location, exclusive: false));
             read.BatchCommands.Add(Outbound.OutboxStore.TenantsWithDestinations(locations.Select(l => l.TenantId).Distinct().ToArray()));
             foreach (var save in saves) read.BatchCommands.Add(CallStore.StoredContribution(save.Call));
-            foreach (var insert in inserts) read.BatchCommands.Add(CallStore.InsertIfNewCommand(insert.Call));
+            var insertCommands = inserts.Select(insert => CallStore.InsertIfNewCommand(insert.Call)).ToList();
+            foreach (var command in insertCommands) read.BatchCommands.Add(command);
             await using (var reader = await read.ExecuteReaderAsync())
             {
                 for (var i = 1; i < locations.Count; i++) await reader.NextResultAsync();
@@ -154,7 +155,7 @@ public sealed class CallWriter : BackgroundService
                 }
             }
             for (var i = 0; i < inserts.Count; i++)
-                if (read.BatchCommands[locations.Count + saves.Count + i].RecordsAffected == 0) inserts[i].Result = false;
+                if (insertCommands[i].RecordsAffected == 0) inserts[i].Result = false;
         }
 
         // 2. The saved calls' rows, every written call's events, and the rollup change of the whole batch per location.

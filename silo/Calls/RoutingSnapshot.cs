@@ -199,7 +199,7 @@ public sealed class RoutingSnapshot(NpgsqlDataSource database, NumberDirectory d
                 File.Move(temporary, FilePath, overwrite: true);
             }
             // Written on a background task: a failure of any kind is logged here or nowhere.
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or JsonException)
+            catch (Exception e) when (e is not OutOfMemoryException)
             {
                 logger.LogWarning("Routing snapshot: could not keep a copy on disk: {Reason}", e.Message);
             }
