@@ -73,7 +73,7 @@ image() { # NAME APP_DIR ENTRYPOINT [CMD]
   cp "$bundle/rootfs/usr/share/doc/callmesh/sbom.cdx.json" "$OUT/$name-$VERSION-$COMMIT.cdx.json"
   umoci repack --image "$tag" "$bundle"
   local args=(--image "$tag" --config.user 10001:10001 --config.workingdir /app --config.entrypoint "$entrypoint"
-    --config.env DOTNET_GCgen0size=0x400000 --config.env DOTNET_EnableDiagnostics=0 --config.env CALLMESH_LOG_FORMAT=json
+    --config.env DOTNET_GCgen0size=0x1000000 --config.env DOTNET_EnableDiagnostics=0 --config.env CALLMESH_LOG_FORMAT=json
     --config.label "org.opencontainers.image.title=callmesh-$name" --config.label "org.opencontainers.image.version=$VERSION"
     --config.label "org.opencontainers.image.revision=$COMMIT" --config.label "org.opencontainers.image.licenses=MIT"
     --config.label "org.opencontainers.image.source=https://github.com/callmesh/callmesh")
