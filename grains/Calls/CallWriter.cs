@@ -145,8 +145,7 @@ public sealed class CallWriter : BackgroundService
             foreach (var command in insertCommands) read.BatchCommands.Add(command);
             await using (var reader = await read.ExecuteReaderAsync())
             {
-                for (var i = 1; i < locations.Count; i++) await reader.NextResultAsync();
-                await reader.NextResultAsync();
+                for (var i = 0; i < locations.Count; i++) await reader.NextResultAsync();   // past the locks, to the destinations
                 while (await reader.ReadAsync()) withDestinations.Add(reader.GetString(0));
                 foreach (var save in saves)
                 {

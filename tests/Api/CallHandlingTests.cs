@@ -322,7 +322,7 @@ public sealed class CallHandlingTests(ApiFixture fixture) : IClassFixture<ApiFix
             await StatusAsync(callSid, length);
             // Every delivery applied, not just the caller's end: with two silos the answer or the message may come later.
             await Carrier.RecordedAsync(callSid, until: c => c.GetProperty("durationSeconds").GetInt32() == length && c.GetProperty("endedAt").ValueKind != JsonValueKind.Null
-                && c.GetProperty("answered").GetBoolean() == answeredAt is not null && c.GetProperty("voicemail").GetBoolean() == answeredAt is null);
+                && c.GetProperty("answered").GetBoolean() == (answeredAt is not null) && c.GetProperty("voicemail").GetBoolean() == (answeredAt is null));
             return callSid;
         }
         var first = await CallAsync(1, talk: 50, length: 60);
