@@ -327,9 +327,9 @@ public sealed class CallGrain(CallStore store, CallWriter writer, GrainReference
     /// </summary>
     private async Task<bool> Save(CallRecord call)
     {
-        var previous = _call?.Revision ?? 0;
-        call = call with { Revision = previous + 1 };
-        if (!await writer.SaveAsync(call, previous))
+        var before = _call ?? throw new InvalidOperationException($"Call {Key.CallId} is saved before it was loaded.");
+        call = call with { Revision = before.Revision + 1 };
+        if (!await writer.SaveAsync(before, call))
         {
             _loaded = false;
             return false;

@@ -14,8 +14,8 @@ public sealed record CallQuery(string TenantId, IReadOnlyCollection<string>? Loc
 
 /// <summary>
 /// callmesh.calls: one row per call, the CallGrain's record. The reads, and the statements <see cref="CallWriter"/> puts
-/// in its transactions: every change is one upsert, so the row is always the grain's latest state (listing, exports and
-/// rollup rebuilds read it).
+/// in its transactions: a call's insert, then one update per change, so the row is always the grain's latest state
+/// (listing, exports and rollup rebuilds read it).
 /// </summary>
 public sealed class CallStore(NpgsqlDataSource database)
 {
@@ -31,10 +31,6 @@ public sealed class CallStore(NpgsqlDataSource database)
     private static readonly string InsertRow =
         $"INSERT INTO callmesh.calls ({Columns}, updated_at) VALUES ({string.Join(", ", ColumnNames.Select((_, i) => $"${i + 1}"))}, now()) ";
 
-    // One statement replaces everything but the row's key.
-    private static readonly string Upsert =
-        InsertRow + $"ON CONFLICT (call_id, started_at) DO UPDATE SET {string.Join(", ", ColumnNames.Skip(1).Select(n => $"{n} = EXCLUDED.{n}"))}, updated_at = now()";
-
     // A new call's row, written only when its key is new (the carrier may retry the webhook after our first answer).
     private static readonly string InsertIfNew =
         "WITH added AS (INSERT INTO callmesh.call_keys (call_id, tenant_id, started_at) VALUES ($1, $2, $6) ON CONFLICT DO NOTHING RETURNING 1) " +
@@ -46,29 +42,80 @@ public sealed class CallStore(NpgsqlDataSource database)
         "is_test, first_time, qualified, outcome, value, local_day, touches, revision, talk_seconds, within_hours, days_since_previous, met_rules, " +
         "voicemail, ring_seconds, kind, spam, dial_ended";
 
-    // The column after the contribution's in StoredContribution's row.
-    private static readonly int StoredLocation = ContributionColumns.Split(", ").Length;
+    // What a call's later changes can touch (its deliveries, qualification, spam, outcome and follow-up), and only when the
+    // stored row is the revision the grain changed: what the call's start decided is written once, by its insert.
+    private const string UpdateRow =
+        "UPDATE callmesh.calls SET ended_at = $3, status = $4, answered = $5, duration_seconds = $6, talk_seconds = $7, recording_url = $8, " +
+        "qualified = $9, met_rules = $10, outcome = $11, value = $12, currency = $13, outcome_external_id = $14, applied_events = $15, " +
+        "notes = $16, follow_up = $17, answered_by_step = $18, ring_seconds = $19, voicemail = $20, spam = $21, dial_ended = $22, " +
+        "revision = $23, updated_at = now() WHERE call_id = $1 AND started_at = $2 AND revision = $24";
 
     /// <summary>A new call's row, written only when its key is new (<see cref="CallWriter.InsertAsync"/>): one row affected, or none.</summary>
     internal static NpgsqlBatchCommand InsertIfNewCommand(CallRecord call) => BatchCommand(InsertIfNew, call);
 
-    /// <summary>The stored row's revision and rollup contribution, locked until the commit (<see cref="ReadStoredContribution"/>).</summary>
-    internal static NpgsqlBatchCommand StoredContribution(CallRecord call) => Common.Sql.Command(
-        $"SELECT {ContributionColumns}, location_id FROM callmesh.calls WHERE call_id = $1 AND started_at = $2 FOR UPDATE",
-        call.CallId, call.StartedAt);
-
-    internal static CallRecord ReadStoredContribution(NpgsqlDataReader reader, string tenantId) =>
-        ReadContribution(reader, tenantId, reader.IsDBNull(StoredLocation) ? null : reader.GetString(StoredLocation), []);
-
-    /// <summary>The statements that replace a call's row by <paramref name="call"/> (<see cref="CallWriter.SaveAsync"/>).</summary>
-    internal static IEnumerable<NpgsqlBatchCommand> SaveCommands(CallRecord call, bool isNew)
+    /// <summary>
+    /// The statement that changes a call's row from <paramref name="before"/> to <paramref name="call"/>
+    /// (<see cref="CallWriter.SaveAsync"/>): one row affected, or none when the stored revision is not <paramref name="before"/>'s.
+    /// </summary>
+    internal static NpgsqlBatchCommand UpdateCommand(CallRecord before, CallRecord call)
     {
-        if (isNew)
-            yield return Common.Sql.Command(
-                "INSERT INTO callmesh.call_keys (call_id, tenant_id, started_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                call.CallId, call.TenantId, call.StartedAt);
-        yield return BatchCommand(Upsert, call);
+        // The statement writes only the columns below: a change to anything else would be lost (and a call never moves).
+        if (call != WithLaterChanges(before, call))
+            throw new InvalidOperationException($"Call {call.CallId} changed what its start decided; only its insert writes that.");
+        var command = new NpgsqlBatchCommand(UpdateRow);
+        var p = command.Parameters;
+        p.Add(new NpgsqlParameter<string> { TypedValue = call.CallId });
+        p.Add(new NpgsqlParameter<DateTime> { TypedValue = call.StartedAt });
+        p.Add(new NpgsqlParameter<DateTime?> { TypedValue = call.EndedAt, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        p.Add(new NpgsqlParameter<string> { TypedValue = call.Status });
+        p.Add(new NpgsqlParameter<bool> { TypedValue = call.Answered });
+        p.Add(new NpgsqlParameter<int> { TypedValue = call.DurationSeconds });
+        p.Add(new NpgsqlParameter<int> { TypedValue = call.TalkSeconds });
+        p.Add(new NpgsqlParameter<string?> { TypedValue = call.RecordingUrl, NpgsqlDbType = NpgsqlDbType.Text });
+        p.Add(new NpgsqlParameter<bool> { TypedValue = call.Qualified });
+        p.Add(new NpgsqlParameter<List<string>> { TypedValue = call.MetRules });
+        p.Add(new NpgsqlParameter<string?> { TypedValue = call.Outcome, NpgsqlDbType = NpgsqlDbType.Text });
+        p.Add(new NpgsqlParameter<decimal?> { TypedValue = call.Value, NpgsqlDbType = NpgsqlDbType.Numeric });
+        p.Add(new NpgsqlParameter<string?> { TypedValue = call.Currency, NpgsqlDbType = NpgsqlDbType.Text });
+        p.Add(new NpgsqlParameter<string?> { TypedValue = call.OutcomeExternalId, NpgsqlDbType = NpgsqlDbType.Text });
+        p.Add(new NpgsqlParameter<List<string>> { TypedValue = call.AppliedEvents });
+        p.Add(new NpgsqlParameter<string?> { TypedValue = call.Notes, NpgsqlDbType = NpgsqlDbType.Text });
+        p.Add(new NpgsqlParameter<string?> { TypedValue = call.FollowUp, NpgsqlDbType = NpgsqlDbType.Text });
+        p.Add(new NpgsqlParameter<int?> { TypedValue = call.AnsweredByStep, NpgsqlDbType = NpgsqlDbType.Integer });
+        p.Add(new NpgsqlParameter<int?> { TypedValue = call.RingSeconds, NpgsqlDbType = NpgsqlDbType.Integer });
+        p.Add(new NpgsqlParameter<bool> { TypedValue = call.Voicemail });
+        p.Add(new NpgsqlParameter<bool> { TypedValue = call.Spam });
+        p.Add(new NpgsqlParameter<bool> { TypedValue = call.DialEnded });
+        p.Add(new NpgsqlParameter<int> { TypedValue = call.Revision });
+        p.Add(new NpgsqlParameter<int> { TypedValue = before.Revision });
+        return command;
     }
+
+    /// <summary><paramref name="before"/> with everything <see cref="UpdateRow"/> writes taken from <paramref name="call"/>.</summary>
+    private static CallRecord WithLaterChanges(CallRecord before, CallRecord call) => before with
+    {
+        EndedAt = call.EndedAt,
+        Status = call.Status,
+        Answered = call.Answered,
+        DurationSeconds = call.DurationSeconds,
+        TalkSeconds = call.TalkSeconds,
+        RecordingUrl = call.RecordingUrl,
+        Qualified = call.Qualified,
+        MetRules = call.MetRules,
+        Outcome = call.Outcome,
+        Value = call.Value,
+        Currency = call.Currency,
+        OutcomeExternalId = call.OutcomeExternalId,
+        AppliedEvents = call.AppliedEvents,
+        Notes = call.Notes,
+        FollowUp = call.FollowUp,
+        AnsweredByStep = call.AnsweredByStep,
+        RingSeconds = call.RingSeconds,
+        Voicemail = call.Voicemail,
+        Spam = call.Spam,
+        DialEnded = call.DialEnded,
+        Revision = call.Revision,
+    };
 
     private static NpgsqlBatchCommand BatchCommand(string sql, CallRecord call)
     {

@@ -45,18 +45,19 @@ public sealed class CallWriter : BackgroundService
     /// Writes a new call's row, adds it to its location's rollups and queues its events; false when the call already had a
     /// row (a retried delivery: then nothing changes).
     /// </summary>
-    public Task<bool> InsertAsync(CallRecord call) => Enqueue(call, previousRevision: null);
+    public Task<bool> InsertAsync(CallRecord call) => Enqueue(call, before: null);
 
     /// <summary>
-    /// Replaces the call's row by <paramref name="call"/> and its rollup contribution (the stored revision's taken out, this
-    /// one's added), with the events between the two. False, changing nothing, when the stored revision is not
-    /// <paramref name="previousRevision"/>: someone else (a rules rebuild) wrote the call meanwhile; load it and apply again.
+    /// Changes the call's row from <paramref name="before"/> (the grain's last written or loaded revision) to
+    /// <paramref name="call"/>, and its rollup contribution with it, with the events between the two. False, changing
+    /// nothing, when the stored revision is not <paramref name="before"/>'s: someone else (a rules rebuild) wrote the call
+    /// meanwhile; load it and apply again.
     /// </summary>
-    public Task<bool> SaveAsync(CallRecord call, int previousRevision) => Enqueue(call, previousRevision);
+    public Task<bool> SaveAsync(CallRecord before, CallRecord call) => Enqueue(call, before);
 
-    private Task<bool> Enqueue(CallRecord call, int? previousRevision)
+    private Task<bool> Enqueue(CallRecord call, CallRecord? before)
     {
-        var pending = new Pending(call, previousRevision, Activity.Current?.Context ?? default);
+        var pending = new Pending(call, before, Activity.Current?.Context ?? default);
         var lane = (int)((uint)HashCode.Combine(call.TenantId, LocationOf(call)) % Lanes);
         _lanes[lane].Writer.TryWrite(pending);   // unbounded and never completed: always taken
         return pending.Done.Task;
@@ -126,75 +127,62 @@ public sealed class CallWriter : BackgroundService
         // Every writer takes rows in the same order (locations, then each call's row by id): two batches queue, never deadlock.
         var locations = batch.Select(p => (p.Call.TenantId, Location: LocationOf(p.Call))).Distinct()
             .OrderBy(l => l.TenantId, StringComparer.Ordinal).ThenBy(l => l.Location, StringComparer.Ordinal).ToList();
-        var inserts = batch.Where(p => p.PreviousRevision is null).ToList();
-        var saves = batch.Where(p => p.PreviousRevision is not null).OrderBy(p => p.Call.CallId, StringComparer.Ordinal).ToList();
+        var inserts = batch.Where(p => p.Before is null).ToList();
+        var saves = batch.Where(p => p.Before is not null).OrderBy(p => p.Call.CallId, StringComparer.Ordinal).ToList();
 
         await using var connection = await _database.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
 
         // 1. The locations' shared locks (a rollup rebuild takes one exclusively), which of the batch's tenants have
-        //    destinations, the saved calls' stored rows (locked), and the new calls' rows, each written only when its key is new.
-        var stored = new Dictionary<Pending, CallRecord?>();
+        //    destinations, the saved calls' rows (each changed only if it is still the revision its grain changed), and the
+        //    new calls' rows (each written only if its key is new).
         var withDestinations = new HashSet<string>(StringComparer.Ordinal);
-        await using (var read = new NpgsqlBatch(connection, transaction))
+        await using (var first = new NpgsqlBatch(connection, transaction))
         {
-            foreach (var (tenantId, location) in locations) read.BatchCommands.Add(RollupStore.LocationLock(tenantId, location, exclusive: false));
-            read.BatchCommands.Add(Outbound.OutboxStore.TenantsWithDestinations(locations.Select(l => l.TenantId).Distinct().ToArray()));
-            foreach (var save in saves) read.BatchCommands.Add(CallStore.StoredContribution(save.Call));
-            var insertCommands = inserts.Select(insert => CallStore.InsertIfNewCommand(insert.Call)).ToList();
-            foreach (var command in insertCommands) read.BatchCommands.Add(command);
-            await using (var reader = await read.ExecuteReaderAsync())
+            foreach (var (tenantId, location) in locations) first.BatchCommands.Add(RollupStore.LocationLock(tenantId, location, exclusive: false));
+            first.BatchCommands.Add(Outbound.OutboxStore.TenantsWithDestinations(locations.Select(l => l.TenantId).Distinct().ToArray()));
+            var rowCommands = new List<(Pending Pending, NpgsqlBatchCommand Command)>(batch.Count);
+            foreach (var save in saves)
+            {
+                try
+                {
+                    rowCommands.Add((save, CallStore.UpdateCommand(save.Before!, save.Call)));
+                }
+                catch (InvalidOperationException e)
+                {
+                    save.Failure = e;
+                }
+            }
+            rowCommands.AddRange(inserts.Select(insert => (insert, CallStore.InsertIfNewCommand(insert.Call))));
+            foreach (var (_, command) in rowCommands) first.BatchCommands.Add(command);
+            await using (var reader = await first.ExecuteReaderAsync())
             {
                 for (var i = 0; i < locations.Count; i++) await reader.NextResultAsync();   // past the locks, to the destinations
                 while (await reader.ReadAsync()) withDestinations.Add(reader.GetString(0));
-                foreach (var save in saves)
-                {
-                    await reader.NextResultAsync();
-                    stored[save] = await reader.ReadAsync() ? CallStore.ReadStoredContribution(reader, save.Call.TenantId) : null;
-                }
             }
-            for (var i = 0; i < inserts.Count; i++)
-                if (insertCommands[i].RecordsAffected == 0) inserts[i].Result = false;
+            // Refused: a retried start whose call already has a row, or a change to a revision someone else replaced.
+            foreach (var (pending, command) in rowCommands)
+                if (command.RecordsAffected == 0) pending.Result = false;
         }
 
-        // 2. The saved calls' rows, every written call's events, and the rollup change of the whole batch per location.
+        // 2. Every written call's events, and the rollup change of the whole batch per location.
         var now = _clock.GetUtcNow().UtcDateTime;
         var changes = new Dictionary<(string TenantId, string Location), RollupBuckets>();
-        await using (var write = new NpgsqlBatch(connection, transaction))
+        await using (var then = new NpgsqlBatch(connection, transaction))
         {
-            foreach (var insert in inserts.Where(p => p.Result is null))
+            foreach (var written in batch.Where(p => p.Result is null && p.Failure is null))
             {
-                if (withDestinations.Contains(insert.Call.TenantId))
-                    foreach (var command in Outbound.OutboxStore.Enqueue(null, insert.Call, now)) write.BatchCommands.Add(command);
-                Change(changes, insert.Call).Add(Contributions.From(insert.Call), +1);
-            }
-            foreach (var save in saves)
-            {
-                var before = stored[save];
-                if (before is not null && before.Revision != save.PreviousRevision)
-                {
-                    save.Result = false;
-                    continue;
-                }
-                // A call keeps its location; were it ever to move, the old location's buckets would still hold what it added.
-                if (before is not null && before.Attribution.LocationId != save.Call.Attribution.LocationId)
-                {
-                    save.Failure = new InvalidOperationException(
-                        $"Call {save.Call.CallId} cannot move from location {before.Attribution.LocationId} to {save.Call.Attribution.LocationId}.");
-                    continue;
-                }
-                foreach (var command in CallStore.SaveCommands(save.Call, isNew: before is null)) write.BatchCommands.Add(command);
-                if (withDestinations.Contains(save.Call.TenantId))
-                    foreach (var command in Outbound.OutboxStore.Enqueue(before, save.Call, now)) write.BatchCommands.Add(command);
-                var change = Change(changes, save.Call);
-                if (before is not null) change.Add(Contributions.From(before), -1);
-                change.Add(Contributions.From(save.Call), +1);
+                if (withDestinations.Contains(written.Call.TenantId))
+                    foreach (var command in Outbound.OutboxStore.Enqueue(written.Before, written.Call, now)) then.BatchCommands.Add(command);
+                var change = Change(changes, written.Call);
+                if (written.Before is { } before) change.Add(Contributions.From(before), -1);
+                change.Add(Contributions.From(written.Call), +1);
             }
             foreach (var ((tenantId, location), change) in changes.OrderBy(c => c.Key.TenantId, StringComparer.Ordinal)
                          .ThenBy(c => c.Key.Location, StringComparer.Ordinal))
                 foreach (var command in RollupStore.Apply(tenantId, location, change))
-                    write.BatchCommands.Add(command);
-            if (write.BatchCommands.Count > 0) await write.ExecuteNonQueryAsync();
+                    then.BatchCommands.Add(command);
+            if (then.BatchCommands.Count > 0) await then.ExecuteNonQueryAsync();
         }
         await transaction.CommitAsync();
 
@@ -214,11 +202,14 @@ public sealed class CallWriter : BackgroundService
         return change;
     }
 
-    /// <summary>One call's change waiting for its transaction. Result: false when it was refused (already there, or changed meanwhile).</summary>
-    private sealed class Pending(CallRecord call, int? previousRevision, ActivityContext cause)
+    /// <summary>
+    /// One call's change waiting for its transaction (<c>Before</c>: the revision it changes; null for a new call). Result:
+    /// false when it was refused (already there, or changed meanwhile).
+    /// </summary>
+    private sealed class Pending(CallRecord call, CallRecord? before, ActivityContext cause)
     {
         public CallRecord Call { get; } = call;
-        public int? PreviousRevision { get; } = previousRevision;
+        public CallRecord? Before { get; } = before;
         public ActivityContext Cause { get; } = cause;
         public TaskCompletionSource<bool> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public bool? Result { get; set; }

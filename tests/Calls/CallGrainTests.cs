@@ -131,6 +131,33 @@ public sealed class CallGrainTests(GrainClusterFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task The_writer_changes_a_calls_row_only_from_the_stored_revision_and_never_what_its_start_decided()
+    {
+        var brand = await BrandAsync();
+        var grain = Call(brand.Tenant, out var callId);
+        await grain.Start(Inbound(brand.Billboard, DateTime.UtcNow));
+        var started = (await grain.Get())!;
+        var writer = _dni.Service<CallWriter>();
+
+        // A change from the stored revision is written, with its rollup change.
+        var answered = started with { Answered = true, Status = "in-progress", Revision = started.Revision + 1 };
+        Assert.True(await writer.SaveAsync(started, answered));
+        Assert.Equal((true, "in-progress", 2), (await fixture.Database.Scalar<bool>("SELECT answered FROM callmesh.calls WHERE call_id = $1", callId),
+            await fixture.Database.Scalar<string>("SELECT status FROM callmesh.calls WHERE call_id = $1", callId),
+            await fixture.Database.Scalar<int>("SELECT revision FROM callmesh.calls WHERE call_id = $1", callId)));
+
+        // One from a revision that was replaced meanwhile is refused and changes nothing.
+        Assert.False(await writer.SaveAsync(started, started with { Status = "completed", Revision = started.Revision + 1 }));
+        Assert.Equal("in-progress", await fixture.Database.Scalar<string>("SELECT status FROM callmesh.calls WHERE call_id = $1", callId));
+
+        // The update writes only what later changes can touch: a change to the call's attribution (here, its location) fails.
+        await Assert.ThrowsAsync<InvalidOperationException>(() => writer.SaveAsync(answered,
+            answered with { Attribution = answered.Attribution with { LocationId = "ny" }, Revision = answered.Revision + 1 }));
+        Assert.Equal(("la", 2), (await fixture.Database.Scalar<string>("SELECT location_id FROM callmesh.calls WHERE call_id = $1", callId),
+            await fixture.Database.Scalar<int>("SELECT revision FROM callmesh.calls WHERE call_id = $1", callId)));
+    }
+
+    [Fact]
     public async Task Duplicated_and_reordered_callbacks_end_every_call_in_the_same_state_counted_once()
     {
         var brand = await BrandAsync(new ConversionRules(RequireAnswered: true, MinDurationSeconds: 30));
