@@ -40,4 +40,24 @@ public class PrivatePostgresTests
             home.Delete(recursive: true);
         }
     }
+
+    /// <summary>
+    /// glibc hands a backend's freed heap back to the kernel once 128 kB of it sit at the top, and the next statement faults
+    /// the pages in again: the script's PostgreSQL keeps up to 32 MB a backend (docs/perf/inbound.md).
+    /// </summary>
+    [Fact]
+    public async Task The_scripts_PostgreSQL_keeps_its_backends_freed_heap()
+    {
+        await using var server = await PrivatePostgres.StartAsync(migrate: false);
+        await using var connection = new NpgsqlConnection(server.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SHOW data_directory", connection);
+        var dataDirectory = (string)(await command.ExecuteScalarAsync())!;
+        var postmaster = File.ReadLines(Path.Combine(dataDirectory, "postmaster.pid")).First();
+
+        var environment = File.ReadAllText($"/proc/{postmaster}/environ").Split('\0');
+
+        Assert.Contains("MALLOC_TRIM_THRESHOLD_=33554432", environment);
+        Assert.Contains("MALLOC_TOP_PAD_=4194304", environment);
+    }
 }
