@@ -28,9 +28,6 @@ public sealed class CallStore(NpgsqlDataSource database)
 
     private static readonly string[] ColumnNames = Columns.Split(", ");
 
-    private static readonly string InsertRow =
-        $"INSERT INTO callmesh.calls ({Columns}, updated_at) VALUES ({string.Join(", ", ColumnNames.Select((_, i) => $"${i + 1}"))}, now()) ";
-
     // A new call's row, written only when its key is new (the carrier may retry the webhook after our first answer).
     private static readonly string InsertIfNew =
         "WITH added AS (INSERT INTO callmesh.call_keys (call_id, tenant_id, started_at) VALUES ($1, $2, $6) ON CONFLICT DO NOTHING RETURNING 1) " +
@@ -51,7 +48,12 @@ public sealed class CallStore(NpgsqlDataSource database)
         "revision = $23, updated_at = now() WHERE call_id = $1 AND started_at = $2 AND revision = $24";
 
     /// <summary>A new call's row, written only when its key is new (<see cref="CallWriter.InsertAsync"/>): one row affected, or none.</summary>
-    internal static NpgsqlBatchCommand InsertIfNewCommand(CallRecord call) => BatchCommand(InsertIfNew, call);
+    internal static NpgsqlBatchCommand InsertIfNewCommand(CallRecord call)
+    {
+        var command = new NpgsqlBatchCommand(InsertIfNew);
+        command.Parameters.AddRange(Parameters(call));
+        return command;
+    }
 
     /// <summary>
     /// The statement that changes a call's row from <paramref name="before"/> to <paramref name="call"/>
@@ -116,13 +118,6 @@ public sealed class CallStore(NpgsqlDataSource database)
         DialEnded = call.DialEnded,
         Revision = call.Revision,
     };
-
-    private static NpgsqlBatchCommand BatchCommand(string sql, CallRecord call)
-    {
-        var command = new NpgsqlBatchCommand(sql);
-        command.Parameters.AddRange(Parameters(call));
-        return command;
-    }
 
     private static NpgsqlParameter[] Parameters(CallRecord call)
     {

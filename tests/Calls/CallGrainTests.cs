@@ -138,6 +138,9 @@ public sealed class CallGrainTests(GrainClusterFixture fixture) : IClassFixture<
         await grain.Start(Inbound(brand.Billboard, DateTime.UtcNow));
         var started = (await grain.Get())!;
         var writer = _dni.Service<CallWriter>();
+        Task<long> AnsweredInRollups() =>
+            fixture.Database.Scalar<long>("SELECT coalesce(sum(answered), 0)::bigint FROM callmesh.rollup_days WHERE tenant_id = $1", brand.Tenant);
+        Assert.Equal(0L, await AnsweredInRollups());
 
         // A change from the stored revision is written, with its rollup change.
         var answered = started with { Answered = true, Status = "in-progress", Revision = started.Revision + 1 };
@@ -145,10 +148,13 @@ public sealed class CallGrainTests(GrainClusterFixture fixture) : IClassFixture<
         Assert.Equal((true, "in-progress", 2), (await fixture.Database.Scalar<bool>("SELECT answered FROM callmesh.calls WHERE call_id = $1", callId),
             await fixture.Database.Scalar<string>("SELECT status FROM callmesh.calls WHERE call_id = $1", callId),
             await fixture.Database.Scalar<int>("SELECT revision FROM callmesh.calls WHERE call_id = $1", callId)));
+        var answeredInRollups = await AnsweredInRollups();
+        Assert.NotEqual(0L, answeredInRollups);
 
-        // One from a revision that was replaced meanwhile is refused and changes nothing.
+        // One from a revision that was replaced meanwhile is refused and changes nothing, its rollups included.
         Assert.False(await writer.SaveAsync(started, started with { Status = "completed", Revision = started.Revision + 1 }));
         Assert.Equal("in-progress", await fixture.Database.Scalar<string>("SELECT status FROM callmesh.calls WHERE call_id = $1", callId));
+        Assert.Equal(answeredInRollups, await AnsweredInRollups());
 
         // The update writes only what later changes can touch: a change to the call's attribution (here, its location) fails.
         await Assert.ThrowsAsync<InvalidOperationException>(() => writer.SaveAsync(answered,
