@@ -33,6 +33,7 @@ public sealed class AttributionScenario(HttpClient http, HttpClient browser, str
 
     private const string Location = "downtown";
     private readonly string _tenant = $"attr-{DateTime.UtcNow:MMddHHmmss}";
+    private readonly DateTime _since = DateTime.UtcNow.AddMinutes(-1);   // the calls' key leads with their start: bounds the lookups
     private readonly string _accountSid = "AC" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
     private readonly string _token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
     private string Admin => UserTokens.Mint(signingKey, _tenant, Roles.BrandAdmin);
@@ -232,8 +233,9 @@ public sealed class AttributionScenario(HttpClient http, HttpClient browser, str
         var credited = new Dictionary<string, (Guid?, string)>();
         for (var deadline = DateTime.UtcNow.AddMinutes(1); credited.Count < callSids.Length && DateTime.UtcNow < deadline; await Task.Delay(500))
         {
-            await using var command = db.CreateCommand("SELECT call_id, session_id, match FROM callmesh.calls WHERE call_id = ANY($1)");
+            await using var command = db.CreateCommand("SELECT call_id, session_id, match FROM callmesh.calls WHERE call_id = ANY($1) AND started_at >= $2");
             command.Parameters.Add(new() { Value = callSids });
+            command.Parameters.Add(new() { Value = _since });
             await using var reader = await command.ExecuteReaderAsync();
             while (await reader.ReadAsync())
                 credited[reader.GetString(0)] = (reader.IsDBNull(1) ? null : reader.GetGuid(1), reader.GetString(2));

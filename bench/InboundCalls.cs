@@ -92,8 +92,10 @@ public sealed class InboundCalls(HttpClient http, BenchTenant.Seed seed)
             if ((long)(await count.ExecuteScalarAsync())! >= _answered.Count) break;
             await Task.Delay(500);
         }
-        await using var command = db.CreateCommand("SELECT count(*) FROM callmesh.calls WHERE call_id = ANY($1) AND status = 'completed' AND answered AND dial_ended");
+        await using var command = db.CreateCommand(
+            "SELECT count(*) FROM callmesh.calls WHERE call_id = ANY($1) AND started_at >= $2 AND status = 'completed' AND answered AND dial_ended");
         command.Parameters.Add(new() { Value = _answered.ToArray() });
+        command.Parameters.Add(new() { Value = _started });
         return ((int)(long)(await command.ExecuteScalarAsync())!, _answered.Count);
     }
 }

@@ -104,4 +104,27 @@ public sealed class MigrationTests : IAsyncLifetime
         await Run("UPDATE callmesh.calls SET answered = false, talk_seconds = 0 WHERE call_id = 'CA1'");
         Assert.Equal(true, await Run("SELECT awaits_call_back FROM callmesh.calls WHERE call_id = 'CA1'"));
     }
+
+    [Fact]
+    public async Task The_calls_key_leads_with_their_start_in_every_partition()
+    {
+        await Migrator.ApplyAsync(_db.ConnectionString);
+        await using var connection = new Npgsql.NpgsqlConnection(_db.ConnectionString);
+        await connection.OpenAsync();
+        // A random call id first sent each new call to a random page of a key the size of the month's calls
+        // (docs/perf/inbound.md); led by the start, new calls append. Partitions made later inherit it.
+        await using (var create = new Npgsql.NpgsqlCommand("SELECT callmesh.ensure_call_partitions('2031-01-01', '2031-02-01')", connection))
+            await create.ExecuteScalarAsync();
+        await using var command = new Npgsql.NpgsqlCommand(
+            """
+            SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_inherits h JOIN pg_class c ON c.oid = h.inhrelid
+              JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary
+             WHERE h.inhparent = 'callmesh.calls'::regclass
+            """, connection);
+        var keys = new Dictionary<string, string>();
+        await using (var reader = await command.ExecuteReaderAsync())
+            while (await reader.ReadAsync()) keys[reader.GetString(0)] = reader.GetString(1);
+        Assert.Contains("calls_2031_01", keys.Keys);
+        Assert.All(keys.Values, definition => Assert.EndsWith("USING btree (started_at, call_id)", definition));
+    }
 }
