@@ -4,7 +4,7 @@ using Npgsql;
 namespace CallMesh.Bench;
 
 /// <summary>
-/// Every 10 ms while a phase runs, times on its own connection a plain round trip (SELECT 1) and a durable commit, the
+/// Every <c>interval</c> (10 ms unless said) while a phase runs, times on its own connection a plain round trip (SELECT 1) and a durable commit, the
 /// wait every DNI journal batch has before its answers go out. A tiny transactional WAL record
 /// (pg_logical_emit_message) makes the commit wait for the WAL flush; nothing is stored. A slow commit beside a fast
 /// round trip is the disk's flush; both slow is CPU (the probe waits for a core like everything else).
@@ -21,7 +21,7 @@ public sealed class CommitProbe : IAsyncDisposable
     /// Starts probing right away, so that its connection and first queries are done before the measured phase begins
     /// (<see cref="BeginPhase"/>): started with the phase, they made its first second the slowest (p99 18-61 ms).
     /// </summary>
-    public CommitProbe(NpgsqlDataSource db) => _loop = Task.Run(() => RunAsync(db));
+    public CommitProbe(NpgsqlDataSource db, TimeSpan interval) => _loop = Task.Run(() => RunAsync(db, interval));
 
     /// <summary>Counts seconds from now on and leaves out what was probed before (<see cref="Slowest"/>).</summary>
     public void BeginPhase() => Volatile.Write(ref _phaseStart, _clock.Elapsed.TotalSeconds);
@@ -36,7 +36,7 @@ public sealed class CommitProbe : IAsyncDisposable
         return samples.Count == 0 ? (double.NaN, double.NaN) : (samples.Max(s => s.RoundTripMs), samples.Max(s => s.CommitMs));
     }
 
-    private async Task RunAsync(NpgsqlDataSource db)
+    private async Task RunAsync(NpgsqlDataSource db, TimeSpan interval)
     {
         try
         {
@@ -57,7 +57,7 @@ public sealed class CommitProbe : IAsyncDisposable
                 var between = Stopwatch.GetTimestamp();
                 await commit.ExecuteScalarAsync();
                 _samples.Add((at, Stopwatch.GetElapsedTime(started, between).TotalMilliseconds, Stopwatch.GetElapsedTime(between).TotalMilliseconds));
-                await Task.Delay(10);
+                await Task.Delay(interval);
             }
         }
         catch (PostgresException e) { Problem = e.MessageText; }

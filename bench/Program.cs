@@ -25,6 +25,7 @@ var settle = TimeSpan.FromSeconds(double.Parse(options.GetValueOrDefault("settle
 var workers = int.Parse(options.GetValueOrDefault("workers") ?? "64");
 var scenarios = (options.GetValueOrDefault("scenarios") ?? "dni,inbound,report").Split(',');
 var timeline = options.GetValueOrDefault("timeline") == "true";
+var probeEvery = TimeSpan.FromMilliseconds(double.Parse(options.GetValueOrDefault("probe-ms") ?? "10"));   // 0: no probe
 // The DNI steady phase runs at half the peak just measured, which varies from run to run with it; a fixed rate lets two
 // builds be compared at the same load.
 var dniRate = options.TryGetValue("dni-rate", out var rateText) ? double.Parse(rateText) : (double?)null;
@@ -71,6 +72,19 @@ await using var db = NpgsqlDataSource.Create(postgres);
     vacuum.CommandTimeout = 600;
     await vacuum.ExecuteNonQueryAsync();
     Console.WriteLine($"vacuumed the DNI and call tables in {vacuumed.Elapsed.TotalSeconds:F1} s");
+    // What a call and a lease cost depends on how much the database already holds (their keys' pages in memory or not):
+    // the same build did a call's new row in 0.18 ms on a fresh database and 0.46-0.87 ms beside 1.5 million calls. Counted
+    // by the statistics the vacuum just refreshed: counting the rows would read them into memory first.
+    await using var size = db.CreateCommand(
+        """
+        SELECT (SELECT sum(c.reltuples)::bigint FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'callmesh.calls'::regclass),
+               (SELECT reltuples::bigint FROM pg_class WHERE oid = 'callmesh.tracking_numbers'::regclass),
+               (SELECT reltuples::bigint FROM pg_class WHERE oid = 'callmesh.number_leases'::regclass), pg_database_size(current_database())
+        """);
+    await using var held = await size.ExecuteReaderAsync();
+    await held.ReadAsync();
+    Console.WriteLine($"the database holds {held.GetInt64(0):N0} calls, {held.GetInt64(1):N0} tracking numbers and {held.GetInt64(2):N0} leases " +
+                      $"({held.GetInt64(3) / (1 << 20):N0} MB); compare runs on databases of about the same size");
 }
 
 // noop: a trivial silo endpoint through the gateway, the ceiling of this stack on this machine.
@@ -136,17 +150,17 @@ async Task<bool> Dni()
 double lastSlowestCommitMs = 0;   // the probe's slowest durable commit in the last Steady phase
 async Task<Measurement> Steady(string name, double rate, Func<Task<bool>> request, TimeSpan? length = null)
 {
-    var probe = new CommitProbe(db);
+    var probe = probeEvery > TimeSpan.Zero ? new CommitProbe(db, probeEvery) : null;
     await LoadRunner.OpenLoop("settle", rate, settle, request);
     // The generator stands in for thousands of browsers, so its own GC pauses are not the system's latency: its gen1
     // pauses (11-18 ms, three in a 10 s phase) delayed every request in flight. The measured phase runs in a no-GC
     // region (it allocates under 7 KB a request); if it allocates more, a collection ends the region and we say so.
     var noGc = TryStartNoGcRegion();
-    probe.BeginPhase();
+    probe?.BeginPhase();
     var measured = await cpu.Around(() => LoadRunner.OpenLoop(name, rate, length ?? duration, request));
     // The probe stops with the phase: once a sample taken after it read as a 99.9 ms commit that no second of the phase
     // had (most likely the generator's first collection after its no-GC region, which pauses the probe's timing too).
-    await probe.DisposeAsync();
+    if (probe is not null) await probe.DisposeAsync();
     var noGcHeld = GCSettings.LatencyMode == GCLatencyMode.NoGCRegion;
     if (noGcHeld) GC.EndNoGCRegion();
     Console.WriteLine(measured);
@@ -156,13 +170,14 @@ async Task<Measurement> Steady(string name, double rate, Func<Task<bool>> reques
         for (var second = 0; second < measured.PerSecond.Count; second++)
         {
             var (p50, p99, max) = measured.PerSecond[second];
-            var (roundTrip, commit) = probe.Slowest(second);
+            var (roundTrip, commit) = probe?.Slowest(second) ?? (double.NaN, double.NaN);
             Console.WriteLine($"  second {second,3}: p50 {p50,7:F2}  p99 {p99,7:F2}  max {max,7:F2} ms   probe: round trip {roundTrip,6:F1}  commit {commit,6:F1} ms");
         }
+    if (probe is null) return measured;
     var slowest = probe.Slowest();
     lastSlowestCommitMs = slowest.CommitMs;
     Console.WriteLine(probe.Problem is null
-        ? $"  probe beside the load (every 10 ms): slowest PostgreSQL round trip {slowest.RoundTripMs:F1} ms, slowest durable commit {slowest.CommitMs:F1} ms"
+        ? $"  probe beside the load (every {probeEvery.TotalMilliseconds:F0} ms): slowest PostgreSQL round trip {slowest.RoundTripMs:F1} ms, slowest durable commit {slowest.CommitMs:F1} ms"
         : $"  commit probe failed: {probe.Problem}");
     return measured;
 }
