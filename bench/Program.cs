@@ -5,7 +5,7 @@ using System.Text.Json;
 using CallMesh.Bench;
 using Npgsql;
 
-// ./callmesh bench [--seconds 10] [--warmup 15] [--settle 5] [--workers 64] [--scenarios dni,inbound,report] [--timeline true] [--dni-rate N]
+// ./callmesh bench [--seconds 10] [--warmup 15] [--settle 5] [--workers 64] [--scenarios dni,inbound,report] [--timeline true] [--dni-rate N] [--probe-ms 10]
 //   [--scenarios abuse [--abuse-seconds 60]]
 //   [--scenarios history [--history-calls 10000000] [--history-locations 1000]]
 //   [--scenarios outbound [--outbound-rate 150]]   (with CALLMESH_OUTBOUND__ALLOWPRIVATENETWORKS=true ./callmesh up)
