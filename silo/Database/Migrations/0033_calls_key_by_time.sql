@@ -2,8 +2,8 @@
 -- to a random page of a key that grows with the month's calls (134 MB at 1.5 million calls), and once that outgrew the
 -- cache each call read pages back and, after a checkpoint, wrote whole pages to the WAL. Led by the start time, new calls
 -- land on the key's last pages, which stay in memory. Nothing looks a call up by its id alone here: call_keys gives its
--- start (and keeps ids unique), and every lookup names both. Rebuilding the key locks the calls while it runs (about a
--- minute per 10 million calls); the call path answers from memory and its journal writes behind the lock.
+-- start (and keeps ids unique), and every lookup names both. Rebuilding the key locks the calls while it runs (3.4 s for
+-- 1.6 million calls on a 2-core machine); the call path answers from memory and its journal writes once it is done.
 DO $$
 DECLARE key name;
 BEGIN
