@@ -16,8 +16,6 @@ namespace CallMesh.Bench;
 public sealed class ChaosScenario(HttpClient http, BenchTenant.Seed seed, InboundCalls calls, NpgsqlDataSource db, string script,
     int silos, int pgPort)
 {
-    private readonly DateTime _since = DateTime.UtcNow.AddMinutes(-1);   // the calls' key leads with their start: bounds the lookups
-
     private sealed class Phase(string name)
     {
         public string Name { get; } = name;
@@ -172,7 +170,7 @@ public sealed class ChaosScenario(HttpClient http, BenchTenant.Seed seed, Inboun
                 "SELECT count(*), count(*) FILTER (WHERE cardinality(applied_events) <> (SELECT count(DISTINCT e) FROM unnest(applied_events) e)) " +
                 "FROM callmesh.calls WHERE call_id = ANY($1) AND started_at >= $2");
             command.Parameters.Add(new() { Value = callSids });
-            command.Parameters.Add(new() { Value = _since });
+            command.Parameters.Add(new() { Value = calls.Since });
             await using var reader = await command.ExecuteReaderAsync();
             await reader.ReadAsync();
             return (reader.GetInt64(0), reader.GetInt64(1));

@@ -23,7 +23,8 @@ public sealed class InboundCalls(HttpClient http, BenchTenant.Seed seed)
     private readonly ConcurrentBag<Task> _callbacks = [];
     // A callback the silo did not take (not 2xx): its call can never complete, so the check below names why.
     private readonly ConcurrentDictionary<string, int> _refusedCallbacks = new();
-    private readonly DateTime _started = DateTime.UtcNow.AddSeconds(-1);
+    /// <summary>Before this driver's first call: bounds lookups of its calls (their key leads with the start).</summary>
+    public DateTime Since { get; } = DateTime.UtcNow.AddSeconds(-1);
 
     public async Task RegisterAccountAsync(string signingKey)
     {
@@ -88,14 +89,14 @@ public sealed class InboundCalls(HttpClient http, BenchTenant.Seed seed)
             await using var count = db.CreateCommand(
                 "SELECT count(*) FROM callmesh.calls WHERE tenant_id = $1 AND started_at >= $2 AND status = 'completed' AND answered AND dial_ended");
             count.Parameters.Add(new() { Value = seed.Tenant });
-            count.Parameters.Add(new() { Value = _started });
+            count.Parameters.Add(new() { Value = Since });
             if ((long)(await count.ExecuteScalarAsync())! >= _answered.Count) break;
             await Task.Delay(500);
         }
         await using var command = db.CreateCommand(
             "SELECT count(*) FROM callmesh.calls WHERE call_id = ANY($1) AND started_at >= $2 AND status = 'completed' AND answered AND dial_ended");
         command.Parameters.Add(new() { Value = _answered.ToArray() });
-        command.Parameters.Add(new() { Value = _started });
+        command.Parameters.Add(new() { Value = Since });
         return ((int)(long)(await command.ExecuteScalarAsync())!, _answered.Count);
     }
 }

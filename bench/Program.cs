@@ -77,7 +77,7 @@ await using var db = NpgsqlDataSource.Create(postgres);
     // by the statistics the vacuum just refreshed: counting the rows would read them into memory first.
     await using var size = db.CreateCommand(
         """
-        SELECT (SELECT sum(c.reltuples)::bigint FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'callmesh.calls'::regclass),
+        SELECT (SELECT sum(greatest(c.reltuples, 0))::bigint FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'callmesh.calls'::regclass),
                (SELECT reltuples::bigint FROM pg_class WHERE oid = 'callmesh.tracking_numbers'::regclass),
                (SELECT reltuples::bigint FROM pg_class WHERE oid = 'callmesh.number_leases'::regclass), pg_database_size(current_database())
         """);
@@ -147,7 +147,6 @@ async Task<bool> Dni()
 // The phase before it ran the stack flat out; the open-loop phase first runs a few seconds at its own rate, not counted,
 // so that it measures that rate and not the backlog the peak left (its first second had a p50 of 13-24 ms otherwise).
 // The probe starts before the settle: its own start-up made the measured phase's first second the slowest.
-double lastSlowestCommitMs = 0;   // the probe's slowest durable commit in the last Steady phase
 async Task<Measurement> Steady(string name, double rate, Func<Task<bool>> request, TimeSpan? length = null)
 {
     var probe = probeEvery > TimeSpan.Zero ? new CommitProbe(db, probeEvery) : null;
@@ -175,7 +174,6 @@ async Task<Measurement> Steady(string name, double rate, Func<Task<bool>> reques
         }
     if (probe is null) return measured;
     var slowest = probe.Slowest();
-    lastSlowestCommitMs = slowest.CommitMs;
     Console.WriteLine(probe.Problem is null
         ? $"  probe beside the load (every {probeEvery.TotalMilliseconds:F0} ms): slowest PostgreSQL round trip {slowest.RoundTripMs:F1} ms, slowest durable commit {slowest.CommitMs:F1} ms"
         : $"  commit probe failed: {probe.Problem}");
