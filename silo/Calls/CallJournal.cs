@@ -135,15 +135,20 @@ public sealed class CallJournal(CallJournalOptions options, GrainReferences refe
         _stopping = stopping;
         var batch = new List<(CallJournalEntry Entry, TaskCompletionSource Durable)>();
         // Appends are written in the order they came; done markers ride along, or are flushed on their own each second.
+        // One tick a second, kept across turns: a new delay each turn left a timer per append to fire a second later,
+        // hundreds a second under load, each waking the timer thread.
         Task<bool>? waiting = null;
+        Task? tick = null;
         while (true)
         {
             waiting ??= _appends.Reader.WaitToReadAsync().AsTask();
-            if (await Task.WhenAny(waiting, Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None)) == waiting)
+            tick ??= Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None);
+            if (await Task.WhenAny(waiting, tick) == waiting)
             {
                 if (!await waiting) break;   // completed by StopAsync
                 waiting = null;
             }
+            else tick = null;
             while (_appends.Reader.TryRead(out var append)) batch.Add(append);
             try
             {
@@ -251,11 +256,12 @@ public sealed class CallJournal(CallJournalOptions options, GrainReferences refe
             tail = After(_callTails.GetValueOrDefault(call, Task.CompletedTask), entry);
             _callTails[call] = tail;
         }
+        // Run where the delivery finished: a queued continuation per delivery woke a pool thread for a dictionary removal.
         _ = tail.ContinueWith(done =>
         {
             lock (_lock)
                 if (_callTails.TryGetValue(call, out var current) && current == done) _callTails.Remove(call);
-        }, TaskScheduler.Default);
+        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     private async Task After(Task previous, CallJournalEntry entry)
