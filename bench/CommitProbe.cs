@@ -4,10 +4,11 @@ using Npgsql;
 namespace CallMesh.Bench;
 
 /// <summary>
-/// Every <c>interval</c> (10 ms unless said) while a phase runs, times on its own connection a plain round trip (SELECT 1) and a durable commit, the
-/// wait every DNI journal batch has before its answers go out. A tiny transactional WAL record
-/// (pg_logical_emit_message) makes the commit wait for the WAL flush; nothing is stored. A slow commit beside a fast
-/// round trip is the disk's flush; both slow is CPU (the probe waits for a core like everything else).
+/// Every <c>interval</c> (the bench's --probe-ms, 10 ms by default) while a phase runs, times on its own connection a
+/// plain round trip (SELECT 1) and a durable commit, the wait every DNI journal batch has before its answers go out. A
+/// tiny transactional WAL record (pg_logical_emit_message) makes the commit wait for the WAL flush; nothing is stored.
+/// A slow commit beside a fast round trip is the disk's flush; both slow is CPU (the probe waits for a core like
+/// everything else).
 /// </summary>
 public sealed class CommitProbe : IAsyncDisposable
 {
