@@ -10,9 +10,10 @@ public interface ICallerGrain : IGrainWithStringKey
 {
     /// <summary>
     /// Records a call (idempotent per call id) and the visit it was credited to, if any, and tells what was true of the
-    /// caller before it.
+    /// caller before it. <paramref name="stored"/>: the caller's history as the call's start read it with its other facts
+    /// (one round trip for all), which a new activation takes instead of reading it again; an active one ignores it.
     /// </summary>
-    Task<CallerFacts> RecordCall(string callId, string? locationId, DateTime at, CallerVisit? visit = null);
+    Task<CallerFacts> RecordCall(string callId, string? locationId, DateTime at, CallerVisit? visit = null, CallerHistory? stored = null);
 
     Task SetBlocked(bool blocked, string? reason);
 
@@ -40,3 +41,16 @@ public sealed record CallerVisit(
     [property: Id(0)] Guid VisitorId,
     [property: Id(1)] Guid SessionId,
     [property: Id(2)] DateTime CallAt);
+
+/// <summary>What the database holds of a caller: its calls to the tenant, and whether the tenant blocked it.</summary>
+[GenerateSerializer, Alias("callmesh.CallerHistory")]
+public sealed record CallerHistory([property: Id(0)] List<PastCall> Calls, [property: Id(1)] bool Blocked);
+
+/// <summary>One earlier call of a caller. <c>EndedSeconds</c>: how long it lasted once it ended (texts and calls still going: null).</summary>
+[GenerateSerializer, Alias("callmesh.PastCall")]
+public sealed record PastCall(
+    [property: Id(0)] string CallId,
+    [property: Id(1)] string? LocationId,
+    [property: Id(2)] DateTime At,
+    [property: Id(3)] CallerVisit? Visit,
+    [property: Id(4)] int? EndedSeconds);

@@ -45,8 +45,8 @@ public sealed class CallGrain(CallStore store, CallWriter writer, GrainReference
 
         var tenantId = Key.TenantId;
         var tenantTask = references.Get<ITenantGrain>(tenantId).Get();
-        // Who held the number is asked with what the number is, in one round trip (it matters only for a pool number).
-        var (number, held) = await store.NumberAndHoldsAsync(tenantId, inbound.To, inbound.StartedAt);
+        // What the number is, who held it (that matters only for a pool number) and the caller's history: one round trip.
+        var (number, held, stored) = await store.StartFactsAsync(tenantId, inbound.To, inbound.StartedAt, inbound.From);
         var holds = held.Where(h => h.TenantId == tenantId).ToList();
         var match = number is { Use: "pool", PoolId: { } poolId }
             ? HoldMatch.Find(holds, inbound.StartedAt, await references.Get<INumberPoolGrain>(TenantKey.For(tenantId, poolId)).LateCallRules())
@@ -62,7 +62,7 @@ public sealed class CallGrain(CallStore store, CallWriter writer, GrainReference
         var locationTask = locationId is null ? Task.FromResult<LocationSnapshot?>(null)
             : references.Get<ILocationGrain>(TenantKey.For(tenantId, locationId)).Get();
         var callerTask = references.New<ICallerGrain>(TenantKey.For(tenantId, inbound.From))
-            .RecordCall(Key.CallId, locationId, inbound.StartedAt, credited);
+            .RecordCall(Key.CallId, locationId, inbound.StartedAt, credited, stored);
         var (attribution, touches) = await attributionTask;
         var location = (await locationTask)?.Config;
         var caller = await callerTask;

@@ -150,18 +150,23 @@ public sealed class CallStore(NpgsqlDataSource database)
     };
 
     /// <summary>
-    /// A new call's tracking number (null when the tenant does not own it) and its last two holds up to the call's start,
-    /// in one round trip (<see cref="Numbers.NumberDirectory"/>, <see cref="Dni.DniStore"/>).
+    /// What a new call's start reads, in one round trip: its tracking number (null when the tenant does not own it), the
+    /// number's last two holds up to the call's start (<see cref="Numbers.NumberDirectory"/>, <see cref="Dni.DniStore"/>),
+    /// and the caller's history (<see cref="CallerAsync"/>), which the caller's grain takes when the call activates it.
     /// </summary>
-    public async Task<(Numbers.TrackingNumber? Number, List<Dni.HeldLease> Holds)> NumberAndHoldsAsync(string tenantId, string number, DateTime at)
+    public async Task<(Numbers.TrackingNumber? Number, List<Dni.HeldLease> Holds, CallerHistory Caller)> StartFactsAsync(
+        string tenantId, string number, DateTime at, string caller)
     {
         await using var batch = database.CreateBatch();
         batch.BatchCommands.Add(Numbers.NumberDirectory.FindOneCommand(number));
         batch.BatchCommands.Add(Dni.DniStore.LastHoldsCommand(number, at));
+        AddCallerCommands(batch, tenantId, caller);
         await using var reader = await batch.ExecuteReaderAsync();
         var found = await Numbers.NumberDirectory.ReadOneAsync(reader);
         await reader.NextResultAsync();
-        return (found?.TenantId == tenantId ? found : null, await Dni.DniStore.ReadHoldsAsync(reader));
+        var holds = await Dni.DniStore.ReadHoldsAsync(reader);
+        await reader.NextResultAsync();
+        return (found?.TenantId == tenantId ? found : null, holds, await ReadCallerAsync(reader, tenantId));
     }
 
     public async Task<CallRecord?> LoadAsync(string tenantId, string callId)
@@ -176,24 +181,34 @@ public sealed class CallStore(NpgsqlDataSource database)
     }
 
     /// <summary>Every call of one caller to the tenant (the caller's history), and whether the tenant blocked the caller.</summary>
-    public async Task<(List<(string CallId, string? LocationId, DateTime At, CallerVisit? Visit, int? EndedSeconds)> History, bool Blocked)> CallerAsync(
-        string tenantId, string caller)
+    public async Task<CallerHistory> CallerAsync(string tenantId, string caller)
     {
         await using var batch = database.CreateBatch();
+        AddCallerCommands(batch, tenantId, caller);
+        await using var reader = await batch.ExecuteReaderAsync();
+        return await ReadCallerAsync(reader, tenantId);
+    }
+
+    private static void AddCallerCommands(NpgsqlBatch batch, string tenantId, string caller)
+    {
         // By the caller's number alone (see 0008_keyed_lookups.sql): one number's calls to every tenant are few.
         batch.BatchCommands.Add(Common.Sql.Command(
             "SELECT tenant_id, call_id, location_id, started_at, visitor_id, session_id, " +
             "CASE WHEN ended_at IS NOT NULL AND kind = 'call' THEN greatest(duration_seconds, talk_seconds) END FROM callmesh.calls WHERE caller = $1", caller));
         batch.BatchCommands.Add(Common.Sql.Command("SELECT 1 FROM callmesh.blocked_callers WHERE tenant_id = $1 AND caller = $2", tenantId, caller));
-        var history = new List<(string, string?, DateTime, CallerVisit?, int?)>();
-        await using var reader = await batch.ExecuteReaderAsync();
+    }
+
+    /// <summary>Reads the two results of <see cref="AddCallerCommands"/>, from the one the reader is on.</summary>
+    private static async Task<CallerHistory> ReadCallerAsync(NpgsqlDataReader reader, string tenantId)
+    {
+        var history = new List<PastCall>();
         while (await reader.ReadAsync())
             if (reader.GetString(0) == tenantId)
-                history.Add((reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetDateTime(3),
+                history.Add(new PastCall(reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetDateTime(3),
                     reader.IsDBNull(5) ? null : new CallerVisit(reader.GetGuid(4), reader.GetGuid(5), reader.GetDateTime(3)),
                     reader.IsDBNull(6) ? null : reader.GetInt32(6)));
         await reader.NextResultAsync();
-        return (history, await reader.ReadAsync());
+        return new CallerHistory(history, await reader.ReadAsync());
     }
 
     public async Task SetBlockedAsync(string tenantId, string caller, bool blocked, string? reason)

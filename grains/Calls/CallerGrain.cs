@@ -1,54 +1,61 @@
 namespace CallMesh.Calls;
 
 /// <summary>
-/// A caller's history is the calls table itself, and the blocklist is callmesh.blocked_callers: both are read
-/// in one round trip per activation, then kept in memory as calls arrive, so recording a call writes nothing.
+/// A caller's history is the calls table itself, and the blocklist is callmesh.blocked_callers: both are read once per
+/// activation (by the call's start, with its other facts, when a call activates it), then kept in memory as calls
+/// arrive, so recording a call writes nothing.
 /// </summary>
 [CollectionAgeLimit(Minutes = 5)]
 public sealed class CallerGrain(CallStore calls) : Grain, ICallerGrain
 {
-    private Dictionary<string, PastCall> _calls = new(StringComparer.Ordinal);
+    // Null until this activation has read the caller's history.
+    private Dictionary<string, PastCall>? _calls;
     private bool _blocked;
-    private (string TenantId, string Caller) _key;
 
-    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    private (string TenantId, string Caller) Key => Common.TenantKey.Parse(this.GetPrimaryKeyString());
+
+    /// <summary>The caller's calls by id: as <paramref name="stored"/> says when this activation has none yet, else read.</summary>
+    private async ValueTask<Dictionary<string, PastCall>> Calls(CallerHistory? stored = null)
     {
-        _key = Common.TenantKey.Parse(this.GetPrimaryKeyString());
-        var (history, blocked) = await calls.CallerAsync(_key.TenantId, _key.Caller);
-        _calls = history.ToDictionary(c => c.CallId, c => new PastCall(c.LocationId, c.At, c.Visit, c.EndedSeconds), StringComparer.Ordinal);
-        _blocked = blocked;
+        if (_calls is null)
+        {
+            stored ??= await calls.CallerAsync(Key.TenantId, Key.Caller);
+            _calls = stored.Calls.ToDictionary(c => c.CallId, StringComparer.Ordinal);
+            _blocked = stored.Blocked;
+        }
+        return _calls;
     }
 
-    public Task<CallerFacts> RecordCall(string callId, string? locationId, DateTime at, CallerVisit? visit = null)
+    public async Task<CallerFacts> RecordCall(string callId, string? locationId, DateTime at, CallerVisit? visit = null, CallerHistory? stored = null)
     {
-        _calls.TryAdd(callId, new PastCall(locationId, at, visit, null));
+        var known = await Calls(stored);
+        known.TryAdd(callId, new PastCall(callId, locationId, at, visit, null));
         // What was true before this call, whatever order calls were recorded in.
-        var before = _calls.Where(c => c.Key != callId && (c.Value.At < at || (c.Value.At == at && string.CompareOrdinal(c.Key, callId) < 0)))
-            .Select(c => c.Value).ToList();
-        return Task.FromResult(new CallerFacts(_blocked, before.Count == 0, before.All(c => c.LocationId != locationId),
-            before.Count == 0 ? null : before.Max(c => c.At), before.Where(c => c.Visit is not null).MaxBy(c => c.At)?.Visit));
+        var before = known.Values.Where(c => c.CallId != callId && (c.At < at || (c.At == at && string.CompareOrdinal(c.CallId, callId) < 0))).ToList();
+        return new CallerFacts(_blocked, before.Count == 0, before.All(c => c.LocationId != locationId),
+            before.Count == 0 ? null : before.Max(c => c.At), before.Where(c => c.Visit is not null).MaxBy(c => c.At)?.Visit);
     }
 
     public async Task SetBlocked(bool blocked, string? reason)
     {
-        await calls.SetBlockedAsync(_key.TenantId, _key.Caller, blocked, blocked ? reason : null);
+        // Read first, so that a history a call's start read before this change cannot bring the old state back.
+        await Calls();
+        await calls.SetBlockedAsync(Key.TenantId, Key.Caller, blocked, blocked ? reason : null);
         _blocked = blocked;
     }
 
-    public Task<int> ShortCallsUpTo(string callId, int seconds, int shortSeconds, TimeSpan window)
+    public async Task<int> ShortCallsUpTo(string callId, int seconds, int shortSeconds, TimeSpan window)
     {
-        if (!_calls.TryGetValue(callId, out var call)) return Task.FromResult(0);
-        _calls[callId] = call = call with { EndedSeconds = seconds };
-        return Task.FromResult(_calls.Values.Count(c => c.EndedSeconds < shortSeconds && c.At <= call.At && c.At > call.At - window));
+        var known = await Calls();
+        if (!known.TryGetValue(callId, out var call)) return 0;
+        known[callId] = call = call with { EndedSeconds = seconds };
+        return known.Values.Count(c => c.EndedSeconds < shortSeconds && c.At <= call.At && c.At > call.At - window);
     }
 
     public Task Forget()
     {
-        _calls.Clear();
+        _calls = null;
         DeactivateOnIdle();
         return Task.CompletedTask;
     }
-
-    /// <summary><c>EndedSeconds</c>: how long the call lasted once it ended (texts and calls still going: null).</summary>
-    private sealed record PastCall(string? LocationId, DateTime At, CallerVisit? Visit, int? EndedSeconds);
 }

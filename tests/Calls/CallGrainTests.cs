@@ -229,6 +229,15 @@ public sealed class CallGrainTests(GrainClusterFixture fixture) : IClassFixture<
         Assert.Equal((false, true), (two.FirstTime, two.FirstTimeForLocation));   // a repeat caller, new to New York
         Assert.Equal(5.0 / 1440, two.DaysSincePreviousCall!.Value, 6);
 
+        // The caller's history outlives its activation: forgotten by every silo, the next call's start reads it (with the
+        // call's other facts) for the caller's new activation.
+        await fixture.Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        var third = Call(brand.Tenant, out _);
+        await third.Start(Inbound(brand.Billboard, at.AddMinutes(10), from: "+14155550777"));
+        var three = (await third.Get())!;
+        Assert.Equal((false, false), (three.FirstTime, three.FirstTimeForLocation));
+        Assert.Equal(5.0 / 1440, three.DaysSincePreviousCall!.Value, 6);
+
         var sale = await first.SetOutcome(new CallOutcome("sale", 1250.50m, "USD", "crm-1"));
         Assert.Equal((true, "sale", 1250.50m), (sale.Call!.Qualified, sale.Call.Outcome, sale.Call.Value));
         Assert.Equal(["first-time", "outcome"], sale.Call.MetRules);
