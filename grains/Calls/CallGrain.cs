@@ -16,7 +16,7 @@ namespace CallMesh.Calls;
 /// </summary>
 // Deliveries come in bursts (answer, ring, end, an outcome later): between bursts the row is the call's memory.
 [CollectionAgeLimit(Minutes = 5)]
-public sealed class CallGrain(CallStore store, CallWriter writer, GrainReferences references) : Grain, ICallGrain
+public sealed class CallGrain(CallStore store, CallStartReader reader, CallWriter writer, GrainReferences references) : Grain, ICallGrain
 {
     private static readonly string[] Terminal = ["completed", "busy", "no-answer", "failed", "canceled"];
     private static readonly string[] Progress = ["queued", "initiated", "ringing", "in-progress"];
@@ -45,8 +45,8 @@ public sealed class CallGrain(CallStore store, CallWriter writer, GrainReference
 
         var tenantId = Key.TenantId;
         var tenantTask = references.Get<ITenantGrain>(tenantId).Get();
-        // What the number is, who held it (that matters only for a pool number) and the caller's history: one round trip.
-        var (number, held, stored) = await store.StartFactsAsync(tenantId, inbound.To, inbound.StartedAt, inbound.From);
+        // What the number is, who held it (that matters only for a pool number) and the caller's history: one read.
+        var (number, held, stored) = await reader.ReadAsync(tenantId, inbound.To, inbound.StartedAt, inbound.From);
         var holds = held.Where(h => h.TenantId == tenantId).ToList();
         var match = number is { Use: "pool", PoolId: { } poolId }
             ? HoldMatch.Find(holds, inbound.StartedAt, await references.Get<INumberPoolGrain>(TenantKey.For(tenantId, poolId)).LateCallRules())

@@ -150,23 +150,25 @@ public sealed class CallStore(NpgsqlDataSource database)
     };
 
     /// <summary>
-    /// What a new call's start reads, in one round trip: its tracking number (null when the tenant does not own it), the
-    /// number's last two holds up to the call's start (<see cref="Numbers.NumberDirectory"/>, <see cref="Dni.DniStore"/>),
+    /// What a new call's start reads (<see cref="CallStartReader"/>, several starts to a round trip): its tracking number,
+    /// the number's last two holds up to the call's start (<see cref="Numbers.NumberDirectory"/>, <see cref="Dni.DniStore"/>),
     /// and the caller's history (<see cref="CallerAsync"/>), which the caller's grain takes when the call activates it.
     /// </summary>
-    public async Task<(Numbers.TrackingNumber? Number, List<Dni.HeldLease> Holds, CallerHistory Caller)> StartFactsAsync(
-        string tenantId, string number, DateTime at, string caller)
+    internal static void AddStartCommands(NpgsqlBatch batch, string number, DateTime at, string tenantId, string caller)
     {
-        await using var batch = database.CreateBatch();
         batch.BatchCommands.Add(Numbers.NumberDirectory.FindOneCommand(number));
         batch.BatchCommands.Add(Dni.DniStore.LastHoldsCommand(number, at));
         AddCallerCommands(batch, tenantId, caller);
-        await using var reader = await batch.ExecuteReaderAsync();
+    }
+
+    /// <summary>Reads the four results of <see cref="AddStartCommands"/>, from the one the reader is on.</summary>
+    internal static async Task<StartFacts> ReadStartAsync(NpgsqlDataReader reader, string tenantId)
+    {
         var found = await Numbers.NumberDirectory.ReadOneAsync(reader);
         await reader.NextResultAsync();
         var holds = await Dni.DniStore.ReadHoldsAsync(reader);
         await reader.NextResultAsync();
-        return (found?.TenantId == tenantId ? found : null, holds, await ReadCallerAsync(reader, tenantId));
+        return new StartFacts(found?.TenantId == tenantId ? found : null, holds, await ReadCallerAsync(reader, tenantId));
     }
 
     public async Task<CallRecord?> LoadAsync(string tenantId, string callId)

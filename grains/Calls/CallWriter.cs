@@ -23,24 +23,22 @@ public sealed class CallWriter : BackgroundService
     // rows or a call's row, so they never wait on each other's locks.
     private const int Lanes = 2;
 
-    // At moderate rates a transaction carried one or two changes, each paying its own round trips, commit and rollup
-    // upserts (at 200 calls/s PostgreSQL spent twice the CPU per call it does flat out). While changes come together (the
-    // batch has company, or the lane's last one had), a batch of fewer than LingerBelow waits this long for more; nobody
-    // waits on it but its journal entry. A lone change (an outcome from the CRM at a quiet hour) is written at once.
-    // The call journal hands over at most 64 changes at a time, about 32 a lane: when it is that busy, waiting gains
-    // nothing (no more can come until these are written), so a batch of LingerBelow is written at once.
+    // At 200 calls/s a transaction carried one or two changes, each paying its own round trips, commit and rollup upserts
+    // (PostgreSQL spent twice the CPU per call it does flat out), so a lane waits up to 50 ms for company. The call journal
+    // hands over at most 64 changes at a time, about 32 a lane: a lane that waited for more than that, right after writing
+    // its batch, would wait for changes that can only come once it writes; 16 is company enough (docs/perf/inbound.md).
     private static readonly TimeSpan Linger = TimeSpan.FromMilliseconds(50);
-    private const int LingerBelow = 16;
+    private const int Enough = 16;
 
     private readonly NpgsqlDataSource _database;
     private readonly TimeProvider _clock;
     private readonly ILogger<CallWriter> _logger;
-    private readonly Lane[] _lanes = [.. Enumerable.Range(0, Lanes).Select(_ => new Lane())];
+    private readonly BatchQueue<Pending>[] _lanes = [.. Enumerable.Range(0, Lanes).Select(_ => new BatchQueue<Pending>(Linger, Enough, MaxBatch))];
 
     public CallWriter(NpgsqlDataSource database, TimeProvider clock, ILogger<CallWriter> logger, CallMeshMetrics metrics)
     {
         (_database, _clock, _logger) = (database, clock, logger);
-        metrics.Gauge("callmesh.calls.writer.depth", "{change}", "Call changes waiting for their transaction.", () => _lanes.Sum(l => l.Queue.Reader.Count));
+        metrics.Gauge("callmesh.calls.writer.depth", "{change}", "Call changes waiting for their transaction.", () => _lanes.Sum(l => l.Count));
     }
 
     /// <summary>
@@ -68,17 +66,9 @@ public sealed class CallWriter : BackgroundService
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.WhenAll(_lanes.Select(lane => Task.Run(async () =>
     {
         var batch = new List<Pending>(MaxBatch);
-        var together = false;
-        var queue = lane.Queue.Reader;
-        while (await queue.WaitToReadAsync(CancellationToken.None))
+        while (true)
         {
-            while (batch.Count < MaxBatch && queue.TryRead(out var pending)) batch.Add(pending);
-            if ((together || batch.Count > 1) && batch.Count < LingerBelow)
-            {
-                await lane.LingerAsync(batch.Count);
-                while (batch.Count < MaxBatch && queue.TryRead(out var pending)) batch.Add(pending);
-            }
-            together = batch.Count > 1;
+            await lane.NextAsync(batch);
             await WriteAsync(batch);
             batch.Clear();
         }
@@ -205,34 +195,6 @@ public sealed class CallWriter : BackgroundService
         var key = (call.TenantId, LocationOf(call));
         if (!changes.TryGetValue(key, out var change)) changes[key] = change = new RollupBuckets();
         return change;
-    }
-
-    /// <summary>A lane's queue, and its batch's wait for company, which ends early once LingerBelow changes are there.</summary>
-    private sealed class Lane
-    {
-        private TaskCompletionSource? _company;
-        private int _batched;
-
-        // Not SingleReader, though it has one: that channel cannot count what it holds.
-        public Channel<Pending> Queue { get; } = Channel.CreateUnbounded<Pending>();
-
-        public void Add(Pending pending)
-        {
-            Queue.Writer.TryWrite(pending);   // unbounded and never completed: always taken
-            if (Volatile.Read(ref _batched) + Queue.Reader.Count >= LingerBelow) Volatile.Read(ref _company)?.TrySetResult();
-        }
-
-        /// <summary>Waits up to <see cref="Linger"/> until, with the <paramref name="batched"/> changes taken, LingerBelow are there.</summary>
-        public async Task LingerAsync(int batched)
-        {
-            var company = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            _batched = batched;
-            // A full fence before the count is read, as Add reads the wait after writing: one of the two sees the other.
-            Interlocked.Exchange(ref _company, company);
-            if (batched + Queue.Reader.Count < LingerBelow)
-                await company.Task.WaitAsync(Linger).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            Volatile.Write(ref _company, null);
-        }
     }
 
     /// <summary>

@@ -109,6 +109,7 @@ public static class ApiSetup
         services.AddSingleton<GrainReferences>();
         services.AddSingleton<CallMesh.Calls.CallStore>();
         services.AddSingleton<CallMesh.Calls.CallWriter>();
+        services.AddSingleton<CallMesh.Calls.CallStartReader>();
         services.AddSingleton<CallMesh.Reports.SpendStore>();
         services.AddSingleton<CallMesh.Reports.RollupStore>();
         services.AddSingleton<CallMesh.Reports.AnsweringQuery>();
@@ -116,6 +117,7 @@ public static class ApiSetup
         services.AddSingleton<CallMesh.Jobs.JobStore>();
         services.AddHostedService(sp => sp.GetRequiredService<DniJournal>());
         services.AddHostedService(sp => sp.GetRequiredService<CallMesh.Calls.CallWriter>());
+        services.AddHostedService(sp => sp.GetRequiredService<CallMesh.Calls.CallStartReader>());
         return services;
     }
 

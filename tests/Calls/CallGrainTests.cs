@@ -214,6 +214,27 @@ public sealed class CallGrainTests(GrainClusterFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task Starts_read_together_each_get_their_own_number_and_caller()
+    {
+        var brand = await BrandAsync();
+        var at = DateTime.UtcNow;
+        (string Number, string Kind)[] numbers = [(brand.Billboard, "static"), (brand.Overflow, "overflow"), (brand.Pool[0], "pool"), (brand.Unassigned, "unassigned")];
+        var callers = Enumerable.Range(0, 16).Select(i => $"+1415555{i:D4}").ToList();
+        // Half of them called before, and every silo has forgotten them since: their history comes with their next start's read.
+        foreach (var caller in callers.Where((_, i) => i % 2 == 0)) await Call(brand.Tenant, out _).Start(Inbound(brand.Billboard, at, from: caller));
+        await fixture.Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+
+        var calls = callers.Select((caller, i) => (Grain: Call(brand.Tenant, out _), Caller: caller, Number: numbers[i % numbers.Length], Known: i % 2 == 0)).ToList();
+        await Task.WhenAll(calls.Select(c => c.Grain.Start(Inbound(c.Number.Number, at.AddMinutes(1), from: c.Caller))));
+
+        foreach (var c in calls)
+        {
+            var call = (await c.Grain.Get())!;
+            Assert.Equal((c.Caller, c.Number.Number, c.Number.Kind, !c.Known), (call.Caller, call.TrackingNumber, call.Attribution.NumberKind, call.FirstTime));
+        }
+    }
+
+    [Fact]
     public async Task First_time_and_unique_callers_and_outcomes_decide_qualification_which_is_evaluated_again_on_each_outcome()
     {
         var brand = await BrandAsync(new ConversionRules(FirstTimeCallerOnly: true, Outcomes: ["sale", "appointment"]));
