@@ -6,8 +6,8 @@ using Npgsql;
 namespace CallMesh.Calls;
 
 /// <summary>What a new call's start reads: its tracking number (null when the tenant does not own it), the number's last two
-/// holds up to the call's start, and the caller's history.</summary>
-public sealed record StartFacts(Numbers.TrackingNumber? Number, List<Dni.HeldLease> Holds, CallerHistory Caller);
+/// holds up to the call's start, and the caller's history (null when it is too long to carry: the caller's grain reads it).</summary>
+public sealed record StartFacts(Numbers.TrackingNumber? Number, List<Dni.HeldLease> Holds, CallerHistory? Caller);
 
 /// <summary>
 /// Reads what new calls' starts need, several starts to a round trip (<see cref="CallStore.AddStartCommands"/>). A read of

@@ -158,8 +158,14 @@ public sealed class CallStore(NpgsqlDataSource database)
     {
         batch.BatchCommands.Add(Numbers.NumberDirectory.FindOneCommand(number));
         batch.BatchCommands.Add(Dni.DniStore.LastHoldsCommand(number, at));
-        AddCallerCommands(batch, tenantId, caller);
+        AddCallerCommands(batch, tenantId, caller, CarriedHistory + 1);
     }
+
+    /// <summary>
+    /// At most this many of a caller's calls ride along with a start's read: a number that called more (a robocaller) is
+    /// read whole by its grain, once an activation, rather than by every one of its calls' starts.
+    /// </summary>
+    private const int CarriedHistory = 100;
 
     /// <summary>Reads the four results of <see cref="AddStartCommands"/>, from the one the reader is on.</summary>
     internal static async Task<StartFacts> ReadStartAsync(NpgsqlDataReader reader, string tenantId)
@@ -168,7 +174,8 @@ public sealed class CallStore(NpgsqlDataSource database)
         await reader.NextResultAsync();
         var holds = await Dni.DniStore.ReadHoldsAsync(reader);
         await reader.NextResultAsync();
-        return new StartFacts(found?.TenantId == tenantId ? found : null, holds, await ReadCallerAsync(reader, tenantId));
+        var caller = await ReadCallerAsync(reader, tenantId, CarriedHistory);
+        return new StartFacts(found?.TenantId == tenantId ? found : null, holds, caller);
     }
 
     public async Task<CallRecord?> LoadAsync(string tenantId, string callId)
@@ -188,29 +195,36 @@ public sealed class CallStore(NpgsqlDataSource database)
         await using var batch = database.CreateBatch();
         AddCallerCommands(batch, tenantId, caller);
         await using var reader = await batch.ExecuteReaderAsync();
-        return await ReadCallerAsync(reader, tenantId);
+        return (await ReadCallerAsync(reader, tenantId))!;
     }
 
-    private static void AddCallerCommands(NpgsqlBatch batch, string tenantId, string caller)
+    private static void AddCallerCommands(NpgsqlBatch batch, string tenantId, string caller, int? limit = null)
     {
         // By the caller's number alone (see 0008_keyed_lookups.sql): one number's calls to every tenant are few.
         batch.BatchCommands.Add(Common.Sql.Command(
             "SELECT tenant_id, call_id, location_id, started_at, visitor_id, session_id, " +
-            "CASE WHEN ended_at IS NOT NULL AND kind = 'call' THEN greatest(duration_seconds, talk_seconds) END FROM callmesh.calls WHERE caller = $1", caller));
+            "CASE WHEN ended_at IS NOT NULL AND kind = 'call' THEN greatest(duration_seconds, talk_seconds) END FROM callmesh.calls WHERE caller = $1" +
+            (limit is { } rows ? $" ORDER BY started_at DESC LIMIT {rows}" : ""), caller));
         batch.BatchCommands.Add(Common.Sql.Command("SELECT 1 FROM callmesh.blocked_callers WHERE tenant_id = $1 AND caller = $2", tenantId, caller));
     }
 
-    /// <summary>Reads the two results of <see cref="AddCallerCommands"/>, from the one the reader is on.</summary>
-    private static async Task<CallerHistory> ReadCallerAsync(NpgsqlDataReader reader, string tenantId)
+    /// <summary>
+    /// Reads the two results of <see cref="AddCallerCommands"/>, from the one the reader is on; null when the caller has
+    /// more than <paramref name="most"/> calls (to any tenant), which were then not all read.
+    /// </summary>
+    private static async Task<CallerHistory?> ReadCallerAsync(NpgsqlDataReader reader, string tenantId, int? most = null)
     {
         var history = new List<PastCall>();
+        var rows = 0;
         while (await reader.ReadAsync())
-            if (reader.GetString(0) == tenantId)
+            if (++rows > most) break;
+            else if (reader.GetString(0) == tenantId)
                 history.Add(new PastCall(reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetDateTime(3),
                     reader.IsDBNull(5) ? null : new CallerVisit(reader.GetGuid(4), reader.GetGuid(5), reader.GetDateTime(3)),
                     reader.IsDBNull(6) ? null : reader.GetInt32(6)));
         await reader.NextResultAsync();
-        return new CallerHistory(history, await reader.ReadAsync());
+        var blocked = await reader.ReadAsync();
+        return rows > most ? null : new CallerHistory(history, blocked);
     }
 
     public async Task SetBlockedAsync(string tenantId, string caller, bool blocked, string? reason)

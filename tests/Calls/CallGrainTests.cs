@@ -235,6 +235,24 @@ public sealed class CallGrainTests(GrainClusterFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task A_caller_with_more_calls_than_a_start_carries_is_read_whole_by_its_grain()
+    {
+        var brand = await BrandAsync();
+        var at = DateTime.UtcNow.AddHours(-1);
+        const string robocaller = "+14155550888";
+        // One call to Los Angeles, then 100 newer ones to New York: the newest 100 alone would make the next call to Los
+        // Angeles its first there.
+        await Call(brand.Tenant, out _).Start(Inbound(brand.Billboard, at, from: robocaller));
+        for (var i = 1; i <= 100; i++) await Call(brand.Tenant, out _).Start(Inbound(brand.Overflow, at.AddSeconds(i), from: robocaller));
+        await fixture.Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+
+        var next = Call(brand.Tenant, out _);
+        await next.Start(Inbound(brand.Billboard, at.AddMinutes(10), from: robocaller));
+        var call = (await next.Get())!;
+        Assert.Equal((false, false), (call.FirstTime, call.FirstTimeForLocation));
+    }
+
+    [Fact]
     public async Task First_time_and_unique_callers_and_outcomes_decide_qualification_which_is_evaluated_again_on_each_outcome()
     {
         var brand = await BrandAsync(new ConversionRules(FirstTimeCallerOnly: true, Outcomes: ["sale", "appointment"]));
