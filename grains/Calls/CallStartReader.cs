@@ -20,12 +20,18 @@ public sealed class CallStartReader : BackgroundService
     private const int MaxBatch = 64;
     private readonly NpgsqlDataSource _database;
     private readonly BatchQueue<Request> _queue = new(TimeSpan.FromMilliseconds(20), enough: 8, MaxBatch);
+    private long _roundTrips;
 
     public CallStartReader(NpgsqlDataSource database, CallMeshMetrics metrics)
     {
         _database = database;
         metrics.Gauge("callmesh.calls.start_reads.depth", "{call}", "Call starts waiting for their read.", () => _queue.Count);
+        metrics.Meter.CreateObservableCounter("callmesh.calls.start_reads.round_trips", () => RoundTrips, "{round_trip}",
+            "Round trips that read call starts (fewer than the calls started when starts share them).");
     }
+
+    /// <summary>Round trips made so far (a batch, or a start read alone after its batch was refused).</summary>
+    public long RoundTrips => Interlocked.Read(ref _roundTrips);
 
     public Task<StartFacts> ReadAsync(string tenantId, string number, DateTime at, string caller)
     {
@@ -68,6 +74,7 @@ public sealed class CallStartReader : BackgroundService
         span?.SetTag("callmesh.calls", batch.Count);
         await using var command = _database.CreateBatch();
         foreach (var r in batch) CallStore.AddStartCommands(command, r.Number, r.At, r.TenantId, r.Caller);
+        Interlocked.Increment(ref _roundTrips);
         await using var reader = await command.ExecuteReaderAsync();
         for (var i = 0; i < batch.Count; i++)
         {
