@@ -125,15 +125,17 @@ public sealed class CallWriter : BackgroundService
         var inserts = batch.Where(p => p.Before is null).ToList();
         var saves = batch.Where(p => p.Before is not null).OrderBy(p => p.Call.CallId, StringComparer.Ordinal).ToList();
 
+        // BEGIN goes with the first batch and COMMIT with the last, so a transaction is two round trips, not three. (Npgsql
+        // rolls back a transaction left open, by a refused statement, when the connection goes back to its pool.)
         await using var connection = await _database.OpenConnectionAsync();
-        await using var transaction = await connection.BeginTransactionAsync();
 
         // 1. The locations' shared locks (a rollup rebuild takes one exclusively), which of the batch's tenants have
         //    destinations, the saved calls' rows (each changed only if it is still the revision its grain changed), and the
         //    new calls' rows (each written only if its key is new).
         var withDestinations = new HashSet<string>(StringComparer.Ordinal);
-        await using (var first = new NpgsqlBatch(connection, transaction))
+        await using (var first = new NpgsqlBatch(connection))
         {
+            first.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN"));
             foreach (var (tenantId, location) in locations) first.BatchCommands.Add(RollupStore.LocationLock(tenantId, location, exclusive: false));
             first.BatchCommands.Add(Outbound.OutboxStore.TenantsWithDestinations(locations.Select(l => l.TenantId).Distinct().ToArray()));
             var rowCommands = new List<(Pending Pending, NpgsqlBatchCommand Command)>(batch.Count);
@@ -152,7 +154,8 @@ public sealed class CallWriter : BackgroundService
             foreach (var (_, command) in rowCommands) first.BatchCommands.Add(command);
             await using (var reader = await first.ExecuteReaderAsync())
             {
-                for (var i = 0; i < locations.Count; i++) await reader.NextResultAsync();   // past the locks, to the destinations
+                // Past the locks, to the destinations (BEGIN returns no rows: the reader has passed it already).
+                for (var i = 0; i < locations.Count; i++) await reader.NextResultAsync();
                 while (await reader.ReadAsync()) withDestinations.Add(reader.GetString(0));
             }
             // Refused: a retried start whose call already has a row, or a change to a revision someone else replaced.
@@ -163,7 +166,7 @@ public sealed class CallWriter : BackgroundService
         // 2. Every written call's events, and the rollup change of the whole batch per location.
         var now = _clock.GetUtcNow().UtcDateTime;
         var changes = new Dictionary<(string TenantId, string Location), RollupBuckets>();
-        await using (var then = new NpgsqlBatch(connection, transaction))
+        await using (var then = new NpgsqlBatch(connection))
         {
             foreach (var written in batch.Where(p => p.Result is null && p.Failure is null))
             {
@@ -177,9 +180,9 @@ public sealed class CallWriter : BackgroundService
                          .ThenBy(c => c.Key.Location, StringComparer.Ordinal))
                 foreach (var command in RollupStore.Apply(tenantId, location, change))
                     then.BatchCommands.Add(command);
-            if (then.BatchCommands.Count > 0) await then.ExecuteNonQueryAsync();
+            then.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
+            await then.ExecuteNonQueryAsync();
         }
-        await transaction.CommitAsync();
 
         foreach (var pending in batch)
         {
