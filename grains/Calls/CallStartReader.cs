@@ -19,7 +19,7 @@ public sealed class CallStartReader : BackgroundService
 {
     private const int MaxBatch = 64;
     private readonly NpgsqlDataSource _database;
-    private readonly BatchQueue<Request> _queue = new(TimeSpan.FromMilliseconds(20), enough: 8, MaxBatch);
+    private readonly BatchQueue<Request> _queue = new(TimeSpan.FromMilliseconds(50), enough: 16, MaxBatch);
     private long _roundTrips;
 
     public CallStartReader(NpgsqlDataSource database, CallMeshMetrics metrics)

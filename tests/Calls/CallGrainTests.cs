@@ -228,7 +228,7 @@ public sealed class CallGrainTests(GrainClusterFixture fixture) : IClassFixture<
         var reader = _dni.Service<CallStartReader>();
         var roundTrips = reader.RoundTrips;
         await Task.WhenAll(calls.Select(c => c.Grain.Start(Inbound(c.Number.Number, at.AddMinutes(1), from: c.Caller))));
-        // 16 starts that come together share round trips (8 at most each); read alone, they would take 16.
+        // 16 starts that come together share round trips; read alone, they would take 16.
         Assert.InRange(reader.RoundTrips - roundTrips, 1, 8);
 
         foreach (var c in calls)
