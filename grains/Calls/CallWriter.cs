@@ -34,12 +34,18 @@ public sealed class CallWriter : BackgroundService
     private readonly TimeProvider _clock;
     private readonly ILogger<CallWriter> _logger;
     private readonly BatchQueue<Pending>[] _lanes = [.. Enumerable.Range(0, Lanes).Select(_ => new BatchQueue<Pending>(Linger, Enough, MaxBatch))];
+    private long _transactions;
 
     public CallWriter(NpgsqlDataSource database, TimeProvider clock, ILogger<CallWriter> logger, CallMeshMetrics metrics)
     {
         (_database, _clock, _logger) = (database, clock, logger);
         metrics.Gauge("callmesh.calls.writer.depth", "{change}", "Call changes waiting for their transaction.", () => _lanes.Sum(l => l.Count));
+        metrics.Meter.CreateObservableCounter("callmesh.calls.writer.transactions", () => Transactions, "{transaction}",
+            "Transactions the call writer began (fewer than the changes when changes share them).");
     }
+
+    /// <summary>Transactions begun so far (a batch, or a change alone after its batch was refused).</summary>
+    public long Transactions => Interlocked.Read(ref _transactions);
 
     /// <summary>
     /// Writes a new call's row, adds it to its location's rollups and queues its events; false when the call already had a
@@ -119,6 +125,7 @@ public sealed class CallWriter : BackgroundService
     private async Task WriteTogetherAsync(IReadOnlyList<Pending> batch)
     {
         foreach (var pending in batch) (pending.Result, pending.Failure) = (null, null);
+        Interlocked.Increment(ref _transactions);
         // Every writer takes rows in the same order (locations, then each call's row by id): two batches queue, never deadlock.
         var locations = batch.Select(p => (p.Call.TenantId, Location: LocationOf(p.Call))).Distinct()
             .OrderBy(l => l.TenantId, StringComparer.Ordinal).ThenBy(l => l.Location, StringComparer.Ordinal).ToList();

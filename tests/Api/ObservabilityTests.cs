@@ -182,6 +182,7 @@ public sealed class ObservabilityTests(ObservabilityFixture fixture, ManifestToo
         Assert.Matches(@"callmesh_voice_answer_duration_seconds_count\{[^}]*carrier=""twilio""[^}]*\} [1-9]", silo);
         Assert.Contains("callmesh_call_journal_depth", silo);
         Assert.Contains("callmesh_calls_writer_depth", silo);
+        Assert.Matches(@"callmesh_calls_writer_transactions_total(\{[^}]*\})? [1-9]", silo);
         Assert.Contains("callmesh_calls_start_reads_depth", silo);
         Assert.Matches(@"callmesh_calls_start_reads_round_trips_total(\{[^}]*\})? [1-9]", silo);   // the calls above were read
         Assert.Contains("callmesh_dni_journal_depth", silo);
