@@ -26,8 +26,8 @@ public sealed class CallStartReader : BackgroundService
     {
         _database = database;
         metrics.Gauge("callmesh.calls.start_reads.depth", "{call}", "Call starts waiting for their read.", () => _queue.Count);
-        metrics.Meter.CreateObservableCounter("callmesh.calls.start_reads.round_trips", () => RoundTrips, "{round_trip}",
-            "Round trips that read call starts (fewer than the calls started when starts share them).");
+        metrics.Total("callmesh.calls.start_reads.round_trips", "{round_trip}",
+            "Round trips that read call starts (fewer than the calls started when starts share them).", () => RoundTrips);
     }
 
     /// <summary>Round trips made so far (a batch, or a start read alone after its batch was refused).</summary>

@@ -40,8 +40,8 @@ public sealed class CallWriter : BackgroundService
     {
         (_database, _clock, _logger) = (database, clock, logger);
         metrics.Gauge("callmesh.calls.writer.depth", "{change}", "Call changes waiting for their transaction.", () => _lanes.Sum(l => l.Count));
-        metrics.Meter.CreateObservableCounter("callmesh.calls.writer.transactions", () => Transactions, "{transaction}",
-            "Transactions the call writer began (fewer than the changes when changes share them).");
+        metrics.Total("callmesh.calls.writer.transactions", "{transaction}",
+            "Transactions the call writer began (fewer than the changes when changes share them).", () => Transactions);
     }
 
     /// <summary>Transactions begun so far (a batch, or a change alone after its batch was refused).</summary>

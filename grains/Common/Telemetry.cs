@@ -58,4 +58,8 @@ public sealed class CallMeshMetrics
     /// <summary>A gauge read when metrics are collected (a queue's depth the owner already counts).</summary>
     public void Gauge(string name, string unit, string description, Func<long> read) =>
         Meter.CreateObservableGauge(name, read, unit, description);
+
+    /// <summary>A counter read when metrics are collected (a total the owner already keeps).</summary>
+    public void Total(string name, string unit, string description, Func<long> read) =>
+        Meter.CreateObservableCounter(name, read, unit, description);
 }
